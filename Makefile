@@ -1,0 +1,123 @@
+# stranger-things-nlp: the one door. `make help` lists every target.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON_BOOT ?= python3.11
+VENV        := .venv
+PY          := $(VENV)/bin/python
+STAMP       := $(VENV)/.installed
+ENV         ?= dev
+DATA        ?= data/sample
+OUT         ?= build/definition-$(ENV).json
+PARAMS      ?=
+PORT        ?= 8080
+
+# Reproducible, quiet, single-threaded BLAS: tiny models on 2 cores are fastest this way.
+export OMP_NUM_THREADS ?= 1
+export MKL_NUM_THREADS ?= 1
+export TOKENIZERS_PARALLELISM ?= false
+export HF_HUB_OFFLINE ?= 1
+export PYTHONDONTWRITEBYTECODE ?= 1
+
+.PHONY: help
+help: ## List the targets
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-24s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+$(STAMP): pyproject.toml requirements/constraints.txt
+	@command -v $(PYTHON_BOOT) >/dev/null 2>&1 || { echo "Python 3.11 is required ($(PYTHON_BOOT) not found; set PYTHON_BOOT=...)"; exit 1; }
+	@test -x $(PY) || $(PYTHON_BOOT) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip wheel
+	$(PY) -m pip install --quiet -c requirements/constraints.txt "torch==2.13.0"
+	$(PY) -m pip install --quiet -c requirements/constraints.txt -e ".[pipeline,ml,dev]"
+	@touch $(STAMP)
+
+.PHONY: install
+install: $(STAMP) ## Create .venv (when missing) and install the pinned dependencies
+
+.PHONY: test
+test: $(STAMP) ## Run the whole test suite offline (network sockets are blocked)
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+.PHONY: lint
+lint: $(STAMP) ## ruff check + format check
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+.PHONY: format
+format: $(STAMP) ## Format the code with ruff
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+.PHONY: run-local
+run-local: $(STAMP) ## Run the whole DAG locally on DATA (default data/sample) with conf/local.yaml
+	$(PY) -m pipelines run-local --data $(DATA) $(ARGS)
+
+.PHONY: serve-local
+serve-local: $(STAMP) ## Serve the local endpoints over HTTP (GET /ping, POST /invocations) on PORT
+	$(PY) -m pipelines serve-local --port $(PORT)
+
+.PHONY: definition
+definition: $(STAMP) ## Write the pipeline definition JSON for ENV to OUT (offline, deterministic)
+	$(PY) -m pipelines definition --env $(ENV) --out $(OUT)
+
+.PHONY: upsert-pipeline
+upsert-pipeline: $(STAMP) ## Upload the code bundles and create/update the pipeline for ENV; prints its ARN
+	$(PY) -m pipelines upsert --env $(ENV)
+
+.PHONY: start-pipeline
+start-pipeline: $(STAMP) ## Start an execution for ENV; PARAMS="Name=value ..." overrides parameters
+	$(PY) -m pipelines start --env $(ENV) $(foreach p,$(PARAMS),--param $(p))
+
+.PHONY: diagram
+diagram: $(STAMP) ## Draw the DAG (docs/pipeline.mmd and the mermaid block in README)
+	$(PY) -m pipelines diagram --env $(ENV)
+
+.PHONY: iam-policy
+iam-policy: $(STAMP) ## Print the least-privilege execution-role policy for ENV
+	$(PY) -m pipelines iam-policy --env $(ENV)
+
+.PHONY: build-containers
+build-containers: $(STAMP) ## Build the project images (extend the AWS DLCs) and push them to ECR
+	$(PY) -m pipelines build-containers --env $(ENV)
+
+.PHONY: list-models
+list-models: $(STAMP) ## List model package groups and versions (BACKEND=local|sagemaker)
+	$(PY) -m model_registry --backend $(or $(BACKEND),local) --env $(ENV) list
+
+.PHONY: approve-model
+approve-model: $(STAMP) ## Approve GROUP's VERSION (deploys it); NOTE="..." optional
+	$(PY) -m model_registry --backend $(or $(BACKEND),local) --env $(ENV) approve $(GROUP) $(VERSION) --note "$(NOTE)"
+
+.PHONY: reject-model
+reject-model: $(STAMP) ## Reject GROUP's VERSION (a live version rolls back); NOTE="..." optional
+	$(PY) -m model_registry --backend $(or $(BACKEND),local) --env $(ENV) reject $(GROUP) $(VERSION) --note "$(NOTE)"
+
+.PHONY: deploy-approval-handler
+deploy-approval-handler: $(STAMP) ## Deploy the approval -> deploy Lambda, its role and the EventBridge rule for ENV
+	$(PY) -m model_registry --backend sagemaker --env $(ENV) deploy-approval-handler
+
+.PHONY: schedule
+schedule: $(STAMP) ## Create/update the EventBridge Scheduler retraining schedule for ENV
+	$(PY) -m model_registry --backend sagemaker --env $(ENV) schedule
+
+.PHONY: unschedule
+unschedule: $(STAMP) ## Delete the retraining schedule for ENV
+	$(PY) -m model_registry --backend sagemaker --env $(ENV) unschedule
+
+.PHONY: list-schedules
+list-schedules: $(STAMP) ## List the project's retraining schedules
+	$(PY) -m model_registry --backend sagemaker --env $(ENV) list-schedules
+
+.PHONY: bench
+bench: $(STAMP) ## Run the CPU benchmarks (processing, training, local run) and print their figures
+	$(PY) benchmarks/processing.py
+	$(PY) benchmarks/training.py
+	$(PY) benchmarks/local_run.py
+
+.PHONY: lock
+lock: $(STAMP) ## Refresh requirements/constraints.txt from the installed environment
+	$(PY) -m pip freeze --exclude-editable | grep -v '^-e ' > requirements/constraints.txt
+
+.PHONY: clean
+clean: ## Remove local run folders and caches (keeps .venv)
+	rm -rf .local build .pytest_cache .ruff_cache

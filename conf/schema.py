@@ -1,0 +1,222 @@
+"""Typed configuration: what base.yaml and its overlays may contain.
+
+Every model forbids unknown keys, so a typo fails before anything talks to AWS. Per-run knobs become
+pipeline Parameters whose defaults come from here; the rest stays in YAML.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+INSTANCE_TYPE = re.compile(r"^(ml|local)\.[a-z0-9]+\.[a-z0-9]+$")
+APPROVAL = Literal["Approved", "Rejected", "PendingManualApproval"]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _check_instance_type(value: str) -> str:
+    if not INSTANCE_TYPE.match(value):
+        raise ValueError(f"{value!r} is not an instance type such as ml.m5.xlarge")
+    return value
+
+
+class ProjectConfig(Strict):
+    name: str = Field(pattern=r"^[a-z][a-z0-9-]{2,40}$")
+    region: str = Field(pattern=r"^[a-z]{2}(-gov)?-[a-z]+-\d$")
+    account_id: str = Field(pattern=r"^\d{12}$", description="AWS account that holds the pipeline")
+    bucket: str = Field(min_length=3, max_length=63, description="S3 bucket for code, data and outputs")
+    prefix: str = Field(description="key prefix under the bucket for everything this project writes")
+    role_name: str = Field(description="name of the SageMaker execution role")
+    tags: dict[str, str] = Field(default_factory=dict)
+
+    @property
+    def role_arn(self) -> str:
+        return f"arn:aws:iam::{self.account_id}:role/{self.role_name}"
+
+    @property
+    def s3_root(self) -> str:
+        return f"s3://{self.bucket}/{self.prefix}"
+
+
+class SecurityConfig(Strict):
+    kms_key_id: str | None = None
+    subnets: list[str] = Field(default_factory=list)
+    security_group_ids: list[str] = Field(default_factory=list)
+    network_isolation: bool = False
+
+    @model_validator(mode="after")
+    def _vpc_complete(self) -> SecurityConfig:
+        if bool(self.subnets) != bool(self.security_group_ids):
+            raise ValueError("subnets and security_group_ids must be given together")
+        return self
+
+
+class ComputeConfig(Strict):
+    instance_type: str
+    instance_count: int = Field(default=1, ge=1, le=100)
+    volume_size_gb: int = Field(default=30, ge=1, le=16384)
+    max_runtime_s: int = Field(default=86400, ge=60)
+
+    _valid_type = field_validator("instance_type")(_check_instance_type)
+
+
+class SpotConfig(Strict):
+    enabled: bool = False
+    max_wait_s: int = Field(default=172800, ge=60)
+
+
+class ImagesConfig(Strict):
+    """Container images: AWS Deep Learning Containers resolved offline by the SDK, or your own ECR URIs."""
+
+    framework: Literal["huggingface", "pytorch"] = "huggingface"
+    pytorch_version: str = "2.6.0"
+    transformers_version: str = "4.51.3"
+    py_version: str = "py312"
+    processing_uri: str | None = None
+    training_uri: str | None = None
+    inference_uri: str | None = None
+
+
+class DataConfig(Strict):
+    input_uri: str = Field(description="s3:// (or local folder) holding subtitles/, transcripts/, locations/")
+
+
+class CleaningConfig(Strict):
+    min_chars: int = Field(default=1, ge=1)
+    max_line_chars: int = Field(default=2000, ge=10)
+
+
+class EntitiesConfig(Strict):
+    window: int = Field(default=5, ge=1, description="co-occurrence window, in utterances")
+    ner_model: str | None = Field(default=None, description="optional token-classification model id")
+    ner_batch_size: int = Field(default=64, ge=1)
+    min_edge_weight: int = Field(default=1, ge=1)
+
+
+class ThemesConfig(Strict):
+    model_id: str
+    batch_size: int = Field(default=16, ge=1)
+    max_utterances_per_episode: int = Field(default=400, ge=1)
+
+
+class DatasetsConfig(Strict):
+    character: str = "Eleven"
+    min_reply_chars: int = Field(default=2, ge=1)
+    validation_fraction: float = Field(default=0.1, ge=0.0, lt=0.5)
+    test_fraction: float = Field(default=0.1, gt=0.0, lt=0.5)
+    seed: int = 42
+
+
+class ChatbotHyperparameters(Strict):
+    epochs: float = Field(default=2.0, gt=0)
+    max_steps: int = Field(default=-1, ge=-1)
+    learning_rate: float = Field(default=2e-4, gt=0)
+    per_device_batch_size: int = Field(default=4, ge=1)
+    gradient_accumulation_steps: int = Field(default=4, ge=1)
+    max_seq_length: int = Field(default=1024, ge=32)
+    lora_r: int = Field(default=16, ge=1)
+    lora_alpha: int = Field(default=32, ge=1)
+    lora_dropout: float = Field(default=0.05, ge=0, lt=1)
+    load_in_4bit: bool = False
+    gradient_checkpointing: bool = True
+    packing: bool = True
+    merge: bool = True
+    save_steps: int = Field(default=100, ge=1)
+    pretrain_steps: int = Field(default=0, ge=0, description="tiny models only: full-parameter warm-up")
+    seed: int = 42
+
+
+class ClassifierHyperparameters(Strict):
+    epochs: float = Field(default=5.0, gt=0)
+    learning_rate: float = Field(default=5e-5, gt=0)
+    per_device_batch_size: int = Field(default=16, ge=1)
+    max_seq_length: int = Field(default=256, ge=16)
+    early_stopping_patience: int = Field(default=2, ge=1)
+    seed: int = 42
+
+
+class GateConfig(Strict):
+    metric: str
+    threshold: float
+
+
+class ServingConfig(Strict):
+    instance_type: str
+    initial_instance_count: int = Field(default=1, ge=1)
+    allowed_instance_types: list[str]
+    data_capture_percentage: int = Field(default=100, ge=0, le=100)
+    max_new_tokens: int = Field(default=128, ge=1)
+    max_input_tokens: int = Field(default=1024, ge=1)
+
+    @field_validator("instance_type")
+    @classmethod
+    def _it(cls, value: str) -> str:
+        return _check_instance_type(value)
+
+    @field_validator("allowed_instance_types")
+    @classmethod
+    def _allowed(cls, values: list[str]) -> list[str]:
+        return [_check_instance_type(v) for v in values]
+
+
+class ChatbotConfig(Strict):
+    model_id: str
+    training: ComputeConfig
+    spot: SpotConfig = SpotConfig()
+    hyperparameters: ChatbotHyperparameters = ChatbotHyperparameters()
+    evaluation_max_new_tokens: int = Field(default=48, ge=1)
+    gate: GateConfig
+    serving: ServingConfig
+
+
+class ClassifierConfig(Strict):
+    model_id: str
+    training: ComputeConfig
+    spot: SpotConfig = SpotConfig()
+    hyperparameters: ClassifierHyperparameters = ClassifierHyperparameters()
+    gate: GateConfig
+    serving: ServingConfig
+
+
+class RegistryConfig(Strict):
+    approval_status: APPROVAL = "PendingManualApproval"
+    chatbot_group: str
+    classifier_group: str
+
+
+class ScheduleConfig(Strict):
+    enabled: bool = False
+    cron: str = Field(pattern=r"^cron\(.+\)$", description="EventBridge Scheduler cron expression")
+    timezone: str = "UTC"
+
+
+class DeploymentConfig(Strict):
+    strategy: Literal["canary", "linear", "all_at_once"] = "canary"
+    canary_percent: int = Field(default=10, ge=1, le=99)
+    wait_interval_s: int = Field(default=300, ge=0)
+    alarm_latency_ms: int = Field(default=2000, ge=1)
+    alarm_5xx_count: int = Field(default=5, ge=1)
+
+
+class Config(Strict):
+    env: str
+    project: ProjectConfig
+    security: SecurityConfig = SecurityConfig()
+    images: ImagesConfig = ImagesConfig()
+    data: DataConfig
+    processing: ComputeConfig
+    cleaning: CleaningConfig = CleaningConfig()
+    entities: EntitiesConfig = EntitiesConfig()
+    themes: ThemesConfig
+    datasets: DatasetsConfig = DatasetsConfig()
+    chatbot: ChatbotConfig
+    classifier: ClassifierConfig
+    registry: RegistryConfig
+    schedule: ScheduleConfig
+    deployment: DeploymentConfig = DeploymentConfig()
+    cache_expire_after: str = Field(default="P30D", pattern=r"^P")

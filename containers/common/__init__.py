@@ -1,0 +1,1 @@
+"""Helpers shared by the container scripts: I/O, logging, tiny offline models."""
