@@ -37,7 +37,9 @@ def _construct_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode, deep: b
     for key_node, _ in node.value:
         key = loader.construct_object(key_node, deep=deep)
         if key in seen:
-            raise ConfigError(f"{node.start_mark.name}: key {key!r} appears twice (line {key_node.start_mark.line + 1})")
+            raise ConfigError(
+                f"{node.start_mark.name}: key {key!r} appears twice (line {key_node.start_mark.line + 1})"
+            )
         seen.add(key)
     return loader.construct_mapping(node, deep=deep)
 
@@ -51,7 +53,7 @@ def read_yaml(path: Path) -> dict[str, Any]:
         raise ConfigError(f"{path}: no such configuration file")
     with path.open(encoding="utf-8") as handle:
         try:
-            data = yaml.load(handle, Loader=_UniqueKeyLoader)  # noqa: S506 - SafeLoader subclass
+            data = yaml.load(handle, Loader=_UniqueKeyLoader)
         except yaml.YAMLError as exc:
             raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
     if data is None:
@@ -61,7 +63,9 @@ def read_yaml(path: Path) -> dict[str, Any]:
     return data
 
 
-def _merge(base: dict[str, Any], overlay: dict[str, Any], origin: dict[str, Path], file: Path, path: str = "") -> None:
+def _merge(
+    base: dict[str, Any], overlay: dict[str, Any], origin: dict[str, Path], file: Path, path: str = ""
+) -> None:
     """Deep-merge overlay into base in place, remembering which file set each dotted key."""
     for key, value in overlay.items():
         dotted = f"{path}{key}"
@@ -90,13 +94,17 @@ def _file_for(loc: tuple[Any, ...], origin: dict[str, Path], default: Path) -> P
     return default
 
 
-def load_config(env: str, conf_dir: Path | str | None = None, overrides: dict[str, Any] | None = None) -> Config:
+def load_config(
+    env: str, conf_dir: Path | str | None = None, overrides: dict[str, Any] | None = None
+) -> Config:
     """Load base.yaml + <env>.yaml (+ optional overrides) into a validated, frozen Config."""
     folder = Path(conf_dir) if conf_dir is not None else CONF_DIR
     base_file = folder / "base.yaml"
     env_file = folder / f"{env}.yaml"
     if not env_file.is_file():
-        known = sorted(p.stem for p in folder.glob("*.yaml") if p.stem not in {"base", "characters", "themes"})
+        known = sorted(
+            p.stem for p in folder.glob("*.yaml") if p.stem not in {"base", "characters", "themes"}
+        )
         raise ConfigError(f"{env_file}: no overlay for environment {env!r} (known: {', '.join(known)})")
     origin: dict[str, Path] = {}
     data = read_yaml(base_file)

@@ -16,7 +16,7 @@ def test_connection_outside_loopback_is_refused() -> None:
 
 
 def test_dns_lookup_of_a_public_host_is_refused() -> None:
-    with pytest.raises(NetworkBlockedError, match="huggingface.co"):
+    with pytest.raises(NetworkBlockedError, match=r"huggingface\.co"):
         socket.getaddrinfo("huggingface.co", 443)
 
 

@@ -51,8 +51,12 @@ def json_path(model: str, metric: str) -> str:
     return f"{report.problem_key}.{metric}.value"
 
 
-def build_report(model: str, metrics: dict[str, float], metadata: dict[str, Any] | None = None,
-                 extra: dict[str, Any] | None = None) -> dict[str, Any]:
+def build_report(
+    model: str,
+    metrics: dict[str, float],
+    metadata: dict[str, Any] | None = None,
+    extra: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     """Assemble a report; `extra` adds non-scalar entries (e.g. confusion_matrix) under the problem key."""
     report_spec = spec(model)
     missing = [m for m in report_spec.metrics if m not in metrics]

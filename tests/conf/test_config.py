@@ -1,0 +1,83 @@
+"""conf/: layered, typed, validated configuration."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from conf import ENVIRONMENTS, ConfigError, load_config, read_yaml
+
+CONF = Path(__file__).resolve().parents[2] / "conf"
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_every_environment_loads(env: str) -> None:
+    cfg = load_config(env)
+    assert cfg.env == env
+    assert cfg.project.role_arn == f"arn:aws:iam::{cfg.project.account_id}:role/{cfg.project.role_name}"
+
+
+def test_overlay_changes_only_what_it_names() -> None:
+    base = read_yaml(CONF / "base.yaml")
+    prod = load_config("prod")
+    assert prod.chatbot.gate.threshold == 8.0  # from prod.yaml
+    assert prod.chatbot.gate.metric == base["chatbot"]["gate"]["metric"]  # untouched by the overlay
+    assert prod.project.tags == {"project": "stranger-things-nlp", "environment": "prod"}  # deep merge
+
+
+def test_local_uses_tiny_models() -> None:
+    cfg = load_config("local")
+    assert cfg.chatbot.model_id.startswith("tiny:")
+    assert cfg.classifier.model_id.startswith("tiny:")
+
+
+def _conf_dir(tmp_path: Path, overlay: str) -> Path:
+    (tmp_path / "base.yaml").write_text((CONF / "base.yaml").read_text())
+    (tmp_path / "dev.yaml").write_text(overlay)
+    return tmp_path
+
+
+def test_unknown_key_is_rejected_naming_key_and_file(tmp_path: Path) -> None:
+    folder = _conf_dir(tmp_path, "chatbot:\n  hyperparameters:\n    learning_rat: 0.1\n")
+    with pytest.raises(ConfigError, match=r"dev\.yaml: chatbot\.hyperparameters\.learning_rat: unknown key"):
+        load_config("dev", folder)
+
+
+def test_wrong_type_is_rejected_naming_key_and_file(tmp_path: Path) -> None:
+    folder = _conf_dir(tmp_path, "entities:\n  window: five\n")
+    with pytest.raises(ConfigError, match=r"dev\.yaml: entities\.window: .*integer"):
+        load_config("dev", folder)
+
+
+def test_error_in_base_names_base(tmp_path: Path) -> None:
+    base = yaml.safe_load((CONF / "base.yaml").read_text())
+    base["processing"]["instance_type"] = "m5.large"
+    (tmp_path / "base.yaml").write_text(yaml.safe_dump(base))
+    (tmp_path / "dev.yaml").write_text("{}\n")
+    with pytest.raises(ConfigError, match=r"base\.yaml: processing\.instance_type: .*not an instance type"):
+        load_config("dev", tmp_path)
+
+
+def test_duplicate_key_in_one_file_is_rejected(tmp_path: Path) -> None:
+    folder = _conf_dir(tmp_path, "entities:\n  window: 3\nentities:\n  window: 4\n")
+    with pytest.raises(ConfigError, match=r"key 'entities' appears twice"):
+        load_config("dev", folder)
+
+
+def test_unknown_environment_lists_the_known_ones() -> None:
+    with pytest.raises(ConfigError, match=r"no overlay for environment 'staging' \(known: .*dev.*\)"):
+        load_config("staging")
+
+
+def test_vpc_needs_subnets_and_security_groups_together(tmp_path: Path) -> None:
+    folder = _conf_dir(tmp_path, "security:\n  subnets: [subnet-1]\n")
+    with pytest.raises(ConfigError, match="subnets and security_group_ids must be given together"):
+        load_config("dev", folder)
+
+
+def test_config_is_frozen() -> None:
+    cfg = load_config("dev")
+    with pytest.raises(Exception, match="frozen"):
+        cfg.project.bucket = "other"  # type: ignore[misc]
