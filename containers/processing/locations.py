@@ -1,0 +1,47 @@
+"""Locations (`{"name", "description", "label"}` JSON Lines) to classifier texts and a label map."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+REQUIRED = ("name", "description", "label")
+
+
+def location_text(name: str, description: str) -> str:
+    """The classifier's input: the name and the description, as one sentence pair."""
+    return f"{name.strip()}. {description.strip()}"
+
+
+def read_locations(folder: Path) -> list[dict]:
+    """Every *.jsonl in the folder as `{"text", "label"}` rows; a bad row is an error naming file and line."""
+    files = sorted(folder.glob("*.jsonl"))
+    if not files:
+        raise FileNotFoundError(f"no locations *.jsonl files in {folder}")
+    rows = []
+    for path in files:
+        for number, raw in enumerate(path.read_text(encoding="utf-8-sig").splitlines(), start=1):
+            if not raw.strip():
+                continue
+            try:
+                item = json.loads(raw)
+            except json.JSONDecodeError as exc:
+                raise ValueError(f"{path}:{number}: not valid JSON: {exc.msg}") from exc
+            missing = [key for key in REQUIRED if not isinstance(item.get(key), str) or not item[key].strip()]
+            if missing:
+                raise ValueError(
+                    f"{path}:{number}: missing or empty field(s) {missing}; each row needs {REQUIRED}"
+                )
+            rows.append(
+                {"text": location_text(item["name"], item["description"]), "label": item["label"].strip()}
+            )
+    return rows
+
+
+def label_map(labels: list[str]) -> dict[str, dict]:
+    """{"label2id", "id2label"} over the sorted distinct labels (ids as JSON keys are strings)."""
+    ordered = sorted(set(labels))
+    return {
+        "label2id": {label: i for i, label in enumerate(ordered)},
+        "id2label": {str(i): label for i, label in enumerate(ordered)},
+    }

@@ -1,0 +1,117 @@
+"""Build the chatbot and location-classifier datasets from transcripts and locations.
+
+    python containers/processing/prepare_datasets.py \
+        --transcripts-dir data/sample/transcripts --locations-dir data/sample/locations \
+        --output-dir /tmp/datasets
+
+Chatbot: for the configured character, the previous line of the same episode (another speaker) is the
+user turn and the character's reply the assistant turn, written as chat messages. Stage directions are
+removed, short replies and duplicates dropped, and whole episodes go to train/validation/test (seeded), so
+no episode leaks between splits. Locations: text = name + description, split stratified by label (seeded),
+with the label map. Output folders follow docs/contracts.md (PrepareDatasets).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections import Counter
+from pathlib import Path
+
+if __package__ in (None, ""):
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from containers.common.io import setup_logging, write_json, write_jsonl
+from containers.processing.cli import add_flag
+from containers.processing.locations import label_map, read_locations
+from containers.processing.splits import split_episodes, stratified_split
+from containers.processing.transcripts import build_pairs, read_transcripts
+
+LOG = logging.getLogger("prepare_datasets")
+SPLITS = ("train", "validation", "test")
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    add_flag(parser, "--transcripts-dir", type=Path, default=Path("/opt/ml/processing/input/transcripts"))
+    add_flag(parser, "--locations-dir", type=Path, default=Path("/opt/ml/processing/input/locations"))
+    add_flag(parser, "--output-dir", type=Path, default=Path("/opt/ml/processing/output"))
+    add_flag(parser, "--character", default="Eleven", help="speaker whose replies are the assistant turns")
+    add_flag(parser, "--min-reply-chars", type=int, default=2, help="shorter replies are dropped")
+    add_flag(parser, "--validation-fraction", type=float, default=0.1)
+    add_flag(parser, "--test-fraction", type=float, default=0.15)
+    add_flag(parser, "--seed", type=int, default=42)
+    return parser.parse_args(argv)
+
+
+def chatbot_datasets(args: argparse.Namespace) -> tuple[dict[str, list[dict]], dict]:
+    """Chat records per split and the report part that explains them."""
+    transcripts = read_transcripts(args.transcripts_dir)
+    by_episode, stats = build_pairs(transcripts, args.character, args.min_reply_chars)
+    with_pairs = [key for key, records in by_episode.items() if records]
+    if not with_pairs:
+        speakers = Counter(line.speaker for lines in transcripts.values() for line in lines)
+        raise ValueError(
+            f"no pairs for character {args.character!r} in {args.transcripts_dir}; "
+            f"most frequent speakers there: {[name for name, _ in speakers.most_common(8)]}"
+        )
+    episodes = split_episodes(with_pairs, args.validation_fraction, args.test_fraction, args.seed)
+    splits = {name: [r for key in episodes[name] for r in by_episode[key]] for name in SPLITS}
+    report = {
+        "character": args.character,
+        "episodes_read": sorted(transcripts),
+        "lines_read": sum(len(lines) for lines in transcripts.values()),
+        "character_lines": stats.character_lines,
+        "pairs": stats.pairs,
+        "dropped": dict(sorted(stats.dropped.items())),
+        "episodes": episodes,
+        "pairs_per_split": {name: len(rows) for name, rows in splits.items()},
+    }
+    return splits, report
+
+
+def classifier_datasets(args: argparse.Namespace) -> tuple[dict[str, list[dict]], dict, dict]:
+    """Location rows per split, the label map, and the report part."""
+    rows = read_locations(args.locations_dir)
+    splits = stratified_split(rows, "label", args.validation_fraction, args.test_fraction, args.seed)
+    report = {
+        "rows": len(rows),
+        "per_split": {
+            name: dict(sorted(Counter(r["label"] for r in part).items())) for name, part in splits.items()
+        },
+    }
+    return splits, label_map([r["label"] for r in rows]), report
+
+
+def main(args: argparse.Namespace) -> dict:
+    """Write every dataset folder and report/manifest.json; returns the manifest."""
+    chat, chat_report = chatbot_datasets(args)
+    out = args.output_dir
+    for name in SPLITS:
+        write_jsonl(out / f"chatbot_{name}" / f"{name}.jsonl", chat[name])
+    LOG.info("chatbot pairs for %s: %s", args.character, chat_report["pairs_per_split"])
+    classes, labels, class_report = classifier_datasets(args)
+    for name in SPLITS:
+        write_jsonl(out / f"classifier_{name}" / f"{name}.jsonl", classes[name])
+    write_json(out / "classifier_train" / "label_map.json", labels)
+    LOG.info(
+        "location rows per split: %s", {k: sum(v.values()) for k, v in class_report["per_split"].items()}
+    )
+    manifest = {
+        "seed": args.seed,
+        "validation_fraction": args.validation_fraction,
+        "test_fraction": args.test_fraction,
+        "min_reply_chars": args.min_reply_chars,
+        "chatbot": chat_report,
+        "classifier": class_report,
+    }
+    write_json(out / "report" / "manifest.json", manifest)
+    return manifest
+
+
+if __name__ == "__main__":
+    setup_logging()
+    main(parse_args())
