@@ -1,4 +1,4 @@
-"""Build the chatbot and location-classifier datasets from transcripts and locations.
+r"""Build the chatbot and location-classifier datasets from transcripts and locations.
 
     python containers/processing/prepare_datasets.py \
         --transcripts-dir data/sample/transcripts --locations-dir data/sample/locations \

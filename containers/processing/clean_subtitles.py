@@ -1,0 +1,185 @@
+r"""Clean subtitle files (SRT, WebVTT, ASS/SSA) into one utterance a line, with a manifest that adds up.
+
+    python containers/processing/clean_subtitles.py \
+        --input-dir data/sample/subtitles --output-dir /tmp/cleaned
+
+Reads every file under --input-dir (UTF-8 with or without BOM, UTF-16, cp1252; CRLF, CR or LF), removes
+hearing-impaired annotations, music, tags and dialogue dashes, splits two-speaker cues, extracts speaker
+labels, and writes `cues.jsonl` and `manifest.json` (docs/contracts.md, CleanSubtitles). A file that
+cannot be read is listed with its reason and the rest goes on. When the job runs on several instances
+(SageMaker shards the input by S3 key), each writes `cues-<host>.jsonl` and `manifest-<host>.json`.
+
+Accounting, checked by the tests: files_read + files_rejected = files_seen, and over all read files
+cues_in + segments_added_by_split = utterances_out + sum(segments_removed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections import Counter
+from pathlib import Path
+
+if __package__ in (None, ""):
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from containers.common.io import setup_logging, write_json
+from containers.processing.cli import add_flag
+from containers.processing.decoding import UnreadableFileError, decode_subtitle_bytes
+from containers.processing.episodes import parse_episode
+from containers.processing.subtitle_formats import detect_format, parse_subtitles
+from containers.processing.subtitle_text import clean_cue
+
+LOG = logging.getLogger("clean_subtitles")
+RESOURCE_CONFIG = Path("/opt/ml/config/resourceconfig.json")
+MAX_FILE_BYTES = 50 * 1024 * 1024  # a subtitle file is kilobytes; anything this big is not one
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    add_flag(parser, "--input-dir", type=Path, default=Path("/opt/ml/processing/input/subtitles"))
+    add_flag(parser, "--output-dir", type=Path, default=Path("/opt/ml/processing/output/cleaned"))
+    add_flag(parser, "--min-chars", type=int, default=1, help="utterances shorter than this are removed")
+    add_flag(parser, "--max-line-chars", type=int, default=2000, help="longer lines are removed as too_long")
+    add_flag(parser, "--resource-config", type=Path, default=RESOURCE_CONFIG, help="SageMaker's host list")
+    return parser.parse_args(argv)
+
+
+def shard_suffix(resource_config: Path) -> str:
+    """'-algo-2' when SageMaker runs this job on several instances, '' on one (or outside SageMaker)."""
+    if not resource_config.is_file():
+        return ""
+    config = json.loads(resource_config.read_text(encoding="utf-8"))
+    hosts = config.get("hosts") or []
+    return f"-{config['current_host']}" if len(hosts) > 1 else ""
+
+
+def clean_file(path: Path, relative: str, min_chars: int, max_line_chars: int) -> tuple[list[dict], dict]:
+    """Rows for cues.jsonl and the file's manifest entry; raises UnreadableFileError with the reason."""
+    episode = parse_episode(path)
+    if episode is None:
+        raise UnreadableFileError("no SxxEyy episode in the file name (e.g. Show.S01E02.srt)")
+    size = path.stat().st_size
+    if size > MAX_FILE_BYTES:
+        raise UnreadableFileError(f"{size} bytes: too large for a subtitle file (limit {MAX_FILE_BYTES})")
+    decoded = decode_subtitle_bytes(path.read_bytes())
+    fmt = detect_format(path.suffix, decoded.text)
+    if fmt is None:
+        raise UnreadableFileError(
+            f"not a subtitle format we read ({path.suffix or 'no extension'}): SRT, VTT, ASS/SSA"
+        )
+    parsed = parse_subtitles(fmt, decoded.text)
+    if not parsed.cues:
+        raise UnreadableFileError(
+            f"no cues found (read as {fmt}, {decoded.encoding}): is it really a {fmt} file?"
+        )
+    rows, removed, fragments = [], Counter(), Counter()
+    added_by_split = 0
+    for cue in parsed.cues:
+        if cue.problem:
+            removed[cue.problem] += 1
+            continue
+        result = clean_cue(cue.lines, cue.speaker, max_line_chars)
+        added_by_split += result.segments - 1
+        removed.update(result.removed)
+        fragments.update(result.fragments)
+        for utterance in result.utterances:
+            if len(utterance.text) < min_chars:
+                removed["too_short"] += 1
+                continue
+            rows.append(
+                {
+                    "file": relative,
+                    "season": episode[0],
+                    "episode": episode[1],
+                    "index": cue.index,
+                    "start_ms": cue.start_ms,
+                    "end_ms": cue.end_ms,
+                    "speaker": utterance.speaker,
+                    "text": utterance.text,
+                }
+            )
+    entry = {
+        "file": relative,
+        "format": fmt,
+        "encoding": decoded.encoding,
+        "newline": decoded.newline,
+        "cues_in": len(parsed.cues),
+        "segments_added_by_split": added_by_split,
+        "utterances_out": len(rows),
+        "segments_removed": dict(sorted(removed.items())),
+        "fragments_removed": dict(sorted(fragments.items())),
+        "warnings": {**dict(sorted(parsed.warnings.items())), **{w: 1 for w in decoded.warnings}},
+        "speakers_found": sum(1 for row in rows if row["speaker"]),
+    }
+    return rows, entry
+
+
+def list_files(input_dir: Path) -> list[Path]:
+    """Every regular file under the folder, in (season, episode, name) order."""
+    if not input_dir.is_dir():
+        raise FileNotFoundError(
+            f"input folder {input_dir} does not exist; pass --input-dir with your subtitles"
+        )
+    files = [path for path in input_dir.rglob("*") if path.is_file()]
+    return sorted(files, key=lambda p: (parse_episode(p) or (10**6, 0), str(p.relative_to(input_dir))))
+
+
+def summarise(entries: list[dict], rejected: list[dict]) -> dict:
+    """Totals over files; the two balance equations hold by construction and are checked by the tests."""
+    totals: Counter = Counter()
+    removed: Counter = Counter()
+    fragments: Counter = Counter()
+    for entry in entries:
+        totals.update({k: entry[k] for k in ("cues_in", "segments_added_by_split", "utterances_out")})
+        removed.update(entry["segments_removed"])
+        fragments.update(entry["fragments_removed"])
+    return {
+        "files_seen": len(entries) + len(rejected),
+        "files_read": len(entries),
+        "files_rejected": len(rejected),
+        "cues_in": totals["cues_in"],
+        "segments_added_by_split": totals["segments_added_by_split"],
+        "utterances_out": totals["utterances_out"],
+        "segments_removed": dict(sorted(removed.items())),
+        "fragments_removed": dict(sorted(fragments.items())),
+    }
+
+
+def main(args: argparse.Namespace) -> dict:
+    """Clean every file, write cues[-host].jsonl and manifest[-host].json; returns the manifest."""
+    files = list_files(args.input_dir)
+    suffix = shard_suffix(args.resource_config)
+    args.output_dir.mkdir(parents=True, exist_ok=True)
+    cues_path = args.output_dir / f"cues{suffix}.jsonl"
+    entries, rejected = [], []
+    with cues_path.open("w", encoding="utf-8") as out:
+        for number, path in enumerate(files, start=1):
+            relative = path.relative_to(args.input_dir).as_posix()
+            try:
+                rows, entry = clean_file(path, relative, args.min_chars, args.max_line_chars)
+            except UnreadableFileError as exc:
+                LOG.warning("rejected %s: %s", relative, exc)
+                rejected.append({"file": relative, "reason": str(exc)})
+                continue
+            except OSError as exc:  # unreadable on disk (permissions, vanished): reported like the others
+                LOG.warning("rejected %s: %s", relative, exc)
+                rejected.append({"file": relative, "reason": f"cannot read the file: {exc.strerror or exc}"})
+                continue
+            out.writelines(json.dumps(row, ensure_ascii=False, sort_keys=True) + "\n" for row in rows)
+            entries.append(entry)
+            if number % 50 == 0:
+                LOG.info("cleaned %d/%d files", number, len(files))
+    manifest = {"totals": summarise(entries, rejected), "files": entries, "rejected": rejected}
+    write_json(args.output_dir / f"manifest{suffix}.json", manifest)
+    LOG.info("wrote %s: %s", cues_path, manifest["totals"])
+    return manifest
+
+
+if __name__ == "__main__":
+    setup_logging()
+    main(parse_args())

@@ -1,0 +1,237 @@
+"""Clean one cue's text lines into utterances: what is said, and by whom.
+
+Removed: hearing-impaired annotations ([alarm ringing], (SCREAMS)), music (lines with a note sign or
+wrapped in '#'), HTML/WebVTT/ASS tags, leading dialogue dashes. Extracted: speaker labels ("[Dustin] hi",
+"DUSTIN: hi", "MAN (on radio): hi", WebVTT <v Dustin>). A cue with two dashed lines, or two labelled
+lines, is two utterances. Every line of a cue ends either in an utterance or in a removed segment with
+its category, so the counts in the manifest add up.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+
+VOICE_RE = re.compile(r"<v(?:\.[^\s>]*)?\s+([^>]+)>")
+TAG_RE = re.compile(r"</?[A-Za-z][^<>]*>|<\d{1,2}:\d{2}[:.\d]*>|\{\\[^{}]*\}")
+ANNOTATION_RE = re.compile(r"\[[^\[\]]*\]|\([^()]*\)")
+DASH_RE = re.compile(r"^[-‐–—]+\s*")
+INLINE_DASH_RE = re.compile(r"\s+[-‐–—]\s+(?=\S)")
+BRACKET_LABEL_RE = re.compile(r"^\[([^\[\]]{1,40})\]\s*(?=\S)")
+COLON_LABEL_RE = re.compile(r"^([A-Z][A-Za-z0-9.'’ -]{0,30}?)\s*(\([^()]{0,40}\))?\s*:\s+(?=\S)")
+SPACES_RE = re.compile(r"\s+")
+WORD_RE = re.compile(r"\w")
+MUSIC_SIGNS = ("♪", "♫", "♬", "♩")
+NEEDS_WORK = frozenset("[]()<>{}-‐–—:#&♪♫♬♩")
+
+# Bracketed words that are sounds, not names, even when title-cased ("[Sighs] Fine.").
+SOUND_WORDS = frozenset(
+    [
+        "sighs",
+        "laughs",
+        "laughing",
+        "screams",
+        "screaming",
+        "groans",
+        "gasps",
+        "grunts",
+        "chuckles",
+        "coughs",
+        "cries",
+        "crying",
+        "whispers",
+        "whispering",
+        "sobs",
+        "sobbing",
+        "music",
+        "applause",
+        "thunder",
+        "static",
+        "silence",
+        "beeping",
+        "panting",
+        "shouts",
+        "shouting",
+        "yells",
+        "sniffs",
+        "sniffles",
+        "stammers",
+        "scoffs",
+        "exhales",
+        "inhales",
+        "grunting",
+        "growls",
+        "growling",
+        "roars",
+        "roaring",
+        "knocking",
+        "ringing",
+        "crackling",
+        "laughter",
+        "singing",
+        "humming",
+        "murmurs",
+        "screeching",
+    ]
+)
+
+
+@dataclass
+class Utterance:
+    speaker: str | None
+    text: str
+
+
+@dataclass
+class CueResult:
+    """What one cue became: utterances, removed segments by category, removed fragments by kind."""
+
+    utterances: list[Utterance] = field(default_factory=list)
+    removed: Counter = field(default_factory=Counter)
+    fragments: Counter = field(default_factory=Counter)
+    segments: int = 0  # utterances + removed segments (each cue has at least one)
+
+
+def normalise_speaker(label: str) -> str:
+    """'DUSTIN' -> 'Dustin', 'MR. CLARKE' -> 'Mr. Clarke'; mixed case is kept as written."""
+    label = SPACES_RE.sub(" ", label).strip().strip(":").strip()
+    return label.title() if label.isupper() else label
+
+
+def is_name_label(label: str) -> bool:
+    """A bracketed label is a speaker when it reads as a name (1-3 capitalised words, not a sound)."""
+    words = label.replace(".", ". ").split()
+    if not 1 <= len(words) <= 3 or label.isupper():
+        return False
+    if words[0].lower() in SOUND_WORDS or words[-1].lower().endswith("ing"):
+        return False
+    return all(word[0].isupper() for word in words)
+
+
+def is_colon_label(label: str) -> bool:
+    """'DUSTIN', 'MR. CLARKE', 'NEWS ANCHOR', 'Dustin' are labels; 'Look at this' is not."""
+    words = label.split()
+    if not words or len(words) > 3:
+        return False
+    if label.isupper():
+        return any(ch.isalpha() for ch in label)
+    return len(words) <= 2 and all(word[0].isupper() for word in words)
+
+
+def join_open_brackets(lines: list[str]) -> list[str]:
+    """An annotation opened on one line and closed on the next ('[thunder' / 'rumbling]') becomes one line."""
+    out: list[str] = []
+    for line in lines:
+        if out and (out[-1].count("[") > out[-1].count("]") or out[-1].count("(") > out[-1].count(")")):
+            out[-1] = f"{out[-1]} {line}"
+        else:
+            out.append(line)
+    return out
+
+
+def split_inline_dashes(line: str) -> list[str]:
+    """'- Did you hear that? - I heard it.' (two speakers on one line) -> two dashed lines."""
+    if not DASH_RE.match(line) or not INLINE_DASH_RE.search(line):
+        return [line]
+    return ["- " + part for part in INLINE_DASH_RE.split(DASH_RE.sub("", line, count=1))]
+
+
+def _strip_markup(line: str, result: CueResult) -> tuple[str, str | None]:
+    """Tags removed (WebVTT voice kept as the speaker), entities decoded."""
+    voice = None
+    if "<v" in line:
+        match = VOICE_RE.search(line)
+        if match:
+            voice = match.group(1).strip()
+    if "<" in line or "{" in line:
+        line, count = TAG_RE.subn("", line)
+        if count:
+            result.fragments["tag"] += count
+    if "&" in line:
+        line = html.unescape(line)
+    return line.strip(), voice
+
+
+def _take_label(line: str, result: CueResult) -> tuple[str, str | None]:
+    """A leading speaker label ('[Dustin] ', 'DUSTIN: ', 'MAN (on radio): ') removed and returned."""
+    if line.startswith("["):
+        match = BRACKET_LABEL_RE.match(line)
+        if match and is_name_label(match.group(1)):
+            result.fragments["speaker_label"] += 1
+            return line[match.end() :], normalise_speaker(match.group(1))
+        return line, None
+    if ":" in line[:80]:
+        match = COLON_LABEL_RE.match(line)
+        if match and is_colon_label(match.group(1)):
+            result.fragments["speaker_label"] += 1
+            if match.group(2):
+                result.fragments["annotation"] += 1
+            return line[match.end() :], normalise_speaker(match.group(1))
+    return line, None
+
+
+def _is_music(line: str) -> bool:
+    return any(sign in line for sign in MUSIC_SIGNS) or (len(line) > 1 and line[0] == "#" and line[-1] == "#")
+
+
+def clean_cue(lines: list[str], speaker_hint: str | None = None, max_line_chars: int = 2000) -> CueResult:
+    """Utterances and removal counts for one cue's raw text lines (see the module docstring)."""
+    result = CueResult()
+    current: Utterance | None = None
+    for raw in join_open_brackets(lines):
+        if len(raw) > max_line_chars:
+            result.removed["too_long"] += 1
+            current = None
+            continue
+        if not NEEDS_WORK.intersection(raw):  # fast path: plain dialogue continues the utterance
+            text, voice, dashed, label, emptied_by = SPACES_RE.sub(" ", raw).strip(), None, False, None, None
+            pieces = [(text, voice, dashed, label, emptied_by)]
+        else:
+            pieces = list(_clean_line(raw, result))
+        for text, voice, dashed, label, emptied_by in pieces:
+            if emptied_by:
+                result.removed[emptied_by] += 1
+                continue
+            speaker = label or voice
+            if current is None or dashed or speaker:
+                current = Utterance(speaker, text)
+                result.utterances.append(current)
+            else:
+                current.text = f"{current.text} {text}"
+    if not result.utterances and not result.removed:
+        result.removed["empty"] += 1
+    if speaker_hint and len(result.utterances) == 1 and result.utterances[0].speaker is None:
+        result.utterances[0].speaker = normalise_speaker(speaker_hint)
+    result.segments = len(result.utterances) + sum(result.removed.values())
+    return result
+
+
+def _clean_line(raw: str, result: CueResult):
+    """Yield (text, voice, dashed, label, emptied_by) for each piece of one raw line."""
+    line, voice = _strip_markup(raw, result)
+    if _is_music(line):
+        result.fragments["music"] += 1
+        yield "", voice, False, None, "music"
+        return
+    for piece in split_inline_dashes(line):
+        dashed = False
+        if DASH_RE.match(piece):
+            piece, dashed = DASH_RE.sub("", piece, count=1), True
+            result.fragments["dash"] += 1
+        piece, label = _take_label(piece, result)
+        had_annotation = False
+        if "[" in piece or "(" in piece:
+            piece, count = ANNOTATION_RE.subn(" ", piece)
+            if count:
+                had_annotation = True
+                result.fragments["annotation"] += count
+            piece, label2 = _take_label(piece.strip(), result)  # "(on radio) MAN: ..." order
+            label = label or label2
+        text = SPACES_RE.sub(" ", piece).strip()
+        text = DASH_RE.sub("", text) if text.startswith(("-", "–", "—")) else text
+        if not WORD_RE.search(text):
+            yield "", voice, dashed, label, "annotation" if had_annotation else "empty"
+            continue
+        yield text, voice, dashed, label, None
