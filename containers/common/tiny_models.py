@@ -78,3 +78,84 @@ def train_wordpiece_tokenizer(texts: Iterable[str], vocab_size: int = 1000):
         sep_token="[SEP]",
         mask_token="[MASK]",
     )
+
+
+# ChatML with `{% generation %}` markers around what the assistant says, so that
+# `apply_chat_template(..., return_assistant_tokens_mask=True)` marks the tokens the loss is taken on.
+# Tiny models save this template with their tokenizer; serving applies the very same one.
+TINY_CHAT_TEMPLATE = (
+    "{% for message in messages %}"
+    "{% if message['role'] == 'assistant' %}"
+    "{{ '<|im_start|>assistant\n' }}"
+    "{% generation %}{{ message['content'] + '<|im_end|>' }}{% endgeneration %}"
+    "{{ '\n' }}"
+    "{% else %}"
+    "{{ '<|im_start|>' + message['role'] + '\n' + message['content'] + '<|im_end|>\n' }}"
+    "{% endif %}"
+    "{% endfor %}"
+    "{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}{% endif %}"
+)
+TINY_END_OF_TURN = "<|im_end|>"
+TINY_CAUSAL_KINDS = ("qwen2", "llama")
+
+
+def build_tiny_chat_tokenizer(texts: Iterable[str], vocab_size: int = 512):
+    """A BPE tokenizer for the tiny causal LMs, with the ChatML template above attached."""
+    tokenizer = train_bpe_tokenizer(texts, vocab_size=vocab_size)
+    tokenizer.chat_template = TINY_CHAT_TEMPLATE
+    tokenizer.padding_side = "right"
+    return tokenizer
+
+
+def build_tiny_causal_lm(kind: str, tokenizer, max_positions: int = 512, seed: int = 0):
+    """A ~120k-parameter Qwen2 or Llama (hidden 64, 2 layers, 4 heads, 2 KV heads) for a tokenizer.
+
+    Generation stops at the end-of-turn token as well as at the tokenizer's EOS, as the Hub
+    instruct models do.
+    """
+    import torch
+    from transformers import AutoModelForCausalLM, LlamaConfig, Qwen2Config
+
+    if kind not in TINY_CAUSAL_KINDS:
+        raise ValueError(f"unknown tiny causal LM {kind!r}; choose one of {', '.join(TINY_CAUSAL_KINDS)}")
+    config_class = Qwen2Config if kind == "qwen2" else LlamaConfig
+    end_of_turn = tokenizer.convert_tokens_to_ids(TINY_END_OF_TURN)
+    config = config_class(
+        vocab_size=len(tokenizer),
+        hidden_size=64,
+        intermediate_size=128,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        max_position_embeddings=max_positions,
+        tie_word_embeddings=True,
+        pad_token_id=tokenizer.pad_token_id,
+        bos_token_id=tokenizer.bos_token_id,
+        eos_token_id=[end_of_turn, tokenizer.eos_token_id],
+    )
+    torch.manual_seed(seed)
+    model = AutoModelForCausalLM.from_config(config)
+    model.generation_config.eos_token_id = [end_of_turn, tokenizer.eos_token_id]
+    model.generation_config.pad_token_id = tokenizer.pad_token_id
+    return model
+
+
+def build_tiny_distilbert(tokenizer, label2id: dict[str, int], max_positions: int = 512, seed: int = 0):
+    """A small DistilBERT sequence classifier (dim 64, 2 layers, 4 heads) for `tokenizer`."""
+    import torch
+    from transformers import DistilBertConfig, DistilBertForSequenceClassification
+
+    config = DistilBertConfig(
+        vocab_size=len(tokenizer),
+        dim=64,
+        hidden_dim=128,
+        n_layers=2,
+        n_heads=4,
+        max_position_embeddings=max_positions,
+        pad_token_id=tokenizer.pad_token_id,
+        num_labels=len(label2id),
+        label2id=dict(label2id),
+        id2label={index: label for label, index in label2id.items()},
+    )
+    torch.manual_seed(seed)
+    return DistilBertForSequenceClassification(config)

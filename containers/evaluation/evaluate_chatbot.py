@@ -1,0 +1,139 @@
+"""Score the chatbot on held-out pairs: corpus BLEU and chrF (sacrebleu), evaluation.json and samples.jsonl.
+
+    python containers/evaluation/evaluate_chatbot.py --model-dir <model folder or model.tar.gz folder> \
+        --test <chatbot_test dir> --output-dir <dir> [--max-new-tokens 48] [--compare-base true]
+
+Replies come from the serving handler's own code (containers/inference/chatbot.py): same template,
+same loading, greedy decoding in batches, so the score is the endpoint's score. With --compare-base the
+base model alone (no adapter) answers the same prompts, and its scores are reported beside.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+if __package__ in (None, ""):
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+import torch
+
+from containers.common.io import read_json, resolve_model_dir, setup_logging, write_jsonl
+from containers.evaluation import report
+from containers.inference.chatbot import generate_replies, load_chat_model
+from containers.training.chat_data import load_conversations
+from containers.training.cli import add_flag, str2bool
+
+LOG = logging.getLogger("evaluate_chatbot")
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    add_flag(parser, "model_dir", type=Path, default=Path("/opt/ml/processing/input/model"))
+    add_flag(parser, "test", type=Path, default=Path("/opt/ml/processing/input/test"))
+    add_flag(parser, "output_dir", type=Path, default=Path("/opt/ml/processing/output/evaluation"))
+    add_flag(parser, "max_new_tokens", type=int, default=48)
+    add_flag(parser, "batch_size", type=int, default=16)
+    add_flag(parser, "max_samples", type=int, default=0, help="score only the first N pairs (0: all)")
+    add_flag(parser, "compare_base", type=str2bool, default=False, help="also score the base without adapter")
+    return parser.parse_args(argv)
+
+
+def split_pairs(conversations: list[list[dict[str, str]]]) -> tuple[list[list[dict[str, str]]], list[str]]:
+    """(prompt messages, reference reply) per conversation: the reply is the last assistant message."""
+    return [messages[:-1] for messages in conversations], [
+        messages[-1]["content"] for messages in conversations
+    ]
+
+
+def reply_all(
+    bundle: dict[str, Any], prompts: list[list[dict[str, str]]], max_new_tokens: int, batch_size: int
+) -> list[str]:
+    """Greedy replies in batches (deterministic), with progress in the log."""
+    replies: list[str] = []
+    for start in range(0, len(prompts), batch_size):
+        batch, _, _ = generate_replies(bundle, prompts[start : start + batch_size], max_new_tokens)
+        replies.extend(batch)
+        LOG.info("replied to %d/%d prompts", len(replies), len(prompts))
+    return replies
+
+
+def score(replies: list[str], references: list[str]) -> dict[str, Any]:
+    """Corpus BLEU and chrF with their sacrebleu signatures (what exactly was computed)."""
+    from sacrebleu.metrics import BLEU, CHRF
+
+    bleu, chrf = BLEU(), CHRF()
+    return {
+        "bleu": bleu.corpus_score(replies, [references]).score,
+        "chrf": chrf.corpus_score(replies, [references]).score,
+        "bleu_signature": str(bleu.get_signature()),
+        "chrf_signature": str(chrf.get_signature()),
+    }
+
+
+def main(args: argparse.Namespace) -> dict[str, Any]:
+    """Write evaluation.json and samples.jsonl to --output-dir; returns the report."""
+    if os.environ.get("OMP_NUM_THREADS") == "1":
+        torch.set_num_threads(1)
+    conversations = load_conversations(args.test)
+    if args.max_samples:
+        conversations = conversations[: args.max_samples]
+    prompts, references = split_pairs(conversations)
+    with tempfile.TemporaryDirectory() as scratch:
+        model_dir = resolve_model_dir(args.model_dir, Path(scratch) / "model")
+        config = read_json(model_dir / "chatbot_config.json")
+        replies = reply_all(load_chat_model(model_dir), prompts, args.max_new_tokens, args.batch_size)
+        base_replies = (
+            reply_all(
+                load_chat_model(model_dir, use_adapter=False), prompts, args.max_new_tokens, args.batch_size
+            )
+            if args.compare_base
+            else None
+        )
+    scores = score(replies, references)
+    metrics = {"bleu": scores["bleu"], "chrf": scores["chrf"]}
+    if base_replies is not None:
+        base_scores = score(base_replies, references)
+        metrics.update({"base_bleu": base_scores["bleu"], "base_chrf": base_scores["chrf"]})
+    metadata = {
+        "bleu_signature": scores["bleu_signature"],
+        "chrf_signature": scores["chrf_signature"],
+        "test_pairs": len(references),
+        "max_new_tokens": args.max_new_tokens,
+        "decoding": "greedy",
+        "base_model_id": config["base_model_id"],
+    }
+    result = report.build_report("chatbot", metrics, metadata)
+    report.write_report("chatbot", result, args.output_dir)
+    samples = [
+        {
+            "prompt": prompt,
+            "reference": reference,
+            "reply": reply,
+            **({"base_reply": base} if base_replies else {}),
+        }
+        for prompt, reference, reply, base in zip(
+            prompts, references, replies, base_replies or replies, strict=True
+        )
+    ]
+    write_jsonl(args.output_dir / "samples.jsonl", samples)
+    LOG.info(
+        "BLEU %.2f chrF %.2f on %d pairs%s",
+        metrics["bleu"],
+        metrics["chrf"],
+        len(references),
+        f" (base: BLEU {metrics['base_bleu']:.2f} chrF {metrics['base_chrf']:.2f})" if base_replies else "",
+    )
+    for name, value in metrics.items():
+        LOG.info("METRIC %s=%.4f step=0", name, value)
+    return result
+
+
+if __name__ == "__main__":
+    setup_logging()
+    main(parse_args())

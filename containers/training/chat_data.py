@@ -1,0 +1,138 @@
+"""Chat examples for supervised fine-tuning: tokenised with the model's chat template, loss on replies only.
+
+Each example is rendered with the same chat template the endpoint applies. The character spans of the
+assistant turns are found by rendering the conversation up to each turn (with the generation prompt)
+and through it; tokens whose first character falls inside a span are the labels, all others are -100.
+This works for any template (Qwen, Llama, the tiny ChatML) without editing it. Two collators build batches:
+padding-free packing (the batch flattened into one row, positions restarting per example, so attention
+never crosses examples) and plain padding (to the longest example, or to a fixed length for a baseline).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from containers.common.io import read_jsonl_dir
+
+IGNORE_INDEX = -100
+ROLES = {"system", "user", "assistant"}
+
+
+def validate_messages(messages: Any, where: str) -> list[dict[str, str]]:
+    """Check one conversation: a list of {role, content} ending with an assistant reply."""
+    if not isinstance(messages, list) or not messages:
+        raise ValueError(f"{where}: 'messages' must be a non-empty list")
+    for message in messages:
+        if not isinstance(message, dict) or message.get("role") not in ROLES:
+            raise ValueError(f"{where}: each message needs a role in {sorted(ROLES)}, got {message!r}")
+        if not isinstance(message.get("content"), str):
+            raise ValueError(f"{where}: message content must be a string, got {message!r}")
+    if messages[-1]["role"] != "assistant":
+        raise ValueError(f"{where}: the last message must be the assistant's reply")
+    return [{"role": m["role"], "content": m["content"]} for m in messages]
+
+
+def load_conversations(folder: Path) -> list[list[dict[str, str]]]:
+    """Every conversation in a split folder (all *.jsonl shards), validated."""
+    rows = read_jsonl_dir(folder)
+    return [validate_messages(row.get("messages"), f"{folder} row {i}") for i, row in enumerate(rows, 1)]
+
+
+def render(tokenizer: Any, messages: list[dict[str, str]], add_generation_prompt: bool = False) -> str:
+    return tokenizer.apply_chat_template(
+        messages, tokenize=False, add_generation_prompt=add_generation_prompt
+    )
+
+
+def assistant_spans(tokenizer: Any, messages: list[dict[str, str]]) -> tuple[str, list[tuple[int, int]]]:
+    """The rendered conversation and the [start, end) character spans of every assistant turn."""
+    text = render(tokenizer, messages)
+    spans = []
+    for index, message in enumerate(messages):
+        if message["role"] != "assistant":
+            continue
+        before = render(tokenizer, messages[:index], add_generation_prompt=True)
+        through = render(tokenizer, messages[: index + 1])
+        if not text.startswith(before) or not text.startswith(through):
+            raise ValueError(
+                "the chat template does not render conversations as prefixes of each other; "
+                "add {% generation %} markers to it and use return_assistant_tokens_mask instead"
+            )
+        spans.append((len(before), len(through)))
+    return text, spans
+
+
+def encode_conversation(
+    tokenizer: Any, messages: list[dict[str, str]], max_length: int
+) -> dict[str, list[int]]:
+    """Token ids and labels (assistant tokens only); long examples keep their last `max_length` tokens."""
+    text, spans = assistant_spans(tokenizer, messages)
+    encoded = tokenizer(text, add_special_tokens=False, return_offsets_mapping=True)
+    ids = list(encoded["input_ids"])
+    labels = [
+        token if any(start <= begin < end for start, end in spans) else IGNORE_INDEX
+        for token, (begin, _) in zip(ids, encoded["offset_mapping"], strict=True)
+    ]
+    return {"input_ids": ids[-max_length:], "labels": labels[-max_length:]}
+
+
+def encode_all(tokenizer: Any, conversations: Sequence[list[dict[str, str]]], max_length: int) -> list[dict]:
+    """Encode every conversation, dropping those whose reply was cut off entirely by `max_length`."""
+    encoded = [encode_conversation(tokenizer, messages, max_length) for messages in conversations]
+    kept = [row for row in encoded if any(label != IGNORE_INDEX for label in row["labels"])]
+    if not kept:
+        raise ValueError(f"no example keeps any reply token within max_seq_length={max_length}; raise it")
+    return kept
+
+
+@dataclass
+class PackingCollator:
+    """Padding-free packing: one row per batch, position ids restart for each example.
+
+    With no attention mask and restarting positions, transformers builds a block-diagonal causal mask
+    (masking_utils.find_packed_sequence_indices), so examples never attend to each other and no compute
+    is spent on padding.
+    """
+
+    def __call__(self, features: list[dict[str, list[int]]]) -> dict[str, torch.Tensor]:
+        ids, labels, positions = [], [], []
+        for feature in features:
+            ids.extend(feature["input_ids"])
+            # The first token of each example must not be predicted from the previous example.
+            labels.extend([IGNORE_INDEX, *feature["labels"][1:]])
+            positions.extend(range(len(feature["input_ids"])))
+        return {
+            "input_ids": torch.tensor([ids]),
+            "labels": torch.tensor([labels]),
+            "position_ids": torch.tensor([positions]),
+        }
+
+
+@dataclass
+class PaddingCollator:
+    """Right padding to the longest example of the batch, or to `pad_to` (the plain baseline)."""
+
+    pad_token_id: int
+    pad_to: int | None = None
+
+    def __call__(self, features: list[dict[str, list[int]]]) -> dict[str, torch.Tensor]:
+        width = self.pad_to or max(len(f["input_ids"]) for f in features)
+        ids = torch.full((len(features), width), self.pad_token_id)
+        labels = torch.full((len(features), width), IGNORE_INDEX)
+        mask = torch.zeros((len(features), width), dtype=torch.long)
+        for row, feature in enumerate(features):
+            length = len(feature["input_ids"])
+            ids[row, :length] = torch.tensor(feature["input_ids"])
+            labels[row, :length] = torch.tensor(feature["labels"])
+            mask[row, :length] = 1
+        return {"input_ids": ids, "labels": labels, "attention_mask": mask}
+
+
+def corpus_texts(conversations: Sequence[list[dict[str, str]]]) -> list[str]:
+    """Every message content: the text a tiny tokenizer is trained on."""
+    return [message["content"] for messages in conversations for message in messages]

@@ -1,0 +1,309 @@
+"""Fine-tune a chat model with LoRA on one character's lines, the way it will be served.
+
+    python containers/training/train_chatbot.py --model-id tiny:qwen2 --train <dir> --validation <dir> \
+        --model-dir <dir> --output-data-dir <dir> --checkpoint-dir <dir> --max-steps 120 --pretrain-steps 300
+
+Inside a SageMaker training job every path defaults to the container's (SM_CHANNEL_TRAIN, SM_MODEL_DIR,
+/opt/ml/checkpoints, ...) and hyperparameters arrive as flags. Under torchrun it trains data-parallel.
+
+Choices, and why:
+- Plain transformers Trainer with our own collators rather than TRL's SFTTrainer: the loss mask (replies
+  only, found from the chat template, see chat_data.py), padding-free packing and the tiny-model path are
+  a few dozen lines here, and the job image needs one library less whose API moves quickly.
+- Loss on assistant tokens only, with the tokenizer's own chat template, saved with the model: the
+  endpoint renders prompts with exactly the template used in training.
+- bf16 on GPU, fp32 on CPU; optional 4-bit QLoRA whose merge reloads the base in bf16 (never merging
+  into 4-bit weights); checkpoints every save_steps into --checkpoint-dir and resume from the latest.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import shutil
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+if __package__ in (None, ""):
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+import torch
+from transformers import PrinterCallback, Trainer, TrainerCallback, TrainingArguments, set_seed
+from transformers.trainer_utils import get_last_checkpoint
+
+from containers.common import tiny_models
+from containers.common.io import setup_logging, write_json
+from containers.training import chat_model
+from containers.training.chat_data import (
+    PackingCollator,
+    PaddingCollator,
+    corpus_texts,
+    encode_all,
+    load_conversations,
+)
+from containers.training.cli import add_flag, env_path, str2bool
+
+LOG = logging.getLogger("train_chatbot")
+INFERENCE_HANDLER = Path(__file__).resolve().parents[1] / "inference" / "chatbot.py"
+INFERENCE_REQUIREMENTS = Path(__file__).resolve().parents[1] / "inference" / "requirements.txt"
+CONFIG_FILE = "chatbot_config.json"
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    add_flag(
+        parser,
+        "model_id",
+        default="Qwen/Qwen2.5-3B-Instruct",
+        help="Hub id, local folder, or tiny:qwen2 / tiny:llama (offline)",
+    )
+    add_flag(parser, "train", type=Path, default=env_path("SM_CHANNEL_TRAIN", "/opt/ml/input/data/train"))
+    add_flag(
+        parser,
+        "validation",
+        type=Path,
+        default=env_path("SM_CHANNEL_VALIDATION", "/opt/ml/input/data/validation"),
+    )
+    add_flag(parser, "model_dir", type=Path, default=env_path("SM_MODEL_DIR", "/opt/ml/model"))
+    add_flag(
+        parser, "output_data_dir", type=Path, default=env_path("SM_OUTPUT_DATA_DIR", "/opt/ml/output/data")
+    )
+    add_flag(parser, "checkpoint_dir", type=Path, default=Path("/opt/ml/checkpoints"))
+    add_flag(parser, "epochs", type=float, default=2.0)
+    add_flag(
+        parser, "max_steps", type=int, default=-1, help="stop after this many optimizer steps (-1: epochs)"
+    )
+    add_flag(parser, "learning_rate", type=float, default=2e-4)
+    add_flag(parser, "per_device_batch_size", type=int, default=4)
+    add_flag(parser, "gradient_accumulation_steps", type=int, default=4)
+    add_flag(parser, "max_seq_length", type=int, default=1024)
+    add_flag(parser, "lora_r", type=int, default=16)
+    add_flag(parser, "lora_alpha", type=int, default=32)
+    add_flag(parser, "lora_dropout", type=float, default=0.05)
+    add_flag(parser, "load_in_4bit", type=str2bool, default=False, help="QLoRA (GPU only): true/false")
+    add_flag(parser, "gradient_checkpointing", type=str2bool, default=True)
+    add_flag(
+        parser,
+        "packing",
+        type=str2bool,
+        default=True,
+        help="padding-free packing (true) or length-grouped padded batches (false)",
+    )
+    add_flag(parser, "merge", type=str2bool, default=True, help="also write merged/ (base + adapter)")
+    add_flag(parser, "save_steps", type=int, default=100)
+    add_flag(
+        parser, "pretrain_steps", type=int, default=0, help="tiny models only: full-parameter warm-up steps"
+    )
+    add_flag(parser, "pretrain_learning_rate", type=float, default=3e-3)
+    add_flag(parser, "logging_steps", type=int, default=10)
+    add_flag(parser, "seed", type=int, default=42)
+    return parser.parse_args(argv)
+
+
+class MetricLogCallback(TrainerCallback):
+    """Logs `METRIC name=value step=N` lines (SageMaker metric definitions parse them); keeps losses."""
+
+    def __init__(self) -> None:
+        self.history: list[dict[str, float]] = []
+
+    def on_log(
+        self, args: Any, state: Any, control: Any, logs: dict[str, float] | None = None, **_: Any
+    ) -> None:
+        if not state.is_world_process_zero or not logs:
+            return
+        for name, value in logs.items():
+            if name in {"loss", "eval_loss", "learning_rate", "grad_norm"}:
+                metric = "train_loss" if name == "loss" else name
+                LOG.info("METRIC %s=%.6g step=%d", metric, value, state.global_step)
+        self.history.append({"step": state.global_step, **{k: float(v) for k, v in logs.items()}})
+
+
+def training_arguments(args: argparse.Namespace, bf16: bool) -> TrainingArguments:
+    return TrainingArguments(
+        output_dir=str(args.checkpoint_dir),
+        num_train_epochs=args.epochs,
+        max_steps=args.max_steps,
+        learning_rate=args.learning_rate,
+        lr_scheduler_type="cosine",
+        warmup_steps=0,
+        per_device_train_batch_size=args.per_device_batch_size,
+        per_device_eval_batch_size=args.per_device_batch_size,
+        gradient_accumulation_steps=args.gradient_accumulation_steps,
+        bf16=bf16,
+        use_cpu=not torch.cuda.is_available(),
+        logging_steps=args.logging_steps,
+        eval_strategy="steps",
+        eval_steps=args.save_steps,
+        save_strategy="steps",
+        save_steps=args.save_steps,
+        save_total_limit=2,
+        seed=args.seed,
+        data_seed=args.seed,
+        remove_unused_columns=False,
+        train_sampling_strategy="random" if args.packing else "group_by_length",
+        ddp_find_unused_parameters=False,
+        dataloader_num_workers=0,
+        report_to="none",
+        disable_tqdm=True,
+    )
+
+
+def load_base(
+    args: argparse.Namespace, conversations: list, tiny_folder: Path
+) -> tuple[Any, Any, list[float]]:
+    """The base model and tokenizer: built and warmed up for tiny references, loaded otherwise."""
+    if tiny_models.is_tiny(args.model_id):
+        kind = tiny_models.tiny_kind(args.model_id, tiny_models.TINY_CAUSAL_KINDS)
+        return chat_model.prepare_tiny_base(
+            kind,
+            corpus_texts(conversations),
+            args.pretrain_steps,
+            args.pretrain_learning_rate,
+            args.per_device_batch_size,
+            args.max_seq_length,
+            args.seed,
+            tiny_folder,
+        )
+    if args.pretrain_steps:
+        raise ValueError("pretrain_steps is for tiny models only; set it to 0 for a Hub model")
+    tokenizer = chat_model.load_tokenizer(args.model_id, tiny=False)
+    return tokenizer, chat_model.load_causal_lm(args.model_id, args.load_in_4bit), []
+
+
+def chatbot_config(
+    args: argparse.Namespace, tokenizer: Any, conversations: list, tiny: bool
+) -> dict[str, Any]:
+    """What the endpoint needs besides weights: their folders, template, default system prompt, caps."""
+    systems = [m["content"] for m in conversations[0] if m["role"] == "system"]
+    return {
+        "base_model_id": args.model_id,
+        "base_dir": "base" if tiny else None,
+        "adapter_dir": "adapter",
+        "merged_dir": "merged" if args.merge else None,
+        "tokenizer_class": "PreTrainedTokenizerFast" if tiny else "AutoTokenizer",
+        "chat_template": tokenizer.chat_template,
+        "system_prompt": systems[0] if systems else None,
+        "dtype": "bfloat16" if chat_model.use_bf16() else "float32",
+        "max_input_tokens": args.max_seq_length,
+        "max_new_tokens": 128,
+    }
+
+
+def write_model_dir(
+    args: argparse.Namespace, model: Any, tokenizer: Any, config: dict[str, Any], tiny_folder: Path
+) -> None:
+    """adapter/, merged/ (optional), base/ (tiny), tokenizer + chat template, config, code/inference.py."""
+    model_dir = args.model_dir
+    model_dir.mkdir(parents=True, exist_ok=True)
+    model.save_pretrained(model_dir / "adapter")
+    tokenizer.save_pretrained(model_dir)
+    tiny = config["base_dir"] is not None
+    if tiny:
+        shutil.copytree(tiny_folder, model_dir / "base", dirs_exist_ok=True)
+    if args.merge:
+        LOG.info("merging the adapter into a %s reload of the base", config["dtype"])
+        base_source = model_dir / "base" if tiny else args.model_id
+        merged = chat_model.merge_adapter(base_source, model_dir / "adapter")
+        merged.save_pretrained(model_dir / "merged")
+    write_json(model_dir / CONFIG_FILE, config)
+    code = model_dir / "code"
+    code.mkdir(exist_ok=True)
+    shutil.copyfile(INFERENCE_HANDLER, code / "inference.py")
+    shutil.copyfile(INFERENCE_REQUIREMENTS, code / "requirements.txt")
+
+
+def summarize(
+    callback: MetricLogCallback,
+    pretrain_losses: list[float],
+    resumed_from: int,
+    result: Any,
+    eval_metrics: dict[str, float],
+    tokens: tuple[int, int],
+) -> dict[str, Any]:
+    """training_metrics.json: first/last losses, eval loss, throughput, where training resumed."""
+    losses = [entry["loss"] for entry in callback.history if "loss" in entry]
+    runtime = result.metrics.get("train_runtime", 0.0)
+    return {
+        "train_loss_first": losses[0] if losses else None,
+        "train_loss_last": losses[-1] if losses else None,
+        "train_loss_mean": result.metrics.get("train_loss"),
+        "eval_loss": eval_metrics.get("eval_loss"),
+        "global_step": result.global_step,
+        "resumed_from_step": resumed_from,
+        "pretrain_loss_first": pretrain_losses[0] if pretrain_losses else None,
+        "pretrain_loss_last": pretrain_losses[-1] if pretrain_losses else None,
+        "train_runtime_s": runtime,
+        "train_samples_per_second": result.metrics.get("train_samples_per_second"),
+        "dataset_tokens": tokens[0],
+        "dataset_reply_tokens": tokens[1],
+        "log_history": callback.history,
+    }
+
+
+def main(args: argparse.Namespace) -> dict[str, Any]:
+    """Train, save the model folder and write training_metrics.json; returns the metrics."""
+    if os.environ.get("OMP_NUM_THREADS") == "1":
+        torch.set_num_threads(1)
+    set_seed(args.seed)
+    tiny = tiny_models.is_tiny(args.model_id)
+    train_conversations = load_conversations(args.train)
+    validation_conversations = load_conversations(args.validation)
+    LOG.info(
+        "%d training and %d validation conversations", len(train_conversations), len(validation_conversations)
+    )
+    args.checkpoint_dir.mkdir(parents=True, exist_ok=True)
+    tiny_folder = args.checkpoint_dir / chat_model.TINY_BASE
+    tokenizer, base, pretrain_losses = load_base(args, train_conversations, tiny_folder)
+    train_features = encode_all(tokenizer, train_conversations, args.max_seq_length)
+    validation_features = encode_all(tokenizer, validation_conversations, args.max_seq_length)
+    model = chat_model.add_lora(
+        base, args.lora_r, args.lora_alpha, args.lora_dropout, args.gradient_checkpointing, args.load_in_4bit
+    )
+    callback = MetricLogCallback()
+    bf16 = chat_model.use_bf16()
+    collator = PackingCollator() if args.packing else PaddingCollator(tokenizer.pad_token_id)
+    trainer = Trainer(
+        model=model,
+        args=training_arguments(args, bf16),
+        data_collator=collator,
+        train_dataset=train_features,
+        eval_dataset=validation_features,
+        callbacks=[callback],
+    )
+    trainer.remove_callback(PrinterCallback)  # the METRIC lines above say the same, once
+    last = get_last_checkpoint(str(args.checkpoint_dir))
+    resumed_from = int(last.rsplit("-", 1)[-1]) if last else 0
+    if last:
+        LOG.info("resuming from %s (step %d)", last, resumed_from)
+    started = time.perf_counter()
+    result = trainer.train(resume_from_checkpoint=last)
+    LOG.info("trained %d steps in %.1f s", result.global_step, time.perf_counter() - started)
+    eval_metrics = trainer.evaluate()
+    if not trainer.is_world_process_zero():
+        return {}
+    write_model_dir(
+        args,
+        trainer.model,
+        tokenizer,
+        chatbot_config(args, tokenizer, train_conversations, tiny),
+        tiny_folder,
+    )
+    metrics = summarize(
+        callback,
+        pretrain_losses,
+        resumed_from,
+        result,
+        eval_metrics,
+        chat_model.masked_token_count(train_features),
+    )
+    write_json(args.output_data_dir / "training_metrics.json", metrics)
+    LOG.info("model folder written to %s", args.model_dir)
+    return metrics
+
+
+if __name__ == "__main__":
+    setup_logging()
+    main(parse_args())
