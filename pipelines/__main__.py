@@ -1,0 +1,94 @@
+"""`python -m pipelines <command> --env ENV`: the pipeline's CLI (the Makefile's targets call it).
+
+    python -m pipelines definition --env dev --out build/definition-dev.json   # offline, deterministic
+    python -m pipelines upsert --env dev                                       # uploads code, prints the ARN
+    python -m pipelines start --env dev --param ChatbotEpochs=1
+    python -m pipelines diagram --env dev
+    python -m pipelines iam-policy --env dev
+    python -m pipelines build-containers --env dev [--dry-run]
+
+The SageMaker SDK is imported only by the commands that need it (it takes seconds to import). The local
+runner's commands (run-local, serve-local) are registered by pipelines/local/cli.py when it is present.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import logging
+import sys
+from collections.abc import Sequence
+
+from conf import ENVIRONMENTS
+from pipelines import commands
+
+LOCAL_CLI = "pipelines.local.cli"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m pipelines", description=__doc__.split("\n\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def add(name: str, help_text: str) -> argparse.ArgumentParser:
+        command = sub.add_parser(name, help=help_text, description=help_text)
+        command.add_argument(
+            "--env", default="dev", choices=ENVIRONMENTS, help="configuration overlay (conf/<env>.yaml)"
+        )
+        return command
+
+    definition = add("definition", "write the pipeline definition JSON (offline, deterministic)")
+    definition.add_argument("--out", help="file to write (default: standard output)")
+    definition.set_defaults(func=commands.cmd_definition)
+
+    upsert = add("upsert", "upload the code bundle, create or update the pipeline, print its ARN")
+    upsert.set_defaults(func=commands.cmd_upsert)
+
+    start = add("start", "start an execution, overriding parameters with --param Name=value")
+    start.add_argument("--param", action="append", default=[], metavar="NAME=VALUE", help="repeatable")
+    start.add_argument("--display-name", help="execution display name")
+    start.set_defaults(func=commands.cmd_start)
+
+    diagram = add("diagram", "draw the DAG as mermaid (docs/pipeline.mmd and the README block)")
+    diagram.add_argument("--out", default="docs/pipeline.mmd", help="mermaid file to write")
+    diagram.add_argument(
+        "--readme", default="README.md", help="README whose mermaid block to refresh ('' to skip)"
+    )
+    diagram.set_defaults(func=commands.cmd_diagram)
+
+    iam = add("iam-policy", "print the execution role's least-privilege policy (JSON)")
+    iam.set_defaults(func=commands.cmd_iam_policy)
+
+    build = add("build-containers", "build the project images (FROM the AWS DLCs) and push them to ECR")
+    build.add_argument(
+        "--dry-run", action="store_true", help="print the docker commands without running them"
+    )
+    build.add_argument("--no-push", action="store_true", help="build only")
+    build.set_defaults(func=commands.cmd_build_containers)
+
+    _add_local_commands(sub)
+    return parser
+
+
+def _add_local_commands(sub: argparse._SubParsersAction) -> None:
+    """Let the local runner register run-local / serve-local, if it is installed in this tree."""
+    if importlib.util.find_spec(LOCAL_CLI.rsplit(".", 1)[0]) is None:
+        return
+    try:
+        spec = importlib.util.find_spec(LOCAL_CLI)
+    except ModuleNotFoundError:
+        return
+    if spec is None:
+        return
+    module = importlib.import_module(LOCAL_CLI)
+    module.add_commands(sub)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    args = build_parser().parse_args(argv)
+    result = args.func(args)
+    return int(result or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

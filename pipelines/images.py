@@ -1,0 +1,114 @@
+"""Container images: the project's images (AWS Deep Learning Containers plus our requirements).
+
+The DLCs lack what the scripts need (transformers 5, peft, pysubs2, networkx...), so every job runs a
+project image built by `make build-containers` from containers/docker/<role>.Dockerfile `FROM` the DLC.
+Its tag is content-addressed (`<device>-<sha12 of Dockerfile + requirements + base>`), so the definition
+names the right image without asking ECR, and a new image appears only when its recipe changes. An
+explicit `images.<role>_uri` in config wins (bring your own image).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from conf.schema import Config
+from pipelines.bundle import REPO_ROOT
+
+ROLES = ("processing", "training", "inference")
+# Requirements baked into each role's image (evaluation runs in the training image: same stack).
+ROLE_REQUIREMENTS: dict[str, tuple[str, ...]] = {
+    "processing": ("containers/processing/requirements.txt",),
+    "training": ("containers/training/requirements.txt", "containers/evaluation/requirements.txt"),
+    "inference": ("containers/inference/requirements.txt",),
+}
+GPU_FAMILY = re.compile(r"^(p|g)\d")
+# The DLC scope each role extends (the inference DLC carries the model_fn/predict_fn serving toolkit).
+DLC_SCOPE = {"processing": "training", "training": "training", "inference": "inference"}
+
+
+def device_of(instance_type: str) -> str:
+    """'gpu' for NVIDIA families (ml.g5.xlarge, ml.p4d.24xlarge), else 'cpu' (ml.m5.xlarge, ml.c5.2xlarge)."""
+    parts = instance_type.split(".")
+    if len(parts) != 3:
+        raise ValueError(f"{instance_type!r} is not an instance type such as ml.m5.xlarge")
+    return "gpu" if GPU_FAMILY.match(parts[1]) else "cpu"
+
+
+def dockerfile(role: str, root: Path = REPO_ROOT) -> Path:
+    if role not in ROLES:
+        raise ValueError(f"unknown image role {role!r}; known: {', '.join(ROLES)}")
+    return root / "containers" / "docker" / f"{role}.Dockerfile"
+
+
+def recipe_files(role: str, root: Path = REPO_ROOT) -> list[Path]:
+    """The files whose bytes define the image: its Dockerfile and the requirements it installs."""
+    files = [dockerfile(role, root)] + [root / name for name in ROLE_REQUIREMENTS[role]]
+    return [path for path in files if path.is_file()]
+
+
+def base_image(cfg: Config, role: str, device: str) -> str:
+    """The DLC this role's image extends, resolved offline from the SDK's bundled URI tables."""
+    from sagemaker.core import image_uris
+
+    images = cfg.images
+    instance_type = "ml.g5.xlarge" if device == "gpu" else "ml.m5.xlarge"
+    if images.framework == "huggingface":
+        return image_uris.retrieve(
+            "huggingface",
+            region=cfg.project.region,
+            version=images.transformers_version,
+            base_framework_version=f"pytorch{images.pytorch_version}",
+            py_version=images.py_version,
+            instance_type=instance_type,
+            image_scope=DLC_SCOPE[role],
+        )
+    return image_uris.retrieve(
+        "pytorch",
+        region=cfg.project.region,
+        version=images.pytorch_version,
+        py_version=images.py_version,
+        instance_type=instance_type,
+        image_scope=DLC_SCOPE[role],
+    )
+
+
+def image_tag(role: str, device: str, base: str, root: Path = REPO_ROOT) -> str:
+    """`<device>-<sha12>` over the base image URI and the recipe files (path and bytes)."""
+    digest = hashlib.sha256(base.encode("utf-8"))
+    for path in recipe_files(role, root):
+        digest.update(path.relative_to(root).as_posix().encode("utf-8") + b"\0" + path.read_bytes())
+    return f"{device}-{digest.hexdigest()[:12]}"
+
+
+def repository(cfg: Config, role: str) -> str:
+    """The ECR repository name of a role's image, e.g. 'stranger-things-nlp-training'."""
+    return f"{cfg.project.name}-{role}"
+
+
+def registry(cfg: Config) -> str:
+    return f"{cfg.project.account_id}.dkr.ecr.{cfg.project.region}.amazonaws.com"
+
+
+@dataclass(frozen=True)
+class ImageSpec:
+    """One image to use (and, for project images, to build): role, device, base DLC and final URI."""
+
+    role: str
+    device: str
+    base: str
+    uri: str
+    project_built: bool
+
+
+def image_spec(cfg: Config, role: str, instance_type: str, root: Path = REPO_ROOT) -> ImageSpec:
+    """The image a job of `role` on `instance_type` runs: the configured override or the project image."""
+    device = device_of(instance_type)
+    override = getattr(cfg.images, f"{role}_uri")
+    base = base_image(cfg, role, device)
+    if override:
+        return ImageSpec(role, device, base, override, project_built=False)
+    uri = f"{registry(cfg)}/{repository(cfg, role)}:{image_tag(role, device, base, root)}"
+    return ImageSpec(role, device, base, uri, project_built=True)

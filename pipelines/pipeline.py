@@ -1,0 +1,102 @@
+"""get_pipeline(cfg, session): the one place the DAG is wired (wiring only; each step has its builder).
+
+FingerprintData (uncached; its sha256 keys every cached step below)
+  ├─► CleanSubtitles ─┬─► ExtractEntities
+  │                   └─► ClassifyThemes
+  └─► PrepareDatasets ─┬─► TrainChatbot ─► EvaluateChatbot ─► ChatbotQualityGate
+                       │     ├─ pass: RegisterChatbot ─► CreateChatbotModel
+                       │     │          ─► ChatbotEndpointConfig ─► DeployChatbot
+                       │     └─ fail: ChatbotBelowThreshold
+                       └─► TrainLocationClassifier ─► EvaluateClassifier ─► ClassifierQualityGate
+                             ├─ pass: RegisterClassifier ─► CreateClassifierModel
+                             │          ─► ClassifierEndpointConfig ─► DeployClassifier
+                             └─ fail: ClassifierBelowThreshold
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from conf.schema import Config
+from pipelines.bundle import REPO_ROOT, bundle_hash
+from pipelines.images import image_spec
+
+if TYPE_CHECKING:
+    from sagemaker.mlops.workflow import Pipeline
+
+MODELS = ("chatbot", "classifier")
+
+
+def pipeline_name(cfg: Config) -> str:
+    return f"{cfg.project.name}-{cfg.env}"
+
+
+def resolve_images(cfg: Config, root: Path = REPO_ROOT) -> Any:
+    """The image of every job, from config (see pipelines/images.py)."""
+    from steps.context import Images
+
+    return Images(
+        processing=image_spec(cfg, "processing", cfg.processing.instance_type, root).uri,
+        training={
+            m: image_spec(cfg, "training", getattr(cfg, m).training.instance_type, root).uri for m in MODELS
+        },
+        evaluation={
+            "chatbot": image_spec(cfg, "training", cfg.chatbot.serving.instance_type, root).uri,
+            "classifier": image_spec(cfg, "training", cfg.processing.instance_type, root).uri,
+        },
+        inference={
+            m: image_spec(cfg, "inference", getattr(cfg, m).serving.instance_type, root).uri for m in MODELS
+        },
+    )
+
+
+def _model_branch(ctx: Any, model: str, prepare_step: Any) -> list[Any]:
+    from steps.deploy import build_deploy_steps
+    from steps.evaluate import build_evaluate_step
+    from steps.gate import build_fail_step, build_gate_step
+    from steps.register import build_register_step
+    from steps.train import build_train_step
+
+    train = build_train_step(ctx, model, prepare_step)
+    evaluate = build_evaluate_step(ctx, model, train, prepare_step)
+    register = build_register_step(ctx, model, train, evaluate)
+    deploy = build_deploy_steps(ctx, model, train, register)
+    fail = build_fail_step(ctx, model, evaluate)
+    gate = build_gate_step(ctx, model, evaluate, if_steps=[register, *deploy], else_steps=[fail])
+    return [train, evaluate, gate]
+
+
+def get_pipeline(
+    cfg: Config, session: Any, code_sha12: str | None = None, root: Path = REPO_ROOT
+) -> Pipeline:
+    """The SageMaker Pipeline for `cfg`; building it (and its definition) makes no network call."""
+    from sagemaker.mlops.workflow import Pipeline
+
+    from steps.analytics import build_classify_themes_step, build_extract_entities_step
+    from steps.clean_subtitles import build_clean_subtitles_step
+    from steps.context import StepContext
+    from steps.fingerprint_data import build_fingerprint_data_step
+    from steps.parameters import build_parameters
+    from steps.prepare_datasets import build_prepare_datasets_step
+
+    params = build_parameters(cfg)
+    ctx = StepContext(cfg, params, code_sha12 or bundle_hash(root), resolve_images(cfg, root))
+    fingerprint = build_fingerprint_data_step(ctx)
+    clean = build_clean_subtitles_step(ctx)
+    prepare = build_prepare_datasets_step(ctx)
+    steps = [
+        fingerprint,
+        clean,
+        build_extract_entities_step(ctx, clean),
+        build_classify_themes_step(ctx, clean),
+        prepare,
+        *(step for model in MODELS for step in _model_branch(ctx, model, prepare)),
+    ]
+    return Pipeline(
+        name=pipeline_name(cfg),
+        parameters=params.all(),
+        steps=steps,
+        sagemaker_session=session,
+        pipeline_experiment_config=None,
+    )

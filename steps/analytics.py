@@ -1,0 +1,69 @@
+"""ExtractEntities and ClassifyThemes: analytics over the cleaned cues (one instance each).
+
+Both read every shard CleanSubtitles wrote and the conf files that travel inside the code bundle.
+"""
+
+from __future__ import annotations
+
+from steps import names
+from steps.clean_subtitles import CLEANED
+from steps.context import CODE_MOUNT, StepContext
+from steps.processing import Input, Output, ScriptJob, processing_step
+from steps.request_step import RequestStep
+
+
+def _cleaned_input(clean_step: RequestStep) -> Input:
+    return Input(CLEANED, clean_step.properties.ProcessingOutputConfig.Outputs[CLEANED].S3Output.S3Uri)
+
+
+def build_extract_entities_step(ctx: StepContext, clean_step: RequestStep) -> RequestStep:
+    cfg = ctx.cfg.entities
+    cleaned, out = _cleaned_input(clean_step), Output("entities")
+    arguments = [
+        "--input-dir", cleaned.local_path,
+        "--output-dir", out.local_path,
+        "--characters", f"{CODE_MOUNT}/conf/characters.yaml",
+        "--window", cfg.window,
+        "--min-edge-weight", cfg.min_edge_weight,
+        "--ner-batch-size", cfg.ner_batch_size,
+    ]  # fmt: skip
+    if cfg.ner_model:
+        arguments += ["--ner-model", cfg.ner_model]
+    job = ScriptJob(
+        step_name=names.EXTRACT_ENTITIES,
+        script="processing/extract_entities.py",
+        arguments=arguments,
+        inputs=[cleaned],
+        outputs=[out],
+        image_uri=ctx.images.processing,
+        instance_type=ctx.params.processing_instance_type,
+    )
+    return processing_step(ctx, job, description="Cast mentions and the character co-occurrence network")
+
+
+def build_classify_themes_step(ctx: StepContext, clean_step: RequestStep) -> RequestStep:
+    cfg = ctx.cfg.themes
+    cleaned, out = _cleaned_input(clean_step), Output("themes")
+    job = ScriptJob(
+        step_name=names.CLASSIFY_THEMES,
+        script="processing/classify_themes.py",
+        arguments=[
+            "--input-dir",
+            cleaned.local_path,
+            "--output-dir",
+            out.local_path,
+            "--themes",
+            f"{CODE_MOUNT}/conf/themes.yaml",
+            "--model-id",
+            cfg.model_id,
+            "--batch-size",
+            cfg.batch_size,
+            "--max-utterances-per-episode",
+            cfg.max_utterances_per_episode,
+        ],
+        inputs=[cleaned],
+        outputs=[out],
+        image_uri=ctx.images.processing,
+        instance_type=ctx.params.processing_instance_type,
+    )
+    return processing_step(ctx, job, description="Zero-shot theme scores per episode")

@@ -1,0 +1,161 @@
+"""What every step builder needs: config, Parameters, code location, images, S3 layout, shared policies.
+
+S3 layout under `s3://<bucket>/<prefix>/`:
+    code/<sha12>/...                      the code bundle (content-addressed; uploaded by upsert)
+    <env>/runs/<execution id>/<Step>/<output>   each execution's outputs (not part of any cache key)
+    <env>/checkpoints/<Step>/<sha12>/<data sha256>/   training checkpoints (stable across spot restarts)
+    <env>/data-capture/<model>/           endpoint data capture
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sagemaker.core.workflow.execution_variables import ExecutionVariables
+from sagemaker.core.workflow.functions import Join, JsonGet
+from sagemaker.core.workflow.properties import PropertyFile
+from sagemaker.mlops.workflow.retry import (
+    SageMakerJobExceptionTypeEnum,
+    SageMakerJobStepRetryPolicy,
+    StepExceptionTypeEnum,
+    StepRetryPolicy,
+)
+from sagemaker.mlops.workflow.steps import CacheConfig
+
+from conf.schema import Config
+from pipelines.bundle import code_prefix, sourcedir_uri
+from steps import names
+from steps.parameters import PipelineParameters
+
+PROCESSING_ROOT = "/opt/ml/processing"
+CODE_MOUNT = f"{PROCESSING_ROOT}/input/code"
+
+# The fingerprint step's output and the property file its sha256 is read from (see steps/fingerprint.py).
+FINGERPRINT_OUTPUT = "fingerprint"
+FINGERPRINT_FILE = PropertyFile(
+    name="FingerprintFile", output_name=FINGERPRINT_OUTPUT, path="fingerprint.json"
+)
+DATA_FINGERPRINT_ENV = "DATA_FINGERPRINT"
+
+
+@dataclass(frozen=True)
+class Images:
+    """Image URIs by use: processing (CPU), training/evaluation per model, inference per model."""
+
+    processing: str
+    training: dict[str, str]
+    evaluation: dict[str, str]
+    inference: dict[str, str]
+
+
+@dataclass(frozen=True)
+class StepContext:
+    cfg: Config
+    params: PipelineParameters
+    code_sha12: str
+    images: Images
+
+    # ---- code -------------------------------------------------------------------------------------
+    @property
+    def code_uri(self) -> str:
+        return code_prefix(self.cfg.project.bucket, self.cfg.project.prefix, self.code_sha12)
+
+    @property
+    def sourcedir_uri(self) -> str:
+        return sourcedir_uri(self.cfg.project.bucket, self.cfg.project.prefix, self.code_sha12)
+
+    # ---- S3 layout --------------------------------------------------------------------------------
+    @property
+    def env_root(self) -> str:
+        return f"{self.cfg.project.s3_root.rstrip('/')}/{self.cfg.env}"
+
+    def run_output(self, step_name: str, output: str) -> Join:
+        """Where one execution's step writes `output`; the execution id keeps runs apart."""
+        return Join(
+            on="/",
+            values=[self.env_root, "runs", ExecutionVariables.PIPELINE_EXECUTION_ID, step_name, output],
+        )
+
+    def checkpoint_uri(self, step_name: str, *run_keys: Any) -> Join:
+        """Checkpoints keyed by code, data and `run_keys` (e.g. model id, epochs, learning rate).
+
+        A spot restart or a retried job of the same run resumes from them; new data, code or
+        hyperparameters start afresh instead of resuming someone else's run.
+        """
+        return Join(
+            on="/",
+            values=[
+                self.env_root,
+                "checkpoints",
+                step_name,
+                self.code_sha12,
+                self.data_fingerprint(),
+                *run_keys,
+            ],
+        )
+
+    def data_capture_uri(self, model: str) -> str:
+        return f"{self.env_root}/data-capture/{model}"
+
+    # ---- caching ----------------------------------------------------------------------------------
+    def data_fingerprint(self) -> JsonGet:
+        """The input data's SHA-256, read from FingerprintData's fingerprint.json at run time.
+
+        Cached steps carry it in their Environment, which is part of SageMaker's cache key: the same
+        files hit the cache, changed files under the same S3 prefix recompute.
+        """
+        return JsonGet(step_name=names.FINGERPRINT_DATA, property_file=FINGERPRINT_FILE, json_path="sha256")
+
+    def cache_config(self) -> CacheConfig:
+        return CacheConfig(enable_caching=True, expire_after=self.cfg.cache_expire_after)
+
+    # ---- retries ----------------------------------------------------------------------------------
+    def job_retry_policies(self) -> list[Any]:
+        """Retry throttling and service faults quickly; capacity and limits with a long back-off."""
+        return [
+            StepRetryPolicy(
+                exception_types=[StepExceptionTypeEnum.THROTTLING, StepExceptionTypeEnum.SERVICE_FAULT],
+                interval_seconds=10,
+                backoff_rate=2.0,
+                max_attempts=5,
+            ),
+            SageMakerJobStepRetryPolicy(
+                exception_types=[
+                    SageMakerJobExceptionTypeEnum.CAPACITY_ERROR,
+                    SageMakerJobExceptionTypeEnum.RESOURCE_LIMIT,
+                    SageMakerJobExceptionTypeEnum.INTERNAL_ERROR,
+                ],
+                interval_seconds=60,
+                backoff_rate=2.0,
+                max_attempts=3,
+            ),
+        ]
+
+    def api_retry_policies(self) -> list[Any]:
+        """For the register / model / endpoint-config calls: throttling and service faults only."""
+        return [
+            StepRetryPolicy(
+                exception_types=[StepExceptionTypeEnum.THROTTLING, StepExceptionTypeEnum.SERVICE_FAULT],
+                interval_seconds=5,
+                backoff_rate=2.0,
+                max_attempts=5,
+            )
+        ]
+
+    # ---- security ---------------------------------------------------------------------------------
+    def network_config(self) -> dict[str, Any]:
+        sec = self.cfg.security
+        config: dict[str, Any] = {"EnableNetworkIsolation": sec.network_isolation}
+        if sec.subnets:
+            config["VpcConfig"] = {
+                "SecurityGroupIds": list(sec.security_group_ids),
+                "Subnets": list(sec.subnets),
+            }
+        return config
+
+    def vpc_config(self) -> dict[str, Any] | None:
+        sec = self.cfg.security
+        if not sec.subnets:
+            return None
+        return {"SecurityGroupIds": list(sec.security_group_ids), "Subnets": list(sec.subnets)}

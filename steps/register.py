@@ -1,0 +1,80 @@
+"""RegisterChatbot / RegisterClassifier: a model package version in the model's group.
+
+Approval status from the ModelApprovalStatus parameter; ModelMetrics point at evaluation.json; the
+inference spec names the serving image, its environment and the instance types it may run on.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sagemaker.mlops.workflow.steps import StepTypeEnum
+
+from conf.schema import ChatbotConfig, ClassifierConfig
+from steps import names
+from steps.context import StepContext
+from steps.evaluate import report_uri
+from steps.request_step import RequestStep
+
+JSON = "application/json"
+
+
+def serving_environment(ctx: StepContext, model: str) -> dict[str, str]:
+    """What the inference container needs: our handler (code/inference.py inside model.tar.gz) and caps."""
+    serving = getattr(ctx.cfg, model).serving
+    return {
+        "SAGEMAKER_PROGRAM": "inference.py",
+        "SAGEMAKER_SUBMIT_DIRECTORY": "/opt/ml/model/code",
+        "SAGEMAKER_CONTAINER_LOG_LEVEL": "20",
+        "SAGEMAKER_REGION": ctx.cfg.project.region,
+        "MAX_NEW_TOKENS": str(serving.max_new_tokens),
+        "MAX_INPUT_TOKENS": str(serving.max_input_tokens),
+    }
+
+
+def group_name(ctx: StepContext, model: str) -> str:
+    return {"chatbot": ctx.cfg.registry.chatbot_group, "classifier": ctx.cfg.registry.classifier_group}[model]
+
+
+def register_request(
+    ctx: StepContext, model: str, train_step: RequestStep, evaluate_step: RequestStep
+) -> dict[str, Any]:
+    """The CreateModelPackage request for one version of `model`."""
+    model_cfg: ChatbotConfig | ClassifierConfig = getattr(ctx.cfg, model)
+    return {
+        "ModelPackageGroupName": group_name(ctx, model),
+        "ModelPackageDescription": f"{model} trained by the {ctx.cfg.project.name} pipeline ({ctx.cfg.env})",
+        "ModelApprovalStatus": ctx.params.model_approval_status,
+        "InferenceSpecification": {
+            "Containers": [
+                {
+                    "Image": ctx.images.inference[model],
+                    "ModelDataUrl": train_step.properties.ModelArtifacts.S3ModelArtifacts,
+                    "Environment": serving_environment(ctx, model),
+                }
+            ],
+            "SupportedContentTypes": [JSON],
+            "SupportedResponseMIMETypes": [JSON],
+            "SupportedRealtimeInferenceInstanceTypes": list(model_cfg.serving.allowed_instance_types),
+        },
+        "ModelMetrics": {
+            "ModelQuality": {"Statistics": {"ContentType": JSON, "S3Uri": report_uri(evaluate_step)}}
+        },
+        "CustomerMetadataProperties": {
+            "code_sha12": ctx.code_sha12,
+            "data_sha256": ctx.data_fingerprint(),
+            "environment": ctx.cfg.env,
+        },
+    }
+
+
+def build_register_step(
+    ctx: StepContext, model: str, train_step: RequestStep, evaluate_step: RequestStep
+) -> RequestStep:
+    return RequestStep(
+        names.MODEL_STEPS[model]["register"],
+        StepTypeEnum.REGISTER_MODEL,
+        register_request(ctx, model, train_step, evaluate_step),
+        description=f"Register the {model} version (metrics, serving image, allowed instance types)",
+        retry_policies=ctx.api_retry_policies(),
+    )

@@ -1,0 +1,81 @@
+"""A pipeline step whose Arguments are an explicit SageMaker API request.
+
+Why not the SDK's ProcessingStep / TrainingStep / ModelStep: in SDK v3 they only accept `step_args`
+captured from `Processor.run()`, `ModelTrainer.train()` or `ModelBuilder.register()`. Those calls upload
+code under timestamped keys (changing the definition on every build and defeating step caching), reach
+S3 for the default bucket, and start telemetry threads. Building the request ourselves keeps the
+definition offline and byte-stable, and it is exactly the shape that the tests validate against
+botocore's service model. Everything else (Properties, JsonGet, PropertyFile, conditions, the compiler
+that orders steps) is the SDK's.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sagemaker.core.workflow.properties import Properties, PropertyFile
+from sagemaker.mlops.workflow.retry import RetryPolicy
+from sagemaker.mlops.workflow.steps import CacheConfig, ConfigurableRetryStep, StepTypeEnum
+
+# The Describe* shape whose fields a step's `properties` expose (what `Get: Steps.X....` may read).
+PROPERTY_SHAPES: dict[StepTypeEnum, str] = {
+    StepTypeEnum.PROCESSING: "DescribeProcessingJobResponse",
+    StepTypeEnum.TRAINING: "DescribeTrainingJobResponse",
+    StepTypeEnum.REGISTER_MODEL: "DescribeModelPackageOutput",
+    StepTypeEnum.CREATE_MODEL: "DescribeModelOutput",
+    StepTypeEnum.ENDPOINT_CONFIG: "DescribeEndpointConfigOutput",
+    StepTypeEnum.ENDPOINT: "DescribeEndpointOutput",
+}
+
+# Step types the service lets retry at the pipeline level (Endpoint steps are not retryable).
+RETRYABLE = {
+    StepTypeEnum.PROCESSING,
+    StepTypeEnum.TRAINING,
+    StepTypeEnum.REGISTER_MODEL,
+    StepTypeEnum.CREATE_MODEL,
+    StepTypeEnum.ENDPOINT_CONFIG,
+}
+
+
+class RequestStep(ConfigurableRetryStep):
+    """A step of `step_type` whose Arguments are `request` (an API request with pipeline expressions)."""
+
+    def __init__(
+        self,
+        name: str,
+        step_type: StepTypeEnum,
+        request: dict[str, Any],
+        *,
+        description: str | None = None,
+        cache_config: CacheConfig | None = None,
+        retry_policies: list[RetryPolicy] | None = None,
+        property_files: list[PropertyFile] | None = None,
+        depends_on: list[Any] | None = None,
+    ) -> None:
+        if step_type not in PROPERTY_SHAPES:
+            raise ValueError(f"{name}: RequestStep does not support step type {step_type.value}")
+        if retry_policies and step_type not in RETRYABLE:
+            raise ValueError(f"{name}: {step_type.value} steps cannot have retry policies")
+        if property_files and step_type is not StepTypeEnum.PROCESSING:
+            raise ValueError(f"{name}: only Processing steps write property files")
+        super().__init__(name, step_type, None, description, depends_on, retry_policies)
+        self._request = request
+        self.cache_config = cache_config
+        self.property_files = property_files or []
+        self._properties = Properties(step_name=name, step=self, shape_name=PROPERTY_SHAPES[step_type])
+
+    @property
+    def arguments(self) -> dict[str, Any]:
+        return self._request
+
+    @property
+    def properties(self) -> Properties:
+        return self._properties
+
+    def to_request(self) -> dict[str, Any]:
+        request = super().to_request()
+        if self.cache_config:
+            request.update(self.cache_config.config)
+        if self.property_files:
+            request["PropertyFiles"] = [file.expr for file in self.property_files]
+        return request
