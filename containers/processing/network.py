@@ -1,0 +1,68 @@
+"""The character co-occurrence network: who appears near whom, within a window of utterances.
+
+An utterance's characters are its speaker (when in the cast) and the characters it mentions. Two
+characters are linked each time they share an utterance or appear within `window` consecutive utterances
+of one episode; windows never cross an episode boundary.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, deque
+from collections.abc import Iterable
+
+import networkx as nx
+
+Episode = tuple[int, int]
+
+
+def cooccurrence_counts(episodes: Iterable[tuple[Episode, list[set[str]]]], window: int) -> Counter:
+    """Pair counts {(a, b): n} with a < b, from each episode's per-utterance character sets."""
+    if window < 1:
+        raise ValueError(f"window must be at least 1 utterance, got {window}")
+    counts: Counter = Counter()
+    for _episode, utterances in episodes:
+        recent: deque[set[str]] = deque(maxlen=window - 1) if window > 1 else deque(maxlen=0)
+        for present in utterances:
+            if present:
+                for other in [present, *recent]:
+                    for a in present:
+                        for b in other:
+                            if a < b or (other is not present and a > b):
+                                counts[(min(a, b), max(a, b))] += 1
+            recent.append(present)
+    return counts
+
+
+def build_graph(counts: Counter, appearances: Counter, min_edge_weight: int = 1) -> nx.Graph:
+    """Weighted graph: nodes carry `appearances`, edges `weight` (co-occurrences), `distance` (1/weight)."""
+    graph = nx.Graph()
+    for name, count in sorted(appearances.items()):
+        graph.add_node(name, appearances=int(count))
+    for (a, b), weight in sorted(counts.items()):
+        if weight >= min_edge_weight:
+            graph.add_edge(a, b, weight=int(weight), distance=1.0 / weight)
+    return graph
+
+
+def add_centralities(graph: nx.Graph, seed: int = 42) -> nx.Graph:
+    """Weighted degree, betweenness (over distance = 1/weight), PageRank and a Louvain community per node."""
+    degree = dict(graph.degree(weight="weight"))
+    betweenness = (
+        nx.betweenness_centrality(graph, weight="distance", normalized=True)
+        if graph.number_of_edges()
+        else {}
+    )
+    pagerank = nx.pagerank(graph, weight="weight") if graph.number_of_nodes() else {}
+    communities = (
+        nx.community.louvain_communities(graph, weight="weight", seed=seed) if graph.number_of_nodes() else []
+    )
+    ordered = sorted((sorted(c) for c in communities), key=lambda c: (-len(c), c[0]))
+    community_of = {name: i for i, members in enumerate(ordered) for name in members}
+    for name in graph.nodes:
+        graph.nodes[name].update(
+            weighted_degree=int(degree.get(name, 0)),
+            betweenness=round(float(betweenness.get(name, 0.0)), 6),
+            pagerank=round(float(pagerank.get(name, 0.0)), 6),
+            community=int(community_of.get(name, -1)),
+        )
+    return graph
