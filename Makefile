@@ -81,16 +81,20 @@ build-containers: $(STAMP) ## Build the project images (extend the AWS DLCs) and
 	$(PY) -m pipelines build-containers --env $(ENV)
 
 .PHONY: list-models
-list-models: $(STAMP) ## List model package groups and versions (BACKEND=local|sagemaker)
-	$(PY) -m model_registry --backend $(or $(BACKEND),local) --env $(ENV) list
+# The registry targets default to the local backend, whose environment is always `local` (what
+# `make run-local` registers with); BACKEND=sagemaker uses ENV.
+REGISTRY = $(PY) -m model_registry --backend $(or $(BACKEND),local) $(if $(filter sagemaker,$(BACKEND)),--env $(ENV),)
+
+list-models: $(STAMP) ## List model package groups and versions with metrics (BACKEND=local|sagemaker)
+	$(REGISTRY) list
 
 .PHONY: approve-model
 approve-model: $(STAMP) ## Approve GROUP's VERSION (deploys it); NOTE="..." optional
-	$(PY) -m model_registry --backend $(or $(BACKEND),local) --env $(ENV) approve $(GROUP) $(VERSION) --note "$(NOTE)"
+	$(REGISTRY) approve $(GROUP) $(VERSION) --note "$(NOTE)"
 
 .PHONY: reject-model
 reject-model: $(STAMP) ## Reject GROUP's VERSION (a live version rolls back); NOTE="..." optional
-	$(PY) -m model_registry --backend $(or $(BACKEND),local) --env $(ENV) reject $(GROUP) $(VERSION) --note "$(NOTE)"
+	$(REGISTRY) reject $(GROUP) $(VERSION) --note "$(NOTE)"
 
 .PHONY: deploy-approval-handler
 deploy-approval-handler: $(STAMP) ## Deploy the approval -> deploy Lambda, its role and the EventBridge rule for ENV

@@ -187,7 +187,7 @@ class LocalRegistry:
                     description,
                     now,
                     now,
-                    "registered",
+                    "",
                 ),
             )
             self._record_status(conn, group, version, approval_status, "registered", now)

@@ -19,3 +19,30 @@ def endpoint_name(project_name: str, model: str, env: str) -> str:
 def pipeline_name(project_name: str, env: str) -> str:
     """The SageMaker pipeline of `env`: `<project>-<env>`."""
     return f"{project_name}-{env}"
+
+
+def alarm_names(endpoint: str) -> dict[str, str]:
+    """The CloudWatch alarms that roll back a blue/green update of `endpoint`: 5XX errors and latency."""
+    return {"5xx": f"{endpoint}-5xx-errors", "latency": f"{endpoint}-model-latency"}
+
+
+def handler_function_name(project_name: str, env: str) -> str:
+    """The approval -> deploy Lambda (also its role's name and its log group's suffix)."""
+    return f"{project_name}-{env}-deploy-handler"
+
+
+def approval_rule_names(project_name: str, env: str) -> dict[str, str]:
+    """The EventBridge rules feeding the deploy handler: one for approvals, one for rejections."""
+    return {
+        "Approved": f"{project_name}-{env}-model-approved",
+        "Rejected": f"{project_name}-{env}-model-rejected",
+    }
+
+
+def schedule_name(project_name: str, env: str) -> str:
+    """The EventBridge Scheduler schedule that starts the retraining pipeline."""
+    return f"{project_name}-{env}-retrain"
+
+
+def scheduler_role_name(project_name: str, env: str) -> str:
+    return f"{project_name}-{env}-scheduler"

@@ -1,0 +1,246 @@
+"""python -m model_registry --backend local|sagemaker --env ENV <command>
+
+Review and ship model versions, on SageMaker or on the local registry the local runner writes:
+
+    list [GROUP]                       versions with status, metrics and where they are live
+    show GROUP VERSION                 one version in full
+    approve GROUP VERSION [--note]     approve; locally this also runs the deploy handler
+    reject GROUP VERSION [--note]      reject; a live version rolls back to the previous approved one
+    compare GROUP A B                  metrics of two versions side by side
+    latest GROUP                       the latest approved version
+    endpoints                          the environment's endpoints and what they serve
+    deploy-approval-handler            (sagemaker) Lambda + role + EventBridge rules + alarms
+    schedule | unschedule | list-schedules   (sagemaker) the retraining schedule
+
+GROUP is a model package group name, or `chatbot` / `classifier` for the project's groups. --env
+defaults to `local` with the local backend (the config the local runner registers with), else `dev`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Sequence
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from conf import load_config
+from conf.schema import Config
+from model_registry.backend import BACKENDS, RegistryBackend, open_registry
+from model_registry.deploy_logic import Decision, NothingToRollBackTo, handle, state_change_event
+from model_registry.metrics import compare
+from model_registry.settings import group_of, handler_settings, project_groups
+from model_registry.types import ModelVersion
+
+LOG = logging.getLogger("model_registry")
+AWS_ONLY = ("deploy-approval-handler", "schedule", "unschedule", "list-schedules")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m model_registry",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--backend", choices=BACKENDS, default="local", help="registry backend (default: local)"
+    )
+    parser.add_argument(
+        "--env", default=None, help="config environment (default: local for the local backend, else dev)"
+    )
+    parser.add_argument("--db", type=Path, default=Path(".local/registry.db"), help="local registry database")
+    parser.add_argument("--json", action="store_true", help="print JSON instead of text")
+    sub = parser.add_subparsers(dest="command", required=True)
+    listing = sub.add_parser("list", help="versions with status and metrics")
+    listing.add_argument("group", nargs="?", help="one group (default: all of the project's groups)")
+    for name in ("show", "approve", "reject"):
+        command = sub.add_parser(name, help=f"{name} one version")
+        command.add_argument("group")
+        command.add_argument("version", type=int)
+        if name != "show":
+            command.add_argument("--note", default="", help="why (kept with the status)")
+    comparing = sub.add_parser("compare", help="two versions' metrics side by side")
+    comparing.add_argument("group")
+    comparing.add_argument("a", type=int)
+    comparing.add_argument("b", type=int)
+    latest = sub.add_parser("latest", help="the latest approved version")
+    latest.add_argument("group")
+    sub.add_parser("endpoints", help="the environment's endpoints and what they serve")
+    for name in AWS_ONLY:
+        sub.add_parser(name, help=f"(sagemaker backend) {name.replace('-', ' ')}")
+    return parser
+
+
+# ---- presentation -------------------------------------------------------------------------------
+
+
+def format_metrics(metrics: dict[str, float]) -> str:
+    return " ".join(f"{name}={value:.4g}" for name, value in sorted(metrics.items())) or "-"
+
+
+def format_versions(versions: list[ModelVersion], live: dict[str, str]) -> str:
+    """One line a version: number, status, metrics, creation time, where it is live, the review note."""
+    lines = []
+    for v in versions:
+        where = f" LIVE on {live[v.arn]}" if v.arn in live else ""
+        note = f"  note: {v.status_note}" if v.status_note else ""
+        metrics = format_metrics(v.metrics)
+        lines.append(f"  v{v.version:<3} {v.status:<22} {metrics:<40} {v.created_at[:19]}{where}{note}")
+    return "\n".join(lines)
+
+
+def format_version(v: ModelVersion) -> str:
+    fields = asdict(v)
+    fields["metrics"] = format_metrics(v.metrics)
+    return "\n".join(f"{key:>18}: {value}" for key, value in fields.items())
+
+
+def format_comparison(a: ModelVersion, b: ModelVersion) -> str:
+    lines = [f"{'metric':<14} {'v' + str(a.version):>12} {'v' + str(b.version):>12} {'change':>12}"]
+    for row in compare(a, b):
+        cells = ["-" if x is None else f"{x:.4f}" for x in (row.a, row.b)]
+        change = "-" if row.delta is None else f"{row.delta:+.4f}"
+        lines.append(f"{row.metric:<14} {cells[0]:>12} {cells[1]:>12} {change:>12}")
+    return "\n".join(lines)
+
+
+# ---- commands -----------------------------------------------------------------------------------
+
+
+def resolve_group(cfg: Config, group: str) -> str:
+    """`chatbot` / `classifier` name the project's groups; anything else is a group name."""
+    return group_of(cfg, group) if group in ("chatbot", "classifier") else group
+
+
+def live_versions(backend: str, cfg: Config, registry: RegistryBackend) -> dict[str, str]:
+    """Model package ARN -> endpoint name, for the environment's endpoints that exist."""
+    live: dict[str, str] = {}
+    deployer = _deployer(backend, cfg, registry)
+    for target in handler_settings(cfg).targets.values():
+        arn = deployer.live_package_arn(target.endpoint_name)
+        if arn:
+            live[arn] = target.endpoint_name
+    return live
+
+
+def _deployer(backend: str, cfg: Config, registry: RegistryBackend) -> Any:
+    if backend == "local":
+        from model_registry.local_deploy import LocalDeployer
+
+        return LocalDeployer(registry)  # type: ignore[arg-type]
+    import boto3
+
+    from model_registry.sagemaker_deploy import SageMakerDeployer
+
+    client = boto3.session.Session(region_name=cfg.project.region).client("sagemaker")
+    return SageMakerDeployer(client, handler_settings(cfg))
+
+
+def review(args: argparse.Namespace, cfg: Config, registry: RegistryBackend, status: str) -> tuple[Any, int]:
+    """Approve or reject; with the local backend, run the deploy handler on the resulting event."""
+    group = resolve_group(cfg, args.group)
+    version = registry.set_status(group, args.version, status, note=args.note)
+    result: dict[str, Any] = {"version": asdict(version)}
+    if args.backend == "sagemaker":
+        result["deploy"] = "SageMaker emits the state-change event; the deploy handler acts on it"
+        return result, 0
+    try:
+        decision: Decision = handle(
+            state_change_event(version), handler_settings(cfg), registry, _deployer("local", cfg, registry)
+        )
+    except NothingToRollBackTo as error:
+        LOG.error("%s", error)
+        result["deploy"] = {"action": "none", "reason": str(error)}
+        return result, 1
+    result["deploy"] = asdict(decision)
+    return result, 0
+
+
+def run_registry_command(
+    args: argparse.Namespace, cfg: Config, registry: RegistryBackend
+) -> tuple[Any, str, int]:
+    """Run a registry command: (data for --json, text for people, exit code)."""
+    if args.command == "list":
+        groups = [resolve_group(cfg, args.group)] if args.group else _groups(args.backend, cfg, registry)
+        live = live_versions(args.backend, cfg, registry)
+        versions = {g: registry.list_versions(g) for g in groups}
+        data = {g: [asdict(v) for v in found] for g, found in versions.items()}
+        text = "\n".join(
+            f"{g}\n{format_versions(found, live) or '  (no versions)'}" for g, found in versions.items()
+        )
+        return data, text or "no model package groups yet: run `make run-local` (or the pipeline) first", 0
+    if args.command == "show":
+        version = registry.get(resolve_group(cfg, args.group), args.version)
+        return asdict(version), format_version(version), 0
+    if args.command in ("approve", "reject"):
+        data, code = review(args, cfg, registry, "Approved" if args.command == "approve" else "Rejected")
+        deploy = data["deploy"]
+        summary = deploy if isinstance(deploy, str) else f"{deploy['action']}: {deploy['reason']}"
+        return data, f"{args.group} v{args.version} -> {data['version']['status']}\n{summary}", code
+    if args.command == "compare":
+        group = resolve_group(cfg, args.group)
+        a, b = registry.get(group, args.a), registry.get(group, args.b)
+        return [asdict(row) | {"delta": row.delta} for row in compare(a, b)], format_comparison(a, b), 0
+    if args.command == "latest":
+        found = registry.latest_approved(resolve_group(cfg, args.group))
+        if found is None:
+            return None, f"no approved version in {args.group}", 1
+        return asdict(found), format_version(found), 0
+    if args.command == "endpoints":
+        live = live_versions(args.backend, cfg, registry)
+        data = {endpoint: arn for arn, endpoint in live.items()}
+        return data, "\n".join(f"{e}: {a}" for e, a in data.items()) or "no endpoints yet", 0
+    raise ValueError(f"unknown command {args.command!r}")
+
+
+def _groups(backend: str, cfg: Config, registry: RegistryBackend) -> list[str]:
+    # Locally, every group the runner wrote; on SageMaker, the project's own (an account holds others).
+    return registry.list_groups() if backend == "local" else project_groups(cfg)
+
+
+def run_aws_command(args: argparse.Namespace, cfg: Config) -> tuple[Any, str, int]:
+    import boto3
+
+    session = boto3.session.Session(region_name=cfg.project.region)
+    if args.command == "deploy-approval-handler":
+        from model_registry.approval_infra import deploy_approval_handler
+
+        made = deploy_approval_handler(cfg, session)
+    elif args.command == "schedule":
+        from model_registry.scheduling import ensure_schedule
+
+        made = ensure_schedule(cfg, session)
+    elif args.command == "unschedule":
+        from model_registry.scheduling import delete_schedule
+
+        made = {"deleted": delete_schedule(cfg, session)}
+    else:
+        from model_registry.scheduling import list_schedules
+
+        made = {"schedules": list_schedules(cfg, session)}
+    return made, json.dumps(made, indent=2, default=str), 0
+
+
+def main(args: argparse.Namespace) -> int:
+    env = args.env or ("local" if args.backend == "local" else "dev")
+    cfg = load_config(env)
+    if args.command in AWS_ONLY:
+        if args.backend != "sagemaker":
+            raise SystemExit(f"{args.command} talks to AWS: pass --backend sagemaker")
+        data, text, code = run_aws_command(args, cfg)
+    else:
+        registry = open_registry(args.backend, region=cfg.project.region, db_path=args.db)
+        try:
+            data, text, code = run_registry_command(args, cfg, registry)
+        except (KeyError, ValueError) as error:
+            raise SystemExit(f"error: {error.args[0] if error.args else error}") from None
+    print(json.dumps(data, indent=2, default=str) if args.json else text)
+    return code
+
+
+def cli(argv: Sequence[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    return main(build_parser().parse_args(argv))

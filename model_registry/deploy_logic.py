@@ -1,0 +1,236 @@
+"""What to do when a model version's approval status changes: the deploy handler's pure logic.
+
+    decision = handle(event, settings, registry, deployer)
+
+The Lambda (`model_registry.lambda_handler`) runs it with boto3 clients; the registry CLI runs it with
+the local backend and local endpoints, so both deploy by the same rules:
+
+- The endpoint of a group serves that group's latest approved version. An "Approved" event deploys the
+  version when it is (still) the latest approved one; an older one is left alone (reject the newer
+  version to go back).
+- The event is checked against the registry, not trusted: a late or duplicated event for a version that
+  has since changed status does nothing.
+- Already serving that version -> nothing changes (EventBridge delivers at least once).
+- Groups that are not the project's -> ignored, before any call to the endpoint.
+- A "Rejected" event for the live version rolls the endpoint back to the latest approved version left;
+  with none left the handler raises NothingToRollBackTo (the endpoint keeps serving until someone acts).
+
+Stdlib only: this module travels in the Lambda bundle.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal, Protocol
+
+from model_registry.types import ModelVersion
+
+LOG = logging.getLogger(__name__)
+
+EVENT_SOURCE = "aws.sagemaker"
+EVENT_DETAIL_TYPE = "SageMaker Model Package State Change"
+
+Action = Literal["ignore", "noop", "deploy", "rollback"]
+
+
+class NothingToRollBackTo(RuntimeError):
+    """The live version was rejected and no other approved version exists."""
+
+
+@dataclass(frozen=True)
+class EndpointTarget:
+    """Where one model group is served and how: everything the deployer needs to build the endpoint."""
+
+    group: str
+    endpoint_name: str
+    instance_type: str
+    initial_instance_count: int = 1
+    data_capture_percentage: int = 100
+
+
+@dataclass(frozen=True)
+class RolloutPolicy:
+    """Blue/green traffic shifting and the alarms that roll it back."""
+
+    strategy: Literal["canary", "linear", "all_at_once"] = "canary"
+    step_percent: int = 10
+    wait_interval_s: int = 300
+    termination_wait_s: int = 300
+    alarm_latency_ms: int = 2000
+    alarm_5xx_count: int = 5
+
+
+@dataclass(frozen=True)
+class HandlerSettings:
+    """The handler's whole configuration; travels to the Lambda as one JSON environment variable."""
+
+    targets: dict[str, EndpointTarget]
+    rollout: RolloutPolicy = field(default_factory=RolloutPolicy)
+    execution_role_arn: str = ""
+    data_capture_s3_uri: str = ""
+    kms_key_id: str | None = None
+    tags: dict[str, str] = field(default_factory=dict)
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> HandlerSettings:
+        data = json.loads(text)
+        return cls(
+            targets={group: EndpointTarget(**target) for group, target in data["targets"].items()},
+            rollout=RolloutPolicy(**data.get("rollout", {})),
+            execution_role_arn=data.get("execution_role_arn", ""),
+            data_capture_s3_uri=data.get("data_capture_s3_uri", ""),
+            kms_key_id=data.get("kms_key_id"),
+            tags=dict(data.get("tags", {})),
+        )
+
+
+@dataclass(frozen=True)
+class StatusChange:
+    """The part of a "SageMaker Model Package State Change" event the handler acts on."""
+
+    group: str
+    version: int
+    arn: str
+    status: str
+
+
+@dataclass(frozen=True)
+class Decision:
+    action: Action
+    reason: str
+    group: str
+    endpoint_name: str | None = None
+    version: int | None = None
+    model_package_arn: str | None = None
+
+
+class VersionSource(Protocol):
+    """What the handler reads from the registry (both backends provide it)."""
+
+    def get(self, group: str, version: int) -> ModelVersion: ...
+
+    def list_versions(self, group: str, status: str | None = None) -> list[ModelVersion]: ...
+
+
+class Deployer(Protocol):
+    """What the handler does to endpoints: SageMaker endpoints or the local endpoint table."""
+
+    def live_package_arn(self, endpoint_name: str) -> str | None: ...
+
+    def deploy(self, target: EndpointTarget, version: ModelVersion) -> None: ...
+
+
+def parse_event(event: dict[str, Any]) -> StatusChange:
+    """Read group, version, ARN and approval status from an EventBridge model package event."""
+    if event.get("detail-type") != EVENT_DETAIL_TYPE:
+        raise ValueError(f"not a {EVENT_DETAIL_TYPE!r} event: detail-type is {event.get('detail-type')!r}")
+    detail = event.get("detail") or {}
+    missing = [
+        key
+        for key in ("ModelPackageGroupName", "ModelPackageVersion", "ModelPackageArn", "ModelApprovalStatus")
+        if key not in detail
+    ]
+    if missing:
+        raise ValueError(f"model package event lacks detail.{', detail.'.join(missing)}")
+    return StatusChange(
+        group=str(detail["ModelPackageGroupName"]),
+        version=int(detail["ModelPackageVersion"]),
+        arn=str(detail["ModelPackageArn"]),
+        status=str(detail["ModelApprovalStatus"]),
+    )
+
+
+def state_change_event(version: ModelVersion, account: str = "000000000000", region: str = "local") -> dict:
+    """An event shaped like the one SageMaker sends when `version` changes status (used locally)."""
+    return {
+        "version": "0",
+        "detail-type": EVENT_DETAIL_TYPE,
+        "source": EVENT_SOURCE,
+        "account": account,
+        "region": region,
+        "resources": [version.arn],
+        "detail": {
+            "ModelPackageGroupName": version.group,
+            "ModelPackageVersion": version.version,
+            "ModelPackageArn": version.arn,
+            "ModelPackageStatus": "Completed",
+            "ModelApprovalStatus": version.status,
+        },
+    }
+
+
+def decide(
+    change: StatusChange,
+    current: ModelVersion,
+    approved: list[ModelVersion],
+    live_arn: str | None,
+    target: EndpointTarget,
+) -> Decision:
+    """The pure rule: given the event, the version's current record, the group's approved versions
+    (any order) and what the endpoint serves now, say what should happen."""
+    base = {"group": change.group, "endpoint_name": target.endpoint_name}
+    if current.status != change.status:
+        return Decision(
+            "noop",
+            f"stale event: version {change.version} is now {current.status}, not {change.status}",
+            **base,
+        )
+    latest = max(approved, key=lambda v: v.version) if approved else None
+    if change.status == "Approved":
+        if latest is not None and latest.version > change.version:
+            return Decision(
+                "noop",
+                f"version {latest.version} is a newer approved version; the endpoint stays on the latest",
+                **base,
+            )
+        if live_arn == change.arn:
+            return Decision("noop", f"{target.endpoint_name} already serves version {change.version}", **base)
+        return Decision(
+            "deploy",
+            f"version {change.version} approved",
+            version=change.version,
+            model_package_arn=change.arn,
+            **base,
+        )
+    if live_arn != change.arn:
+        return Decision("noop", f"version {change.version} is {change.status} but not live", **base)
+    if latest is None:
+        raise NothingToRollBackTo(
+            f"{target.endpoint_name} serves version {change.version} of {change.group}, now {change.status}, "
+            "and no other version is approved: approve one to roll back, or delete the endpoint"
+        )
+    return Decision(
+        "rollback",
+        f"live version {change.version} is {change.status}; back to approved version {latest.version}",
+        version=latest.version,
+        model_package_arn=latest.arn,
+        **base,
+    )
+
+
+def handle(
+    event: dict[str, Any], settings: HandlerSettings, registry: VersionSource, deployer: Deployer
+) -> Decision:
+    """Parse the event, decide, and carry the decision out; returns what was decided."""
+    change = parse_event(event)
+    target = settings.targets.get(change.group)
+    if target is None:
+        decision = Decision("ignore", f"group {change.group!r} is not one of this project's", change.group)
+        LOG.info("%s", decision.reason)
+        return decision
+    current = registry.get(change.group, change.version)
+    approved = registry.list_versions(change.group, status="Approved")
+    live_arn = deployer.live_package_arn(target.endpoint_name)
+    decision = decide(change, current, approved, live_arn, target)
+    if decision.action in ("deploy", "rollback"):
+        chosen = (
+            current if decision.version == current.version else registry.get(change.group, decision.version)
+        )
+        deployer.deploy(target, chosen)
+    LOG.info("%s: %s (%s)", target.endpoint_name, decision.action, decision.reason)
+    return decision

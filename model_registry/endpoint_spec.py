@@ -1,0 +1,157 @@
+"""The SageMaker requests that put a model package behind an endpoint, built as plain dicts.
+
+Pure functions (no clients): the deployer sends them, the tests read them. Resource names are
+deterministic (endpoint, version and a hash of the settings), so a retried or duplicated event finds
+the model and endpoint config it made before instead of making new ones; changed settings give new
+names, so an old config is never reused with stale settings. Stdlib only (Lambda bundle).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict
+from typing import Any
+
+from model_registry.deploy_logic import EndpointTarget, HandlerSettings, RolloutPolicy
+from model_registry.naming import alarm_names
+from model_registry.types import ModelVersion
+
+VARIANT_NAME = "AllTraffic"
+MAX_NAME = 63
+TRAFFIC_TYPES = {"canary": "CANARY", "linear": "LINEAR", "all_at_once": "ALL_AT_ONCE"}
+
+
+def resource_name(target: EndpointTarget, version: ModelVersion, settings: HandlerSettings) -> str:
+    """`<endpoint>-v<version>-<hash8>`: the name of both the model and the endpoint config."""
+    fingerprint = json.dumps(
+        {
+            "package": version.arn,
+            "target": asdict(target),
+            "role": settings.execution_role_arn,
+            "capture": settings.data_capture_s3_uri,
+            "kms": settings.kms_key_id,
+        },
+        sort_keys=True,
+    )
+    digest = hashlib.sha256(fingerprint.encode()).hexdigest()[:8]
+    suffix = f"-v{version.version}-{digest}"
+    return target.endpoint_name[: MAX_NAME - len(suffix)].rstrip("-") + suffix
+
+
+def tag_list(settings: HandlerSettings, version: ModelVersion) -> list[dict[str, str]]:
+    tags = {
+        **settings.tags,
+        "model-package-group": version.group,
+        "model-package-version": str(version.version),
+    }
+    return [{"Key": key, "Value": value} for key, value in sorted(tags.items())]
+
+
+def model_request(name: str, version: ModelVersion, settings: HandlerSettings) -> dict[str, Any]:
+    """CreateModel from the registered package: image, artifact and environment come from the package."""
+    if not settings.execution_role_arn:
+        raise ValueError("execution_role_arn is empty: the model needs the SageMaker execution role")
+    return {
+        "ModelName": name,
+        "ExecutionRoleArn": settings.execution_role_arn,
+        "PrimaryContainer": {"ModelPackageName": version.arn},
+        "Tags": tag_list(settings, version),
+    }
+
+
+def data_capture_uri(settings: HandlerSettings, target: EndpointTarget) -> str:
+    return f"{settings.data_capture_s3_uri.rstrip('/')}/{target.endpoint_name}"
+
+
+def endpoint_config_request(
+    name: str, target: EndpointTarget, version: ModelVersion, settings: HandlerSettings
+) -> dict[str, Any]:
+    """CreateEndpointConfig: one variant, request and response capture to S3."""
+    if not settings.data_capture_s3_uri.startswith("s3://"):
+        raise ValueError(f"data_capture_s3_uri {settings.data_capture_s3_uri!r} must be an s3:// URI")
+    capture: dict[str, Any] = {
+        "EnableCapture": True,
+        "InitialSamplingPercentage": target.data_capture_percentage,
+        "DestinationS3Uri": data_capture_uri(settings, target),
+        "CaptureOptions": [{"CaptureMode": "Input"}, {"CaptureMode": "Output"}],
+        "CaptureContentTypeHeader": {"JsonContentTypes": ["application/json"]},
+    }
+    request: dict[str, Any] = {
+        "EndpointConfigName": name,
+        "ProductionVariants": [
+            {
+                "VariantName": VARIANT_NAME,
+                "ModelName": name,
+                "InstanceType": target.instance_type,
+                "InitialInstanceCount": target.initial_instance_count,
+            }
+        ],
+        "DataCaptureConfig": capture,
+        "Tags": tag_list(settings, version),
+    }
+    if settings.kms_key_id:
+        request["KmsKeyId"] = settings.kms_key_id
+        capture["KmsKeyId"] = settings.kms_key_id
+    return request
+
+
+def deployment_config(rollout: RolloutPolicy, endpoint_name: str) -> dict[str, Any]:
+    """UpdateEndpoint's blue/green policy: shift traffic in steps, roll back when an alarm fires."""
+    routing: dict[str, Any] = {
+        "Type": TRAFFIC_TYPES[rollout.strategy],
+        "WaitIntervalInSeconds": rollout.wait_interval_s,
+    }
+    step = {"Type": "CAPACITY_PERCENT", "Value": rollout.step_percent}
+    if rollout.strategy == "canary":
+        routing["CanarySize"] = step
+    elif rollout.strategy == "linear":
+        routing["LinearStepSize"] = step
+    return {
+        "BlueGreenUpdatePolicy": {
+            "TrafficRoutingConfiguration": routing,
+            "TerminationWaitInSeconds": rollout.termination_wait_s,
+        },
+        "AutoRollbackConfiguration": {
+            "Alarms": [{"AlarmName": name} for name in alarm_names(endpoint_name).values()]
+        },
+    }
+
+
+def alarm_requests(endpoint_name: str, rollout: RolloutPolicy) -> list[dict[str, Any]]:
+    """PutMetricAlarm requests for the rollback alarms (5XX count, average model latency)."""
+    names = alarm_names(endpoint_name)
+    dimensions = [
+        {"Name": "EndpointName", "Value": endpoint_name},
+        {"Name": "VariantName", "Value": VARIANT_NAME},
+    ]
+    common = {
+        "Namespace": "AWS/SageMaker",
+        "Dimensions": dimensions,
+        "Period": 60,
+        # No traffic is not a failure: a quiet endpoint must not roll back.
+        "TreatMissingData": "notBreaching",
+    }
+    return [
+        {
+            **common,
+            "AlarmName": names["5xx"],
+            "AlarmDescription": f"{endpoint_name}: 5XX errors; rolls back a blue/green update",
+            "MetricName": "Invocation5XXErrors",
+            "Statistic": "Sum",
+            "EvaluationPeriods": 1,
+            "Threshold": float(rollout.alarm_5xx_count),
+            "ComparisonOperator": "GreaterThanOrEqualToThreshold",
+        },
+        {
+            **common,
+            "AlarmName": names["latency"],
+            "AlarmDescription": f"{endpoint_name}: model latency; rolls back a blue/green update",
+            "MetricName": "ModelLatency",
+            "Statistic": "Average",
+            "EvaluationPeriods": 2,
+            # ModelLatency is reported in microseconds.
+            "Threshold": float(rollout.alarm_latency_ms * 1000),
+            "ComparisonOperator": "GreaterThanThreshold",
+        },
+    ]

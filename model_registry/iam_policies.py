@@ -1,0 +1,150 @@
+"""Least-privilege IAM documents for the deploy handler and the retraining scheduler (pure functions).
+
+Every statement lists its actions and scopes its resources to the project's groups, endpoints, pipeline
+and log group. The one exception is sagemaker:ListModelPackages, which IAM cannot scope to a resource
+(the Service Authorization Reference lists no resource type for it), so it gets "*" on its own.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from model_registry.naming import alarm_names
+
+VERSION = "2012-10-17"
+
+
+def trust_policy(service: str, source_account: str | None = None) -> dict[str, Any]:
+    """Let one AWS service assume the role; with `source_account`, only on that account's behalf.
+
+    EventBridge Scheduler sets aws:SourceAccount (its docs recommend the confused-deputy guard); the
+    Lambda service does not for execution roles, so the handler's trust has no condition.
+    """
+    statement: dict[str, Any] = {
+        "Effect": "Allow",
+        "Principal": {"Service": service},
+        "Action": "sts:AssumeRole",
+    }
+    if source_account is not None:
+        statement["Condition"] = {"StringEquals": {"aws:SourceAccount": source_account}}
+    return {"Version": VERSION, "Statement": [statement]}
+
+
+def _arn(service: str, region: str, account: str, resource: str) -> str:
+    return f"arn:aws:{service}:{region}:{account}:{resource}"
+
+
+def _kms_statement(region: str, account: str, kms_key_id: str) -> dict[str, Any]:
+    """Endpoint configs encrypted with the project key need grants on it (key ARN, key id or alias)."""
+    statement: dict[str, Any] = {
+        "Sid": "UseProjectKmsKey",
+        "Effect": "Allow",
+        "Action": ["kms:CreateGrant", "kms:DescribeKey"],
+    }
+    if kms_key_id.startswith("arn:"):
+        statement["Resource"] = kms_key_id
+    elif kms_key_id.startswith("alias/"):
+        statement["Resource"] = _arn("kms", region, account, "key/*")
+        statement["Condition"] = {"ForAnyValue:StringEquals": {"kms:ResourceAliases": kms_key_id}}
+    else:
+        statement["Resource"] = _arn("kms", region, account, f"key/{kms_key_id}")
+    return statement
+
+
+def deploy_handler_policy(
+    region: str,
+    account: str,
+    groups: list[str],
+    endpoints: list[str],
+    execution_role_arn: str,
+    function_name: str,
+    kms_key_id: str | None = None,
+) -> dict[str, Any]:
+    """What the deploy handler may do: read the groups' packages, build and update the endpoints,
+    pass the SageMaker execution role to SageMaker, write its own logs."""
+    sm = lambda resource: _arn("sagemaker", region, account, resource)  # noqa: E731 - local shorthand
+    endpoint_resources = []
+    for endpoint in endpoints:
+        endpoint_resources += [
+            sm(f"endpoint/{endpoint}"),
+            sm(f"endpoint-config/{endpoint}-v*"),
+            sm(f"model/{endpoint}-v*"),
+        ]
+    log_group = _arn("logs", region, account, f"log-group:/aws/lambda/{function_name}")
+    statements: list[dict[str, Any]] = [
+        {
+            "Sid": "ReadProjectModelPackages",
+            "Effect": "Allow",
+            "Action": ["sagemaker:DescribeModelPackage", "sagemaker:DescribeModelPackageGroup"],
+            "Resource": [sm(f"model-package/{g}/*") for g in groups]
+            + [sm(f"model-package-group/{g}") for g in groups],
+        },
+        {
+            "Sid": "ListModelPackagesHasNoResourceLevelPermissions",
+            "Effect": "Allow",
+            "Action": ["sagemaker:ListModelPackages"],
+            "Resource": "*",
+        },
+        {
+            "Sid": "DeployProjectEndpoints",
+            "Effect": "Allow",
+            "Action": [
+                "sagemaker:AddTags",
+                "sagemaker:CreateEndpoint",
+                "sagemaker:CreateEndpointConfig",
+                "sagemaker:CreateModel",
+                "sagemaker:DescribeEndpoint",
+                "sagemaker:DescribeEndpointConfig",
+                "sagemaker:DescribeModel",
+                "sagemaker:UpdateEndpoint",
+            ],
+            "Resource": endpoint_resources,
+        },
+        {
+            "Sid": "ReadRollbackAlarms",
+            "Effect": "Allow",
+            "Action": ["cloudwatch:DescribeAlarms"],
+            "Resource": [
+                _arn("cloudwatch", region, account, f"alarm:{name}")
+                for endpoint in endpoints
+                for name in alarm_names(endpoint).values()
+            ],
+        },
+        {
+            "Sid": "PassExecutionRoleToSageMaker",
+            "Effect": "Allow",
+            "Action": ["iam:PassRole"],
+            "Resource": execution_role_arn,
+            "Condition": {"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}},
+        },
+        {
+            "Sid": "CreateOwnLogGroup",
+            "Effect": "Allow",
+            "Action": ["logs:CreateLogGroup"],
+            "Resource": log_group,
+        },
+        {
+            "Sid": "WriteOwnLogs",
+            "Effect": "Allow",
+            "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+            "Resource": f"{log_group}:log-stream:*",
+        },
+    ]
+    if kms_key_id:
+        statements.append(_kms_statement(region, account, kms_key_id))
+    return {"Version": VERSION, "Statement": statements}
+
+
+def scheduler_policy(pipeline_arn: str) -> dict[str, Any]:
+    """What the retraining schedule may do: start that one pipeline."""
+    return {
+        "Version": VERSION,
+        "Statement": [
+            {
+                "Sid": "StartRetrainingPipeline",
+                "Effect": "Allow",
+                "Action": ["sagemaker:StartPipelineExecution"],
+                "Resource": pipeline_arn,
+            }
+        ],
+    }

@@ -1,0 +1,35 @@
+"""AWS Lambda entry point of the approval -> deploy handler.
+
+Deployed by `make deploy-approval-handler ENV=...` (handler `model_registry.lambda_handler.handler`),
+invoked by the EventBridge rules on "SageMaker Model Package State Change". The settings arrive as JSON
+in the DEPLOY_HANDLER_SETTINGS environment variable. All decisions are in `deploy_logic`.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import asdict
+from typing import Any
+
+import boto3
+
+from model_registry.deploy_logic import HandlerSettings, handle
+from model_registry.sagemaker_backend import SageMakerRegistry
+from model_registry.sagemaker_deploy import SageMakerDeployer
+
+SETTINGS_ENV = "DEPLOY_HANDLER_SETTINGS"
+
+logging.getLogger().setLevel(logging.INFO)  # the Lambda runtime installs the handler; we set the level
+
+
+def handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
+    """Deploy, roll back or ignore, per `deploy_logic.handle`; returns the decision (in the logs too).
+
+    An exception (endpoint busy, nothing to roll back to) fails the invocation, so Lambda retries it
+    and the Errors metric shows it.
+    """
+    settings = HandlerSettings.from_json(os.environ[SETTINGS_ENV])
+    sagemaker = boto3.client("sagemaker")
+    decision = handle(event, settings, SageMakerRegistry(sagemaker), SageMakerDeployer(sagemaker, settings))
+    return asdict(decision)

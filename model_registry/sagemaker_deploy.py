@@ -1,0 +1,101 @@
+"""Carries the deploy handler's decisions out on SageMaker: model, endpoint config, blue/green update.
+
+Used by the Lambda (`model_registry.lambda_handler`). What the endpoint serves is read back from
+SageMaker itself (endpoint -> endpoint config -> model -> model package), so the handler needs no
+state of its own. Stdlib + boto3 only (Lambda bundle).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from model_registry.deploy_logic import EndpointTarget, HandlerSettings
+from model_registry.endpoint_spec import (
+    deployment_config,
+    endpoint_config_request,
+    model_request,
+    resource_name,
+    tag_list,
+)
+from model_registry.types import ModelVersion
+
+LOG = logging.getLogger(__name__)
+
+# An endpoint in these states cannot be updated now; raising lets EventBridge/Lambda retry later.
+# (UpdateRollbackFailed is not here: that endpoint is in service and accepts an UpdateEndpoint.)
+BUSY_STATES = frozenset({"Creating", "Updating", "SystemUpdating", "RollingBack", "Deleting"})
+
+
+class EndpointBusy(RuntimeError):
+    """The endpoint is changing already; the event should be retried later."""
+
+
+def is_not_found(error: ClientError) -> bool:
+    """SageMaker answers a describe of a missing resource with ValidationException 'Could not find ...'."""
+    err = error.response.get("Error", {})
+    return err.get("Code") in ("ValidationException", "ResourceNotFound") and "Could not find" in err.get(
+        "Message", ""
+    )
+
+
+class SageMakerDeployer:
+    """Creates or updates SageMaker endpoints from registered model packages."""
+
+    def __init__(self, sagemaker_client: Any, settings: HandlerSettings) -> None:
+        self.sm = sagemaker_client
+        self.settings = settings
+
+    def _describe(self, operation: str, **kwargs: Any) -> dict[str, Any] | None:
+        try:
+            return getattr(self.sm, operation)(**kwargs)
+        except ClientError as error:
+            if is_not_found(error):
+                return None
+            raise
+
+    def live_package_arn(self, endpoint_name: str) -> str | None:
+        """The model package the endpoint serves now; None when there is no endpoint."""
+        endpoint = self._describe("describe_endpoint", EndpointName=endpoint_name)
+        if endpoint is None:
+            return None
+        status = endpoint.get("EndpointStatus")
+        if status in BUSY_STATES:
+            raise EndpointBusy(f"{endpoint_name} is {status}; retry once it is InService")
+        if status == "Failed":
+            raise RuntimeError(
+                f"{endpoint_name} is Failed ({endpoint.get('FailureReason', 'no reason given')}): "
+                "delete it, then approve again to recreate it"
+            )
+        config = self.sm.describe_endpoint_config(EndpointConfigName=endpoint["EndpointConfigName"])
+        model = self.sm.describe_model(ModelName=config["ProductionVariants"][0]["ModelName"])
+        containers = [model.get("PrimaryContainer") or {}, *model.get("Containers", [])]
+        return next((c["ModelPackageName"] for c in containers if c.get("ModelPackageName")), None)
+
+    def deploy(self, target: EndpointTarget, version: ModelVersion) -> None:
+        """Serve `version` on the target endpoint: create it, or update it blue/green."""
+        name = resource_name(target, version, self.settings)
+        if self._describe("describe_model", ModelName=name) is None:
+            self.sm.create_model(**model_request(name, version, self.settings))
+            LOG.info("created model %s from %s", name, version.arn)
+        if self._describe("describe_endpoint_config", EndpointConfigName=name) is None:
+            self.sm.create_endpoint_config(**endpoint_config_request(name, target, version, self.settings))
+            LOG.info("created endpoint config %s", name)
+        if self._describe("describe_endpoint", EndpointName=target.endpoint_name) is None:
+            self.sm.create_endpoint(
+                EndpointName=target.endpoint_name,
+                EndpointConfigName=name,
+                Tags=tag_list(self.settings, version),
+            )
+            LOG.info("creating endpoint %s with %s", target.endpoint_name, name)
+            return
+        self.sm.update_endpoint(
+            EndpointName=target.endpoint_name,
+            EndpointConfigName=name,
+            DeploymentConfig=deployment_config(self.settings.rollout, target.endpoint_name),
+        )
+        LOG.info(
+            "updating endpoint %s to %s (%s)", target.endpoint_name, name, self.settings.rollout.strategy
+        )

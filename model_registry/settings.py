@@ -1,0 +1,72 @@
+"""From the project's typed config to the deploy handler's settings (kept out of the Lambda bundle).
+
+The Lambda does not read YAML: `make deploy-approval-handler` turns the config into HandlerSettings
+and ships them as one JSON environment variable.
+"""
+
+from __future__ import annotations
+
+from conf.schema import Config
+from model_registry.deploy_logic import EndpointTarget, HandlerSettings, RolloutPolicy
+from model_registry.naming import MODELS, endpoint_name
+
+
+def group_of(cfg: Config, model: str) -> str:
+    """The model package group of 'chatbot' or 'classifier'."""
+    groups = {"chatbot": cfg.registry.chatbot_group, "classifier": cfg.registry.classifier_group}
+    if model not in groups:
+        raise ValueError(f"unknown model {model!r}; known: {', '.join(groups)}")
+    return groups[model]
+
+
+def model_of(cfg: Config, group: str) -> str:
+    """'chatbot' or 'classifier' for one of the project's groups."""
+    for model in MODELS:
+        if group_of(cfg, model) == group:
+            return model
+    raise ValueError(f"{group!r} is not one of this project's groups ({', '.join(project_groups(cfg))})")
+
+
+def project_groups(cfg: Config) -> list[str]:
+    return [group_of(cfg, model) for model in MODELS]
+
+
+def endpoint_targets(cfg: Config) -> dict[str, EndpointTarget]:
+    """Group -> where and how it is served in `cfg.env`."""
+    targets = {}
+    for model in MODELS:
+        serving = getattr(cfg, model).serving
+        group = group_of(cfg, model)
+        targets[group] = EndpointTarget(
+            group=group,
+            endpoint_name=endpoint_name(cfg.project.name, model, cfg.env),
+            instance_type=serving.instance_type,
+            initial_instance_count=serving.initial_instance_count,
+            data_capture_percentage=serving.data_capture_percentage,
+        )
+    return targets
+
+
+def rollout_policy(cfg: Config) -> RolloutPolicy:
+    deployment = cfg.deployment
+    return RolloutPolicy(
+        strategy=deployment.strategy,
+        step_percent=deployment.canary_percent,
+        wait_interval_s=deployment.wait_interval_s,
+        termination_wait_s=deployment.wait_interval_s,
+        alarm_latency_ms=deployment.alarm_latency_ms,
+        alarm_5xx_count=deployment.alarm_5xx_count,
+    )
+
+
+def handler_settings(cfg: Config) -> HandlerSettings:
+    """Everything the deploy handler needs for `cfg.env`."""
+    return HandlerSettings(
+        targets=endpoint_targets(cfg),
+        rollout=rollout_policy(cfg),
+        execution_role_arn=cfg.project.role_arn,
+        # The same layout the pipeline's own endpoint steps use: <s3 root>/<env>/data-capture/<endpoint>.
+        data_capture_s3_uri=f"{cfg.project.s3_root.rstrip('/')}/{cfg.env}/data-capture",
+        kms_key_id=cfg.security.kms_key_id,
+        tags={**cfg.project.tags, "project": cfg.project.name, "environment": cfg.env},
+    )
