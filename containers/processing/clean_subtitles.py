@@ -35,6 +35,7 @@ from containers.processing.subtitle_text import clean_cue
 LOG = logging.getLogger("clean_subtitles")
 RESOURCE_CONFIG = Path("/opt/ml/config/resourceconfig.json")
 MAX_FILE_BYTES = 50 * 1024 * 1024  # a subtitle file is kilobytes; anything this big is not one
+ENCODER = json.JSONEncoder(ensure_ascii=False)  # built once: json.dumps with options builds one per call
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -83,10 +84,8 @@ def clean_file(path: Path, relative: str, min_chars: int, max_line_chars: int) -
         if cue.problem:
             removed[cue.problem] += 1
             continue
-        result = clean_cue(cue.lines, cue.speaker, max_line_chars)
+        result = clean_cue(cue.lines, cue.speaker, max_line_chars, removed, fragments)
         added_by_split += result.segments - 1
-        removed.update(result.removed)
-        fragments.update(result.fragments)
         for utterance in result.utterances:
             if len(utterance.text) < min_chars:
                 removed["too_short"] += 1
@@ -170,7 +169,7 @@ def main(args: argparse.Namespace) -> dict:
                 LOG.warning("rejected %s: %s", relative, exc)
                 rejected.append({"file": relative, "reason": f"cannot read the file: {exc.strerror or exc}"})
                 continue
-            out.writelines(json.dumps(row, ensure_ascii=False, sort_keys=True) + "\n" for row in rows)
+            out.writelines(ENCODER.encode(row) + "\n" for row in rows)
             entries.append(entry)
             if number % 50 == 0:
                 LOG.info("cleaned %d/%d files", number, len(files))

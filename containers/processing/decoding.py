@@ -8,6 +8,7 @@ are normalised to LF here so that every parser sees one form.
 from __future__ import annotations
 
 import codecs
+import re
 from dataclasses import dataclass
 
 FONT_MAGIC = {
@@ -34,6 +35,7 @@ BOMS = (
     (codecs.BOM_UTF16_LE, "utf-16-le", "utf-16"),
     (codecs.BOM_UTF16_BE, "utf-16-be", "utf-16"),
 )
+CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f-\x9f]")  # not tab, LF, FF, CR
 MAX_CONTROL_RATIO = 0.02  # text files hold tabs and newlines; other control characters mean binary
 
 
@@ -69,8 +71,7 @@ def _control_ratio(text: str) -> float:
     sample = text[:20000]
     if not sample:
         return 0.0
-    control = sum(1 for ch in sample if (ch < " " and ch not in "\t\n\r\f") or "\x7f" <= ch <= "\x9f")
-    return control / len(sample)
+    return len(CONTROL_RE.findall(sample)) / len(sample)
 
 
 def _utf16_without_bom(data: bytes) -> str | None:

@@ -11,6 +11,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+_STAMP = r"(?:(\d{1,3}):)?(\d{1,2}):(\d{1,2})[,.:](\d{1,3})"
+TIMING_RE = re.compile(r"^\s*" + _STAMP + r"\s*-->\s*" + _STAMP + r"(?:\s|$)")
 TIME_RE = re.compile(r"^\s*(?:(\d{1,3}):)?(\d{1,2}):(\d{1,2})[,.:](\d{1,3})\s*$")
 ARROW_LINE_RE = re.compile(r"^[^\n]*-->[^\n]*$", re.MULTILINE)
 DIGITS_RE = re.compile(r"^\s*\d+\s*$")
@@ -56,8 +58,19 @@ def parse_time(value: str) -> int | None:
     return ((int(hours or 0) * 60 + int(minutes)) * 60 + int(seconds)) * 1000 + millis
 
 
+def _millis(hours: str | None, minutes: str, seconds: str, fraction: str) -> int | None:
+    if int(minutes) > 59 or int(seconds) > 59:
+        return None
+    return ((int(hours or 0) * 60 + int(minutes)) * 60 + int(seconds)) * 1000 + int(fraction.ljust(3, "0"))
+
+
 def parse_timing_line(line: str) -> tuple[int, int] | None:
     """'00:00:01,000 --> 00:00:02,500 align:start' to (1000, 2500); None when either side is broken."""
+    match = TIMING_RE.match(line)
+    if match is not None:  # the common case, one regex for both stamps
+        groups = match.groups()
+        start, end = _millis(*groups[:4]), _millis(*groups[4:])
+        return None if start is None or end is None else (start, end)
     left, _, right = line.partition("-->")
     start = parse_time(left)
     right_parts = right.split()

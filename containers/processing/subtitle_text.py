@@ -89,9 +89,9 @@ class CueResult:
     """What one cue became: utterances, removed segments by category, removed fragments by kind."""
 
     utterances: list[Utterance] = field(default_factory=list)
-    removed: Counter = field(default_factory=Counter)
+    removed: Counter = field(default_factory=Counter)  # may be shared by all cues of a file (fewer objects)
     fragments: Counter = field(default_factory=Counter)
-    segments: int = 0  # utterances + removed segments (each cue has at least one)
+    segments: int = 0  # this cue's utterances + removed segments (at least one)
 
 
 def normalise_speaker(label: str) -> str:
@@ -176,13 +176,27 @@ def _is_music(line: str) -> bool:
     return any(sign in line for sign in MUSIC_SIGNS) or (len(line) > 1 and line[0] == "#" and line[-1] == "#")
 
 
-def clean_cue(lines: list[str], speaker_hint: str | None = None, max_line_chars: int = 2000) -> CueResult:
-    """Utterances and removal counts for one cue's raw text lines (see the module docstring)."""
-    result = CueResult()
+def clean_cue(
+    lines: list[str],
+    speaker_hint: str | None = None,
+    max_line_chars: int = 2000,
+    removed: Counter | None = None,
+    fragments: Counter | None = None,
+) -> CueResult:
+    """Utterances and removal counts for one cue's raw text lines (see the module docstring).
+
+    `removed` and `fragments` may be a file's running counters: they are updated in place.
+    """
+    result = CueResult(
+        removed=Counter() if removed is None else removed,
+        fragments=Counter() if fragments is None else fragments,
+    )
     current: Utterance | None = None
-    for raw in join_open_brackets(lines):
+    dropped = 0
+    for raw in join_open_brackets(lines) if len(lines) > 1 else lines:
         if len(raw) > max_line_chars:
             result.removed["too_long"] += 1
+            dropped += 1
             current = None
             continue
         if not NEEDS_WORK.intersection(raw):  # fast path: plain dialogue continues the utterance
@@ -193,6 +207,7 @@ def clean_cue(lines: list[str], speaker_hint: str | None = None, max_line_chars:
         for text, voice, dashed, label, emptied_by in pieces:
             if emptied_by:
                 result.removed[emptied_by] += 1
+                dropped += 1
                 continue
             speaker = label or voice
             if current is None or dashed or speaker:
@@ -200,11 +215,12 @@ def clean_cue(lines: list[str], speaker_hint: str | None = None, max_line_chars:
                 result.utterances.append(current)
             else:
                 current.text = f"{current.text} {text}"
-    if not result.utterances and not result.removed:
+    if not result.utterances and not dropped:
         result.removed["empty"] += 1
+        dropped = 1
     if speaker_hint and len(result.utterances) == 1 and result.utterances[0].speaker is None:
         result.utterances[0].speaker = normalise_speaker(speaker_hint)
-    result.segments = len(result.utterances) + sum(result.removed.values())
+    result.segments = len(result.utterances) + dropped
     return result
 
 
