@@ -1,6 +1,7 @@
 """`python -m pipelines <command> --env ENV`: the pipeline's CLI (the Makefile's targets call it).
 
     python -m pipelines definition --env dev --out build/definition-dev.json   # offline, deterministic
+    python -m pipelines validate --env prod                                    # botocore shapes + enums
     python -m pipelines upsert --env dev                                       # uploads code, prints the ARN
     python -m pipelines start --env dev --param ChatbotEpochs=1
     python -m pipelines diagram --env dev
@@ -19,7 +20,7 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from conf import ENVIRONMENTS
+from conf import ENVIRONMENTS, ConfigError
 from pipelines import commands
 
 LOCAL_CLI = "pipelines.local.cli"
@@ -39,6 +40,10 @@ def build_parser() -> argparse.ArgumentParser:
     definition = add("definition", "write the pipeline definition JSON (offline, deterministic)")
     definition.add_argument("--out", help="file to write (default: standard output)")
     definition.set_defaults(func=commands.cmd_definition)
+
+    validate = add("validate", "check every step against botocore's SageMaker service model, enums included")
+    validate.add_argument("--definition", help="a definition JSON file (default: build the one of --env)")
+    validate.set_defaults(func=commands.cmd_validate)
 
     upsert = add("upsert", "upload the code bundle, create or update the pipeline, print its ARN")
     upsert.set_defaults(func=commands.cmd_upsert)
@@ -86,7 +91,11 @@ def _add_local_commands(sub: argparse._SubParsersAction) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
     args = build_parser().parse_args(argv)
-    result = args.func(args)
+    try:
+        result = args.func(args)
+    except (ConfigError, FileNotFoundError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     return int(result or 0)
 
 

@@ -28,7 +28,13 @@ EXCLUDED_NAMES = {".DS_Store"}
 TAR_MTIME = 0  # fixed metadata: the same files always give the same tarball bytes
 
 
+# Image recipes are not code the jobs run: changing one must not invalidate cached steps.
+EXCLUDED_FOLDERS = ("containers/docker/",)
+
+
 def _included(relative: Path) -> bool:
+    if relative.as_posix().startswith(EXCLUDED_FOLDERS):
+        return False
     if any(part in EXCLUDED_PARTS for part in relative.parts):
         return False
     return relative.name not in EXCLUDED_NAMES and not relative.name.endswith(EXCLUDED_SUFFIXES)

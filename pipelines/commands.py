@@ -23,6 +23,23 @@ def cmd_definition(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_validate(args: argparse.Namespace) -> int:
+    from pipelines.validation import validate_definition
+
+    if args.definition:
+        definition = json.loads(Path(args.definition).read_text(encoding="utf-8"))
+    else:
+        from pipelines.definition import definition_json
+
+        definition = json.loads(definition_json(load_config(args.env)))
+    problems = validate_definition(definition)
+    for problem in problems:
+        print(problem, file=sys.stderr)
+    checked = sum(1 for _ in definition["Steps"])
+    print(f"{len(problems)} problem(s) in {checked} top-level steps", file=sys.stderr)
+    return 1 if problems else 0
+
+
 def cmd_upsert(args: argparse.Namespace) -> int:
     from pipelines.aws import upsert_pipeline
 

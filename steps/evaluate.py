@@ -42,7 +42,7 @@ def build_evaluate_step(
     arguments: list = [
         "--model-dir",
         artifacts.local_path,
-        "--test-dir",
+        "--test",
         test.local_path,
         "--output-dir",
         out.local_path,

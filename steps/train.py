@@ -28,7 +28,7 @@ SCRIPTS = {
 }
 # Lines the scripts print (`METRIC name=value step=N`, docs/contracts.md) that CloudWatch should chart.
 METRICS = {
-    "chatbot": ("train_loss", "eval_loss"),
+    "chatbot": ("train_loss", "eval_loss", "learning_rate", "grad_norm"),
     "classifier": ("train_loss", "eval_loss", "eval_accuracy", "eval_macro_f1"),
 }
 

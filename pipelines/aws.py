@@ -1,0 +1,99 @@
+"""Talk to AWS: upload the code bundle, upsert the pipeline with tags, start executions.
+
+Upsert uploads first (content-addressed, so an unchanged bundle is not re-sent) and then sends exactly
+the definition `make definition` writes: the bundle hash in the definition is the one just uploaded.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from conf.schema import Config
+from pipelines.bundle import upload_bundle
+from pipelines.pipeline import pipeline_name
+
+LOG = logging.getLogger(__name__)
+PARAMETER_TYPES = {"ParameterString": str, "ParameterInteger": int, "ParameterFloat": float}
+
+
+@dataclass(frozen=True)
+class UpsertResult:
+    pipeline_arn: str
+    code_uri: str
+
+
+def _boto_session(cfg: Config, boto_session: Any | None) -> Any:
+    import boto3
+
+    return boto_session or boto3.session.Session(region_name=cfg.project.region)
+
+
+def pipeline_tags(cfg: Config) -> list[dict[str, str]]:
+    """The config's tags plus the environment, sorted by key."""
+    tags = {**cfg.project.tags, "environment": cfg.env}
+    return [{"Key": key, "Value": tags[key]} for key in sorted(tags)]
+
+
+def upsert_pipeline(cfg: Config, boto_session: Any | None = None) -> UpsertResult:
+    """Upload the code bundle, then create or update the pipeline (with description and tags)."""
+    from pipelines.definition import build_pipeline
+
+    session = _boto_session(cfg, boto_session)
+    code_uri = upload_bundle(session.client("s3"), cfg.project.bucket, cfg.project.prefix)
+    LOG.info("code bundle at %s", code_uri)
+    pipeline = build_pipeline(cfg, boto_session=session)
+    response = pipeline.upsert(
+        role_arn=cfg.project.role_arn,
+        description=f"{cfg.project.name} ({cfg.env}): NLP analytics, chatbot and location classifier",
+        tags=pipeline_tags(cfg),
+    )
+    return UpsertResult(pipeline_arn=response["PipelineArn"], code_uri=code_uri)
+
+
+def parse_params(pairs: list[str]) -> dict[str, str]:
+    """['Name=value', ...] -> {'Name': 'value'}; a pair without '=' is an error that says so."""
+    result: dict[str, str] = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name:
+            raise ValueError(f"--param {pair!r}: expected Name=value, e.g. ChatbotEpochs=1")
+        result[name.strip()] = value.strip()
+    return result
+
+
+def typed_parameters(cfg: Config, overrides: dict[str, str]) -> dict[str, str | int | float]:
+    """Check names against the pipeline's Parameters and convert values to each one's type."""
+    from steps.parameters import build_parameters
+
+    known = {param.name: param for param in build_parameters(cfg).all()}
+    typed: dict[str, str | int | float] = {}
+    for name, value in overrides.items():
+        if name not in known:
+            raise ValueError(f"unknown pipeline parameter {name!r}; known: {', '.join(sorted(known))}")
+        param = known[name]
+        kind = PARAMETER_TYPES[type(param).__name__]
+        try:
+            typed[name] = kind(value)
+        except ValueError:
+            raise ValueError(f"{name} is a {kind.__name__} parameter; {value!r} is not one") from None
+        enum = getattr(param, "enum_values", None)
+        if enum and typed[name] not in enum:
+            raise ValueError(f"{name} must be one of {', '.join(enum)}; not {value!r}")
+    return typed
+
+
+def start_pipeline(
+    cfg: Config, overrides: dict[str, str], display_name: str | None = None, boto_session: Any | None = None
+) -> str:
+    """Start an execution of the environment's pipeline; returns the execution ARN."""
+    from sagemaker.mlops.workflow import Pipeline
+
+    from pipelines.session import make_session
+
+    parameters = typed_parameters(cfg, overrides)
+    session = make_session(cfg.project.region, boto_session=_boto_session(cfg, boto_session))
+    pipeline = Pipeline(name=pipeline_name(cfg), sagemaker_session=session)
+    execution = pipeline.start(parameters=parameters or None, execution_display_name=display_name)
+    return execution.arn
