@@ -1,0 +1,174 @@
+"""clean_subtitles: main() on data/sample, on a corpus of bad inputs, sharding, and the manifest's balance."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from containers.processing import clean_subtitles
+from tests.containers.processing.conftest import BAD_INPUTS, REPO, SAMPLE, read_rows
+
+LEFTOVERS = re.compile(r"[\[\]()<>{}♪♫#]|^\s*[-–—]|\\N")
+KEYS = {"file", "season", "episode", "index", "start_ms", "end_ms", "speaker", "text"}
+
+
+def run(input_dir: Path, out: Path, *extra: str) -> dict:
+    argv = [
+        "--input-dir",
+        str(input_dir),
+        "--output-dir",
+        str(out),
+        "--resource-config",
+        str(out / "none.json"),
+    ]
+    return clean_subtitles.main(clean_subtitles.parse_args([*argv, *extra]))
+
+
+def assert_balanced(manifest: dict) -> None:
+    totals = manifest["totals"]
+    assert totals["files_read"] + totals["files_rejected"] == totals["files_seen"]
+    assert totals["cues_in"] + totals["segments_added_by_split"] == (
+        totals["utterances_out"] + sum(totals["segments_removed"].values())
+    )
+    for entry in manifest["files"]:
+        assert entry["cues_in"] + entry["segments_added_by_split"] == (
+            entry["utterances_out"] + sum(entry["segments_removed"].values())
+        ), entry["file"]
+
+
+def test_sample_is_clean_and_the_manifest_adds_up(cleaned_sample):
+    rows = read_rows(cleaned_sample / "cues.jsonl")
+    manifest = json.loads((cleaned_sample / "manifest.json").read_text(encoding="utf-8"))
+    assert_balanced(manifest)
+    assert manifest["totals"]["files_read"] == 5 and manifest["rejected"] == []
+    assert all(set(row) == KEYS for row in rows)
+    assert [row["text"] for row in rows if LEFTOVERS.search(row["text"])] == []
+    assert manifest["totals"]["utterances_out"] == len(rows) == 51
+    encodings = {entry["file"]: (entry["encoding"], entry["newline"]) for entry in manifest["files"]}
+    assert encodings == {
+        "S01E01.srt": ("utf-8-sig", "CRLF"),
+        "S01E02.ass": ("utf-8", "LF"),
+        "S01E03.vtt": ("utf-8", "LF"),
+        "S01E04.srt": ("utf-16", "LF"),
+        "S02E01.srt": ("cp1252", "CR"),
+    }
+
+
+def test_sample_episode_one_exactly(cleaned_sample):
+    rows = [r for r in read_rows(cleaned_sample / "cues.jsonl") if r["file"] == "S01E01.srt"]
+    assert [(r["index"], r["speaker"], r["text"]) for r in rows] == [
+        (2, "Man", "Unit four, respond."),
+        (3, "Mike", "Something is coming. Something hungry for blood."),
+        (4, "Dustin", "That's not fair!"),
+        (4, "Lucas", "It's the rules, man."),
+        (6, "Will", "It was a seven. Did it count?"),
+        (7, "Dustin", "Seven counts!"),
+        (8, None, "Mike! It's late!"),
+        (9, None, "Ten more minutes, Mom!"),
+        (9, None, "Fine."),
+        (11, "Lucas", "See you at school, Byers."),
+        (12, None, "Will?"),
+        (13, "Hopper", "Nobody goes missing in Hawkins."),
+        (14, "Joyce", "He never came home, Jim."),
+        (16, "Eleven", "Mike... friend?"),
+        (16, "Mike", "Yeah. Friend."),
+        (18, None, "Where did you come from? Did you run away?"),
+    ]
+    assert (rows[0]["season"], rows[0]["episode"], rows[0]["start_ms"], rows[0]["end_ms"]) == (
+        1,
+        1,
+        4100,
+        6500,
+    )
+
+
+def test_sample_vtt_voices_and_ass_comments(cleaned_sample):
+    rows = read_rows(cleaned_sample / "cues.jsonl")
+    vtt = [(r["speaker"], r["text"]) for r in rows if r["file"] == "S01E03.vtt"]
+    assert vtt[:3] == [
+        ("Joyce", "It's him. It's Will. I know it's him."),
+        ("Jonathan", "Mom, you need to sleep."),
+        ("Joyce", "No! I need more lights!"),
+    ]
+    assert ("Eleven", "Friends keep promises.") in vtt
+    assert all("NOTE" not in text and "cue" not in text for _, text in vtt)
+    ass_entry = next(
+        e
+        for e in json.loads((cleaned_sample / "manifest.json").read_text())["files"]
+        if e["file"] == "S01E02.ass"
+    )
+    assert ass_entry["segments_removed"]["comment"] == 2
+    texts = [r["text"] for r in rows if r["file"] == "S01E02.ass"]
+    assert not any("typesetter" in t or "TODO" in t or "Timing checked" in t for t in texts)
+
+
+def test_bad_inputs_each_get_a_reason_and_nothing_is_lost(bad_corpus, tmp_path):
+    manifest = run(bad_corpus, tmp_path)
+    assert_balanced(manifest)
+    reasons = {item["file"]: item["reason"] for item in manifest["rejected"]}
+    expected = {name: reason for name, (_, reason) in BAD_INPUTS.items() if reason}
+    assert set(reasons) == set(expected)
+    for name, reason in expected.items():
+        assert reason in reasons[name], (name, reasons[name])
+    read = {entry["file"]: entry for entry in manifest["files"]}
+    assert set(read) == {name for name, (_, reason) in BAD_INPUTS.items() if reason is None}
+    rows = read_rows(tmp_path / "cues.jsonl")
+    by_file: dict[str, list[str]] = {}
+    for row in rows:
+        by_file.setdefault(row["file"], []).append(row["text"])
+    assert by_file["S01E01.srt"] == ["First line of dialogue.", "Hi.", "Hey."]  # the BOM does not eat cue 1
+    assert by_file["S01E05.srt"] == [
+        "Overlaps the next one.",
+        "Starts inside the first.",
+        "Ends before it starts.",
+    ]
+    assert read["S01E05.srt"]["segments_removed"] == {"bad_timestamp": 2}
+    assert read["S01E05.srt"]["warnings"] == {"end_before_start": 1, "overlapping": 1}
+    assert by_file["S01E06.srt"] == ["Before.", "After."]
+    assert read["S01E06.srt"]["segments_removed"] == {"too_long": 1}
+    assert by_file["S01E07.srt"] == ["Café… “quoted”"] and read["S01E07.srt"]["encoding"] == "cp1252"
+    assert by_file["S01E08.srt"] == ["No byte-order mark."]
+    assert read["S01E08.srt"]["warnings"] == {"read as UTF-16 without a byte-order mark": 1}
+
+
+def test_several_instances_write_one_shard_each(tmp_path):
+    config = tmp_path / "resourceconfig.json"
+    config.write_text(json.dumps({"current_host": "algo-2", "hosts": ["algo-1", "algo-2"]}))
+    clean_subtitles.main(
+        clean_subtitles.parse_args(
+            [
+                "--input-dir",
+                str(SAMPLE / "subtitles"),
+                "--output-dir",
+                str(tmp_path / "out"),
+                "--resource-config",
+                str(config),
+            ]
+        )
+    )
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
+        "cues-algo-2.jsonl",
+        "manifest-algo-2.json",
+    ]
+    config.write_text(json.dumps({"current_host": "algo-1", "hosts": ["algo-1"]}))
+    assert clean_subtitles.shard_suffix(config) == ""
+
+
+def test_missing_input_folder_says_what_to_fix(tmp_path):
+    with pytest.raises(FileNotFoundError, match="pass --input-dir"):
+        run(tmp_path / "nope", tmp_path / "out")
+
+
+def test_script_runs_alone_with_help():
+    done = subprocess.run(
+        [sys.executable, str(REPO / "containers/processing/clean_subtitles.py"), "--help"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert "--input-dir" in done.stdout and "--input_dir" in done.stdout

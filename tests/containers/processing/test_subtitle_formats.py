@@ -1,0 +1,129 @@
+"""Unit: SRT, WebVTT and ASS parsing (timing, text lines, comments, broken timings)."""
+
+from __future__ import annotations
+
+import pytest
+
+from containers.processing.subtitle_formats import (
+    ass_text_lines,
+    detect_format,
+    parse_ass,
+    parse_srt,
+    parse_time,
+    parse_timing_line,
+    parse_vtt,
+)
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("00:00:01,000", 1000),
+        ("01:02:03.456", 3723456),
+        ("02:03.5", 123500),
+        ("0:00:00,07", 70),
+        ("1:61:00,000", None),
+        ("garbage", None),
+    ],
+)
+def test_parse_time(value, expected):
+    assert parse_time(value) == expected
+
+
+def test_parse_timing_line_ignores_cue_settings():
+    assert parse_timing_line("00:00:01.000 --> 00:00:02.500 align:start position:10%") == (1000, 2500)
+    assert parse_timing_line("00:00:0x,000 --> 00:00:02,000") is None
+    assert parse_timing_line("00:00:01,000 --> ") is None
+
+
+SRT = (
+    "1\n00:00:01,000 --> 00:00:02,000\nHello.\nSecond line.\n\n"
+    "2\n00:00:03,000 --> 00:00:04,000\n12\n\n"
+    "3\n00:00:05,000 --> 00:00:06,000\nBye.\n"
+)
+
+
+def test_parse_srt_cues_and_number_lines():
+    parsed = parse_srt(SRT)
+    assert [(c.index, c.start_ms, c.end_ms, c.lines) for c in parsed.cues] == [
+        (1, 1000, 2000, ["Hello.", "Second line."]),
+        (2, 3000, 4000, ["12"]),  # a cue whose dialogue is a number keeps it
+        (3, 5000, 6000, ["Bye."]),
+    ]
+    assert parsed.warnings == {}
+
+
+def test_parse_srt_broken_timing_is_its_own_cue_not_glued_to_the_previous():
+    text = (
+        "1\n00:00:01,000 --> 00:00:02,000\nA\n\n"
+        "2\n00:00:0x,000 --> 00:00:04,000\nB\n\n"
+        "3\n00:00:05,000 --> 00:00:06,000\nC\n"
+    )
+    cues = parse_srt(text).cues
+    assert [(c.lines, c.problem) for c in cues] == [(["A"], None), (["B"], "bad_timestamp"), (["C"], None)]
+
+
+def test_parse_srt_counts_overlaps_and_reversed_timings():
+    text = (
+        "1\n00:00:01,000 --> 00:00:05,000\nA\n\n2\n00:00:02,000 --> 00:00:03,000\nB\n\n"
+        "3\n00:00:09,000 --> 00:00:08,000\nC\n"
+    )
+    parsed = parse_srt(text)
+    assert len(parsed.cues) == 3
+    assert parsed.warnings == {"overlapping": 1, "end_before_start": 1}
+
+
+def test_parse_vtt_skips_header_notes_styles_and_identifiers():
+    text = (
+        "WEBVTT\nKind: captions\n\nNOTE\nnot a cue\n\nSTYLE\n::cue { color: red; }\n\n"
+        "intro\n00:01.000 --> 00:02.000 line:85%\n<v Joyce>It's him.\n\nNOTE in between\n\n"
+        "00:00:03.000 --> 00:00:04.000\nSecond.\n"
+    )
+    parsed = parse_vtt(text)
+    assert [(c.start_ms, c.end_ms, c.lines) for c in parsed.cues] == [
+        (1000, 2000, ["<v Joyce>It's him."]),
+        (3000, 4000, ["Second."]),
+    ]
+    assert parsed.warnings == {}
+
+
+ASS = """[Script Info]
+Title: x
+
+[V4+ Styles]
+Format: Name, Fontname
+Style: Default,Arial
+
+[Events]
+Format: Layer, Start, End, Style, Name, MarginL, MarginR, MarginV, Effect, Text
+Comment: 0,0:00:00.00,0:00:05.00,Default,,0,0,0,,a note to the typesetter
+Dialogue: 0,0:00:01.50,0:00:03.20,Default,Mike,0,0,0,,{\\i1}Hello,{\\i0} there.\\NSecond, line.
+Dialogue: 0,0:00:0x.50,0:00:03.20,Default,,0,0,0,,Broken.
+"""
+
+
+def test_parse_ass_dialogue_comment_and_broken_events():
+    cues = parse_ass(ASS).cues
+    assert [(c.index, c.start_ms, c.end_ms, c.lines, c.speaker, c.problem) for c in cues] == [
+        (1, 0, 5000, ["a note to the typesetter"], None, "comment"),
+        (2, 1500, 3200, ["Hello, there.", "Second, line."], "Mike", None),
+        (3, -1, -1, ["Broken."], None, "bad_timestamp"),
+    ]
+
+
+def test_ass_text_lines():
+    assert ass_text_lines(r"{\pos(1,2)}A\hB\NC\nD") == ["A B", "C", "D"]
+
+
+@pytest.mark.parametrize(
+    ("suffix", "text", "expected"),
+    [
+        (".srt", "1\n00:00:01,000 --> ...", "srt"),
+        (".txt", "WEBVTT\n\n", "vtt"),
+        (".srt", "[Script Info]\n", "ass"),
+        (".SSA", "x", "ass"),
+        (".sub", "x", None),
+    ],
+)
+def test_detect_format(suffix, text, expected):
+    assert detect_format(suffix, text) == expected
