@@ -1,0 +1,130 @@
+"""Fixtures for the registry tests: moto accounts, the project's config, a registered package.
+
+moto 5.2.5 does not implement sagemaker:UpdateEndpoint. `moto_update_endpoint` teaches it: the
+endpoint switches to the new config (as SageMaker's does once a blue/green update completes) and each
+call's arguments are recorded, so the tests can check the DeploymentConfig the handler sent.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+
+from conf import load_config
+from conf.schema import Config
+
+REGION = "us-east-1"
+ACCOUNT = "123456789012"  # moto's default account, also base.yaml's placeholder
+BUCKET = "stranger-things-nlp-artifacts"
+IMAGE = f"763104351884.dkr.ecr.{REGION}.amazonaws.com/huggingface-pytorch-inference:2.6.0-cpu"
+
+
+@pytest.fixture
+def aws() -> Iterator[boto3.session.Session]:
+    from moto import mock_aws
+
+    with mock_aws():
+        session = boto3.session.Session(region_name=REGION)
+        session.client("s3").create_bucket(Bucket=BUCKET)
+        yield session
+
+
+@pytest.fixture
+def update_calls(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
+    """Install the UpdateEndpoint stand-in; returns the list its calls are recorded in."""
+    from moto.core.responses import ActionResult
+    from moto.sagemaker.responses import SageMakerResponse
+
+    calls: list[dict[str, Any]] = []
+
+    def update_endpoint(self: SageMakerResponse) -> ActionResult:
+        backend = self.sagemaker_backend
+        name = self._get_param("EndpointName")
+        old = backend.endpoints[name]
+        new = backend.create_endpoint(name, self._get_param("EndpointConfigName"), old.tags)
+        new.creation_time = old.creation_time
+        calls.append(
+            {
+                "EndpointName": name,
+                "EndpointConfigName": self._get_param("EndpointConfigName"),
+                "DeploymentConfig": self._get_param("DeploymentConfig"),
+            }
+        )
+        return ActionResult({"EndpointArn": new.arn})
+
+    monkeypatch.setattr(SageMakerResponse, "update_endpoint", update_endpoint, raising=False)
+    return calls
+
+
+@pytest.fixture(scope="session")
+def dev_cfg() -> Config:
+    # Serving on CPU instance types: moto's endpoint-config enum predates the GPU ones (shared notes).
+    return load_config(
+        "dev",
+        overrides={
+            "chatbot": {
+                "serving": {"instance_type": "ml.m5.xlarge", "allowed_instance_types": ["ml.m5.xlarge"]}
+            },
+            "deployment": {"strategy": "linear", "canary_percent": 25, "wait_interval_s": 120},
+        },
+    )
+
+
+def register_package(
+    session: boto3.session.Session,
+    group: str,
+    metrics: dict[str, float],
+    status: str = "PendingManualApproval",
+) -> str:
+    """Register one model package the way the pipeline does: image, artifact, evaluation report."""
+    sm, s3 = session.client("sagemaker"), session.client("s3")
+    try:
+        sm.describe_model_package_group(ModelPackageGroupName=group)
+    except sm.exceptions.ClientError:
+        sm.create_model_package_group(ModelPackageGroupName=group)
+    count = len(sm.list_model_packages(ModelPackageGroupName=group)["ModelPackageSummaryList"])
+    key = f"stranger-things-nlp/dev/runs/exec-{group}-{count + 1}/Evaluate/evaluation/evaluation.json"
+    report = {"chatbot_metrics": {name: {"value": value} for name, value in metrics.items()}, "metadata": {}}
+    s3.put_object(Bucket=BUCKET, Key=key, Body=json.dumps(report).encode())
+    return sm.create_model_package(
+        ModelPackageGroupName=group,
+        ModelApprovalStatus=status,
+        InferenceSpecification={
+            "Containers": [
+                {
+                    "Image": IMAGE,
+                    "ModelDataUrl": f"s3://{BUCKET}/stranger-things-nlp/dev/runs/{count + 1}/model.tar.gz",
+                    "Environment": {"SAGEMAKER_PROGRAM": "inference.py"},
+                }
+            ],
+            "SupportedContentTypes": ["application/json"],
+            "SupportedResponseMIMETypes": ["application/json"],
+        },
+        ModelMetrics={
+            "ModelQuality": {
+                "Statistics": {"ContentType": "application/json", "S3Uri": f"s3://{BUCKET}/{key}"}
+            }
+        },
+    )["ModelPackageArn"]
+
+
+def sagemaker_event(session: boto3.session.Session, arn: str) -> dict[str, Any]:
+    """The EventBridge event SageMaker sends for a package's current state (its detail is the
+    package's description, as in the real event)."""
+    detail = session.client("sagemaker").describe_model_package(ModelPackageName=arn)
+    detail.pop("ResponseMetadata")
+    return {
+        "version": "0",
+        "id": "6a7e8feb-b491-4cf7-a9f1-bf3703467718",
+        "detail-type": "SageMaker Model Package State Change",
+        "source": "aws.sagemaker",
+        "account": ACCOUNT,
+        "time": "2026-01-05T10:00:00Z",
+        "region": REGION,
+        "resources": [arn],
+        "detail": json.loads(json.dumps(detail, default=str)),
+    }

@@ -1,0 +1,67 @@
+"""`python -m model_registry` with the local backend: list, approve (deploys), compare, reject."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from model_registry.cli import build_parser, main
+from model_registry.local import LocalRegistry
+from tests.model_registry.test_deploy_local import make_tarball
+
+CHATBOT = "stranger-things-chatbot"
+ENDPOINT = "stranger-things-nlp-chatbot-local"
+
+
+def run(db: Path, *argv: str) -> int:
+    return main(build_parser().parse_args(["--db", str(db), *argv]))
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Path:
+    path = tmp_path / "registry.db"
+    reg = LocalRegistry(path)
+    for n, bleu in ((1, 4.25), (2, 6.5)):
+        tarball = make_tarball(tmp_path, f"m{n}", f"version {n}")
+        reg.register(CHATBOT, model_data_url=str(tarball), metrics={"bleu": bleu, "chrf": 20.0 + n})
+    return path
+
+
+def test_list_approve_compare_reject(db: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(db, "list") == 0
+    listing = capsys.readouterr().out
+    assert "v1   PendingManualApproval  bleu=4.25 chrf=21" in listing and "LIVE" not in listing
+
+    assert run(db, "approve", "chatbot", "2", "--note", "better on S4") == 0
+    assert capsys.readouterr().out == "chatbot v2 -> Approved\ndeploy: version 2 approved\n"
+    endpoint = LocalRegistry(db).endpoint(ENDPOINT)
+    assert endpoint is not None and (endpoint.model_dir / "version.txt").read_text() == "version 2"
+
+    assert run(db, "--json", "list", CHATBOT) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert [(v["version"], v["status"], v["status_note"]) for v in data[CHATBOT]] == [
+        (1, "PendingManualApproval", ""),
+        (2, "Approved", "better on S4"),
+    ]
+    assert run(db, "list") == 0
+    assert f"LIVE on {ENDPOINT}  note: better on S4" in capsys.readouterr().out
+
+    assert run(db, "compare", "chatbot", "1", "2") == 0
+    assert capsys.readouterr().out.splitlines() == [
+        "metric                   v1           v2       change",
+        "bleu                 4.2500       6.5000      +2.2500",
+        "chrf                21.0000      22.0000      +1.0000",
+    ]
+
+    assert run(db, "reject", "chatbot", "2") == 1  # live, and nothing else approved: says so, exits 1
+    assert "no other version is approved" in capsys.readouterr().out
+    assert run(db, "latest", "chatbot") == 1
+
+
+def test_errors_name_what_is_wrong(db: Path) -> None:
+    with pytest.raises(SystemExit, match="no version 9 in model package group 'stranger-things-chatbot'"):
+        run(db, "show", "chatbot", "9")
+    with pytest.raises(SystemExit, match="schedule talks to AWS: pass --backend sagemaker"):
+        run(db, "schedule")
