@@ -51,10 +51,10 @@ def build_commands(cfg: Config, push: bool = True, root: Path = REPO_ROOT) -> li
     specs = [spec for spec in required_images(cfg, root) if spec.project_built]
     for spec in specs:
         missing = [name for name in ROLE_REQUIREMENTS[spec.role] if not (root / name).is_file()]
-        if missing or not dockerfile(spec.role, root).is_file():
-            raise FileNotFoundError(
-                f"cannot build the {spec.role} image: missing {', '.join(missing) or dockerfile(spec.role, root)}"
-            )
+        if not dockerfile(spec.role, root).is_file():
+            missing.append(str(dockerfile(spec.role, root)))
+        if missing:
+            raise FileNotFoundError(f"cannot build the {spec.role} image: missing {', '.join(missing)}")
     commands = sorted({_login(region, spec.base.split("/")[0]) for spec in specs})
     if push:
         commands.append(_login(region, registry(cfg)))

@@ -1,0 +1,91 @@
+"""Under moto: upsert creates then updates the pipeline with its tags; start takes typed parameters."""
+
+from __future__ import annotations
+
+import json
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from conf import load_config
+from pipelines.aws import parse_params, pipeline_tags, start_pipeline, typed_parameters, upsert_pipeline
+from pipelines.bundle import bundle_hash
+from tests.pipelines.conftest import definition_text
+
+pytestmark = pytest.mark.aws
+
+
+@pytest.fixture
+def aws():  # type: ignore[no-untyped-def]
+    with mock_aws():
+        session = boto3.session.Session(region_name="us-east-1")
+        session.client("s3").create_bucket(Bucket=load_config("dev").project.bucket)
+        yield session
+
+
+def test_upsert_creates_then_updates_with_tags_and_uploaded_code(aws) -> None:  # type: ignore[no-untyped-def]
+    cfg = load_config("dev")
+    sm = aws.client("sagemaker")
+    created = upsert_pipeline(cfg, aws)
+    assert created.pipeline_arn == "arn:aws:sagemaker:us-east-1:123456789012:pipeline/stranger-things-nlp-dev"
+    assert created.code_uri.endswith(f"/code/{bundle_hash()}/")
+    described = sm.describe_pipeline(PipelineName="stranger-things-nlp-dev")
+    assert json.loads(described["PipelineDefinition"]) == json.loads(definition_text("dev"))
+    assert described["RoleArn"] == cfg.project.role_arn
+    assert "stranger-things-nlp (dev)" in described["PipelineDescription"]
+    tags = {(t["Key"], t["Value"]) for t in sm.list_tags(ResourceArn=created.pipeline_arn)["Tags"]}
+    assert tags == {("project", "stranger-things-nlp"), ("environment", "dev")}
+    tarball = created.code_uri.removeprefix("s3://stranger-things-nlp-artifacts/") + "sourcedir.tar.gz"
+    assert (
+        aws.client("s3").head_object(Bucket="stranger-things-nlp-artifacts", Key=tarball)["ContentLength"] > 0
+    )
+
+    updated = upsert_pipeline(cfg, aws)
+    assert updated.pipeline_arn == created.pipeline_arn
+    assert len(sm.list_pipelines()["PipelineSummaries"]) == 1
+
+
+def test_start_with_overridden_parameters(aws) -> None:  # type: ignore[no-untyped-def]
+    cfg = load_config("dev")
+    upsert_pipeline(cfg, aws)
+    arn = start_pipeline(
+        cfg,
+        parse_params(["ChatbotEpochs=1", "ModelApprovalStatus=Approved", "ProcessingInstanceCount=3"]),
+        boto_session=aws,
+    )
+    assert arn.startswith(
+        "arn:aws:sagemaker:us-east-1:123456789012:pipeline/stranger-things-nlp-dev/execution/"
+    )
+    sm = aws.client("sagemaker")
+    params = sm.list_pipeline_parameters_for_execution(PipelineExecutionArn=arn)["PipelineParameters"]
+    assert {p["Name"]: p["Value"] for p in params} == {
+        "ChatbotEpochs": "1.0",
+        "ModelApprovalStatus": "Approved",
+        "ProcessingInstanceCount": "3",
+    }
+
+
+def test_parameter_overrides_are_checked_before_anything_is_sent() -> None:
+    cfg = load_config("dev")
+    assert typed_parameters(cfg, {"ChatbotMaxSteps": "50", "InputDataUri": "s3://b/other"}) == {
+        "ChatbotMaxSteps": 50,
+        "InputDataUri": "s3://b/other",
+    }
+    with pytest.raises(
+        ValueError, match="unknown pipeline parameter 'Epochs'; known: ChatbotEndpointInstanceType"
+    ):
+        typed_parameters(cfg, {"Epochs": "1"})
+    with pytest.raises(ValueError, match="ProcessingInstanceCount is a int parameter; 'two' is not one"):
+        typed_parameters(cfg, {"ProcessingInstanceCount": "two"})
+    with pytest.raises(ValueError, match="ModelApprovalStatus must be one of Approved, Rejected"):
+        typed_parameters(cfg, {"ModelApprovalStatus": "Maybe"})
+    with pytest.raises(ValueError, match="expected Name=value"):
+        parse_params(["ChatbotEpochs"])
+
+
+def test_tags_include_the_environment() -> None:
+    assert pipeline_tags(load_config("prod")) == [
+        {"Key": "environment", "Value": "prod"},
+        {"Key": "project", "Value": "stranger-things-nlp"},
+    ]

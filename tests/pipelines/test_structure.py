@@ -1,0 +1,288 @@
+"""What the definition holds: steps, edges, parameters, caching keyed by data, retries, spot, gates."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from conf import load_config
+from containers.evaluation import report
+from pipelines.bundle import bundle_hash
+from pipelines.diagram import edges
+from steps import names
+from tests.pipelines.conftest import steps_by_name
+
+FINGERPRINT_GET = {
+    "Std:JsonGet": {
+        "PropertyFile": {"Get": "Steps.FingerprintData.PropertyFiles.FingerprintFile"},
+        "Path": "sha256",
+    }
+}
+EXPENSIVE = [
+    names.CLEAN_SUBTITLES,
+    names.EXTRACT_ENTITIES,
+    names.CLASSIFY_THEMES,
+    names.PREPARE_DATASETS,
+    names.TRAIN_CHATBOT,
+    names.EVALUATE_CHATBOT,
+    names.TRAIN_CLASSIFIER,
+    names.EVALUATE_CLASSIFIER,
+]
+
+
+def test_steps_and_types(definitions: dict[str, Any]) -> None:
+    types = {name: step["Type"] for name, step in steps_by_name(definitions["dev"]).items()}
+    assert types == {
+        "FingerprintData": "Processing",
+        "CleanSubtitles": "Processing",
+        "ExtractEntities": "Processing",
+        "ClassifyThemes": "Processing",
+        "PrepareDatasets": "Processing",
+        "TrainChatbot": "Training",
+        "EvaluateChatbot": "Processing",
+        "ChatbotQualityGate": "Condition",
+        "RegisterChatbot": "RegisterModel",
+        "CreateChatbotModel": "Model",
+        "ChatbotEndpointConfig": "EndpointConfig",
+        "DeployChatbot": "Endpoint",
+        "ChatbotBelowThreshold": "Fail",
+        "TrainLocationClassifier": "Training",
+        "EvaluateClassifier": "Processing",
+        "ClassifierQualityGate": "Condition",
+        "RegisterClassifier": "RegisterModel",
+        "CreateClassifierModel": "Model",
+        "ClassifierEndpointConfig": "EndpointConfig",
+        "DeployClassifier": "Endpoint",
+        "ClassifierBelowThreshold": "Fail",
+    }
+
+
+def test_edges_are_the_designed_dag(definitions: dict[str, Any]) -> None:
+    expected = {
+        ("FingerprintData", "CleanSubtitles", ""),
+        ("FingerprintData", "PrepareDatasets", ""),
+        ("CleanSubtitles", "ExtractEntities", ""),
+        ("CleanSubtitles", "ClassifyThemes", ""),
+    }
+    for model, train in (("Chatbot", "TrainChatbot"), ("Classifier", "TrainLocationClassifier")):
+        expected |= {
+            ("PrepareDatasets", train, ""),
+            (train, f"Evaluate{model}", ""),
+            (f"Evaluate{model}", f"{model}QualityGate", ""),
+            (f"{model}QualityGate", f"Register{model}", "pass"),
+            (f"Register{model}", f"Create{model}Model", ""),
+            (f"Create{model}Model", f"{model}EndpointConfig", ""),
+            (f"{model}EndpointConfig", f"Deploy{model}", ""),
+            (f"{model}QualityGate", f"{model}BelowThreshold", "fail"),
+        }
+    for env in ("dev", "prod", "local"):
+        assert set(edges(definitions[env])) == expected, env
+
+
+@pytest.mark.parametrize("env", ["dev", "prod", "local"])
+def test_parameter_defaults_come_from_config(definitions: dict[str, Any], env: str) -> None:
+    cfg = load_config(env)
+    params = {p["Name"]: (p["Type"], p["DefaultValue"]) for p in definitions[env]["Parameters"]}
+    assert params["InputDataUri"] == ("String", cfg.data.input_uri)
+    assert params["ProcessingInstanceType"] == ("String", cfg.processing.instance_type)
+    assert params["ProcessingInstanceCount"] == ("Integer", cfg.processing.instance_count)
+    assert params["ModelApprovalStatus"] == ("String", cfg.registry.approval_status)
+    assert params["ChatbotModelId"] == ("String", cfg.chatbot.model_id)
+    assert params["ClassifierModelId"] == ("String", cfg.classifier.model_id)
+    assert params["ChatbotTrainingInstanceType"] == ("String", cfg.chatbot.training.instance_type)
+    assert params["ClassifierTrainingInstanceCount"] == ("Integer", cfg.classifier.training.instance_count)
+    assert params["ChatbotEpochs"] == ("Float", float(cfg.chatbot.hyperparameters.epochs))
+    assert params["ChatbotLearningRate"] == ("Float", cfg.chatbot.hyperparameters.learning_rate)
+    assert params["ChatbotMaxSteps"] == ("Integer", cfg.chatbot.hyperparameters.max_steps)
+    assert params["ClassifierLearningRate"] == ("Float", cfg.classifier.hyperparameters.learning_rate)
+    assert params["ChatbotGateThreshold"] == ("Float", cfg.chatbot.gate.threshold)
+    assert params["ClassifierGateThreshold"] == ("Float", cfg.classifier.gate.threshold)
+    assert params["ChatbotEndpointInstanceType"] == ("String", cfg.chatbot.serving.instance_type)
+
+
+def test_prod_and_dev_differ_where_their_config_does(definitions: dict[str, Any]) -> None:
+    def defaults(env: str) -> dict[str, Any]:
+        return {p["Name"]: p["DefaultValue"] for p in definitions[env]["Parameters"]}
+
+    assert defaults("prod")["ChatbotGateThreshold"] == 8.0
+    assert defaults("dev")["ChatbotGateThreshold"] == 5.0
+    assert defaults("prod")["ChatbotModelId"] == "Qwen/Qwen2.5-3B-Instruct"
+    assert defaults("dev")["ChatbotModelId"] == "Qwen/Qwen2.5-1.5B-Instruct"
+
+
+def test_expensive_steps_are_cached_and_keyed_by_the_data_fingerprint(definitions: dict[str, Any]) -> None:
+    steps = steps_by_name(definitions["dev"])
+    for name in EXPENSIVE:
+        step = steps[name]
+        assert step["CacheConfig"] == {"Enabled": True, "ExpireAfter": "P30D"}, name
+        # Environment is part of SageMaker's cache key: changed files -> new sha256 -> cache miss.
+        assert step["Arguments"]["Environment"]["DATA_FINGERPRINT"] == FINGERPRINT_GET, name
+    assert "CacheConfig" not in steps["FingerprintData"]
+    assert steps["FingerprintData"]["PropertyFiles"] == [
+        {"PropertyFileName": "FingerprintFile", "OutputName": "fingerprint", "FilePath": "fingerprint.json"}
+    ]
+    fingerprint_inputs = steps["FingerprintData"]["Arguments"]["ProcessingInputs"]
+    assert fingerprint_inputs[0]["S3Input"]["S3Uri"] == {"Get": "Parameters.InputDataUri"}
+
+
+def test_code_comes_from_the_content_addressed_bundle(definitions: dict[str, Any]) -> None:
+    sha12 = bundle_hash()
+    code_uri = f"s3://stranger-things-nlp-artifacts/stranger-things-nlp/code/{sha12}/"
+    for name, step in steps_by_name(definitions["dev"]).items():
+        if step["Type"] == "Processing":
+            code = [i for i in step["Arguments"]["ProcessingInputs"] if i["InputName"] == "code"]
+            assert code[0]["S3Input"]["S3Uri"] == code_uri, name
+            assert code[0]["S3Input"]["LocalPath"] == "/opt/ml/processing/input/code"
+            entry = step["Arguments"]["AppSpecification"]["ContainerEntrypoint"]
+            assert entry[0] == "python3" and entry[1].startswith("/opt/ml/processing/input/code/containers/")
+        if step["Type"] == "Training":
+            hyper = step["Arguments"]["HyperParameters"]
+            assert hyper["sagemaker_submit_directory"] == code_uri + "sourcedir.tar.gz"
+            assert hyper["sagemaker_program"].startswith("containers/training/train_")
+
+
+def test_every_script_the_definition_runs_exists(definitions: dict[str, Any], repo_root: str) -> None:
+    from pathlib import Path
+
+    scripts = set()
+    for step in steps_by_name(definitions["dev"]).values():
+        if step["Type"] == "Processing":
+            scripts.add(step["Arguments"]["AppSpecification"]["ContainerEntrypoint"][1].split("/code/", 1)[1])
+        if step["Type"] == "Training":
+            scripts.add(step["Arguments"]["HyperParameters"]["sagemaker_program"])
+    missing = sorted(s for s in scripts if not (Path(repo_root) / s).is_file())
+    assert not missing, f"the definition runs scripts that do not exist: {missing}"
+
+
+def test_processing_and_training_steps_retry_throttling_and_capacity(definitions: dict[str, Any]) -> None:
+    for name, step in steps_by_name(definitions["dev"]).items():
+        if step["Type"] in {"Processing", "Training"}:
+            kinds = {kind for policy in step["RetryPolicies"] for kind in policy["ExceptionType"]}
+            assert {"Step.THROTTLING", "SageMaker.CAPACITY_ERROR", "SageMaker.RESOURCE_LIMIT"} <= kinds, name
+        if step["Type"] == "Endpoint":
+            assert "RetryPolicies" not in step  # the service does not retry Endpoint steps
+
+
+def test_clean_subtitles_shards_its_input_by_s3_key(definitions: dict[str, Any]) -> None:
+    args = steps_by_name(definitions["dev"])["CleanSubtitles"]["Arguments"]
+    assert args["ProcessingInputs"][0]["S3Input"]["S3DataDistributionType"] == "ShardedByS3Key"
+    assert args["ProcessingResources"]["ClusterConfig"]["InstanceCount"] == {
+        "Get": "Parameters.ProcessingInstanceCount"
+    }
+
+
+def test_spot_training_with_checkpoints_when_config_enables_it(definitions: dict[str, Any]) -> None:
+    dev = steps_by_name(definitions["dev"])["TrainChatbot"]["Arguments"]
+    assert dev["EnableManagedSpotTraining"] is True
+    assert dev["StoppingCondition"] == {"MaxRuntimeInSeconds": 86400, "MaxWaitTimeInSeconds": 172800}
+    assert dev["CheckpointConfig"]["LocalPath"] == "/opt/ml/checkpoints"
+    checkpoint_parts = dev["CheckpointConfig"]["S3Uri"]["Std:Join"]["Values"]
+    assert FINGERPRINT_GET in checkpoint_parts and {"Get": "Parameters.ChatbotModelId"} in checkpoint_parts
+    assert dev["HyperParameters"]["sagemaker_torch_distributed_enabled"] == "true"  # GPU: torchrun
+    local = steps_by_name(definitions["local"])["TrainChatbot"]["Arguments"]
+    assert "EnableManagedSpotTraining" not in local
+    assert "MaxWaitTimeInSeconds" not in local["StoppingCondition"]
+
+
+def test_hyperparameters_are_strings_with_per_run_parameters(definitions: dict[str, Any]) -> None:
+    hyper = steps_by_name(definitions["local"])["TrainChatbot"]["Arguments"]["HyperParameters"]
+    assert hyper["model_id"] == {"Get": "Parameters.ChatbotModelId"}
+    assert hyper["epochs"] == {"Std:Join": {"On": "", "Values": [{"Get": "Parameters.ChatbotEpochs"}]}}
+    assert hyper["pretrain_steps"] == "300" and hyper["packing"] == "true" and hyper["lora_r"] == "8"
+    assert all(isinstance(v, str | dict) for v in hyper.values())
+
+
+@pytest.mark.parametrize(
+    ("model", "gate", "evaluate"),
+    [
+        ("chatbot", "ChatbotQualityGate", "EvaluateChatbot"),
+        ("classifier", "ClassifierQualityGate", "EvaluateClassifier"),
+    ],
+)
+def test_gates_read_the_evaluation_schema_paths(
+    definitions: dict[str, Any], model: str, gate: str, evaluate: str
+) -> None:
+    for env in ("dev", "prod", "local"):
+        metric = getattr(load_config(env), model).gate.metric
+        condition = steps_by_name(definitions[env])[gate]["Arguments"]["Conditions"][0]
+        assert condition["Type"] == "GreaterThanOrEqualTo"
+        json_get = condition["LeftValue"]["Std:JsonGet"]
+        assert json_get["Path"] == report.json_path(model, metric)
+        assert json_get["PropertyFile"] == {
+            "Get": f"Steps.{evaluate}.PropertyFiles.{model.capitalize()}EvaluationReport"
+        }
+        assert condition["RightValue"] == {"Get": f"Parameters.{model.capitalize()}GateThreshold"}
+
+
+def test_fail_step_message_names_metric_value_and_threshold(definitions: dict[str, Any]) -> None:
+    message = steps_by_name(definitions["dev"])["ChatbotBelowThreshold"]["Arguments"]["ErrorMessage"][
+        "Std:Join"
+    ]
+    assert message["Values"][0] == "chatbot bleu = "
+    assert message["Values"][1]["Std:JsonGet"]["Path"] == "chatbot_metrics.bleu.value"
+    assert message["Values"][3] == {"Get": "Parameters.ChatbotGateThreshold"}
+
+
+def test_register_points_metrics_at_evaluation_json_and_takes_approval_from_a_parameter(
+    definitions: dict[str, Any],
+) -> None:
+    args = steps_by_name(definitions["dev"])["RegisterClassifier"]["Arguments"]
+    assert args["ModelPackageGroupName"] == "stranger-things-location-classifier"
+    assert args["ModelApprovalStatus"] == {"Get": "Parameters.ModelApprovalStatus"}
+    stats = args["ModelMetrics"]["ModelQuality"]["Statistics"]
+    assert stats["S3Uri"]["Std:Join"]["Values"][-1] == "evaluation.json"
+    spec = args["InferenceSpecification"]
+    assert spec["SupportedRealtimeInferenceInstanceTypes"] == ["ml.m5.xlarge", "ml.c5.xlarge"]
+    assert spec["Containers"][0]["ModelDataUrl"] == {
+        "Get": "Steps.TrainLocationClassifier.ModelArtifacts.S3ModelArtifacts"
+    }
+
+
+def test_endpoint_config_captures_data_and_endpoint_is_per_environment(definitions: dict[str, Any]) -> None:
+    steps = steps_by_name(definitions["prod"])
+    config = steps["ClassifierEndpointConfig"]["Arguments"]
+    assert config["DataCaptureConfig"]["EnableCapture"] is True
+    assert config["DataCaptureConfig"]["InitialSamplingPercentage"] == 100
+    assert config["ProductionVariants"][0]["InitialInstanceCount"] == 2  # prod.yaml
+    assert config["ProductionVariants"][0]["ModelName"] == {"Get": "Steps.CreateClassifierModel.ModelName"}
+    assert steps["DeployClassifier"]["Arguments"]["EndpointName"] == "stranger-things-nlp-prod-classifier"
+
+
+def test_prod_encrypts_volumes_and_outputs_with_its_kms_key(definitions: dict[str, Any]) -> None:
+    steps = steps_by_name(definitions["prod"])
+    key = "alias/stranger-things-nlp"
+    processing = steps["CleanSubtitles"]["Arguments"]
+    assert processing["ProcessingResources"]["ClusterConfig"]["VolumeKmsKeyId"] == key
+    assert processing["ProcessingOutputConfig"]["KmsKeyId"] == key
+    training = steps["TrainChatbot"]["Arguments"]
+    assert (
+        training["ResourceConfig"]["VolumeKmsKeyId"] == key
+        and training["OutputDataConfig"]["KmsKeyId"] == key
+    )
+    assert (
+        "KmsKeyId" not in steps_by_name(definitions["dev"])["TrainChatbot"]["Arguments"]["OutputDataConfig"]
+    )
+
+
+def test_vpc_and_network_isolation_from_config() -> None:
+    from pipelines.definition import definition_json
+
+    cfg = load_config(
+        "dev",
+        overrides={
+            "security": {"subnets": ["subnet-1"], "security_group_ids": ["sg-1"], "network_isolation": True}
+        },
+    )
+    import json
+
+    steps = steps_by_name(json.loads(definition_json(cfg)))
+    assert steps["CleanSubtitles"]["Arguments"]["NetworkConfig"] == {
+        "EnableNetworkIsolation": True,
+        "VpcConfig": {"SecurityGroupIds": ["sg-1"], "Subnets": ["subnet-1"]},
+    }
+    assert steps["TrainChatbot"]["Arguments"]["VpcConfig"] == {
+        "SecurityGroupIds": ["sg-1"],
+        "Subnets": ["subnet-1"],
+    }
+    assert steps["CreateChatbotModel"]["Arguments"]["EnableNetworkIsolation"] is True
