@@ -52,18 +52,35 @@ def train_bpe_tokenizer(texts: Iterable[str], vocab_size: int = 512, special_tok
 
 
 def train_wordpiece_tokenizer(texts: Iterable[str], vocab_size: int = 1000):
-    """An uncased WordPiece tokenizer (BERT style) trained on `texts`, for the encoder models."""
-    from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors, trainers
+    """An uncased WordPiece tokenizer (BERT style) whose vocabulary comes from `texts`, deterministically.
+
+    The vocabulary is every character (alone and as a `##` continuation) plus the most frequent words
+    (ties broken alphabetically). `tokenizers`' WordPieceTrainer breaks ties differently from run to run,
+    which would make a seeded classifier unreproducible.
+    """
+    from collections import Counter
+
+    from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors
     from transformers import PreTrainedTokenizerFast
 
-    tokenizer = Tokenizer(models.WordPiece(unk_token="[UNK]"))
-    tokenizer.normalizer = normalizers.BertNormalizer(lowercase=True)
-    tokenizer.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
-    tokenizer.decoder = decoders.WordPiece()
-    trainer = trainers.WordPieceTrainer(
-        vocab_size=vocab_size, special_tokens=WORDPIECE_SPECIAL, show_progress=False
+    normalizer = normalizers.BertNormalizer(lowercase=True)
+    pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+    words: Counter[str] = Counter()
+    for text in texts:
+        words.update(word for word, _ in pre_tokenizer.pre_tokenize_str(normalizer.normalize_str(text)))
+    characters = sorted({char for word in words for char in word})
+    pieces = [*WORDPIECE_SPECIAL, *characters, *(f"##{char}" for char in characters)]
+    room = max(vocab_size - len(pieces), 0)
+    frequent = [
+        word for word, _ in sorted(words.items(), key=lambda item: (-item[1], item[0])) if len(word) > 1
+    ]
+    pieces += frequent[:room]
+    tokenizer = Tokenizer(
+        models.WordPiece(vocab={piece: i for i, piece in enumerate(pieces)}, unk_token="[UNK]")
     )
-    tokenizer.train_from_iterator(list(texts), trainer=trainer)
+    tokenizer.normalizer = normalizer
+    tokenizer.pre_tokenizer = pre_tokenizer
+    tokenizer.decoder = decoders.WordPiece()
     cls_id, sep_id = tokenizer.token_to_id("[CLS]"), tokenizer.token_to_id("[SEP]")
     tokenizer.post_processor = processors.TemplateProcessing(
         single="[CLS] $A [SEP]",

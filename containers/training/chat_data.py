@@ -82,12 +82,8 @@ def encode_conversation(
 
 
 def encode_all(tokenizer: Any, conversations: Sequence[list[dict[str, str]]], max_length: int) -> list[dict]:
-    """Encode every conversation, dropping those whose reply was cut off entirely by `max_length`."""
-    encoded = [encode_conversation(tokenizer, messages, max_length) for messages in conversations]
-    kept = [row for row in encoded if any(label != IGNORE_INDEX for label in row["labels"])]
-    if not kept:
-        raise ValueError(f"no example keeps any reply token within max_seq_length={max_length}; raise it")
-    return kept
+    """Encode every conversation (see encode_conversation)."""
+    return [encode_conversation(tokenizer, messages, max_length) for messages in conversations]
 
 
 @dataclass

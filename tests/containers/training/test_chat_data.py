@@ -1,0 +1,86 @@
+"""Chat encoding: loss on replies only, the same template as serving, packing without cross-talk."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from containers.common import tiny_models
+from containers.training.chat_data import (
+    IGNORE_INDEX,
+    PackingCollator,
+    PaddingCollator,
+    encode_conversation,
+    validate_messages,
+)
+
+CONVERSATION = [
+    {"role": "system", "content": "You are Eleven."},
+    {"role": "user", "content": "Who is in the van?"},
+    {"role": "assistant", "content": "Bad men."},
+]
+
+
+@pytest.fixture(scope="module")
+def tokenizer():
+    texts = ["You are Eleven.", "Who is in the van?", "Bad men.", "Friends don't lie.", "Mike is at school."]
+    return tiny_models.build_tiny_chat_tokenizer(texts * 5)
+
+
+def test_labels_cover_exactly_the_reply_and_end_of_turn(tokenizer) -> None:
+    encoded = encode_conversation(tokenizer, CONVERSATION, max_length=256)
+    labelled = [token for token in encoded["labels"] if token != IGNORE_INDEX]
+    assert tokenizer.decode(labelled) == "Bad men.<|im_end|>\n"
+    text = tokenizer.decode(encoded["input_ids"])
+    assert text == (
+        "<|im_start|>system\nYou are Eleven.<|im_end|>\n<|im_start|>user\nWho is in the van?<|im_end|>\n"
+        "<|im_start|>assistant\nBad men.<|im_end|>\n"
+    )
+
+
+def test_labels_agree_with_the_templates_generation_markers(tokenizer) -> None:
+    marked = tokenizer.apply_chat_template(
+        CONVERSATION, tokenize=True, return_dict=True, return_assistant_tokens_mask=True
+    )
+    ours = encode_conversation(tokenizer, CONVERSATION, max_length=256)
+    assert marked["input_ids"] == ours["input_ids"]
+    from_markers = [t for t, m in zip(marked["input_ids"], marked["assistant_masks"], strict=True) if m]
+    from_spans = [t for t in ours["labels"] if t != IGNORE_INDEX]
+    # The span method also trains the newline after the end-of-turn token; otherwise they agree.
+    assert from_spans[: len(from_markers)] == from_markers
+    assert tokenizer.decode(from_spans[len(from_markers) :]) == "\n"
+
+
+def test_long_examples_keep_their_last_tokens(tokenizer) -> None:
+    full = encode_conversation(tokenizer, CONVERSATION, max_length=256)
+    cut = encode_conversation(tokenizer, CONVERSATION, max_length=8)
+    assert cut["input_ids"] == full["input_ids"][-8:]
+    assert cut["labels"] == full["labels"][-8:]
+
+
+def test_conversation_must_end_with_a_reply() -> None:
+    with pytest.raises(ValueError, match="last message must be the assistant"):
+        validate_messages(CONVERSATION[:2], "row 1")
+    with pytest.raises(ValueError, match="role in"):
+        validate_messages([{"role": "narrator", "content": "x"}], "row 2")
+
+
+def test_packing_gives_the_same_loss_as_padding(tokenizer) -> None:
+    """Block-diagonal attention: packed examples must not see each other."""
+    model = tiny_models.build_tiny_causal_lm("qwen2", tokenizer, seed=3)
+    model.config.use_cache = False
+    other = [*CONVERSATION[:2], {"role": "assistant", "content": "Friends don't lie. Mike is at school."}]
+    features = [encode_conversation(tokenizer, c, 256) for c in (CONVERSATION, other)]
+    with torch.no_grad():
+        packed = model(**PackingCollator()(features)).loss
+        padded = model(**PaddingCollator(tokenizer.pad_token_id)(features)).loss
+    assert packed.item() == pytest.approx(padded.item(), rel=1e-5)
+
+
+def test_padding_collator_pads_to_a_fixed_length(tokenizer) -> None:
+    feature = encode_conversation(tokenizer, CONVERSATION, 256)
+    batch = PaddingCollator(tokenizer.pad_token_id, pad_to=64)([feature])
+    length = len(feature["input_ids"])
+    assert batch["input_ids"].shape == (1, 64)
+    assert batch["attention_mask"][0].tolist() == [1] * length + [0] * (64 - length)
+    assert batch["labels"][0, length:].eq(IGNORE_INDEX).all()

@@ -1,0 +1,159 @@
+"""train_chatbot end to end on data/sample with a tiny Qwen2; resume after an interruption; flags, errors."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+from pathlib import Path
+
+import pytest
+import torch
+
+from containers.common import tiny_models
+from containers.training import chat_model, train_chatbot
+from containers.training.cli import add_flag, str2bool
+from tests.containers.conftest import REPO, chatbot_argv, requires_gpu
+
+
+def test_training_loss_goes_down(chatbot_run) -> None:
+    metrics = chatbot_run["metrics"]
+    assert metrics["pretrain_loss_last"] < 0.5 * metrics["pretrain_loss_first"]
+    assert metrics["train_loss_last"] < metrics["train_loss_first"]
+    assert metrics["global_step"] == 120
+    assert metrics["resumed_from_step"] == 0
+    saved = json.loads((chatbot_run["run"] / "output" / "training_metrics.json").read_text())
+    assert saved["train_loss_last"] == metrics["train_loss_last"]
+    assert saved["eval_loss"] > 0
+
+
+def test_model_folder_deploys_as_is(chatbot_run) -> None:
+    model_dir = chatbot_run["run"] / "model"
+    for path in (
+        "adapter/adapter_config.json",
+        "merged/config.json",
+        "base/config.json",
+        "tokenizer.json",
+        "chat_template.jinja",
+        "chatbot_config.json",
+        "code/requirements.txt",
+    ):
+        assert (model_dir / path).is_file(), path
+    handler = REPO / "containers" / "inference" / "chatbot.py"
+    assert (model_dir / "code" / "inference.py").read_text() == handler.read_text()
+    config = json.loads((model_dir / "chatbot_config.json").read_text())
+    assert config["chat_template"] == tiny_models.TINY_CHAT_TEMPLATE
+    assert (model_dir / "chat_template.jinja").read_text() == tiny_models.TINY_CHAT_TEMPLATE
+    assert config["system_prompt"].startswith("You are Eleven")
+    assert config["dtype"] == "float32"
+
+
+def test_saved_tokenizer_gives_the_training_ids(chatbot_run) -> None:
+    model_dir = chatbot_run["run"] / "model"
+    saved = chat_model.load_tokenizer(model_dir, tiny=True)
+    base = chat_model.load_tokenizer(chatbot_run["run"] / "checkpoints" / chat_model.TINY_BASE, tiny=True)
+    text = "Friends don't lie. <|im_start|>assistant\n"
+    assert saved(text)["input_ids"] == base(text)["input_ids"]
+    assert "<|im_start|>" in saved.convert_ids_to_tokens(saved(text)["input_ids"])  # one special token
+
+
+def test_resume_continues_from_the_last_checkpoint(hand_datasets: Path, tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    quick = {"pretrain_steps": 5, "save_steps": 2, "logging_steps": 1, "merge": "false"}
+    first = train_chatbot.main(
+        train_chatbot.parse_args(chatbot_argv(hand_datasets, run, max_steps=4, **quick))
+    )
+    assert first["global_step"] == 4
+    assert [e["step"] for e in first["log_history"] if "loss" in e] == [1, 2, 3, 4]
+    # The job restarts (spot interruption) with a longer budget: it must go on from step 4, not from 0.
+    second = train_chatbot.main(
+        train_chatbot.parse_args(chatbot_argv(hand_datasets, run, max_steps=6, **quick))
+    )
+    assert second["resumed_from_step"] == 4
+    assert [e["step"] for e in second["log_history"] if "loss" in e] == [5, 6]
+    assert second["global_step"] == 6
+    assert second["pretrain_loss_first"] is None  # the tiny base was reused, not rebuilt
+    assert not (run / "model" / "merged").exists()
+    assert (run / "model" / "base" / "config.json").is_file()
+
+
+def test_metric_lines_for_sagemaker(caplog: pytest.LogCaptureFixture) -> None:
+    callback = train_chatbot.MetricLogCallback()
+    state = argparse.Namespace(is_world_process_zero=True, global_step=10)
+    with caplog.at_level(logging.INFO, logger="train_chatbot"):
+        callback.on_log(None, state, None, logs={"loss": 2.5, "epoch": 1.0})
+    assert [r.getMessage() for r in caplog.records] == ["METRIC train_loss=2.5 step=10"]
+    assert callback.history == [{"step": 10, "loss": 2.5, "epoch": 1.0}]
+
+
+def test_flags_accept_both_spellings_and_true_false() -> None:
+    parser = argparse.ArgumentParser()
+    add_flag(parser, "learning_rate", type=float)
+    add_flag(parser, "packing", type=str2bool)
+    assert parser.parse_args(["--learning-rate", "0.1", "--packing", "false"]).learning_rate == 0.1
+    parsed = parser.parse_args(["--learning_rate", "0.2", "--packing", "True"])
+    assert (parsed.learning_rate, parsed.packing) == (0.2, True)
+    with pytest.raises(argparse.ArgumentTypeError, match="expected true or false"):
+        str2bool("maybe")
+
+
+def test_pretrain_steps_are_for_tiny_models_only(hand_datasets: Path, tmp_path: Path) -> None:
+    args = train_chatbot.parse_args(
+        chatbot_argv(hand_datasets, tmp_path, model_id="Qwen/Qwen2.5-0.5B-Instruct")
+    )
+    with pytest.raises(ValueError, match="pretrain_steps is for tiny models only"):
+        train_chatbot.main(args)
+
+
+def test_unknown_tiny_model_is_refused(hand_datasets: Path, tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="unknown tiny model 'tiny:gpt2'; this script builds: llama, qwen2"):
+        train_chatbot.main(
+            train_chatbot.parse_args(chatbot_argv(hand_datasets, tmp_path, model_id="tiny:gpt2"))
+        )
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the CPU refusal")
+def test_4bit_needs_a_gpu() -> None:
+    with pytest.raises(ValueError, match="load_in_4bit needs a CUDA GPU"):
+        chat_model.load_causal_lm("unused", load_in_4bit=True)
+
+
+def test_tiny_llama_trains_through_the_same_path(hand_datasets: Path, tmp_path: Path) -> None:
+    metrics = train_chatbot.main(
+        train_chatbot.parse_args(
+            chatbot_argv(
+                hand_datasets,
+                tmp_path,
+                model_id="tiny:llama",
+                max_steps=20,
+                pretrain_steps=40,
+                packing="false",
+                gradient_checkpointing="true",
+                save_steps=20,
+                logging_steps=5,
+            )
+        )
+    )
+    assert metrics["train_loss_last"] < metrics["train_loss_first"]
+    config = json.loads((tmp_path / "model" / "merged" / "config.json").read_text())
+    assert config["model_type"] == "llama"
+
+
+@pytest.mark.gpu
+@requires_gpu
+def test_bf16_lora_on_gpu(hand_datasets: Path, tmp_path: Path) -> None:
+    metrics = train_chatbot.main(
+        train_chatbot.parse_args(
+            chatbot_argv(
+                hand_datasets,
+                tmp_path,
+                max_steps=30,
+                pretrain_steps=50,
+                save_steps=30,
+                gradient_checkpointing="true",
+            )
+        )
+    )
+    assert metrics["train_loss_last"] < metrics["train_loss_first"]
+    config = json.loads((tmp_path / "model" / "chatbot_config.json").read_text())
+    assert config["dtype"] == "bfloat16"
