@@ -31,5 +31,6 @@ def handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
     """
     settings = HandlerSettings.from_json(os.environ[SETTINGS_ENV])
     sagemaker = boto3.client("sagemaker")
-    decision = handle(event, settings, SageMakerRegistry(sagemaker), SageMakerDeployer(sagemaker, settings))
+    registry = SageMakerRegistry(sagemaker)
+    decision = handle(event, settings, registry, SageMakerDeployer(sagemaker, settings, registry))
     return asdict(decision)

@@ -3,7 +3,7 @@
     reg = LocalRegistry(Path(".local/registry.db"))
     v = reg.register("stranger-things-chatbot", model_data_url=".local/runs/x/model.tar.gz",
                      metrics={"bleu": 12.3}, approval_status="Approved")
-    reg.deploy("stranger-things-nlp-chatbot-local", v.group, v.version, model_dir)
+    reg.deploy("stranger-things-nlp-local-chatbot", v.group, v.version, model_dir)
 
 It plays the part of the SageMaker Model Registry for the local runner (which registers and deploys
 through it), for `make serve-local` (which serves `list_endpoints()`), and for the registry CLI and

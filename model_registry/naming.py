@@ -10,10 +10,14 @@ MODELS: tuple[str, ...] = ("chatbot", "classifier")
 
 
 def endpoint_name(project_name: str, model: str, env: str) -> str:
-    """The endpoint that serves `model` ('chatbot' or 'classifier') in `env`: `<project>-<model>-<env>`."""
+    """The endpoint that serves `model` ('chatbot' or 'classifier') in `env`: `<project>-<env>-<model>`.
+
+    The pipeline's own deploy steps (steps/deploy.py) use the same name, so the handler and the
+    pipeline update one endpoint per environment and model.
+    """
     if model not in MODELS:
         raise ValueError(f"unknown model {model!r}; known: {', '.join(MODELS)}")
-    return f"{project_name}-{model}-{env}"
+    return f"{project_name}-{env}-{model}"
 
 
 def pipeline_name(project_name: str, env: str) -> str:

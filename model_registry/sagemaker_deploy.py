@@ -12,7 +12,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from model_registry.deploy_logic import EndpointTarget, HandlerSettings
+from model_registry.deploy_logic import EndpointTarget, HandlerSettings, VersionSource
 from model_registry.endpoint_spec import (
     deployment_config,
     endpoint_config_request,
@@ -44,9 +44,14 @@ def is_not_found(error: ClientError) -> bool:
 class SageMakerDeployer:
     """Creates or updates SageMaker endpoints from registered model packages."""
 
-    def __init__(self, sagemaker_client: Any, settings: HandlerSettings) -> None:
+    def __init__(
+        self, sagemaker_client: Any, settings: HandlerSettings, registry: VersionSource | None = None
+    ) -> None:
         self.sm = sagemaker_client
         self.settings = settings
+        # Lets an endpoint the pipeline's own deploy step built (image + ModelDataUrl, no package)
+        # be recognised as serving the package registered with that artifact.
+        self.registry = registry
 
     def _describe(self, operation: str, **kwargs: Any) -> dict[str, Any] | None:
         try:
@@ -72,7 +77,20 @@ class SageMakerDeployer:
         config = self.sm.describe_endpoint_config(EndpointConfigName=endpoint["EndpointConfigName"])
         model = self.sm.describe_model(ModelName=config["ProductionVariants"][0]["ModelName"])
         containers = [model.get("PrimaryContainer") or {}, *model.get("Containers", [])]
-        return next((c["ModelPackageName"] for c in containers if c.get("ModelPackageName")), None)
+        package = next((c["ModelPackageName"] for c in containers if c.get("ModelPackageName")), None)
+        if package is not None:
+            return package
+        return self._package_by_artifact(
+            endpoint_name, {c["ModelDataUrl"] for c in containers if c.get("ModelDataUrl")}
+        )
+
+    def _package_by_artifact(self, endpoint_name: str, artifacts: set[str]) -> str | None:
+        """The newest registered version of the endpoint's group whose artifact the endpoint serves."""
+        group = next((g for g, t in self.settings.targets.items() if t.endpoint_name == endpoint_name), None)
+        if self.registry is None or group is None or not artifacts:
+            return None
+        matches = [v for v in self.registry.list_versions(group) if v.model_data_url in artifacts]
+        return max(matches, key=lambda v: v.version).arn if matches else None
 
     def deploy(self, target: EndpointTarget, version: ModelVersion) -> None:
         """Serve `version` on the target endpoint: create it, or update it blue/green."""

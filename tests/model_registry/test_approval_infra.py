@@ -54,13 +54,13 @@ def test_deploy_approval_handler_creates_role_function_rules_and_alarms(aws, dev
         sorted(a["AlarmName"] for a in alarms)
         == sorted(made["alarms"])
         == [
-            "stranger-things-nlp-chatbot-dev-5xx-errors",
-            "stranger-things-nlp-chatbot-dev-model-latency",
-            "stranger-things-nlp-classifier-dev-5xx-errors",
-            "stranger-things-nlp-classifier-dev-model-latency",
+            "stranger-things-nlp-dev-chatbot-5xx-errors",
+            "stranger-things-nlp-dev-chatbot-model-latency",
+            "stranger-things-nlp-dev-classifier-5xx-errors",
+            "stranger-things-nlp-dev-classifier-model-latency",
         ]
     )
-    latency = next(a for a in alarms if a["AlarmName"] == "stranger-things-nlp-chatbot-dev-model-latency")
+    latency = next(a for a in alarms if a["AlarmName"] == "stranger-things-nlp-dev-chatbot-model-latency")
     assert latency["MetricName"] == "ModelLatency" and latency["Threshold"] == 2_000_000.0
 
 

@@ -12,7 +12,7 @@ from model_registry.local import LocalRegistry
 from tests.model_registry.test_deploy_local import make_tarball
 
 CHATBOT = "stranger-things-chatbot"
-ENDPOINT = "stranger-things-nlp-chatbot-local"
+ENDPOINT = "stranger-things-nlp-local-chatbot"
 
 
 def run(db: Path, *argv: str) -> int:

@@ -22,7 +22,7 @@ from model_registry.local_deploy import LocalDeployer, local_path, unpack_model
 from model_registry.types import ModelVersion
 
 CHATBOT = "stranger-things-chatbot"
-ENDPOINT = "stranger-things-nlp-chatbot-local"
+ENDPOINT = "stranger-things-nlp-local-chatbot"
 TARGET = EndpointTarget(group=CHATBOT, endpoint_name=ENDPOINT, instance_type="ml.m5.xlarge")
 SETTINGS = HandlerSettings(targets={CHATBOT: TARGET})
 

@@ -17,7 +17,7 @@ from tests.model_registry.conftest import BUCKET, register_package, sagemaker_ev
 pytestmark = pytest.mark.aws
 
 CHATBOT = "stranger-things-chatbot"
-ENDPOINT = "stranger-things-nlp-chatbot-dev"
+ENDPOINT = "stranger-things-nlp-dev-chatbot"
 
 
 @pytest.fixture
@@ -160,3 +160,34 @@ def test_sagemaker_registry_lists_metrics_and_keeps_the_note(aws) -> None:
     assert [v.version for v in registry.list_versions(CHATBOT, status="Approved")] == [2]
     with pytest.raises(KeyError, match="no model package group 'missing'"):
         registry.list_versions("missing")
+
+
+def test_endpoint_built_by_the_pipeline_counts_as_serving_its_package(
+    aws, invoke, update_calls, dev_cfg
+) -> None:
+    """The pipeline's deploy step creates the model from image + artifact, not from the package."""
+    arn = register_package(aws, CHATBOT, {"bleu": 9.5, "chrf": 31.0})
+    sm = aws.client("sagemaker")
+    container = sm.describe_model_package(ModelPackageName=arn)["InferenceSpecification"]["Containers"][0]
+    sm.create_model(
+        ModelName="from-pipeline",
+        ExecutionRoleArn=dev_cfg.project.role_arn,
+        PrimaryContainer={"Image": container["Image"], "ModelDataUrl": container["ModelDataUrl"]},
+    )
+    sm.create_endpoint_config(
+        EndpointConfigName="from-pipeline",
+        ProductionVariants=[
+            {
+                "VariantName": "AllTraffic",
+                "ModelName": "from-pipeline",
+                "InstanceType": "ml.m5.xlarge",
+                "InitialInstanceCount": 1,
+            }
+        ],
+    )
+    sm.create_endpoint(EndpointName=ENDPOINT, EndpointConfigName="from-pipeline")
+
+    decision = invoke(approve(aws, arn))
+
+    assert decision["action"] == "noop" and decision["reason"] == f"{ENDPOINT} already serves version 1"
+    assert resource_counts(aws) == (1, 1, 1) and update_calls == []

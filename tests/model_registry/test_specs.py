@@ -24,7 +24,7 @@ from model_registry.metrics import compare, metrics_from_report
 from model_registry.settings import handler_settings
 from model_registry.types import ModelVersion
 
-TARGET = EndpointTarget("stranger-things-chatbot", "stranger-things-nlp-chatbot-dev", "ml.g5.xlarge", 2, 50)
+TARGET = EndpointTarget("stranger-things-chatbot", "stranger-things-nlp-dev-chatbot", "ml.g5.xlarge", 2, 50)
 SETTINGS = HandlerSettings(
     targets={TARGET.group: TARGET},
     execution_role_arn="arn:aws:iam::123456789012:role/Exec",
@@ -45,7 +45,7 @@ def test_resource_names_are_stable_bounded_and_change_with_settings() -> None:
     name = resource_name(TARGET, VERSION, SETTINGS)
     assert name == resource_name(TARGET, VERSION, SETTINGS)
     assert (
-        name.startswith("stranger-things-nlp-chatbot-dev-v7-") and len(name) == len(TARGET.endpoint_name) + 12
+        name.startswith("stranger-things-nlp-dev-chatbot-v7-") and len(name) == len(TARGET.endpoint_name) + 12
     )
     bigger = EndpointTarget(TARGET.group, TARGET.endpoint_name, "ml.g5.2xlarge", 2, 50)
     assert resource_name(bigger, VERSION, SETTINGS) != name
@@ -66,7 +66,7 @@ def test_endpoint_config_captures_data_and_uses_the_key() -> None:
     assert request["DataCaptureConfig"] == {
         "EnableCapture": True,
         "InitialSamplingPercentage": 50,
-        "DestinationS3Uri": "s3://bkt/p/dev/data-capture/stranger-things-nlp-chatbot-dev",
+        "DestinationS3Uri": "s3://bkt/p/dev/data-capture/stranger-things-nlp-dev-chatbot",
         "CaptureOptions": [{"CaptureMode": "Input"}, {"CaptureMode": "Output"}],
         "CaptureContentTypeHeader": {"JsonContentTypes": ["application/json"]},
         "KmsKeyId": "alias/stranger-things-nlp",
@@ -108,7 +108,7 @@ def test_handler_policy_lists_actions_and_scopes_resources() -> None:
         "us-east-1",
         "123456789012",
         ["stranger-things-chatbot"],
-        ["stranger-things-nlp-chatbot-prod"],
+        ["stranger-things-nlp-prod-chatbot"],
         cfg.project.role_arn,
         "fn",
         cfg.security.kms_key_id,
@@ -122,9 +122,9 @@ def test_handler_policy_lists_actions_and_scopes_resources() -> None:
         if statement["Sid"] != "ListModelPackagesHasNoResourceLevelPermissions":
             assert "*" not in resources, statement["Sid"]
     assert by_sid["DeployProjectEndpoints"]["Resource"] == [
-        "arn:aws:sagemaker:us-east-1:123456789012:endpoint/stranger-things-nlp-chatbot-prod",
-        "arn:aws:sagemaker:us-east-1:123456789012:endpoint-config/stranger-things-nlp-chatbot-prod-v*",
-        "arn:aws:sagemaker:us-east-1:123456789012:model/stranger-things-nlp-chatbot-prod-v*",
+        "arn:aws:sagemaker:us-east-1:123456789012:endpoint/stranger-things-nlp-prod-chatbot",
+        "arn:aws:sagemaker:us-east-1:123456789012:endpoint-config/stranger-things-nlp-prod-chatbot-v*",
+        "arn:aws:sagemaker:us-east-1:123456789012:model/stranger-things-nlp-prod-chatbot-v*",
     ]
     assert by_sid["PassExecutionRoleToSageMaker"] == {
         "Sid": "PassExecutionRoleToSageMaker",
