@@ -1,0 +1,97 @@
+"""fingerprint_data.py: one SHA-256 over sorted paths and bytes; changes exactly when the data does."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from containers.processing.fingerprint_data import fingerprint, list_files, main, parse_args
+
+SCRIPT = Path(__file__).resolve().parents[3] / "containers" / "processing" / "fingerprint_data.py"
+
+
+@pytest.fixture
+def data(tmp_path: Path) -> Path:
+    root = tmp_path / "data"
+    (root / "subtitles").mkdir(parents=True)
+    (root / "subtitles" / "S01E01.srt").write_bytes(b"1\n00:00:01,000 --> 00:00:02,000\nHi\n")
+    (root / "locations").mkdir()
+    (root / "locations" / "locations.jsonl").write_bytes(b'{"name": "Hawkins Lab"}\n')
+    return root
+
+
+def expected_sha(root: Path, names: list[str]) -> str:
+    digest = hashlib.sha256()
+    for name in names:
+        data = (root / name).read_bytes()
+        digest.update(
+            len(name.encode()).to_bytes(8, "big") + name.encode() + len(data).to_bytes(8, "big") + data
+        )
+    return digest.hexdigest()
+
+
+def test_fingerprint_of_a_small_tree(data: Path) -> None:
+    names = ["locations/locations.jsonl", "subtitles/S01E01.srt"]
+    assert list_files(data) == names
+    result = fingerprint(data)
+    assert result.sha256 == expected_sha(data, names)
+    assert (result.files, result.bytes) == (2, 35 + 24)
+
+
+def test_changes_with_content_names_and_new_files_but_not_with_mtime(data: Path) -> None:
+    before = fingerprint(data).sha256
+    (data / "subtitles" / "S01E01.srt").touch()
+    assert fingerprint(data).sha256 == before
+    (data / "subtitles" / "S01E01.srt").write_bytes(b"1\n00:00:01,000 --> 00:00:02,000\nHello\n")
+    edited = fingerprint(data).sha256
+    assert edited != before
+    (data / "subtitles" / "S01E01.srt").rename(data / "subtitles" / "S01E02.srt")
+    renamed = fingerprint(data).sha256
+    assert renamed not in {before, edited}
+    (data / "subtitles" / ".hidden").write_bytes(b"")
+    assert fingerprint(data).sha256 != renamed  # an empty new file still counts
+
+
+def test_moving_bytes_between_files_changes_the_hash(tmp_path: Path) -> None:
+    one, two = tmp_path / "one", tmp_path / "two"
+    for root, (a, b) in ((one, (b"ab", b"c")), (two, (b"a", b"bc"))):
+        root.mkdir()
+        (root / "a").write_bytes(a)
+        (root / "b").write_bytes(b)
+    assert fingerprint(one).sha256 != fingerprint(two).sha256
+
+
+def test_empty_or_missing_input_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="holds no files: check the InputDataUri parameter"):
+        fingerprint(tmp_path)
+    with pytest.raises(FileNotFoundError, match="does not exist: pass --input-dir"):
+        fingerprint(tmp_path / "nowhere")
+
+
+def test_main_writes_fingerprint_json(data: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    result = main(parse_args(["--input_dir", str(data), "--output-dir", str(out)]))
+    written = json.loads((out / "fingerprint.json").read_text())
+    assert written == {"sha256": result.sha256, "files": 2, "bytes": 59}
+
+
+def test_defaults_are_the_container_paths() -> None:
+    args = parse_args([])
+    assert args.input_dir == Path("/opt/ml/processing/input/data")
+    assert args.output_dir == Path("/opt/ml/processing/output/fingerprint")
+
+
+def test_runs_as_a_script_from_anywhere(data: Path, tmp_path: Path) -> None:
+    out = tmp_path / "script-out"
+    run = subprocess.run(
+        [sys.executable, str(SCRIPT), "--input-dir", str(data), "--output-dir", str(out)],
+        cwd=tmp_path, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    assert json.loads((out / "fingerprint.json").read_text())["sha256"] == fingerprint(data).sha256
+    assert "2 files, 59 bytes" in run.stdout
