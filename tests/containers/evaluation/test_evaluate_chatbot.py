@@ -1,0 +1,109 @@
+"""evaluate_chatbot on the tiny chatbot trained on data/sample: schema, samples, learning shows in BLEU."""
+
+from __future__ import annotations
+
+import json
+import tarfile
+from pathlib import Path
+
+import pytest
+
+from containers.evaluation import evaluate_chatbot, report
+
+
+@pytest.fixture(scope="module")
+def chatbot_report(chatbot_run, tmp_path_factory: pytest.TempPathFactory) -> dict:
+    out = tmp_path_factory.mktemp("chatbot_eval")
+    args = evaluate_chatbot.parse_args(
+        [
+            "--model-dir",
+            str(chatbot_run["run"] / "model"),
+            "--test",
+            str(chatbot_run["data"] / "chatbot_test"),
+            "--output-dir",
+            str(out),
+            "--max-new-tokens",
+            "24",
+            "--compare-base",
+            "true",
+        ]
+    )
+    return {"report": evaluate_chatbot.main(args), "out": out}
+
+
+def test_report_validates_and_is_written(chatbot_report) -> None:
+    written = json.loads((chatbot_report["out"] / report.REPORT_FILE).read_text())
+    report.validate_report("chatbot", written)
+    assert written == chatbot_report["report"]
+    assert "nrefs:1" in written["metadata"]["bleu_signature"]
+    assert written["metadata"]["decoding"] == "greedy"
+
+
+def test_lora_beats_its_base_on_the_same_test_set(chatbot_report) -> None:
+    metrics = chatbot_report["report"]["chatbot_metrics"]
+    assert metrics["bleu"]["value"] > metrics["base_bleu"]["value"]
+    assert metrics["chrf"]["value"] > 0
+
+
+def test_samples_hold_prompt_reference_and_reply(chatbot_report, chatbot_run) -> None:
+    samples = [
+        json.loads(line) for line in (chatbot_report["out"] / "samples.jsonl").read_text().splitlines()
+    ]
+    tests = [
+        json.loads(line)
+        for line in (chatbot_run["data"] / "chatbot_test" / "test.jsonl").read_text().splitlines()
+    ]
+    assert len(samples) == len(tests) == chatbot_report["report"]["metadata"]["test_pairs"]
+    assert samples[0]["reference"] == tests[0]["messages"][-1]["content"]
+    assert samples[0]["prompt"] == tests[0]["messages"][:-1]
+    assert all(isinstance(s["reply"], str) and isinstance(s["base_reply"], str) for s in samples)
+
+
+def test_model_tar_gz_gives_the_same_scores(chatbot_run, chatbot_report, tmp_path: Path) -> None:
+    """SageMaker mounts the model as a folder holding model.tar.gz: decoding is greedy, so scores match."""
+    packed = tmp_path / "input"
+    packed.mkdir()
+    with tarfile.open(packed / "model.tar.gz", "w:gz") as archive:
+        for path in sorted((chatbot_run["run"] / "model").iterdir()):
+            archive.add(path, arcname=path.name)
+    args = evaluate_chatbot.parse_args(
+        [
+            "--model-dir",
+            str(packed),
+            "--test",
+            str(chatbot_run["data"] / "chatbot_test"),
+            "--output-dir",
+            str(tmp_path / "out"),
+            "--max-new-tokens",
+            "24",
+            "--batch-size",
+            "7",
+        ]
+    )
+    again = evaluate_chatbot.main(args)["chatbot_metrics"]
+    assert again["bleu"]["value"] == pytest.approx(
+        chatbot_report["report"]["chatbot_metrics"]["bleu"]["value"]
+    )
+    assert "base_bleu" not in again
+
+
+def test_score_of_exact_replies_is_100() -> None:
+    scores = evaluate_chatbot.score(["Friends don't lie.", "Bad men."], ["Friends don't lie.", "Bad men."])
+    assert scores["bleu"] == pytest.approx(100.0)
+    assert scores["chrf"] == pytest.approx(100.0)
+    assert evaluate_chatbot.score(["a b c d"], ["w x y z"])["bleu"] == 0.0
+
+
+def test_missing_model_config_is_a_clear_error(chatbot_run, tmp_path: Path) -> None:
+    args = evaluate_chatbot.parse_args(
+        [
+            "--model-dir",
+            str(tmp_path),
+            "--test",
+            str(chatbot_run["data"] / "chatbot_test"),
+            "--output-dir",
+            str(tmp_path / "out"),
+        ]
+    )
+    with pytest.raises(FileNotFoundError, match="chatbot_config.json"):
+        evaluate_chatbot.main(args)

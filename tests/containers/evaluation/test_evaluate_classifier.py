@@ -1,0 +1,59 @@
+"""evaluate_classifier: exact metrics on a hand-made case, and the tiny classifier against the majority class."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from containers.evaluation import evaluate_classifier, report
+
+
+def test_metrics_on_a_hand_made_case() -> None:
+    metrics, extra = evaluate_classifier.classification_report(["a", "a", "b"], ["a", "b", "b"], ["a", "b"])
+    assert metrics["accuracy"] == pytest.approx(2 / 3)
+    assert metrics["macro_f1"] == pytest.approx(2 / 3)
+    assert metrics["majority_class_accuracy"] == pytest.approx(2 / 3)
+    assert extra["confusion_matrix"] == {"labels": ["a", "b"], "matrix": [[1, 1], [0, 1]]}
+    assert extra["per_class"]["a"] == {"precision": 1.0, "recall": 0.5, "support": 2}
+    assert extra["per_class"]["b"] == {"precision": 0.5, "recall": 1.0, "support": 1}
+
+
+def test_tiny_classifier_beats_the_majority_class(classifier_run, tmp_path: Path) -> None:
+    args = evaluate_classifier.parse_args(
+        [
+            "--model-dir",
+            str(classifier_run["run"] / "model"),
+            "--test",
+            str(classifier_run["data"] / "classifier_test"),
+            "--output-dir",
+            str(tmp_path),
+        ]
+    )
+    result = evaluate_classifier.main(args)
+    written = json.loads((tmp_path / report.REPORT_FILE).read_text())
+    report.validate_report("classifier", written)
+    body = written["multiclass_classification_metrics"]
+    assert body["accuracy"]["value"] > body["majority_class_accuracy"]["value"]
+    total = sum(sum(row) for row in body["confusion_matrix"]["matrix"])
+    assert total == written["metadata"]["test_texts"] == result["metadata"]["test_texts"]
+    assert report.read_metric(written, "classifier", "macro_f1") == body["macro_f1"]["value"]
+
+
+def test_unknown_test_labels_are_refused(classifier_run, tmp_path: Path) -> None:
+    test_dir = tmp_path / "test"
+    test_dir.mkdir()
+    (test_dir / "test.jsonl").write_text('{"text": "a dark mall", "label": "mall"}\n')
+    args = evaluate_classifier.parse_args(
+        [
+            "--model-dir",
+            str(classifier_run["run"] / "model"),
+            "--test",
+            str(test_dir),
+            "--output-dir",
+            str(tmp_path / "out"),
+        ]
+    )
+    with pytest.raises(ValueError, match=r"test labels \['mall'\] are unknown to the model"):
+        evaluate_classifier.main(args)
