@@ -105,5 +105,5 @@ def test_missing_model_config_is_a_clear_error(chatbot_run, tmp_path: Path) -> N
             str(tmp_path / "out"),
         ]
     )
-    with pytest.raises(FileNotFoundError, match="chatbot_config.json"):
+    with pytest.raises(FileNotFoundError, match=r"chatbot_config\.json"):
         evaluate_chatbot.main(args)

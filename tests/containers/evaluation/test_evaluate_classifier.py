@@ -1,4 +1,4 @@
-"""evaluate_classifier: exact metrics on a hand-made case, and the tiny classifier against the majority class."""
+"""evaluate_classifier: exact metrics on a hand-made case; the tiny classifier against the majority class."""
 
 from __future__ import annotations
 

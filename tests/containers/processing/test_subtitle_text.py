@@ -58,6 +58,9 @@ def said(lines: list[str], hint: str | None = None) -> list[tuple[str | None, st
         (["I - I don't know."], [(None, "I - I don't know.")]),
         (["[thunder", "rumbling] Hold on."], [(None, "Hold on.")]),
         (["<b>HOPPER:</b> Nobody touches that fence."], [("Hopper", "Nobody touches that fence.")]),
+        (["JOYCE [whispering]: Will?"], [("Joyce", "Will?")]),
+        (["[On Radio] Copy that."], [(None, "Copy that.")]),
+        (["[Russian] Stop!"], [(None, "Stop!")]),
     ],
 )
 def test_clean_cue_utterances(lines, expected):
