@@ -20,7 +20,9 @@ ANNOTATION_RE = re.compile(r"\[[^\[\]]*\]|\([^()]*\)")
 DASH_RE = re.compile(r"^[-‐–—]+\s*")
 INLINE_DASH_RE = re.compile(r"\s+[-‐–—]\s+(?=\S)")
 BRACKET_LABEL_RE = re.compile(r"^\[([^\[\]]{1,40})\]\s*(?=\S)")
-COLON_LABEL_RE = re.compile(r"^([A-Z][A-Za-z0-9.'’ -]{0,30}?)\s*(\([^()]{0,40}\))?\s*:\s+(?=\S)")
+COLON_LABEL_RE = re.compile(
+    r"^([A-Z][A-Za-z0-9.'’ -]{0,30}?)\s*(\([^()]{0,40}\)|\[[^\[\]]{0,40}\])?\s*:\s+(?=\S)"
+)
 SPACES_RE = re.compile(r"\s+")
 WORD_RE = re.compile(r"\w")
 MUSIC_SIGNS = ("♪", "♫", "♬", "♩")
@@ -76,6 +78,11 @@ SOUND_WORDS = frozenset(
         "screeching",
     ]
 )
+# First words of manner and language notes, which are not names either: "[On Radio]", "[Russian]".
+NOTE_WORDS = frozenset(
+    {"on", "over", "in", "into", "through", "via", "continues", "continuing", "distorted", "echoing",
+     "muffled", "indistinct", "quietly", "russian", "spanish", "german", "french", "chinese", "english"}
+)  # fmt: skip
 
 
 @dataclass
@@ -105,7 +112,8 @@ def is_name_label(label: str) -> bool:
     words = label.replace(".", ". ").split()
     if not 1 <= len(words) <= 3 or label.isupper():
         return False
-    if words[0].lower() in SOUND_WORDS or words[-1].lower().endswith("ing"):
+    first = words[0].lower()
+    if first in SOUND_WORDS or first in NOTE_WORDS or words[-1].lower().endswith("ing"):
         return False
     return all(word[0].isupper() for word in words)
 
