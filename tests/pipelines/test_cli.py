@@ -1,0 +1,176 @@
+"""The CLI and its helpers: definition, validate, diagram, iam-policy, build-containers, local commands."""
+
+from __future__ import annotations
+
+import argparse
+import importlib.machinery
+import json
+import shutil
+import sys
+import types
+from pathlib import Path
+
+import pytest
+
+from conf import load_config
+from pipelines.__main__ import build_parser, main
+from pipelines.containers import build_commands
+from pipelines.diagram import END, START, update_readme
+from pipelines.iam import execution_role_policy
+from tests.pipelines.conftest import definition_text
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_definition_to_stdout(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["definition", "--env", "local"]) == 0
+    assert capsys.readouterr().out == definition_text("local")
+
+
+def test_validate_reports_a_broken_definition_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    definition = json.loads(definition_text("dev"))
+    definition["Steps"][0]["Arguments"]["StoppingCondition"]["MaxRuntimeInSeconds"] = "soon"
+    path = tmp_path / "broken.json"
+    path.write_text(json.dumps(definition))
+    assert main(["validate", "--definition", str(path)]) == 1
+    err = capsys.readouterr().err
+    assert "FingerprintData (CreateProcessingJob): Invalid type for parameter StoppingCondition" in err
+    assert "1 problem(s)" in err
+
+
+def test_a_missing_file_is_one_clear_error_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["validate", "--definition", str(tmp_path / "missing.json")]) == 2
+    assert capsys.readouterr().err.startswith("error: [Errno 2] No such file or directory")
+
+
+def test_diagram_writes_mermaid_and_refreshes_the_readme_block(tmp_path: Path) -> None:
+    readme = tmp_path / "README.md"
+    readme.write_text(f"# x\n\n{START}\nold\n{END}\n\nafter\n")
+    out = tmp_path / "pipeline.mmd"
+    assert main(["diagram", "--env", "dev", "--out", str(out), "--readme", str(readme)]) == 0
+    diagram = out.read_text()
+    assert diagram.startswith("flowchart TD\n")
+    assert "    ChatbotQualityGate -- pass --> RegisterChatbot\n" in diagram
+    assert "    FingerprintData --> CleanSubtitles\n" in diagram
+    assert readme.read_text() == f"# x\n\n{START}\n```mermaid\n{diagram}```\n{END}\n\nafter\n"
+    assert update_readme(readme, diagram) is False  # idempotent
+    readme.write_text("no markers\n")
+    with pytest.raises(ValueError, match=r"has no <!-- pipeline-diagram:start --> .* markers"):
+        update_readme(readme, diagram)
+
+
+def _actions(policy: dict) -> list[str]:
+    return [action for statement in policy["Statement"] for action in statement["Action"]]
+
+
+@pytest.mark.parametrize("env", ["dev", "prod", "local"])
+def test_iam_policy_lists_actions_and_scopes_resources(env: str) -> None:
+    policy = execution_role_policy(load_config(env))
+    assert policy["Version"] == "2012-10-17"
+    assert all("*" not in action and ":" in action for action in _actions(policy))
+    account_wide = {s["Sid"] for s in policy["Statement"] if "*" in s["Resource"]}
+    assert account_wide == {"EcrLoginIsAccountWide", "JobMetricsOnlyInSageMakerNamespaces"}
+    by_sid = {s["Sid"]: s for s in policy["Statement"]}
+    assert by_sid["ProjectObjects"]["Resource"] == [
+        "arn:aws:s3:::stranger-things-nlp-artifacts/stranger-things-nlp/*"
+    ]
+    assert by_sid["ModelsAndEndpoints"]["Resource"][-1] == (
+        f"arn:aws:sagemaker:us-east-1:123456789012:endpoint/stranger-things-nlp-{env}-*"
+    )
+    assert (
+        "arn:aws:sagemaker:us-east-1:123456789012:model-package-group/stranger-things-chatbot"
+        in (by_sid["ModelRegistry"]["Resource"])
+    )
+    assert by_sid["PassThisRoleToSageMaker"]["Resource"] == [
+        "arn:aws:iam::123456789012:role/StrangerThingsNlpSageMakerExecution"
+    ]
+
+
+def test_iam_policy_adds_kms_vpc_and_an_outside_data_bucket() -> None:
+    prod = {s["Sid"]: s for s in execution_role_policy(load_config("prod"))["Statement"]}
+    assert prod["ProjectKmsKey"]["Condition"] == {
+        "ForAnyValue:StringEquals": {"kms:ResourceAliases": ["alias/stranger-things-nlp"]}
+    }
+    cfg = load_config(
+        "dev",
+        overrides={
+            "data": {"input_uri": "s3://shared-corpus/stranger-things"},
+            "security": {"subnets": ["subnet-1"], "security_group_ids": ["sg-1"]},
+        },
+    )
+    dev = {s["Sid"]: s for s in execution_role_policy(cfg)["Statement"]}
+    assert "arn:aws:s3:::shared-corpus/stranger-things/*" in dev["ProjectObjects"]["Resource"]
+    assert dev["ListProjectPrefix0"]["Resource"] == ["arn:aws:s3:::shared-corpus"]
+    assert "arn:aws:ec2:us-east-1:123456789012:subnet/subnet-1" in dev["JobNetworkInterfaces"]["Resource"]
+    assert "ProjectKmsKey" not in dev
+
+
+def test_cli_prints_the_policy(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["iam-policy", "--env", "dev"]) == 0
+    assert json.loads(capsys.readouterr().out) == execution_role_policy(load_config("dev"))
+
+
+@pytest.fixture
+def image_tree(tmp_path: Path) -> Path:
+    shutil.copytree(REPO / "containers" / "docker", tmp_path / "containers" / "docker")
+    for role in ("processing", "training", "inference"):
+        (tmp_path / "containers" / role).mkdir(parents=True)
+        (tmp_path / "containers" / role / "requirements.txt").write_text(f"{role}-package==1\n")
+    return tmp_path
+
+
+def test_build_containers_commands(image_tree: Path) -> None:
+    commands = build_commands(load_config("dev"), push=True, root=image_tree)
+    dlc = "763104351884.dkr.ecr.us-east-1.amazonaws.com"
+    ours = "123456789012.dkr.ecr.us-east-1.amazonaws.com"
+    login = "aws ecr get-login-password --region us-east-1 | docker login --username AWS --password-stdin "
+    assert commands[:2] == [login + dlc, login + ours]
+    assert commands[2].startswith(
+        "aws ecr describe-repositories --region us-east-1 --repository-names stranger-things-nlp-inference"
+    )
+    builds = [c for c in commands if c.startswith("docker build")]
+    pushes = [c for c in commands if c.startswith("docker push")]
+    # processing (cpu), training (gpu: both trainings and the chatbot evaluation; cpu: classifier
+    # evaluation), inference (gpu: chatbot; cpu: classifier)
+    assert len(builds) == len(pushes) == 5
+    assert builds[0].startswith(
+        "docker build -f containers/docker/processing.Dockerfile "
+        f"--build-arg BASE_IMAGE={dlc}/pytorch-training:2.6.0-cpu-py312 "
+        f"-t {ours}/stranger-things-nlp-processing:cpu-"
+    )
+    assert builds[0].endswith(" containers")
+    assert sorted(c.split(":")[-1].split("-")[0] for c in pushes) == ["cpu", "cpu", "cpu", "gpu", "gpu"]
+    assert all(c.split()[-1] == b.split(" -t ")[1].split()[0] for c, b in zip(pushes, builds, strict=True))
+
+
+def test_build_containers_tag_follows_the_recipe(image_tree: Path) -> None:
+    before = build_commands(load_config("dev"), push=False, root=image_tree)
+    assert not any("push" in c or "create-repository" in c for c in before)
+    (image_tree / "containers" / "training" / "requirements.txt").write_text("training-package==2\n")
+    after = build_commands(load_config("dev"), push=False, root=image_tree)
+    changed = [a for a, b in zip(after, before, strict=True) if a != b]
+    assert changed and all("stranger-things-nlp-training:" in c for c in changed)
+
+
+def test_build_containers_names_the_missing_requirements(
+    image_tree: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (image_tree / "containers" / "processing" / "requirements.txt").unlink()
+    with pytest.raises(
+        FileNotFoundError, match=r"cannot build the processing image: missing containers/processing/"
+    ):
+        build_commands(load_config("dev"), root=image_tree)
+
+
+def test_local_runner_commands_are_registered_when_present(monkeypatch: pytest.MonkeyPatch) -> None:
+    module = types.ModuleType("pipelines.local.cli")
+    module.__spec__ = importlib.machinery.ModuleSpec("pipelines.local.cli", None)
+
+    def add_commands(subparsers: argparse._SubParsersAction) -> None:
+        subparsers.add_parser("run-local").set_defaults(func=lambda args: 7)
+
+    module.add_commands = add_commands  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "pipelines.local.cli", module)
+    assert build_parser().parse_args(["run-local"]).func(None) == 7

@@ -1,0 +1,68 @@
+"""Every script accepts exactly what the definition passes it (a flag mismatch fails here, not in AWS)."""
+
+from __future__ import annotations
+
+import importlib
+import json
+from typing import Any
+
+import pytest
+
+from pipelines.validation import UNKNOWN, evaluate
+from tests.pipelines.conftest import definition_text, steps_by_name
+
+CODE = "/opt/ml/processing/input/code/containers/"
+
+
+def script_calls(env: str) -> list[tuple[str, str, list[str]]]:
+    definition = json.loads(definition_text(env))
+    defaults = {p["Name"]: p["DefaultValue"] for p in definition["Parameters"]}
+
+    def concrete(value: Any) -> str:
+        """Parameters take their defaults; other run-time values (S3 URIs of outputs) a stand-in."""
+        resolved = evaluate(value, defaults)
+        return "s3://bucket/runtime-value" if resolved is UNKNOWN else str(resolved)
+
+    calls = []
+    for name, step in steps_by_name(definition).items():
+        args = step["Arguments"]
+        if step["Type"] == "Processing":
+            script = args["AppSpecification"]["ContainerEntrypoint"][1].removeprefix(CODE)
+            calls.append(
+                (name, script, [concrete(a) for a in args["AppSpecification"]["ContainerArguments"]])
+            )
+        elif step["Type"] == "Training":
+            hyper = args["HyperParameters"]
+            script = hyper["sagemaker_program"].removeprefix("containers/")
+            # The training toolkit passes every non-toolkit hyperparameter as `--key value`.
+            argv = [part for key, value in hyper.items() if not key.startswith("sagemaker_")
+                    for part in (f"--{key}", concrete(value))]  # fmt: skip
+            calls.append((name, script, argv))
+    return calls
+
+
+@pytest.mark.parametrize("env", ["dev", "local"])
+def test_each_script_parses_its_arguments(env: str) -> None:
+    calls = script_calls(env)
+    assert len(calls) == 9
+    for step, script, argv in calls:
+        module = importlib.import_module("containers." + script.removesuffix(".py").replace("/", "."))
+        try:
+            parsed = module.parse_args(argv)
+        except SystemExit as exc:  # argparse exits on an unknown or malformed flag
+            raise AssertionError(f"{step}: {script} rejects {argv}") from exc
+        if "--output-dir" in argv:
+            assert str(parsed.output_dir) == argv[argv.index("--output-dir") + 1], step
+
+
+def test_training_hyperparameters_reach_the_script_typed() -> None:
+    calls = {step: argv for step, _, argv in script_calls("local")}
+    from containers.training import train_chatbot
+
+    parsed = train_chatbot.parse_args(calls["TrainChatbot"])
+    assert (parsed.pretrain_steps, parsed.lora_r, parsed.packing, parsed.gradient_checkpointing) == (
+        300,
+        8,
+        True,
+        False,
+    )
