@@ -123,12 +123,24 @@ def _make_cue(index: int, timing_line: str, lines: list[str]) -> RawCue:
 def parse_srt(text: str) -> ParsedFile:
     """Every cue of an SRT file; text runs to the next timing line, minus the next cue's number."""
     parsed = ParsedFile("srt")
-    for index, (timing_line, body) in enumerate(_timed_blocks(text), start=1):
+    blocks = _timed_blocks(text)
+    if blocks:
+        preamble = text[: text.find(blocks[0][0])].split("\n")
+        stray = [line for line in preamble if line.strip() and not DIGITS_RE.match(line)]
+        if stray:  # text before the first timing line belongs to no cue: say so
+            parsed.warn("text_before_first_cue", len(stray))
+    for index, (timing_line, body) in enumerate(blocks, start=1):
         lines = body.split("\n")
         while lines and not lines[-1].strip():
             lines.pop()
-        # The next cue's number sits just before its timing line, after a blank line.
-        if lines and DIGITS_RE.match(lines[-1]) and (len(lines) == 1 or not lines[-2].strip()):
+        # The next cue's number sits just before its timing line: after a blank line, or (in files that
+        # leave out the blank lines) as the number that follows this cue's.
+        if (
+            index < len(blocks)
+            and lines
+            and DIGITS_RE.match(lines[-1])
+            and (len(lines) == 1 or not lines[-2].strip() or int(lines[-1]) == index + 1)
+        ):
             lines.pop()
         cue_lines = [line for line in lines if line.strip()]
         parsed.cues.append(_make_cue(index, timing_line, cue_lines))

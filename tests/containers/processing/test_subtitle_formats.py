@@ -53,6 +53,22 @@ def test_parse_srt_cues_and_number_lines():
     assert parsed.warnings == {}
 
 
+def test_parse_srt_without_blank_lines_and_with_a_preamble():
+    text = (
+        "Ripped by nobody\n1\n00:00:01,000 --> 00:00:02,000\nHello.\n2\n00:00:03,000 --> 00:00:04,000\nBye.\n"
+    )
+    parsed = parse_srt(text)
+    assert [c.lines for c in parsed.cues] == [["Hello."], ["Bye."]]
+    assert parsed.warnings == {"text_before_first_cue": 1}
+
+
+def test_a_number_at_the_end_of_the_last_cue_is_dialogue():
+    assert parse_srt("1\n00:00:01,000 --> 00:00:02,000\nCount with me.\n\n3\n").cues[0].lines == [
+        "Count with me.",
+        "3",
+    ]
+
+
 def test_parse_srt_broken_timing_is_its_own_cue_not_glued_to_the_previous():
     text = (
         "1\n00:00:01,000 --> 00:00:02,000\nA\n\n"
