@@ -60,6 +60,10 @@ serve-local: $(STAMP) ## Serve the local endpoints over HTTP (GET /ping, POST /i
 definition: $(STAMP) ## Write the pipeline definition JSON for ENV to OUT (offline, deterministic)
 	$(PY) -m pipelines definition --env $(ENV) --out $(OUT)
 
+.PHONY: validate-pipeline
+validate-pipeline: $(STAMP) ## Check every step of ENV's definition against botocore's SageMaker model (enums too)
+	$(PY) -m pipelines validate --env $(ENV)
+
 .PHONY: upsert-pipeline
 upsert-pipeline: $(STAMP) ## Upload the code bundles and create/update the pipeline for ENV; prints its ARN
 	$(PY) -m pipelines upsert --env $(ENV)
