@@ -30,8 +30,9 @@ from typing import Any
 from conf import load_config
 from conf.schema import Config
 from model_registry.backend import BACKENDS, RegistryBackend, open_registry
-from model_registry.deploy_logic import Decision, NothingToRollBackTo, handle, state_change_event
+from model_registry.deploy_logic import NothingToRollBackTo
 from model_registry.metrics import compare
+from model_registry.review import SAGEMAKER_NOTE, review
 from model_registry.settings import group_of, handler_settings, project_groups
 from model_registry.types import ModelVersion
 
@@ -139,24 +140,18 @@ def _deployer(backend: str, cfg: Config, registry: RegistryBackend) -> Any:
     return SageMakerDeployer(client, handler_settings(cfg))
 
 
-def review(args: argparse.Namespace, cfg: Config, registry: RegistryBackend, status: str) -> tuple[Any, int]:
-    """Approve or reject; with the local backend, run the deploy handler on the resulting event."""
+def review_command(args: argparse.Namespace, cfg: Config, registry: RegistryBackend) -> tuple[Any, str, int]:
+    status = "Approved" if args.command == "approve" else "Rejected"
     group = resolve_group(cfg, args.group)
-    version = registry.set_status(group, args.version, status, note=args.note)
-    result: dict[str, Any] = {"version": asdict(version)}
-    if args.backend == "sagemaker":
-        result["deploy"] = "SageMaker emits the state-change event; the deploy handler acts on it"
-        return result, 0
     try:
-        decision: Decision = handle(
-            state_change_event(version), handler_settings(cfg), registry, _deployer("local", cfg, registry)
-        )
+        result = review(args.backend, cfg, registry, group, args.version, status, note=args.note)
     except NothingToRollBackTo as error:
         LOG.error("%s", error)
-        result["deploy"] = {"action": "none", "reason": str(error)}
-        return result, 1
-    result["deploy"] = asdict(decision)
-    return result, 0
+        version = registry.get(group, args.version)
+        text = f"{group} v{args.version} -> {version.status}\nnothing deployed: {error}"
+        return {"version": asdict(version), "deploy": {"action": "none", "reason": str(error)}}, text, 1
+    deploy = asdict(result.decision) if result.decision is not None else SAGEMAKER_NOTE
+    return {"version": asdict(result.version), "deploy": deploy}, result.summary(), 0
 
 
 def run_registry_command(
@@ -176,10 +171,7 @@ def run_registry_command(
         version = registry.get(resolve_group(cfg, args.group), args.version)
         return asdict(version), format_version(version), 0
     if args.command in ("approve", "reject"):
-        data, code = review(args, cfg, registry, "Approved" if args.command == "approve" else "Rejected")
-        deploy = data["deploy"]
-        summary = deploy if isinstance(deploy, str) else f"{deploy['action']}: {deploy['reason']}"
-        return data, f"{args.group} v{args.version} -> {data['version']['status']}\n{summary}", code
+        return review_command(args, cfg, registry)
     if args.command == "compare":
         group = resolve_group(cfg, args.group)
         a, b = registry.get(group, args.a), registry.get(group, args.b)

@@ -35,7 +35,7 @@ def test_list_approve_compare_reject(db: Path, capsys: pytest.CaptureFixture[str
     assert "v1   PendingManualApproval  bleu=4.25 chrf=21" in listing and "LIVE" not in listing
 
     assert run(db, "approve", "chatbot", "2", "--note", "better on S4") == 0
-    assert capsys.readouterr().out == "chatbot v2 -> Approved\ndeploy: version 2 approved\n"
+    assert capsys.readouterr().out == "stranger-things-chatbot v2 -> Approved\ndeploy: version 2 approved\n"
     endpoint = LocalRegistry(db).endpoint(ENDPOINT)
     assert endpoint is not None and (endpoint.model_dir / "version.txt").read_text() == "version 2"
 

@@ -1,0 +1,51 @@
+"""Approve or reject a version; with the local backend, also run the deploy handler on the event.
+
+On SageMaker the status change itself emits the event the deployed Lambda acts on; locally there is no
+EventBridge, so the same handler logic runs here, against the local endpoints.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from conf.schema import Config
+from model_registry.backend import RegistryBackend
+from model_registry.deploy_logic import Decision, handle, state_change_event
+from model_registry.settings import handler_settings
+from model_registry.types import ModelVersion
+
+SAGEMAKER_NOTE = (
+    "SageMaker emits the state-change event; the deploy handler (make deploy-approval-handler) acts on it"
+)
+
+
+@dataclass(frozen=True)
+class ReviewResult:
+    version: ModelVersion
+    decision: Decision | None  # None on SageMaker: the Lambda decides, asynchronously
+
+    def summary(self) -> str:
+        head = f"{self.version.group} v{self.version.version} -> {self.version.status}"
+        tail = SAGEMAKER_NOTE if self.decision is None else f"{self.decision.action}: {self.decision.reason}"
+        return f"{head}\n{tail}"
+
+
+def review(
+    backend: str,
+    cfg: Config,
+    registry: RegistryBackend,
+    group: str,
+    version: int,
+    status: str,
+    note: str = "",
+) -> ReviewResult:
+    """Set the status; locally, deploy or roll back as the handler decides (raises NothingToRollBackTo)."""
+    changed = registry.set_status(group, version, status, note=note)
+    if backend != "local":
+        return ReviewResult(changed, None)
+    from model_registry.local_deploy import LocalDeployer
+
+    deployer = LocalDeployer(registry)  # type: ignore[arg-type]  # the local backend is a LocalRegistry
+    return ReviewResult(
+        changed, handle(state_change_event(changed), handler_settings(cfg), registry, deployer)
+    )
