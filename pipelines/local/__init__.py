@@ -1,0 +1,10 @@
+"""The local runner: runs the pipeline definition JSON (the one upsert sends) on one machine.
+
+    make run-local [DATA=DIR]      # python -m pipelines run-local --data DIR
+    make serve-local [PORT=8080]   # python -m pipelines serve-local
+
+Modules: `dag` (steps, edges, parameters), `expressions` (Get, Std:Join, Std:JsonGet, conditions),
+`storage` and `sources` (s3:// and /opt/ml mapped into the run folder), `jobs` (container scripts as
+subprocesses), `handlers` (what each step type does), `cache`, `state`, `runner` (the scheduler),
+`progress` (live lines and the summary), `server` (HTTP endpoints), `cli`.
+"""

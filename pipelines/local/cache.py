@@ -1,0 +1,149 @@
+"""The step cache: same resolved arguments + same input content -> reuse the outputs.
+
+The key of a step is a SHA-256 over
+- its name and type, and `RUNNER_CACHE_VERSION` (bumped when the way jobs are set up changes);
+- its resolved Arguments, with the run's own identity masked (the execution id and start time appear
+  in every output URI) and the output destinations left out (SageMaker leaves them out too: where a
+  result is written does not change what it is);
+- the content digest of everything the step reads: each input URI's files, the code bundle.
+
+An entry holds what the step produced (snapshots of its output folders, hard-linked where possible)
+and the properties it reported, so a hit materialises the outputs at this run's URIs and the steps
+downstream cannot tell it from a fresh run. Entries are written to a temporary folder and renamed into
+place, so an interrupted run never leaves half an entry behind.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+import os
+import shutil
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from pipelines.local.storage import copy_into
+
+RUNNER_CACHE_VERSION = 1
+
+
+def output_destinations(step_type: str, args: dict[str, Any]) -> list[tuple[str, str]]:
+    """(label, URI) of everything a step writes, which the key leaves out."""
+    found: list[tuple[str, str]] = []
+    if step_type == "Processing":
+        for out in args.get("ProcessingOutputConfig", {}).get("Outputs", []):
+            found.append((f"output:{out['OutputName']}", str(out["S3Output"]["S3Uri"])))
+    if step_type == "Training":
+        found.append(("output", str(args.get("OutputDataConfig", {}).get("S3OutputPath", ""))))
+        if args.get("CheckpointConfig", {}).get("S3Uri"):
+            found.append(("checkpoints", str(args["CheckpointConfig"]["S3Uri"])))
+    return found
+
+
+def _without_destinations(step_type: str, args: dict[str, Any]) -> dict[str, Any]:
+    stripped = copy.deepcopy(args)
+    if step_type == "Processing":
+        for out in stripped.get("ProcessingOutputConfig", {}).get("Outputs", []):
+            out["S3Output"]["S3Uri"] = "<destination>"
+    if step_type == "Training":
+        stripped.get("OutputDataConfig", {})["S3OutputPath"] = "<destination>"
+        if "CheckpointConfig" in stripped:
+            stripped["CheckpointConfig"]["S3Uri"] = "<destination>"
+    return stripped
+
+
+def input_uris(value: Any) -> list[str]:
+    """Every s3:// or file:// string in the arguments: what the step may read."""
+    if isinstance(value, dict):
+        return [uri for item in value.values() for uri in input_uris(item)]
+    if isinstance(value, list):
+        return [uri for item in value for uri in input_uris(item)]
+    if isinstance(value, str) and value.startswith(("s3://", "file://")):
+        return [value]
+    return []
+
+
+def cache_key(
+    step_name: str,
+    step_type: str,
+    args: dict[str, Any],
+    masks: dict[str, str],
+    digest_of: Callable[[str], str],
+    extra_inputs: list[str] | tuple[str, ...] = (),
+) -> str:
+    """The step's cache key (see the module docstring); `masks` maps run-specific strings to names."""
+    stripped = _without_destinations(step_type, args)
+    uris = sorted(set(input_uris(stripped)) | set(extra_inputs))
+    text = json.dumps(stripped, sort_keys=True, default=str)
+
+    def mask(value: str) -> str:
+        for secret, name in masks.items():
+            if secret:
+                value = value.replace(secret, name)
+        return value
+
+    material = {
+        "version": RUNNER_CACHE_VERSION,
+        "step": step_name,
+        "type": step_type,
+        "arguments": mask(text),
+        "inputs": {mask(uri): digest_of(uri) for uri in uris},
+    }
+    return hashlib.sha256(json.dumps(material, sort_keys=True).encode()).hexdigest()
+
+
+class StepCache:
+    """Entries under `root/<key[:2]>/<key>/`: entry.json plus files/<label>/ snapshots."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def _folder(self, key: str) -> Path:
+        return self.root / key[:2] / key
+
+    def lookup(self, key: str) -> dict[str, Any] | None:
+        """The entry stored under `key`, or None (also when it is incomplete or unreadable)."""
+        entry_file = self._folder(key) / "entry.json"
+        if not entry_file.is_file():
+            return None
+        try:
+            entry = json.loads(entry_file.read_text(encoding="utf-8"))
+        except json.JSONDecodeError:
+            return None
+        for label in entry.get("files", []):
+            if not (self._folder(key) / "files" / _safe(label)).exists():
+                return None
+        return entry
+
+    def store(self, key: str, entry: dict[str, Any], files: dict[str, Path], log: Path | None = None) -> None:
+        """Save an entry with snapshots of `files` (label -> folder) and the step's log."""
+        final = self._folder(key)
+        staging = self.root / "tmp" / f"{key}-{uuid.uuid4().hex[:8]}"
+        (staging / "files").mkdir(parents=True)
+        for label, folder in files.items():
+            target = staging / "files" / _safe(label)
+            target.mkdir(parents=True)
+            if folder.exists():
+                copy_into(folder, target, link=True)
+        if log is not None and log.is_file():
+            shutil.copy2(log, staging / "log.txt")
+        record = {**entry, "files": sorted(files)}
+        (staging / "entry.json").write_text(json.dumps(record, indent=2, sort_keys=True, default=str) + "\n")
+        final.parent.mkdir(parents=True, exist_ok=True)
+        if final.exists():
+            shutil.rmtree(final)
+        os.replace(staging, final)
+
+    def restore(self, key: str, label: str, target: Path) -> int:
+        """Materialise one snapshot into `target` (hard links); returns the number of files."""
+        return copy_into(self._folder(key) / "files" / _safe(label), target, link=True)
+
+    def log_file(self, key: str) -> Path:
+        return self._folder(key) / "log.txt"
+
+
+def _safe(label: str) -> str:
+    return label.replace(":", "_").replace("/", "_")

@@ -1,0 +1,156 @@
+"""`run-local` and `serve-local`, registered into `python -m pipelines` by `add_commands`.
+
+python -m pipelines run-local --data data/sample                # make run-local [DATA=DIR]
+python -m pipelines run-local --param ChatbotGateThreshold=1000 # any pipeline Parameter
+python -m pipelines run-local --resume                          # continue the latest failed run
+python -m pipelines serve-local --port 8080                     # make serve-local [PORT=...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+from typing import Any
+
+from pipelines.bundle import REPO_ROOT
+
+DATA_LAYOUT = ("subtitles", "transcripts", "locations")
+DEFAULT_HOME = Path(".local")
+
+
+def add_commands(subparsers: Any) -> None:
+    """Register run-local and serve-local on the CLI's subparsers."""
+    run = subparsers.add_parser(
+        "run-local",
+        help="run the pipeline definition on this machine (no AWS, no Docker)",
+        description="Run the very definition JSON that upsert sends, step by step, on this machine.",
+    )
+    run.add_argument(
+        "--env", default="local", help="configuration overlay whose definition runs (default local)"
+    )
+    run.add_argument(
+        "--data",
+        metavar="DIR",
+        help="input folder with subtitles/, transcripts/, locations/ (sets InputDataUri)",
+    )
+    run.add_argument(
+        "--param",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="override a pipeline Parameter (repeatable)",
+    )
+    run.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue a failed run (--run-dir, default the latest) from its failed step",
+    )
+    run.add_argument(
+        "--no-cache", action="store_true", help="run every step even when a cached result exists"
+    )
+    run.add_argument("--run-dir", type=Path, help="the run's folder (default .local/runs/<execution id>)")
+    run.add_argument("--definition", type=Path, help="run this definition JSON instead of building --env's")
+    run.add_argument(
+        "--home",
+        type=Path,
+        default=DEFAULT_HOME,
+        help="folder for runs, cache, registry.db and endpoint models (default .local)",
+    )
+    run.add_argument("--workers", type=int, help="jobs at once (default: the number of CPU cores)")
+    run.add_argument("--quiet", action="store_true", help="print the summary only")
+    run.set_defaults(func=cmd_run_local)
+
+    serve = subparsers.add_parser(
+        "serve-local",
+        help="serve the local endpoints over HTTP (GET /ping, POST /invocations)",
+        description="Serve every endpoint in the local registry with the SageMaker container contract.",
+    )
+    serve.add_argument("--port", type=int, default=8080)
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--home", type=Path, default=DEFAULT_HOME, help="folder holding registry.db")
+    serve.set_defaults(func=cmd_serve_local)
+
+
+def data_override(folder: Path) -> str:
+    """Check a --data folder has the documented layout; its absolute path becomes InputDataUri."""
+    if not folder.is_dir():
+        raise SystemExit(f"--data {folder}: no such folder")
+    missing = [name for name in DATA_LAYOUT if not (folder / name).is_dir()]
+    if missing:
+        raise SystemExit(
+            f"--data {folder}: missing {', '.join(f'{m}/' for m in missing)}; the input folder holds "
+            "subtitles/ (SRT/ASS/VTT), transcripts/ (CSV per episode) and locations/ (JSON Lines)"
+        )
+    return str(folder.resolve())
+
+
+def cmd_run_local(args: argparse.Namespace) -> int:
+    from pipelines.local.dag import DefinitionError, load_definition, parse_assignments
+    from pipelines.local.definition_source import build_definition, pipeline_name
+    from pipelines.local.progress import Reporter
+    from pipelines.local.runner import RunOptions, latest_run, run_definition
+
+    home: Path = args.home
+    try:
+        overrides = parse_assignments(args.param)
+        if args.data:
+            overrides["InputDataUri"] = data_override(Path(args.data))
+        run_dir = args.run_dir
+        if args.resume:
+            run_dir = run_dir or latest_run(home)
+            definition = load_definition(run_dir / "definition.json")
+            if args.data and Path(overrides["InputDataUri"]) != Path(_stored_input(run_dir)):
+                raise SystemExit("--resume reuses the failed run's inputs; start a new run to change --data")
+            overrides = {k: v for k, v in overrides.items() if k != "InputDataUri"}
+        elif args.definition:
+            definition = load_definition(args.definition)
+        else:
+            definition = build_definition(args.env, home, REPO_ROOT)
+        options = RunOptions(
+            home=home,
+            run_dir=run_dir,
+            use_cache=not args.no_cache,
+            resume=args.resume,
+            repo_root=REPO_ROOT,
+            pipeline_name=pipeline_name(args.env),
+            **({"workers": args.workers} if args.workers else {}),
+        )
+        result = run_definition(definition, options, Reporter(quiet=args.quiet), overrides)
+    except (DefinitionError, FileNotFoundError, ValueError) as exc:
+        print(f"run-local: {exc}", file=sys.stderr)
+        return 2
+    return 0 if result.ok else 1
+
+
+def _stored_input(run_dir: Path) -> str:
+    from pipelines.local.state import RunState
+
+    return str(RunState.load(run_dir / "state.json").parameters.get("InputDataUri", ""))
+
+
+def cmd_serve_local(args: argparse.Namespace) -> int:
+    from model_registry.local import LocalRegistry
+    from pipelines.local.server import make_server
+
+    registry = LocalRegistry(args.home / "registry.db")
+    server = make_server(registry, args.host, args.port)
+    logging.getLogger("pipelines.local.server").setLevel(logging.INFO)
+    endpoints = registry.list_endpoints()
+    host, port = server.server_address[:2]
+    print(f"serving {len(endpoints)} endpoint(s) on http://{host}:{port}", file=sys.stderr)
+    for endpoint in endpoints:
+        print(
+            f"  POST /endpoints/{endpoint.name}/invocations  ({endpoint.group} v{endpoint.version})",
+            file=sys.stderr,
+        )
+    if not endpoints:
+        print("  none deployed yet: run `make run-local` first", file=sys.stderr)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+    return 0
