@@ -1,0 +1,53 @@
+"""The notebooks' helper on its SageMaker side (moto) and the backend choice."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from model_registry.studio import Workspace, choose_backend, output_uri
+from tests.model_registry.conftest import ACCOUNT, register_package
+
+
+def test_choose_backend(tmp_path: Path) -> None:
+    studio_file = tmp_path / "resource-metadata.json"
+    assert choose_backend({}, studio_file) == "local"
+    studio_file.write_text("{}")
+    assert choose_backend({}, studio_file) == "sagemaker"
+    assert choose_backend({"STNLP_BACKEND": "local"}, studio_file) == "local"
+    with pytest.raises(ValueError, match="STNLP_BACKEND='aws': use local or sagemaker"):
+        choose_backend({"STNLP_BACKEND": "aws"}, studio_file)
+
+
+def test_output_uri_names_the_outputs_it_has() -> None:
+    props = {"ProcessingOutputConfig": {"Outputs": [{"OutputName": "themes", "S3Output": {"S3Uri": "s3://b/t"}}]}}
+    assert output_uri(props, "themes") == "s3://b/t"
+    with pytest.raises(KeyError, match=r"no output 'entities' \(outputs: themes\)"):
+        output_uri(props, "entities")
+
+
+@pytest.mark.aws
+def test_sagemaker_workspace_starts_executions_and_reviews(aws, dev_cfg) -> None:
+    ws = Workspace("sagemaker", dev_cfg, session=aws)
+    aws.client("sagemaker").create_pipeline(
+        PipelineName=ws.pipeline_name,
+        PipelineDefinition=json.dumps({"Version": "2020-12-01", "Parameters": [], "Steps": []}),
+        RoleArn=f"arn:aws:iam::{ACCOUNT}:role/Exec",
+    )
+    with pytest.raises(LookupError, match="has no executions yet"):
+        ws.latest_execution()
+    started = ws.start_execution({"ChatbotEpochs": 1})
+    assert ws.latest_execution() == started
+    assert ws.execution_status(started) in ("Executing", "Succeeded")
+    params = aws.client("sagemaker").list_pipeline_parameters_for_execution(PipelineExecutionArn=started)
+    assert params["PipelineParameters"] == [{"Name": "ChatbotEpochs", "Value": "1"}]
+
+    register_package(aws, dev_cfg.registry.chatbot_group, {"bleu": 7.0, "chrf": 30.0})
+    result = ws.review(dev_cfg.registry.chatbot_group, 1, "Approved", "ok")
+    assert result.decision is None  # on SageMaker the Lambda decides, on the event
+    assert result.version.status == "Approved" and ws.registry.get(dev_cfg.registry.chatbot_group, 1).metrics == {
+        "bleu": 7.0,
+        "chrf": 30.0,
+    }
