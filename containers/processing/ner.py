@@ -11,6 +11,7 @@ import logging
 from collections.abc import Sequence
 
 from containers.common.tiny_models import is_tiny, tiny_kind
+from containers.processing.devices import best_device
 
 LOG = logging.getLogger(__name__)
 TINY_NER_LABELS = ["O", "B-PER", "I-PER"]
@@ -42,12 +43,13 @@ def load_ner(model_ref: str, texts: Sequence[str]):
     """(model, tokenizer) for a Hub id, a local folder, or `tiny:ner`."""
     if is_tiny(model_ref):
         tiny_kind(model_ref, {"ner"})
-        return build_tiny_ner(texts)
-    from transformers import AutoModelForTokenClassification, AutoTokenizer
+        model, tokenizer = build_tiny_ner(texts)
+    else:
+        from transformers import AutoModelForTokenClassification, AutoTokenizer
 
-    return AutoModelForTokenClassification.from_pretrained(model_ref).eval(), AutoTokenizer.from_pretrained(
-        model_ref
-    )
+        model = AutoModelForTokenClassification.from_pretrained(model_ref).eval()
+        tokenizer = AutoTokenizer.from_pretrained(model_ref)
+    return model.to(best_device()), tokenizer
 
 
 def spans_from_labels(labels: Sequence[str], offsets: Sequence[tuple[int, int]]) -> list[tuple[int, int]]:
@@ -93,7 +95,7 @@ def predict_person_spans(
         )
         offsets = encoded.pop("offset_mapping").tolist()
         with torch.inference_mode():
-            predicted = model(**encoded).logits.argmax(-1).tolist()
+            predicted = model(**encoded.to(model.device)).logits.argmax(-1).tolist()
         mask = encoded["attention_mask"].tolist()
         for ids, offs, keep in zip(predicted, offsets, mask, strict=True):
             labels = [id2label[i] for i, k in zip(ids, keep, strict=True) if k]

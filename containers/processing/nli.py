@@ -12,6 +12,7 @@ import logging
 from collections.abc import Sequence
 
 from containers.common.tiny_models import is_tiny, tiny_kind
+from containers.processing.devices import best_device
 
 LOG = logging.getLogger(__name__)
 NLI_LABELS = ["contradiction", "neutral", "entailment"]
@@ -43,11 +44,13 @@ def load_nli(model_ref: str, texts: Sequence[str]):
     """(model, tokenizer) for a Hub id (facebook/bart-large-mnli), a local folder, or `tiny:nli`."""
     if is_tiny(model_ref):
         tiny_kind(model_ref, {"nli"})
-        return build_tiny_nli(texts)
-    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+        model, tokenizer = build_tiny_nli(texts)
+    else:
+        from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
-    model = AutoModelForSequenceClassification.from_pretrained(model_ref).eval()
-    return model, AutoTokenizer.from_pretrained(model_ref)
+        model = AutoModelForSequenceClassification.from_pretrained(model_ref).eval()
+        tokenizer = AutoTokenizer.from_pretrained(model_ref)
+    return model.to(best_device()), tokenizer
 
 
 def label_index(label2id: dict[str, int], wanted: str) -> int:
@@ -77,7 +80,7 @@ def entailment_scores(
             max_length=256, return_tensors="pt",
         )  # fmt: skip
         with torch.inference_mode():
-            logits = model(**encoded).logits
+            logits = model(**encoded.to(model.device)).logits.float()
         pair = torch.stack([logits[:, contra], logits[:, entail]], dim=-1).softmax(-1)[:, 1]
         flat.extend(pair.tolist())
     width = len(hypotheses)
