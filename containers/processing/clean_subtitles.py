@@ -28,7 +28,7 @@ if __package__ in (None, ""):
 from containers.common.io import setup_logging, write_json
 from containers.processing.cli import add_flag
 from containers.processing.decoding import UnreadableFileError, decode_subtitle_bytes
-from containers.processing.episodes import parse_episode
+from containers.processing.episodes import episode_key, parse_episode
 from containers.processing.subtitle_formats import detect_format, parse_subtitles
 from containers.processing.subtitle_text import clean_cue
 
@@ -137,7 +137,15 @@ def summarise(entries: list[dict], rejected: list[dict]) -> dict:
         totals.update({k: entry[k] for k in ("cues_in", "segments_added_by_split", "utterances_out")})
         removed.update(entry["segments_removed"])
         fragments.update(entry["fragments_removed"])
+    by_episode: dict[str, list[str]] = {}
+    for entry in entries:
+        season, episode = parse_episode(entry["file"])  # type: ignore[misc]  # read files all have one
+        by_episode.setdefault(episode_key(season, episode), []).append(entry["file"])
     return {
+        # Two files for one episode (an .srt and a .vtt, say) are both read; downstream counts them twice.
+        "episodes_with_several_files": {
+            key: files for key, files in sorted(by_episode.items()) if len(files) > 1
+        },
         "files_seen": len(entries) + len(rejected),
         "files_read": len(entries),
         "files_rejected": len(rejected),

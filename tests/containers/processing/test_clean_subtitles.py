@@ -46,6 +46,7 @@ def test_sample_is_clean_and_the_manifest_adds_up(cleaned_sample):
     manifest = json.loads((cleaned_sample / "manifest.json").read_text(encoding="utf-8"))
     assert_balanced(manifest)
     assert manifest["totals"]["files_read"] == 5 and manifest["rejected"] == []
+    assert manifest["totals"]["episodes_with_several_files"] == {}
     assert all(set(row) == KEYS for row in rows)
     assert [row["text"] for row in rows if LEFTOVERS.search(row["text"])] == []
     assert manifest["totals"]["utterances_out"] == len(rows) == 51
@@ -157,6 +158,16 @@ def test_several_instances_write_one_shard_each(tmp_path):
     ]
     config.write_text(json.dumps({"current_host": "algo-1", "hosts": ["algo-1"]}))
     assert clean_subtitles.shard_suffix(config) == ""
+
+
+def test_two_files_for_one_episode_are_both_read_and_flagged(tmp_path):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "S01E01.srt").write_text("1\n00:00:01,000 --> 00:00:02,000\nHi.\n")
+    (folder / "Show.S01E01.vtt").write_text("WEBVTT\n\n00:01.000 --> 00:02.000\nHi.\n")
+    totals = run(folder, tmp_path / "out")["totals"]
+    assert totals["episodes_with_several_files"] == {"S01E01": ["S01E01.srt", "Show.S01E01.vtt"]}
+    assert totals["utterances_out"] == 2
 
 
 def test_missing_input_folder_says_what_to_fix(tmp_path):
