@@ -40,7 +40,7 @@ def test_dev_definition_matches_the_golden_file() -> None:
 
 
 def test_masks_hide_only_hashes() -> None:
-    text = '"s3://b/p/code/0123456789ab/x", "a.dkr.ecr/x-training:gpu-0123456789ab", "code_sha12": "0123456789ab"'
+    text = '"s3://b/p/code/0123456789ab/x", "ecr/x:gpu-0123456789ab", "code_sha12": "0123456789ab"'
     assert masked(text) == (
-        '"s3://b/p/code/<bundle-sha12>/x", "a.dkr.ecr/x-training:gpu-<recipe-sha12>", "code_sha12": "<bundle-sha12>"'
+        '"s3://b/p/code/<bundle-sha12>/x", "ecr/x:gpu-<recipe-sha12>", "code_sha12": "<bundle-sha12>"'
     )

@@ -62,7 +62,8 @@ def test_parameter_defaults_are_checked_against_enums(definitions: dict[str, Any
             param["DefaultValue"] = "ml.g5.mega"
     problems = [str(p) for p in validate_definition(broken)]
     assert problems == [
-        "TrainChatbot (CreateTrainingJob): ResourceConfig.InstanceType: 'ml.g5.mega' is not a valid TrainingInstanceType"
+        "TrainChatbot (CreateTrainingJob): ResourceConfig.InstanceType: "
+        "'ml.g5.mega' is not a valid TrainingInstanceType"
     ]
 
 
