@@ -18,7 +18,7 @@ GOLDEN = Path(__file__).parent / "golden" / "definition-dev.json"
 MASKS = [
     (re.compile(r"/code/[0-9a-f]{12}/"), "/code/<bundle-sha12>/"),
     (re.compile(r":(cpu|gpu)-[0-9a-f]{12}\""), r":\1-<recipe-sha12>" + '"'),
-    (re.compile(r"(\"code_sha12\": \")[0-9a-f]{12}\""), r"\1<bundle-sha12>" + '"'),
+    (re.compile(r"\"[0-9a-f]{12}\""), '"<bundle-sha12>"'),  # the bare hash: checkpoint keys, metadata
 ]
 
 
