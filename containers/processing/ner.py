@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from typing import Any
 
 from containers.common.tiny_models import is_tiny, tiny_kind
 from containers.processing.devices import best_device
@@ -17,7 +18,7 @@ LOG = logging.getLogger(__name__)
 TINY_NER_LABELS = ["O", "B-PER", "I-PER"]
 
 
-def build_tiny_ner(texts: Sequence[str], seed: int = 0):
+def build_tiny_ner(texts: Sequence[str], seed: int = 0) -> tuple[Any, Any]:
     """A tiny BERT token classifier (labels O/B-PER/I-PER) and a WordPiece tokenizer trained on `texts`."""
     import torch
     from transformers import BertConfig, BertForTokenClassification
@@ -39,7 +40,7 @@ def build_tiny_ner(texts: Sequence[str], seed: int = 0):
     return BertForTokenClassification(config).eval(), tokenizer
 
 
-def load_ner(model_ref: str, texts: Sequence[str]):
+def load_ner(model_ref: str, texts: Sequence[str]) -> tuple[Any, Any]:
     """(model, tokenizer) for a Hub id, a local folder, or `tiny:ner`."""
     if is_tiny(model_ref):
         tiny_kind(model_ref, {"ner"})
@@ -76,7 +77,7 @@ def spans_from_labels(labels: Sequence[str], offsets: Sequence[tuple[int, int]])
 
 
 def predict_person_spans(
-    model, tokenizer, texts: Sequence[str], batch_size: int = 64
+    model: Any, tokenizer: Any, texts: Sequence[str], batch_size: int = 64
 ) -> list[list[tuple[int, int]]]:
     """Person spans for each text, in batches, one forward pass per batch (no gradient)."""
     import torch

@@ -16,19 +16,26 @@ Episode = tuple[int, int]
 
 
 def cooccurrence_counts(episodes: Iterable[tuple[Episode, list[set[str]]]], window: int) -> Counter:
-    """Pair counts {(a, b): n} with a < b, from each episode's per-utterance character sets."""
+    """Pair counts {(a, b): n} with a < b, from each episode's per-utterance character sets.
+
+    A pair counts once for each utterance holding both, and once for each pair of utterances (at most
+    `window` - 1 apart) where one holds a and the other b.
+    """
     if window < 1:
         raise ValueError(f"window must be at least 1 utterance, got {window}")
     counts: Counter = Counter()
     for _episode, utterances in episodes:
-        recent: deque[set[str]] = deque(maxlen=window - 1) if window > 1 else deque(maxlen=0)
+        recent: deque[set[str]] = deque(maxlen=window - 1)  # a fresh window per episode
         for present in utterances:
-            if present:
-                for other in [present, *recent]:
-                    for a in present:
-                        for b in other:
-                            if a < b or (other is not present and a > b):
-                                counts[(min(a, b), max(a, b))] += 1
+            ordered = sorted(present)
+            for i, a in enumerate(ordered):  # pairs within the utterance, once each
+                for b in ordered[i + 1 :]:
+                    counts[(a, b)] += 1
+            for earlier in recent:  # pairs with each earlier utterance in reach, once per utterance pair
+                for a in present:
+                    for b in earlier:
+                        if a != b:
+                            counts[(min(a, b), max(a, b))] += 1
             recent.append(present)
     return counts
 

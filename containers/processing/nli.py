@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from typing import Any
 
 from containers.common.tiny_models import is_tiny, tiny_kind
 from containers.processing.devices import best_device
@@ -18,7 +19,7 @@ LOG = logging.getLogger(__name__)
 NLI_LABELS = ["contradiction", "neutral", "entailment"]
 
 
-def build_tiny_nli(texts: Sequence[str], seed: int = 0):
+def build_tiny_nli(texts: Sequence[str], seed: int = 0) -> tuple[Any, Any]:
     """A tiny DistilBERT classifier (labels contradiction/neutral/entailment) and its tokenizer."""
     import torch
     from transformers import DistilBertConfig, DistilBertForSequenceClassification
@@ -40,7 +41,7 @@ def build_tiny_nli(texts: Sequence[str], seed: int = 0):
     return DistilBertForSequenceClassification(config).eval(), tokenizer
 
 
-def load_nli(model_ref: str, texts: Sequence[str]):
+def load_nli(model_ref: str, texts: Sequence[str]) -> tuple[Any, Any]:
     """(model, tokenizer) for a Hub id (facebook/bart-large-mnli), a local folder, or `tiny:nli`."""
     if is_tiny(model_ref):
         tiny_kind(model_ref, {"nli"})
@@ -64,7 +65,7 @@ def label_index(label2id: dict[str, int], wanted: str) -> int:
 
 
 def entailment_scores(
-    model, tokenizer, premises: Sequence[str], hypotheses: Sequence[str], batch_size: int = 16
+    model: Any, tokenizer: Any, premises: Sequence[str], hypotheses: Sequence[str], batch_size: int = 16
 ) -> list[list[float]]:
     """scores[i][j] = P(premise i entails hypothesis j), computed in batches of pairs."""
     import torch

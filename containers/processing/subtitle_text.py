@@ -12,7 +12,9 @@ from __future__ import annotations
 import html
 import re
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 VOICE_RE = re.compile(r"<v(?:\.[^\s>]*)?\s+([^>]+)>")
 TAG_RE = re.compile(r"</?[A-Za-z][^<>]*>|<\d{1,2}:\d{2}[:.\d]*>|\{\\[^{}]*\}")
@@ -89,6 +91,16 @@ NOTE_WORDS = frozenset(
 class Utterance:
     speaker: str | None
     text: str
+
+
+class Piece(NamedTuple):
+    """One line (or one side of an inline two-speaker line) after cleaning."""
+
+    text: str
+    voice: str | None = None  # WebVTT <v Name>
+    dashed: bool = False  # started with a dialogue dash: a new utterance
+    label: str | None = None  # speaker label found in the text
+    emptied_by: str | None = None  # the removal category when nothing of the line is dialogue
 
 
 @dataclass
@@ -207,22 +219,21 @@ def clean_cue(
             dropped += 1
             current = None
             continue
-        if not NEEDS_WORK.intersection(raw):  # fast path: plain dialogue continues the utterance
-            text, voice, dashed, label, emptied_by = SPACES_RE.sub(" ", raw).strip(), None, False, None, None
-            pieces = [(text, voice, dashed, label, emptied_by)]
-        else:
-            pieces = list(_clean_line(raw, result))
-        for text, voice, dashed, label, emptied_by in pieces:
-            if emptied_by:
-                result.removed[emptied_by] += 1
+        if NEEDS_WORK.intersection(raw):
+            pieces: list[Piece] | tuple[Piece] = list(_clean_line(raw, result))
+        else:  # fast path: plain dialogue, nothing to strip
+            pieces = (Piece(SPACES_RE.sub(" ", raw).strip()),)
+        for piece in pieces:
+            if piece.emptied_by:
+                result.removed[piece.emptied_by] += 1
                 dropped += 1
                 continue
-            speaker = label or voice
-            if current is None or dashed or speaker:
-                current = Utterance(speaker, text)
+            speaker = piece.label or piece.voice
+            if current is None or piece.dashed or speaker:
+                current = Utterance(speaker, piece.text)
                 result.utterances.append(current)
-            else:
-                current.text = f"{current.text} {text}"
+            else:  # a continuation line of the same utterance
+                current.text = f"{current.text} {piece.text}"
     if not result.utterances and not dropped:
         result.removed["empty"] += 1
         dropped = 1
@@ -232,12 +243,12 @@ def clean_cue(
     return result
 
 
-def _clean_line(raw: str, result: CueResult):
-    """Yield (text, voice, dashed, label, emptied_by) for each piece of one raw line."""
+def _clean_line(raw: str, result: CueResult) -> Iterator[Piece]:
+    """The pieces of one raw line: markup, music, dashes, labels and annotations dealt with."""
     line, voice = _strip_markup(raw, result)
     if _is_music(line):
         result.fragments["music"] += 1
-        yield "", voice, False, None, "music"
+        yield Piece("", voice, emptied_by="music")
         return
     for piece in split_inline_dashes(line):
         dashed = False
@@ -256,6 +267,6 @@ def _clean_line(raw: str, result: CueResult):
         text = SPACES_RE.sub(" ", piece).strip()
         text = DASH_RE.sub("", text) if text.startswith(("-", "–", "—")) else text
         if not WORD_RE.search(text):
-            yield "", voice, dashed, label, "annotation" if had_annotation else "empty"
+            yield Piece("", voice, dashed, label, "annotation" if had_annotation else "empty")
             continue
-        yield text, voice, dashed, label, None
+        yield Piece(text, voice, dashed, label)
