@@ -25,7 +25,7 @@ from model_registry.endpoint_spec import alarm_requests
 from model_registry.iam_policies import deploy_handler_policy, trust_policy
 from model_registry.iam_roles import ensure_role
 from model_registry.lambda_bundle import HANDLER, build_zip, sha256_b64
-from model_registry.lambda_handler import SETTINGS_ENV
+from model_registry.lambda_handler import SETTINGS_ENV, TIMEOUT_S
 from model_registry.naming import approval_rule_names, handler_function_name
 from model_registry.settings import handler_settings, project_groups
 
@@ -72,7 +72,7 @@ def ensure_function(
         "Role": role_arn,
         "Handler": HANDLER,
         "Runtime": RUNTIME,
-        "Timeout": 60,
+        "Timeout": TIMEOUT_S,
         "MemorySize": 256,
         "Environment": {"Variables": environment},
         "Description": "Deploys approved model packages blue/green; rolls back rejected live versions",

@@ -19,6 +19,9 @@ from model_registry.sagemaker_backend import SageMakerRegistry
 from model_registry.sagemaker_deploy import SageMakerDeployer
 
 SETTINGS_ENV = "DEPLOY_HANDLER_SETTINGS"
+TIMEOUT_S = 900  # the Lambda's timeout (its maximum), set by approval_infra
+# Wait for a busy endpoint for most of the timeout, leaving time to deploy once it settles.
+BUSY_WAIT_S = TIMEOUT_S - 120
 
 logging.getLogger().setLevel(logging.INFO)  # the Lambda runtime installs the handler; we set the level
 
@@ -32,5 +35,6 @@ def handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
     settings = HandlerSettings.from_json(os.environ[SETTINGS_ENV])
     sagemaker = boto3.client("sagemaker")
     registry = SageMakerRegistry(sagemaker)
-    decision = handle(event, settings, registry, SageMakerDeployer(sagemaker, settings, registry))
+    deployer = SageMakerDeployer(sagemaker, settings, registry, busy_wait_s=BUSY_WAIT_S)
+    decision = handle(event, settings, registry, deployer)
     return asdict(decision)

@@ -8,6 +8,8 @@ state of its own. Stdlib + boto3 only (Lambda bundle).
 from __future__ import annotations
 
 import logging
+import time
+from collections.abc import Callable
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -27,6 +29,7 @@ LOG = logging.getLogger(__name__)
 # An endpoint in these states cannot be updated now; raising lets EventBridge/Lambda retry later.
 # (UpdateRollbackFailed is not here: that endpoint is in service and accepts an UpdateEndpoint.)
 BUSY_STATES = frozenset({"Creating", "Updating", "SystemUpdating", "RollingBack", "Deleting"})
+POLL_S = 20.0
 
 
 class EndpointBusy(RuntimeError):
@@ -45,13 +48,38 @@ class SageMakerDeployer:
     """Creates or updates SageMaker endpoints from registered model packages."""
 
     def __init__(
-        self, sagemaker_client: Any, settings: HandlerSettings, registry: VersionSource | None = None
+        self,
+        sagemaker_client: Any,
+        settings: HandlerSettings,
+        registry: VersionSource | None = None,
+        busy_wait_s: float = 0.0,
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.sm = sagemaker_client
         self.settings = settings
         # Lets an endpoint the pipeline's own deploy step built (image + ModelDataUrl, no package)
         # be recognised as serving the package registered with that artifact.
         self.registry = registry
+        # An endpoint being created or updated is waited for this long (the Lambda has minutes; a
+        # blue/green update takes several), then EndpointBusy lets Lambda retry the event.
+        self.busy_wait_s = busy_wait_s
+        self.sleep = sleep
+
+    def _settled_endpoint(self, endpoint_name: str) -> dict[str, Any] | None:
+        """DescribeEndpoint once the endpoint is not changing; None when it does not exist."""
+        waited = 0.0
+        while True:
+            endpoint = self._describe("describe_endpoint", EndpointName=endpoint_name)
+            if endpoint is None or endpoint.get("EndpointStatus") not in BUSY_STATES:
+                return endpoint
+            if waited >= self.busy_wait_s:
+                status = endpoint["EndpointStatus"]
+                raise EndpointBusy(
+                    f"{endpoint_name} is {status} after {waited:.0f} s; retry once it is InService"
+                )
+            LOG.info("%s is %s; waiting", endpoint_name, endpoint["EndpointStatus"])
+            self.sleep(POLL_S)
+            waited += POLL_S
 
     def _describe(self, operation: str, **kwargs: Any) -> dict[str, Any] | None:
         try:
@@ -63,13 +91,10 @@ class SageMakerDeployer:
 
     def live_package_arn(self, endpoint_name: str) -> str | None:
         """The model package the endpoint serves now; None when there is no endpoint."""
-        endpoint = self._describe("describe_endpoint", EndpointName=endpoint_name)
+        endpoint = self._settled_endpoint(endpoint_name)
         if endpoint is None:
             return None
-        status = endpoint.get("EndpointStatus")
-        if status in BUSY_STATES:
-            raise EndpointBusy(f"{endpoint_name} is {status}; retry once it is InService")
-        if status == "Failed":
+        if endpoint.get("EndpointStatus") == "Failed":
             raise RuntimeError(
                 f"{endpoint_name} is Failed ({endpoint.get('FailureReason', 'no reason given')}): "
                 "delete it, then approve again to recreate it"

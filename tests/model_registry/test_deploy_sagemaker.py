@@ -9,7 +9,7 @@ import pytest
 
 from conf.schema import Config
 from model_registry import lambda_handler
-from model_registry.deploy_logic import NothingToRollBackTo
+from model_registry.deploy_logic import NothingToRollBackTo, handle
 from model_registry.sagemaker_backend import SageMakerRegistry
 from model_registry.settings import handler_settings
 from tests.model_registry.conftest import BUCKET, register_package, sagemaker_event
@@ -191,3 +191,32 @@ def test_endpoint_built_by_the_pipeline_counts_as_serving_its_package(
 
     assert decision["action"] == "noop" and decision["reason"] == f"{ENDPOINT} already serves version 1"
     assert resource_counts(aws) == (1, 1, 1) and update_calls == []
+
+
+def test_a_busy_endpoint_is_waited_for_then_updated(aws, dev_cfg, update_calls) -> None:
+    from moto.sagemaker.models import sagemaker_backends
+
+    from model_registry.sagemaker_deploy import EndpointBusy, SageMakerDeployer
+
+    first = register_package(aws, CHATBOT, {"bleu": 9.5, "chrf": 31.0})
+    second = register_package(aws, CHATBOT, {"bleu": 11.0, "chrf": 33.0})
+    settings = handler_settings(dev_cfg)
+    registry = SageMakerRegistry(aws.client("sagemaker"))
+    sm = aws.client("sagemaker")
+    handle(approve(aws, first), settings, registry, SageMakerDeployer(sm, settings, registry))
+    live = sagemaker_backends["123456789012"]["us-east-1"].endpoints[ENDPOINT]
+    live.endpoint_status = "Updating"
+
+    impatient = SageMakerDeployer(sm, settings, registry, busy_wait_s=0)
+    with pytest.raises(EndpointBusy, match=f"{ENDPOINT} is Updating after 0 s"):
+        handle(approve(aws, second), settings, registry, impatient)
+
+    waits: list[float] = []
+
+    def settle(seconds: float) -> None:  # the update in progress finishes while the handler waits
+        waits.append(seconds)
+        live.endpoint_status = "InService"
+
+    patient = SageMakerDeployer(sm, settings, registry, busy_wait_s=60, sleep=settle)
+    assert handle(approve(aws, second), settings, registry, patient).action == "deploy"
+    assert waits == [20.0] and served_package(aws, ENDPOINT) == second

@@ -22,7 +22,9 @@ def test_choose_backend(tmp_path: Path) -> None:
 
 
 def test_output_uri_names_the_outputs_it_has() -> None:
-    props = {"ProcessingOutputConfig": {"Outputs": [{"OutputName": "themes", "S3Output": {"S3Uri": "s3://b/t"}}]}}
+    props = {
+        "ProcessingOutputConfig": {"Outputs": [{"OutputName": "themes", "S3Output": {"S3Uri": "s3://b/t"}}]}
+    }
     assert output_uri(props, "themes") == "s3://b/t"
     with pytest.raises(KeyError, match=r"no output 'entities' \(outputs: themes\)"):
         output_uri(props, "entities")
@@ -47,7 +49,9 @@ def test_sagemaker_workspace_starts_executions_and_reviews(aws, dev_cfg) -> None
     register_package(aws, dev_cfg.registry.chatbot_group, {"bleu": 7.0, "chrf": 30.0})
     result = ws.review(dev_cfg.registry.chatbot_group, 1, "Approved", "ok")
     assert result.decision is None  # on SageMaker the Lambda decides, on the event
-    assert result.version.status == "Approved" and ws.registry.get(dev_cfg.registry.chatbot_group, 1).metrics == {
+    assert result.version.status == "Approved" and ws.registry.get(
+        dev_cfg.registry.chatbot_group, 1
+    ).metrics == {
         "bleu": 7.0,
         "chrf": 30.0,
     }
