@@ -19,6 +19,7 @@ Choices, and why:
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import logging
 import os
 import shutil
@@ -121,8 +122,17 @@ class MetricLogCallback(TrainerCallback):
         self.history.append({"step": state.global_step, **{k: float(v) for k, v in logs.items()}})
 
 
+def length_grouping(packing: bool) -> dict[str, Any]:
+    """Length-grouped batches when not packing (less padding); the option's name moved in transformers 5.x."""
+    fields = {field.name for field in dataclasses.fields(TrainingArguments)}
+    if "train_sampling_strategy" in fields:
+        return {"train_sampling_strategy": "random" if packing else "group_by_length"}
+    return {"group_by_length": not packing}
+
+
 def training_arguments(args: argparse.Namespace, bf16: bool) -> TrainingArguments:
     return TrainingArguments(
+        **length_grouping(args.packing),
         output_dir=str(args.checkpoint_dir),
         num_train_epochs=args.epochs,
         max_steps=args.max_steps,
@@ -143,7 +153,6 @@ def training_arguments(args: argparse.Namespace, bf16: bool) -> TrainingArgument
         seed=args.seed,
         data_seed=args.seed,
         remove_unused_columns=False,
-        train_sampling_strategy="random" if args.packing else "group_by_length",
         ddp_find_unused_parameters=False,
         dataloader_num_workers=0,
         report_to="none",
@@ -157,7 +166,7 @@ def load_base(
     """The base model and tokenizer: built and warmed up for tiny references, loaded otherwise."""
     if tiny_models.is_tiny(args.model_id):
         kind = tiny_models.tiny_kind(args.model_id, tiny_models.TINY_CAUSAL_KINDS)
-        return chat_model.prepare_tiny_base(
+        tokenizer, model, losses = chat_model.prepare_tiny_base(
             kind,
             corpus_texts(conversations),
             args.pretrain_steps,
@@ -167,6 +176,9 @@ def load_base(
             args.seed,
             tiny_folder,
         )
+        if args.load_in_4bit:  # QLoRA on the warmed-up tiny base, as on a Hub base
+            model = chat_model.load_causal_lm(tiny_folder, load_in_4bit=True)
+        return tokenizer, model, losses
     if args.pretrain_steps:
         raise ValueError("pretrain_steps is for tiny models only; set it to 0 for a Hub model")
     tokenizer = chat_model.load_tokenizer(args.model_id, tiny=False)

@@ -141,7 +141,9 @@ def test_tiny_llama_trains_through_the_same_path(hand_datasets: Path, tmp_path: 
 
 @pytest.mark.gpu
 @requires_gpu
-def test_bf16_lora_on_gpu(hand_datasets: Path, tmp_path: Path) -> None:
+def test_bf16_lora_on_gpu_trains_merges_and_serves(hand_datasets: Path, tmp_path: Path) -> None:
+    from containers.inference import chatbot
+
     metrics = train_chatbot.main(
         train_chatbot.parse_args(
             chatbot_argv(
@@ -157,3 +159,25 @@ def test_bf16_lora_on_gpu(hand_datasets: Path, tmp_path: Path) -> None:
     assert metrics["train_loss_last"] < metrics["train_loss_first"]
     config = json.loads((tmp_path / "model" / "chatbot_config.json").read_text())
     assert config["dtype"] == "bfloat16"
+    bundle = chatbot.load_chat_model(tmp_path / "model")
+    assert next(bundle["model"].parameters()).dtype == torch.bfloat16
+    replies, _, completion = chatbot.generate_replies(
+        bundle, [[{"role": "user", "content": "Where is Mike?"}]], 8
+    )
+    assert isinstance(replies[0], str) and 1 <= completion[0] <= 8
+
+
+@pytest.mark.gpu
+@requires_gpu
+def test_qlora_merges_into_a_bf16_reload(hand_datasets: Path, tmp_path: Path) -> None:
+    pytest.importorskip("bitsandbytes")
+    metrics = train_chatbot.main(
+        train_chatbot.parse_args(
+            chatbot_argv(
+                hand_datasets, tmp_path, max_steps=10, pretrain_steps=20, save_steps=10, load_in_4bit="true"
+            )
+        )
+    )
+    assert metrics["global_step"] == 10
+    merged = json.loads((tmp_path / "model" / "merged" / "config.json").read_text())
+    assert "quantization_config" not in merged
