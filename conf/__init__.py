@@ -4,8 +4,8 @@
     cfg = load_config("dev")          # typed, frozen, validated
 
 An unknown key, a wrong type or a key given twice in one file raises ConfigError naming the key and the
-file, before anything runs. characters.yaml and themes.yaml are read by the container scripts themselves
-(they travel to the jobs as inputs); `load_characters` and `load_themes` here validate them for the CLI.
+file, before anything runs. characters.yaml and themes.yaml are data for the jobs: they travel in the code
+bundle and the processing scripts that read them validate them (containers/processing/characters.py).
 """
 
 from __future__ import annotations
