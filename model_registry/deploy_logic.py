@@ -48,6 +48,7 @@ class EndpointTarget:
     instance_type: str
     initial_instance_count: int = 1
     data_capture_percentage: int = 100
+    model: str = ""  # 'chatbot' / 'classifier': names its data-capture folder as the pipeline does
 
 
 @dataclass(frozen=True)

@@ -61,7 +61,8 @@ def model_request(name: str, version: ModelVersion, settings: HandlerSettings) -
 
 
 def data_capture_uri(settings: HandlerSettings, target: EndpointTarget) -> str:
-    return f"{settings.data_capture_s3_uri.rstrip('/')}/{target.endpoint_name}"
+    """`<data capture root>/<model>`: the folder the pipeline's own endpoint config captures into."""
+    return f"{settings.data_capture_s3_uri.rstrip('/')}/{target.model or target.endpoint_name}"
 
 
 def endpoint_config_request(

@@ -43,6 +43,7 @@ def endpoint_targets(cfg: Config) -> dict[str, EndpointTarget]:
             instance_type=serving.instance_type,
             initial_instance_count=serving.initial_instance_count,
             data_capture_percentage=serving.data_capture_percentage,
+            model=model,
         )
     return targets
 
@@ -65,7 +66,7 @@ def handler_settings(cfg: Config) -> HandlerSettings:
         targets=endpoint_targets(cfg),
         rollout=rollout_policy(cfg),
         execution_role_arn=cfg.project.role_arn,
-        # The same layout the pipeline's own endpoint steps use: <s3 root>/<env>/data-capture/<endpoint>.
+        # The layout the pipeline's own endpoint configs use: <s3 root>/<env>/data-capture/<model>.
         data_capture_s3_uri=f"{cfg.project.s3_root.rstrip('/')}/{cfg.env}/data-capture",
         kms_key_id=cfg.security.kms_key_id,
         tags={**cfg.project.tags, "project": cfg.project.name, "environment": cfg.env},

@@ -65,3 +65,21 @@ def test_errors_name_what_is_wrong(db: Path) -> None:
         run(db, "show", "chatbot", "9")
     with pytest.raises(SystemExit, match="schedule talks to AWS: pass --backend sagemaker"):
         run(db, "schedule")
+
+
+@pytest.mark.aws
+def test_aws_commands_print_what_they_made(aws, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert (
+        run(tmp_path / "unused.db", "--backend", "sagemaker", "--env", "dev", "deploy-approval-handler") == 0
+    )
+    made = json.loads(capsys.readouterr().out)
+    assert (
+        made["function"]
+        == "arn:aws:lambda:us-east-1:123456789012:function:stranger-things-nlp-dev-deploy-handler"
+    )
+    assert sorted(made["rules"]) == ["Approved", "Rejected"]
+
+    assert run(tmp_path / "unused.db", "--backend", "sagemaker", "--env", "dev", "list-schedules") == 0
+    assert json.loads(capsys.readouterr().out) == {"schedules": []}
+    assert run(tmp_path / "unused.db", "--backend", "sagemaker", "--env", "dev", "unschedule") == 0
+    assert json.loads(capsys.readouterr().out) == {"deleted": False}

@@ -61,7 +61,7 @@ def test_approval_creates_the_endpoint_serving_that_package(aws, invoke, update_
     config = sm.describe_endpoint_config(EndpointConfigName=endpoint["EndpointConfigName"])
     capture = config["DataCaptureConfig"]
     assert capture["EnableCapture"] is True and capture["InitialSamplingPercentage"] == 100
-    assert capture["DestinationS3Uri"] == f"s3://{BUCKET}/stranger-things-nlp/dev/data-capture/{ENDPOINT}"
+    assert capture["DestinationS3Uri"] == f"s3://{BUCKET}/stranger-things-nlp/dev/data-capture/chatbot"
     assert config["ProductionVariants"][0]["InstanceType"] == "ml.m5.xlarge"
     assert update_calls == []  # a new endpoint is created, not updated
 

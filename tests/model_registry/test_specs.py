@@ -24,7 +24,9 @@ from model_registry.metrics import compare, metrics_from_report
 from model_registry.settings import handler_settings
 from model_registry.types import ModelVersion
 
-TARGET = EndpointTarget("stranger-things-chatbot", "stranger-things-nlp-dev-chatbot", "ml.g5.xlarge", 2, 50)
+TARGET = EndpointTarget(
+    "stranger-things-chatbot", "stranger-things-nlp-dev-chatbot", "ml.g5.xlarge", 2, 50, "chatbot"
+)
 SETTINGS = HandlerSettings(
     targets={TARGET.group: TARGET},
     execution_role_arn="arn:aws:iam::123456789012:role/Exec",
@@ -66,7 +68,7 @@ def test_endpoint_config_captures_data_and_uses_the_key() -> None:
     assert request["DataCaptureConfig"] == {
         "EnableCapture": True,
         "InitialSamplingPercentage": 50,
-        "DestinationS3Uri": "s3://bkt/p/dev/data-capture/stranger-things-nlp-dev-chatbot",
+        "DestinationS3Uri": "s3://bkt/p/dev/data-capture/chatbot",
         "CaptureOptions": [{"CaptureMode": "Input"}, {"CaptureMode": "Output"}],
         "CaptureContentTypeHeader": {"JsonContentTypes": ["application/json"]},
         "KmsKeyId": "alias/stranger-things-nlp",
