@@ -210,14 +210,15 @@ class LocalRun:
             try:
                 while True:
                     progressed = False
-                    for node in self._ready() if not stopping else []:
-                        if sum(1 for _ in running) >= self.options.workers and node.type in JOB_TYPES:
+                    for node in self._ready():
+                        if self._skip(node):  # skips still settle after a failure: they start nothing
+                            progressed = True
+                            continue
+                        if stopping or (len(running) >= self.options.workers and node.type in JOB_TYPES):
                             continue
                         progressed = True
                         stopping |= self._start(node, pool, running)
-                        if stopping:
-                            break
-                    if not running and (stopping or not progressed):
+                    if not running and not progressed:
                         break
                     if running and not progressed:
                         done, _ = wait(list(running), return_when=FIRST_COMPLETED)
@@ -238,20 +239,25 @@ class LocalRun:
 
         return {u for u in input_uris(self.definition) if "/code/" in u}
 
+    def _skip(self, node: StepNode) -> bool:
+        """Mark a ready step Skipped when its branch was not taken or an upstream step was skipped."""
+        reason = self._skip_reason(node)
+        if reason is None:
+            return False
+        record = self.state.steps[node.name]
+        record.status, record.message = SKIPPED, reason
+        self._save()
+        self.reporter.finished(record)
+        return True
+
     def _start(
         self,
         node: StepNode,
         pool: ThreadPoolExecutor,
         running: dict[Future[handlers.Outcome], tuple[StepRecord, float]],
     ) -> bool:
-        """Start (or skip) one ready step; True when the run must stop starting new steps."""
+        """Start one ready step; True when the run must stop starting new steps."""
         record = self.state.steps[node.name]
-        reason = self._skip_reason(node)
-        if reason is not None:
-            record.status, record.message = SKIPPED, reason
-            self._save()
-            self.reporter.finished(record)
-            return False
         record.status, record.log = RUNNING, str(self._log_path(node.name))
         self._log_path(node.name).unlink(missing_ok=True)
         self.reporter.started(record)
