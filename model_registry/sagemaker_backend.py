@@ -127,7 +127,8 @@ class SageMakerRegistry:
         try:
             return self._describe(self.package_arn(group, version))
         except ClientError as error:
-            if "does not exist" in str(error) or "Could not find" in str(error):
+            message = str(error)
+            if any(text in message for text in ("does not exist", "not found", "Could not find")):
                 raise KeyError(f"no version {version} in model package group {group!r}") from error
             raise
 

@@ -160,6 +160,8 @@ def test_sagemaker_registry_lists_metrics_and_keeps_the_note(aws) -> None:
     assert [v.version for v in registry.list_versions(CHATBOT, status="Approved")] == [2]
     with pytest.raises(KeyError, match="no model package group 'missing'"):
         registry.list_versions("missing")
+    with pytest.raises(KeyError, match=f"no version 9 in model package group '{CHATBOT}'"):
+        registry.get(CHATBOT, 9)
 
 
 def test_endpoint_built_by_the_pipeline_counts_as_serving_its_package(
