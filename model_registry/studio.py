@@ -52,6 +52,24 @@ def output_uri(step_properties: dict[str, Any], output: str) -> str:
     raise KeyError(f"the step has no output {output!r} (outputs: {names})")
 
 
+def step_rows(steps: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """ListPipelineExecutionSteps entries as the notebooks show them: started steps first, by start time."""
+
+    def order(step: dict[str, Any]) -> tuple[bool, str]:
+        started = step.get("StartTime")
+        return started is None, started.isoformat() if started is not None else step["StepName"]
+
+    return [
+        {
+            "name": step["StepName"],
+            "status": step["StepStatus"],
+            "cache": "hit" if step.get("CacheHitResult") else "-",
+            "message": step.get("FailureReason", ""),
+        }
+        for step in sorted(steps, key=order)
+    ]
+
+
 @dataclass
 class Workspace:
     """The registry, the pipeline's executions and the endpoints of one environment."""
@@ -167,16 +185,7 @@ class Workspace:
                 }
                 for name, s in steps.items()
             ]
-        rows = self._sagemaker_steps(execution)
-        return [
-            {
-                "name": s["StepName"],
-                "status": s["StepStatus"],
-                "cache": "hit" if s.get("CacheHitResult") else "-",
-                "message": s.get("FailureReason", ""),
-            }
-            for s in sorted(rows, key=lambda s: s.get("StartTime") or 0)
-        ]
+        return step_rows(self._sagemaker_steps(execution))
 
     # ---- outputs ------------------------------------------------------------------------------
 

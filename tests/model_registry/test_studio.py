@@ -55,3 +55,38 @@ def test_sagemaker_workspace_starts_executions_and_reviews(aws, dev_cfg) -> None
         "bleu": 7.0,
         "chrf": 30.0,
     }
+
+
+def test_step_rows_orders_started_steps_first() -> None:
+    from datetime import UTC, datetime
+
+    from model_registry.studio import step_rows
+
+    rows = step_rows(
+        [
+            {
+                "StepName": "TrainChatbot",
+                "StepStatus": "Executing",
+                "StartTime": datetime(2026, 1, 1, 10, 5, tzinfo=UTC),
+            },
+            {"StepName": "DeployChatbot", "StepStatus": "NotStarted"},
+            {
+                "StepName": "CleanSubtitles",
+                "StepStatus": "Succeeded",
+                "StartTime": datetime(2026, 1, 1, 10, 0, tzinfo=UTC),
+                "CacheHitResult": {"SourcePipelineExecutionArn": "arn:old"},
+            },
+            {
+                "StepName": "Fail",
+                "StepStatus": "Failed",
+                "StartTime": datetime(2026, 1, 1, 10, 9, tzinfo=UTC),
+                "FailureReason": "below threshold",
+            },
+        ]
+    )
+    assert [(r["name"], r["status"], r["cache"], r["message"]) for r in rows] == [
+        ("CleanSubtitles", "Succeeded", "hit", ""),
+        ("TrainChatbot", "Executing", "-", ""),
+        ("Fail", "Failed", "-", "below threshold"),
+        ("DeployChatbot", "NotStarted", "-", ""),
+    ]
