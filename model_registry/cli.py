@@ -121,7 +121,11 @@ def live_versions(backend: str, cfg: Config, registry: RegistryBackend) -> dict[
     live: dict[str, str] = {}
     deployer = _deployer(backend, cfg, registry)
     for target in handler_settings(cfg).targets.values():
-        arn = deployer.live_package_arn(target.endpoint_name)
+        try:
+            arn = deployer.live_package_arn(target.endpoint_name)
+        except RuntimeError as error:  # EndpointBusy or Failed: say so, list the rest
+            LOG.warning("%s", error)
+            continue
         if arn:
             live[arn] = target.endpoint_name
     return live
@@ -137,7 +141,7 @@ def _deployer(backend: str, cfg: Config, registry: RegistryBackend) -> Any:
     from model_registry.sagemaker_deploy import SageMakerDeployer
 
     client = boto3.session.Session(region_name=cfg.project.region).client("sagemaker")
-    return SageMakerDeployer(client, handler_settings(cfg))
+    return SageMakerDeployer(client, handler_settings(cfg), registry)
 
 
 def review_command(args: argparse.Namespace, cfg: Config, registry: RegistryBackend) -> tuple[Any, str, int]:
