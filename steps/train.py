@@ -22,6 +22,10 @@ from steps.prepare_datasets import split_uri
 from steps.request_step import RequestStep
 
 CHECKPOINT_DIR = "/opt/ml/checkpoints"
+# With network isolation the container cannot reach S3: the tarball then arrives as the input channel
+# `code`, and the toolkit extracts it from this local path instead of downloading it.
+CODE_CHANNEL = "code"
+ISOLATED_SUBMIT_DIRECTORY = f"/opt/ml/input/data/{CODE_CHANNEL}/sourcedir.tar.gz"
 SCRIPTS = {
     "chatbot": "containers/training/train_chatbot.py",
     "classifier": "containers/training/train_classifier.py",
@@ -50,7 +54,9 @@ def hyperparameters(ctx: StepContext, model: str) -> dict[str, Any]:
     params = ctx.params.for_model(model)
     values: dict[str, Any] = {
         "sagemaker_program": SCRIPTS[model],
-        "sagemaker_submit_directory": ctx.sourcedir_uri,
+        "sagemaker_submit_directory": (
+            ISOLATED_SUBMIT_DIRECTORY if ctx.cfg.security.network_isolation else ctx.sourcedir_uri
+        ),
         "sagemaker_region": ctx.cfg.project.region,
     }
     if device_of(model_cfg.training.instance_type) == "gpu":
@@ -64,7 +70,7 @@ def hyperparameters(ctx: StepContext, model: str) -> dict[str, Any]:
     return values
 
 
-def _channel(name: str, uri: Any) -> dict[str, Any]:
+def _channel(name: str, uri: Any, content_type: str = "application/jsonlines") -> dict[str, Any]:
     return {
         "ChannelName": name,
         "DataSource": {
@@ -74,7 +80,7 @@ def _channel(name: str, uri: Any) -> dict[str, Any]:
                 "S3DataDistributionType": "FullyReplicated",
             }
         },
-        "ContentType": "application/jsonlines",
+        "ContentType": content_type,
         "InputMode": "File",
     }
 
@@ -122,6 +128,8 @@ def training_request(ctx: StepContext, model: str, prepare_step: RequestStep) ->
     if model_cfg.spot.enabled:
         request["EnableManagedSpotTraining"] = True
         stopping["MaxWaitTimeInSeconds"] = max(model_cfg.spot.max_wait_s, model_cfg.training.max_runtime_s)
+    if cfg.security.network_isolation:
+        request["InputDataConfig"].append(_channel(CODE_CHANNEL, ctx.sourcedir_uri, "application/x-tar"))
     vpc = ctx.vpc_config()
     if vpc:
         request["VpcConfig"] = vpc

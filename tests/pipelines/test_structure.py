@@ -286,3 +286,14 @@ def test_vpc_and_network_isolation_from_config() -> None:
         "Subnets": ["subnet-1"],
     }
     assert steps["CreateChatbotModel"]["Arguments"]["EnableNetworkIsolation"] is True
+    # Isolated containers cannot download the code: it arrives as an input channel instead.
+    training = steps["TrainLocationClassifier"]["Arguments"]
+    code = [c for c in training["InputDataConfig"] if c["ChannelName"] == "code"]
+    assert code[0]["DataSource"]["S3DataSource"]["S3Uri"].endswith(f"/code/{bundle_hash()}/sourcedir.tar.gz")
+    assert (
+        training["HyperParameters"]["sagemaker_submit_directory"]
+        == "/opt/ml/input/data/code/sourcedir.tar.gz"
+    )
+    from pipelines.validation import validate_definition
+
+    assert validate_definition(json.loads(definition_json(cfg))) == []
