@@ -60,7 +60,10 @@ def hyperparameters(ctx: StepContext, model: str) -> dict[str, Any]:
         "sagemaker_region": ctx.cfg.project.region,
     }
     if device_of(model_cfg.training.instance_type) == "gpu":
+        # What the SDK's `distribution={"torch_distributed": {"enabled": True}}` sets: the toolkit then
+        # launches torchrun with one process per GPU on every instance.
         values["sagemaker_torch_distributed_enabled"] = "true"
+        values["sagemaker_instance_type"] = params.training_instance_type
     values.update({key: _plain(value) for key, value in model_cfg.hyperparameters.model_dump().items()})
     values["model_id"] = params.model_id
     values["epochs"] = params.epochs.to_string()

@@ -180,6 +180,9 @@ def test_spot_training_with_checkpoints_when_config_enables_it(definitions: dict
     checkpoint_parts = dev["CheckpointConfig"]["S3Uri"]["Std:Join"]["Values"]
     assert FINGERPRINT_GET in checkpoint_parts and {"Get": "Parameters.ChatbotModelId"} in checkpoint_parts
     assert dev["HyperParameters"]["sagemaker_torch_distributed_enabled"] == "true"  # GPU: torchrun
+    assert dev["HyperParameters"]["sagemaker_instance_type"] == {
+        "Get": "Parameters.ChatbotTrainingInstanceType"
+    }
     local = steps_by_name(definitions["local"])["TrainChatbot"]["Arguments"]
     assert "EnableManagedSpotTraining" not in local
     assert "MaxWaitTimeInSeconds" not in local["StoppingCondition"]
