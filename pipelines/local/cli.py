@@ -134,9 +134,9 @@ def cmd_serve_local(args: argparse.Namespace) -> int:
     from model_registry.local import LocalRegistry
     from pipelines.local.server import make_server
 
-    registry = LocalRegistry(args.home / "registry.db")
-    server = make_server(registry, args.host, args.port)
     logging.getLogger("pipelines.local.server").setLevel(logging.INFO)
+    registry = LocalRegistry(args.home / "registry.db")
+    server = make_server(registry, args.host, args.port, preload=True)
     endpoints = registry.list_endpoints()
     host, port = server.server_address[:2]
     print(f"serving {len(endpoints)} endpoint(s) on http://{host}:{port}", file=sys.stderr)

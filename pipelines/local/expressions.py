@@ -244,7 +244,7 @@ def evaluate_condition(condition: dict[str, Any], scope: Scope) -> ConditionOutc
             result = bool(_COMPARISONS[kind](a, b))
         except TypeError as exc:
             raise UnresolvedReference(f"{kind}: cannot compare {left!r} with {right!r}") from exc
-        text = f"{_describe(condition.get('LeftValue'))} = {left!r} {_SYMBOLS[kind]} {right!r}"
+        text = f"{_describe(condition.get('LeftValue'))} = {_show(left)} {_SYMBOLS[kind]} {_show(right)}"
         return ConditionOutcome(text, result)
     if kind == "In":
         query = resolve(condition.get("QueryValue"), scope)
@@ -257,6 +257,13 @@ def evaluate_condition(condition: dict[str, Any], scope: Scope) -> ConditionOutc
         parts = [evaluate_condition(c, scope) for c in condition.get("Conditions", [])]
         return ConditionOutcome(" or ".join(f"({p.text})" for p in parts), any(p.value for p in parts))
     raise UnresolvedReference(f"unsupported condition type {kind!r}")
+
+
+def _show(value: Any) -> str:
+    """An operand as the summary prints it: floats to 4 decimals (12.3456 rather than 12.345612937)."""
+    if isinstance(value, float):
+        return repr(round(value, 4))
+    return repr(value)
 
 
 def _describe(expr: Any) -> str:

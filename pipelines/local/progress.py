@@ -159,11 +159,7 @@ def _registered_lines(records: list[StepRecord]) -> list[str]:
 
 
 def _endpoint_lines(records: list[StepRecord]) -> list[str]:
-    lines = [
-        f"  {r.properties.get('EndpointName')}: {r.message}"
-        for r in records
-        if r.type == "Endpoint" and r.status in ("Succeeded", CACHED)
-    ]
+    lines = [f"  {r.message}" for r in records if r.type == "Endpoint" and r.status in ("Succeeded", CACHED)]
     if lines:
         lines.append("  serve them: make serve-local (GET /ping, POST /endpoints/<name>/invocations)")
     return lines

@@ -235,6 +235,19 @@ def make_handler(pool: EndpointPool) -> type[BaseHTTPRequestHandler]:
     return Handler
 
 
-def make_server(registry: LocalRegistry, host: str = "127.0.0.1", port: int = 8080) -> ThreadingHTTPServer:
-    """A server (not yet serving) over the registry's endpoints; port 0 picks a free port."""
-    return ThreadingHTTPServer((host, port), make_handler(EndpointPool(registry)))
+def make_server(
+    registry: LocalRegistry, host: str = "127.0.0.1", port: int = 8080, preload: bool = False
+) -> ThreadingHTTPServer:
+    """A server (not yet serving) over the registry's endpoints; port 0 picks a free port.
+
+    `preload` loads every endpoint's model first, so the first request is not the slow one and a
+    broken model folder shows up at start (logged; the other endpoints still serve).
+    """
+    pool = EndpointPool(registry)
+    if preload:
+        for name in pool.names():
+            try:
+                pool.get(name)
+            except RequestError as exc:
+                LOG.error("endpoint %s cannot load: %s", name, exc)
+    return ThreadingHTTPServer((host, port), make_handler(pool))
