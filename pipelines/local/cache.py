@@ -19,7 +19,9 @@ import copy
 import hashlib
 import json
 import os
+import re
 import shutil
+import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -104,8 +106,11 @@ class StepCache:
     def _folder(self, key: str) -> Path:
         return self.root / key[:2] / key
 
-    def lookup(self, key: str) -> dict[str, Any] | None:
-        """The entry stored under `key`, or None (also when it is incomplete or unreadable)."""
+    def lookup(self, key: str, expire_after: str | None = None) -> dict[str, Any] | None:
+        """The entry stored under `key`, or None when absent, incomplete, unreadable or expired.
+
+        `expire_after` is the step's CacheConfig ExpireAfter (ISO 8601 duration such as P30D).
+        """
         entry_file = self._folder(key) / "entry.json"
         if not entry_file.is_file():
             return None
@@ -116,6 +121,8 @@ class StepCache:
         for label in entry.get("files", []):
             if not (self._folder(key) / "files" / _safe(label)).exists():
                 return None
+        if expire_after and time.time() - float(entry.get("created", 0)) > duration_seconds(expire_after):
+            return None
         return entry
 
     def store(self, key: str, entry: dict[str, Any], files: dict[str, Path], log: Path | None = None) -> None:
@@ -130,7 +137,7 @@ class StepCache:
                 copy_into(folder, target, link=True)
         if log is not None and log.is_file():
             shutil.copy2(log, staging / "log.txt")
-        record = {**entry, "files": sorted(files)}
+        record = {**entry, "files": sorted(files), "created": time.time()}
         (staging / "entry.json").write_text(json.dumps(record, indent=2, sort_keys=True, default=str) + "\n")
         final.parent.mkdir(parents=True, exist_ok=True)
         if final.exists():
@@ -143,6 +150,22 @@ class StepCache:
 
     def log_file(self, key: str) -> Path:
         return self._folder(key) / "log.txt"
+
+
+_DURATION = re.compile(
+    r"^P(?:(\d+)Y)?(?:(\d+)M)?(?:(\d+)W)?(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?)?$"
+)
+
+
+def duration_seconds(text: str) -> float:
+    """An ISO 8601 duration (P30D, PT12H, P1Y2M) in seconds; a year is 365 days, a month 30."""
+    match = _DURATION.match(text)
+    if match is None or text in ("P", "PT"):
+        raise ValueError(f"CacheConfig ExpireAfter {text!r} is not an ISO 8601 duration such as P30D or PT1H")
+    years, months, weeks, days, hours, minutes, seconds = (int(g or 0) for g in match.groups())
+    return float(
+        ((years * 365 + months * 30 + weeks * 7 + days) * 24 + hours) * 3600 + minutes * 60 + seconds
+    )
 
 
 def _safe(label: str) -> str:

@@ -103,6 +103,10 @@ def _reuse_log(cache: StepCache, key: str, log_path: Path) -> None:
 # -- Processing and Training ------------------------------------------------------------------------
 
 
+def _expiry(definition: dict[str, Any]) -> str | None:
+    return definition.get("CacheConfig", {}).get("ExpireAfter")
+
+
 def property_files(definition: dict[str, Any], args: dict[str, Any], storage: RunStorage) -> dict[str, str]:
     """Where each PropertyFile of a Processing step lives: its output's folder + FilePath."""
     outputs = {
@@ -150,7 +154,11 @@ def run_processing(
     files = property_files(definition, args, svc.storage)
     input_uris = [str(i["S3Input"]["S3Uri"]) for i in args.get("ProcessingInputs", [])]
     key = cache_key(name, "Processing", args, svc.masks, svc.digest_of, input_uris) if use_cache else None
-    if key is not None and svc.cache is not None and (entry := svc.cache.lookup(key)) is not None:
+    if (
+        key is not None
+        and svc.cache is not None
+        and (entry := svc.cache.lookup(key, _expiry(definition))) is not None
+    ):
         for label, uri in outputs.items():
             svc.cache.restore(key, label, fresh_dir(svc.storage.local_path(uri)))
         _reuse_log(svc.cache, key, log_path)
@@ -195,7 +203,11 @@ def run_training(
             "FinalMetricDataList": [{"MetricName": k, "Value": v} for k, v in sorted(metrics.items())],
         }
 
-    if key is not None and svc.cache is not None and (entry := svc.cache.lookup(key)) is not None:
+    if (
+        key is not None
+        and svc.cache is not None
+        and (entry := svc.cache.lookup(key, _expiry(definition))) is not None
+    ):
         svc.cache.restore(key, "artifacts", fresh_dir(artifact_dir))
         _reuse_log(svc.cache, key, log_path)
         metrics = entry.get("metrics", {})

@@ -49,6 +49,14 @@ from pipelines.local.storage import RunStorage
 JOB_TYPES = {"Processing", "Training"}
 
 
+def available_cores() -> int:
+    """CPU cores this process may use (the affinity mask on Linux, the CPU count elsewhere)."""
+    try:
+        return len(os.sched_getaffinity(0)) or 1
+    except AttributeError:  # macOS and Windows have no affinity call
+        return os.cpu_count() or 1
+
+
 @dataclass
 class RunOptions:
     """Where the run keeps things and how it behaves."""
@@ -57,7 +65,7 @@ class RunOptions:
     run_dir: Path | None = None  # default: <home>/runs/<execution id>
     use_cache: bool = True
     resume: bool = False
-    workers: int = field(default_factory=lambda: len(os.sched_getaffinity(0)) or 1)
+    workers: int = field(default_factory=lambda: available_cores())
     repo_root: Path = REPO_ROOT
     pipeline_name: str = "local-pipeline"
     registry_db: Path | None = None  # default: <home>/registry.db

@@ -170,3 +170,27 @@ def test_model_tarball_is_the_folder_contents_and_byte_stable(tmp_path: Path) ->
     with tarfile.open(fileobj=io.BytesIO(gzip.decompress(first))) as archive:
         assert sorted(archive.getnames()) == ["code/inference.py", "weights.bin"]
         assert archive.extractfile("weights.bin").read() == b"\x00\x01"
+
+
+def test_cache_expiry_follows_expire_after(tmp_path: Path) -> None:
+    import json
+
+    from pipelines.local.cache import StepCache, duration_seconds
+
+    assert (duration_seconds("P30D"), duration_seconds("PT1H30M"), duration_seconds("P1W")) == (
+        2592000,
+        5400,
+        604800,
+    )
+    with pytest.raises(ValueError, match="'30 days' is not an ISO 8601 duration"):
+        duration_seconds("30 days")
+    cache = StepCache(tmp_path / "cache")
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "x.txt").write_text("x")
+    cache.store("ab" * 32, {"step": "S"}, {"output:o": tmp_path / "out"})
+    assert cache.lookup("ab" * 32, "P1D") is not None
+    entry_file = tmp_path / "cache" / "ab" / ("ab" * 32) / "entry.json"
+    entry = json.loads(entry_file.read_text())
+    entry_file.write_text(json.dumps({**entry, "created": entry["created"] - 2 * 86400}))
+    assert cache.lookup("ab" * 32, "P1D") is None
+    assert cache.lookup("ab" * 32, "P3D") is not None
