@@ -92,8 +92,13 @@ class PackingCollator:
 
     With no attention mask and restarting positions, transformers builds a block-diagonal causal mask
     (masking_utils.find_packed_sequence_indices), so examples never attend to each other and no compute
-    is spent on padding.
+    is spent on padding. `pad_to_multiple_of` rounds the row up with a block of padding (its own
+    "sequence", no labels): on GPU, attention kernels plan per shape, and a few repeated shapes are much
+    faster than a new length every step.
     """
+
+    pad_token_id: int = 0
+    pad_to_multiple_of: int | None = None
 
     def __call__(self, features: list[dict[str, list[int]]]) -> dict[str, torch.Tensor]:
         ids, labels, positions = [], [], []
@@ -102,6 +107,11 @@ class PackingCollator:
             # The first token of each example must not be predicted from the previous example.
             labels.extend([IGNORE_INDEX, *feature["labels"][1:]])
             positions.extend(range(len(feature["input_ids"])))
+        if self.pad_to_multiple_of and len(ids) % self.pad_to_multiple_of:
+            extra = self.pad_to_multiple_of - len(ids) % self.pad_to_multiple_of
+            ids.extend([self.pad_token_id] * extra)
+            labels.extend([IGNORE_INDEX] * extra)
+            positions.extend(range(extra))
         return {
             "input_ids": torch.tensor([ids]),
             "labels": torch.tensor([labels]),

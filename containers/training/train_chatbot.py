@@ -51,6 +51,7 @@ LOG = logging.getLogger("train_chatbot")
 INFERENCE_HANDLER = Path(__file__).resolve().parents[1] / "inference" / "chatbot.py"
 INFERENCE_REQUIREMENTS = Path(__file__).resolve().parents[1] / "inference" / "requirements.txt"
 CONFIG_FILE = "chatbot_config.json"
+PACK_MULTIPLE = 64  # GPU: packed rows rounded up to a few repeated shapes (see PackingCollator)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -276,7 +277,11 @@ def main(args: argparse.Namespace) -> dict[str, Any]:
     )
     callback = MetricLogCallback()
     bf16 = chat_model.use_bf16()
-    collator = PackingCollator() if args.packing else PaddingCollator(tokenizer.pad_token_id)
+    collator = (
+        PackingCollator(tokenizer.pad_token_id, pad_to_multiple_of=PACK_MULTIPLE if bf16 else None)
+        if args.packing
+        else PaddingCollator(tokenizer.pad_token_id)
+    )
     trainer = Trainer(
         model=model,
         args=training_arguments(args, bf16),

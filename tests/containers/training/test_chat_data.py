@@ -65,16 +65,19 @@ def test_conversation_must_end_with_a_reply() -> None:
         validate_messages([{"role": "narrator", "content": "x"}], "row 2")
 
 
-def test_packing_gives_the_same_loss_as_padding(tokenizer) -> None:
-    """Block-diagonal attention: packed examples must not see each other."""
+@pytest.mark.parametrize("multiple", [None, 64])
+def test_packing_gives_the_same_loss_as_padding(tokenizer, multiple: int | None) -> None:
+    """Block-diagonal attention: packed examples must not see each other, nor the padding block."""
     model = tiny_models.build_tiny_causal_lm("qwen2", tokenizer, seed=3)
     model.config.use_cache = False
     other = [*CONVERSATION[:2], {"role": "assistant", "content": "Friends don't lie. Mike is at school."}]
     features = [encode_conversation(tokenizer, c, 256) for c in (CONVERSATION, other)]
     with torch.no_grad():
-        packed = model(**PackingCollator()(features)).loss
+        batch = PackingCollator(tokenizer.pad_token_id, pad_to_multiple_of=multiple)(features)
+        packed = model(**batch).loss
         padded = model(**PaddingCollator(tokenizer.pad_token_id)(features)).loss
     assert packed.item() == pytest.approx(padded.item(), rel=1e-5)
+    assert batch["input_ids"].shape[1] % (multiple or 1) == 0
 
 
 def test_padding_collator_pads_to_a_fixed_length(tokenizer) -> None:
