@@ -89,7 +89,7 @@ def data_override(folder: Path) -> str:
 def cmd_run_local(args: argparse.Namespace) -> int:
     from pipelines.local.dag import DefinitionError, load_definition, parse_assignments
     from pipelines.local.definition_source import build_definition, pipeline_name
-    from pipelines.local.progress import Reporter
+    from pipelines.local.progress import make_reporter
     from pipelines.local.runner import RunOptions, latest_run, run_definition
 
     home: Path = args.home
@@ -117,7 +117,7 @@ def cmd_run_local(args: argparse.Namespace) -> int:
             pipeline_name=pipeline_name(args.env),
             **({"workers": args.workers} if args.workers else {}),
         )
-        result = run_definition(definition, options, Reporter(quiet=args.quiet), overrides)
+        result = run_definition(definition, options, make_reporter(quiet=args.quiet), overrides)
     except (DefinitionError, FileNotFoundError, ValueError) as exc:
         print(f"run-local: {exc}", file=sys.stderr)
         return 2

@@ -8,7 +8,10 @@ versions; endpoints; and for a failed step its message and the tail of its log.
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
@@ -92,6 +95,82 @@ class Reporter:
 
     def summary(self, result: RunResult) -> None:
         print(render_summary(result), file=self.stream, flush=True)
+
+
+class LiveReporter(Reporter):
+    """On a terminal: one table of every step, redrawn in place on each change and every second."""
+
+    def __init__(self, stream: TextIO | None = None) -> None:
+        super().__init__(stream)
+        self._records: list[StepRecord] = []
+        self._started: dict[str, float] = {}
+        self._drawn = 0
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._ticker: threading.Thread | None = None
+        self._head = ""
+
+    def begin(self, run_dir: Path, state: RunState, dag: Dag, note: str | None) -> None:
+        self._t0 = time.monotonic()
+        self._records = [state.steps[name] for name in dag.order]
+        self._head = f"run {state.execution['PipelineExecutionId']} in {run_dir}" + (
+            f" ({note})" if note else ""
+        )
+        self._ticker = threading.Thread(target=self._tick, daemon=True)
+        self._ticker.start()
+        self._redraw()
+
+    def _tick(self) -> None:
+        while not self._stop.wait(1.0):
+            self._redraw()
+
+    def started(self, record: StepRecord) -> None:
+        self._started[record.name] = time.monotonic()
+        self._redraw()
+
+    def finished(self, record: StepRecord) -> None:
+        self._redraw()
+
+    def _row(self, record: StepRecord) -> str:
+        if record.status == "Executing":
+            took = f"{time.monotonic() - self._started.get(record.name, self._t0):.0f}s"
+        elif record.duration_s is not None and record.status != SKIPPED:
+            took = f"{record.duration_s:.1f}s"
+        else:
+            took = ""
+        mark = {"Executing": ">", "Succeeded": "+", CACHED: "=", FAILED: "x", SKIPPED: "-"}.get(
+            record.status, " "
+        )
+        columns = f"{record.name:26} {record.type:15} {record.status:10} {record.cache:5} {took:>7}"
+        return f" {mark} {columns}  {record.message}"
+
+    def _redraw(self) -> None:
+        width = max(20, shutil.get_terminal_size().columns - 1)  # never wrap: the line count must hold
+        lines = [
+            f"[{time.monotonic() - self._t0:6.1f}s] {self._head}",
+            *(self._row(r) for r in self._records),
+        ]
+        with self._lock:
+            out = f"\x1b[{self._drawn}F" if self._drawn else ""
+            out += "".join(f"\x1b[2K{line[:width]}\n" for line in lines)
+            self.stream.write(out)
+            self.stream.flush()
+            self._drawn = len(lines)
+
+    def summary(self, result: RunResult) -> None:
+        self._stop.set()
+        if self._ticker is not None:
+            self._ticker.join()
+        self._redraw()
+        super().summary(result)
+
+
+def make_reporter(quiet: bool = False, stream: TextIO | None = None) -> Reporter:
+    """A live table on an interactive terminal, else one line per state change."""
+    out = stream or sys.stdout
+    if not quiet and out.isatty() and os.environ.get("TERM", "dumb") != "dumb":
+        return LiveReporter(out)
+    return Reporter(out, quiet)
 
 
 def _table(records: list[StepRecord]) -> list[str]:

@@ -212,3 +212,23 @@ def test_jobs_never_write_to_the_real_opt_ml(demo: DemoRunner) -> None:
     existed = Path("/opt/ml").exists()
     demo.run()
     assert Path("/opt/ml").exists() == existed
+
+
+def test_live_table_redraws_in_place_on_a_terminal(demo: DemoRunner) -> None:
+    import io
+
+    from pipelines.local.progress import LiveReporter
+    from pipelines.local.runner import RunOptions, run_definition
+
+    stream = io.StringIO()
+    result = run_definition(
+        demo.definition(), RunOptions(home=demo.home, repo_root=demo.root, workers=2), LiveReporter(stream)
+    )
+
+    text = stream.getvalue()
+    assert result.ok
+    assert "\x1b[11F" in text  # back over the 11 lines (head + 10 steps) of the previous drawing
+    last_table = text.rsplit("\x1b[11F", 1)[1].split("\n")[:11]
+    assert last_table[1].startswith("\x1b[2K + CountA") and "Succeeded  miss" in last_table[1]
+    assert "\x1b[2K - BelowThreshold" in text
+    assert f"Run {result.state.execution['PipelineExecutionId']} Succeeded" in text
