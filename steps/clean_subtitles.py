@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from sagemaker.core.workflow.functions import Join
-
 from steps import names
 from steps.context import StepContext
 from steps.processing import Input, Output, ScriptJob, processing_step
@@ -15,9 +13,7 @@ CLEANED = "cleaned"
 def build_clean_subtitles_step(ctx: StepContext) -> RequestStep:
     cleaning = ctx.cfg.cleaning
     # ShardedByS3Key: with ProcessingInstanceCount > 1 each instance cleans its share of the files.
-    subtitles = Input(
-        "subtitles", Join(on="/", values=[ctx.params.input_data_uri, "subtitles"]), "ShardedByS3Key"
-    )
+    subtitles = Input("subtitles", ctx.input_folder("subtitles"), "ShardedByS3Key")
     out = Output(CLEANED)
     job = ScriptJob(
         step_name=names.CLEAN_SUBTITLES,

@@ -70,6 +70,11 @@ class StepContext:
     def env_root(self) -> str:
         return f"{self.cfg.project.s3_root.rstrip('/')}/{self.cfg.env}"
 
+    def input_folder(self, *parts: str) -> Join:
+        """A folder under the InputDataUri parameter, with a trailing slash: S3 inputs match key
+        prefixes, and without it `.../raw/subtitles` would also pull in `.../raw/subtitles-old/`."""
+        return Join(on="/", values=[self.params.input_data_uri, *parts, ""])
+
     def run_output(self, step_name: str, output: str) -> Join:
         """Where one execution's step writes `output`; the execution id keeps runs apart."""
         return Join(

@@ -13,7 +13,7 @@ from steps.request_step import RequestStep
 
 
 def build_fingerprint_data_step(ctx: StepContext) -> RequestStep:
-    data, out = Input("data", ctx.params.input_data_uri), Output(FINGERPRINT_OUTPUT)
+    data, out = Input("data", ctx.input_folder()), Output(FINGERPRINT_OUTPUT)
     job = ScriptJob(
         step_name=names.FINGERPRINT_DATA,
         script="processing/fingerprint_data.py",

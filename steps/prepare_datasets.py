@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from sagemaker.core.workflow.functions import Join
-
 from steps import names
 from steps.context import StepContext
 from steps.processing import Input, Output, ScriptJob, processing_step
@@ -18,9 +16,8 @@ REPORT_OUTPUT = "report"
 
 def build_prepare_datasets_step(ctx: StepContext) -> RequestStep:
     cfg = ctx.cfg.datasets
-    data = ctx.params.input_data_uri
-    transcripts = Input("transcripts", Join(on="/", values=[data, "transcripts"]))
-    locations = Input("locations", Join(on="/", values=[data, "locations"]))
+    transcripts = Input("transcripts", ctx.input_folder("transcripts"))
+    locations = Input("locations", ctx.input_folder("locations"))
     outputs = [Output(name) for name in (*SPLIT_OUTPUTS, REPORT_OUTPUT)]
     job = ScriptJob(
         step_name=names.PREPARE_DATASETS,

@@ -123,7 +123,12 @@ def test_expensive_steps_are_cached_and_keyed_by_the_data_fingerprint(definition
         {"PropertyFileName": "FingerprintFile", "OutputName": "fingerprint", "FilePath": "fingerprint.json"}
     ]
     fingerprint_inputs = steps["FingerprintData"]["Arguments"]["ProcessingInputs"]
-    assert fingerprint_inputs[0]["S3Input"]["S3Uri"] == {"Get": "Parameters.InputDataUri"}
+    # A trailing slash: an S3 prefix without one would also match sibling folders (raw-old/...).
+    assert fingerprint_inputs[0]["S3Input"]["S3Uri"] == {
+        "Std:Join": {"On": "/", "Values": [{"Get": "Parameters.InputDataUri"}, ""]}
+    }
+    subtitles = steps["CleanSubtitles"]["Arguments"]["ProcessingInputs"][0]["S3Input"]["S3Uri"]
+    assert subtitles["Std:Join"]["Values"][1:] == ["subtitles", ""]
 
 
 def test_code_comes_from_the_content_addressed_bundle(definitions: dict[str, Any]) -> None:
