@@ -20,6 +20,8 @@ import logging
 import sys
 from collections.abc import Sequence
 
+from botocore.exceptions import NoCredentialsError
+
 from conf import ENVIRONMENTS, ConfigError
 from pipelines import commands
 
@@ -95,6 +97,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         result = args.func(args)
     except (ConfigError, FileNotFoundError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except NoCredentialsError:
+        print(
+            f"error: {args.command} talks to AWS and found no credentials (AWS_PROFILE, SSO, ...)",
+            file=sys.stderr,
+        )
         return 2
     return int(result or 0)
 

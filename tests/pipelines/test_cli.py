@@ -61,6 +61,17 @@ def test_diagram_writes_mermaid_and_refreshes_the_readme_block(tmp_path: Path) -
         update_readme(readme, diagram)
 
 
+def test_upsert_without_credentials_says_so(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
+        monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    assert main(["upsert", "--env", "dev"]) == 2
+    assert "error: upsert talks to AWS and found no credentials" in capsys.readouterr().err
+
+
 def _actions(policy: dict) -> list[str]:
     return [action for statement in policy["Statement"] for action in statement["Action"]]
 
