@@ -101,8 +101,12 @@ def cmd_run_local(args: argparse.Namespace) -> int:
         if args.resume:
             run_dir = run_dir or latest_run(home)
             definition = load_definition(run_dir / "definition.json")
-            if args.data and Path(overrides["InputDataUri"]) != Path(_stored_input(run_dir)):
-                raise SystemExit("--resume reuses the failed run's inputs; start a new run to change --data")
+            stored = _stored_input(run_dir)
+            if args.data and Path(overrides["InputDataUri"]) != Path(stored):
+                print(
+                    f"run-local: --resume keeps the run's input {stored} (not --data {args.data})",
+                    file=sys.stderr,
+                )
             overrides = {k: v for k, v in overrides.items() if k != "InputDataUri"}
         elif args.definition:
             definition = load_definition(args.definition)
