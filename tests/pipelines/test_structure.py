@@ -305,3 +305,44 @@ def test_vpc_and_network_isolation_from_config() -> None:
     from pipelines.validation import validate_definition
 
     assert validate_definition(json.loads(definition_json(cfg))) == []
+
+
+# The request fields SageMaker builds a step's cache key from (docs: "Default cache key attributes").
+CACHE_KEY_FIELDS = {
+    "Processing": ("AppSpecification", "Environment", "ProcessingInputs"),
+    "Training": (
+        "AlgorithmSpecification",
+        "CheckpointConfig",
+        "Environment",
+        "HyperParameters",
+        "InputDataConfig",
+    ),
+}
+
+
+def _cache_key(step: dict[str, Any], data_sha256: str) -> str:
+    """The step's cache-key fields with the fingerprint resolved; upstream outputs stay symbolic (as
+    they are when the upstream step is itself a cache hit)."""
+    import json
+
+    fields = {name: step["Arguments"].get(name) for name in CACHE_KEY_FIELDS[step["Type"]]}
+    return json.dumps(fields, sort_keys=True).replace(
+        json.dumps(FINGERPRINT_GET, sort_keys=True), json.dumps(data_sha256)
+    )
+
+
+def test_cache_keys_change_with_the_data_and_only_with_it(definitions: dict[str, Any]) -> None:
+    again = json_loads_definition("dev")
+    for name in EXPENSIVE:
+        step = steps_by_name(definitions["dev"])[name]
+        same = _cache_key(step, "a" * 64)
+        assert same == _cache_key(steps_by_name(again)[name], "a" * 64), name  # rebuilt: identical key
+        assert _cache_key(step, "b" * 64) != same, name  # other data under the same URI: recompute
+
+
+def json_loads_definition(env: str) -> dict[str, Any]:
+    import json
+
+    from pipelines.definition import definition_json
+
+    return json.loads(definition_json(load_config(env)))
