@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import json
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,7 @@ from typing import Any
 import pytest
 
 from model_registry.local import LocalRegistry
-from pipelines.bundle import REPO_ROOT
+from pipelines.bundle import REPO_ROOT, bundle_files
 from pipelines.local.progress import Reporter
 from pipelines.local.runner import RunOptions, RunResult, run_definition
 from tests.pipelines.conftest import definition_text
@@ -33,8 +34,14 @@ CLASSIFIER_ENDPOINT = "stranger-things-nlp-local-classifier"
 class FullRun:
     """The shared home folder and definition, and a way to run them again."""
 
-    def __init__(self, home: Path) -> None:
+    def __init__(self, home: Path, code: Path) -> None:
         self.home = home
+        # The jobs run a snapshot of the code bundle, so edits to the tree during the session do not
+        # invalidate the cache between these tests (identical content: the same cache keys as the tree).
+        self.code = code
+        for name in bundle_files(REPO_ROOT):
+            (code / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(REPO_ROOT / name, code / name)
         self.definition: dict[str, Any] = json.loads(definition_text("local"))
         self.definition_file = home / "definition-local.json"
         home.mkdir(parents=True, exist_ok=True)
@@ -42,14 +49,14 @@ class FullRun:
 
     def run(self) -> tuple[RunResult, str]:
         stream = io.StringIO()
-        options = RunOptions(home=self.home, repo_root=REPO_ROOT, pipeline_name="stranger-things-nlp-local")
+        options = RunOptions(home=self.home, repo_root=self.code, pipeline_name="stranger-things-nlp-local")
         result = run_definition(self.definition, options, Reporter(stream), {"InputDataUri": str(DATA)})
         return result, stream.getvalue()
 
 
 @pytest.fixture(scope="module")
 def full_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[FullRun, RunResult, str]]:
-    runner = FullRun(tmp_path_factory.mktemp("local-run-home"))
+    runner = FullRun(tmp_path_factory.mktemp("local-run-home"), tmp_path_factory.mktemp("local-run-code"))
     result, output = runner.run()
     yield runner, result, output
 
