@@ -16,6 +16,7 @@ import json
 import os
 import secrets
 import time
+import traceback
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -303,15 +304,24 @@ class LocalRun:
                 return handlers.run_endpoint_config(node.name, args, self.services)
             if node.type == "Endpoint":
                 return handlers.run_endpoint(node.name, args, self.scope, self.services)
-        except (ValueError, KeyError, OSError) as exc:
-            return handlers.Outcome(FAILED, message=f"{type(exc).__name__}: {exc}")
+        except Exception as exc:  # reported as the step's failure, with the traceback in its log
+            return self._failure(node.name, exc)
         raise AssertionError(f"unhandled step type {node.type}")  # check_supported refuses these earlier
 
     def _outcome_of(self, future: Future[handlers.Outcome], name: str) -> handlers.Outcome:
         try:
             return future.result()
-        except (ValueError, KeyError, OSError, RuntimeError) as exc:
-            return handlers.Outcome(FAILED, message=f"{type(exc).__name__}: {exc}")
+        except Exception as exc:  # reported as the step's failure, with the traceback in its log
+            return self._failure(name, exc)
+
+    def _failure(self, name: str, exc: Exception) -> handlers.Outcome:
+        """A step that raised: its message names the error; the traceback goes to the step's log."""
+        log = self._log_path(name)
+        log.parent.mkdir(parents=True, exist_ok=True)
+        with log.open("a", encoding="utf-8") as handle:
+            handle.write("[local runner] the step could not run:\n")
+            handle.write("".join(traceback.format_exception(exc)))
+        return handlers.Outcome(FAILED, message=f"{type(exc).__name__}: {exc}")
 
     def _conclude(self, started: float) -> RunResult:
         for record in self.state.steps.values():

@@ -78,8 +78,12 @@ def find_source(uri: str, storage: RunStorage, repo_root: Path) -> Source:
             return Source(uri=uri, bundle_root=repo_root, inner=inner)
     path = storage.local_path(uri)
     if not path.exists():
-        where = "an earlier step of this run" if uri.startswith("s3://") else "this machine"
-        raise StorageError(f"input {uri} does not exist: expected it at {path} (written by {where})")
+        hint = (
+            "an earlier step of this run writes it there; data of your own is a local folder (--data DIR)"
+            if uri.startswith("s3://")
+            else "a folder or file on this machine"
+        )
+        raise StorageError(f"input {uri} does not exist: expected it at {path} ({hint})")
     return Source(uri=uri, path=path)
 
 
