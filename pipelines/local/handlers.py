@@ -14,13 +14,12 @@ Each handler returns an `Outcome`; the scheduler stores it. Handlers never touch
 from __future__ import annotations
 
 import json
-import shutil
-import tarfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from model_registry.local import LocalRegistry
+from model_registry.local_deploy import unpack_model
 from pipelines.local.cache import StepCache, cache_key
 from pipelines.local.expressions import ConditionOutcome, Scope, evaluate_condition, resolve
 from pipelines.local.jobs import (
@@ -389,23 +388,6 @@ def _registered_version(scope: Scope, model_data_url: str) -> tuple[str, int]:
     )
 
 
-def unpack_model(tarball: Path, target: Path, digests: Digests) -> Path:
-    """Unpack model.tar.gz into `target` once; a marker file records which archive it came from."""
-    digest = digests.file(tarball)
-    marker = target / ".model-tar-sha256"
-    if marker.is_file() and marker.read_text().strip() == digest:
-        return target
-    staging = target.with_name(target.name + ".partial")
-    fresh_dir(staging)
-    with tarfile.open(tarball, "r:gz") as archive:
-        archive.extractall(staging, filter="data")
-    (staging / ".model-tar-sha256").write_text(digest + "\n")
-    if target.exists():
-        shutil.rmtree(target)
-    staging.rename(target)
-    return target
-
-
 def run_endpoint(name: str, args: dict[str, Any], scope: Scope, svc: Services) -> Outcome:
     endpoint = str(args["EndpointName"])
     config = _find(
@@ -430,9 +412,8 @@ def run_endpoint(name: str, args: dict[str, Any], scope: Scope, svc: Services) -
             properties={**properties, "EndpointStatus": "NotDeployed"},
             message=f"not deployed: {group} v{version} is {registered.status}; approving it deploys it",
         )
-    model_dir = unpack_model(
-        Path(registered.model_data_url), svc.models_dir / group / str(version), svc.digests
-    )
+    # The layout and unpacking of the registry's own deployer: approval and the pipeline agree.
+    model_dir = unpack_model(Path(registered.model_data_url), svc.models_dir / group / f"v{version}")
     live = svc.registry.endpoint(endpoint)
     if (
         live is not None

@@ -62,7 +62,7 @@ def available_cores() -> int:
 class RunOptions:
     """Where the run keeps things and how it behaves."""
 
-    home: Path = Path(".local")  # cache, runs, registry.db, unpacked endpoint models
+    home: Path = Path(".local")  # cache, runs, registry.db, deployed/ (unpacked endpoint models)
     run_dir: Path | None = None  # default: <home>/runs/<execution id>
     use_cache: bool = True
     resume: bool = False
@@ -149,7 +149,7 @@ class LocalRun:
             repo_root=options.repo_root,
             cache=StepCache(options.home / "cache"),
             registry=LocalRegistry(options.registry_path),
-            models_dir=options.home / "models",
+            models_dir=options.registry_path.parent / "deployed",
             execution=self.state.execution,
         )
         for record in self.state.steps.values():

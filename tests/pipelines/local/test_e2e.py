@@ -153,7 +153,7 @@ def test_deployed_endpoints_answer_over_http(full_run: tuple[FullRun, RunResult,
         assert {p["label"] for p in body["predictions"]} <= set(
             json.loads(
                 (
-                    runner.home / "models" / "stranger-things-location-classifier" / "1" / "label_map.json"
+                    runner.home / "deployed" / "stranger-things-location-classifier" / "v1" / "label_map.json"
                 ).read_text()
             )["label2id"]
         )
