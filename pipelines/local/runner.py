@@ -71,6 +71,13 @@ class RunOptions:
     pipeline_name: str = "local-pipeline"
     registry_db: Path | None = None  # default: <home>/registry.db
 
+    def __post_init__(self) -> None:
+        # Jobs run with their own working folder: every path handed to them must be absolute.
+        self.home = self.home.resolve()
+        self.repo_root = self.repo_root.resolve()
+        self.run_dir = self.run_dir.resolve() if self.run_dir is not None else None
+        self.registry_db = self.registry_db.resolve() if self.registry_db is not None else None
+
     @property
     def registry_path(self) -> Path:
         return self.registry_db or self.home / "registry.db"

@@ -232,3 +232,12 @@ def test_live_table_redraws_in_place_on_a_terminal(demo: DemoRunner) -> None:
     assert last_table[1].startswith("\x1b[2K + CountA") and "Succeeded  miss" in last_table[1]
     assert "\x1b[2K - BelowThreshold" in text
     assert f"Run {result.state.execution['PipelineExecutionId']} Succeeded" in text
+
+
+def test_relative_home_and_data_paths_work(demo: DemoRunner, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(demo.home.parent)
+    demo.home = Path("home")  # as `make run-local` passes .local
+    result, output = demo.run({"InputDataUri": "../data"})  # relative to the repository root (data/sample)
+
+    assert result.ok, output
+    assert result.run_dir.is_absolute()
