@@ -32,6 +32,7 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 import torch
+from accelerate import PartialState
 from transformers import PrinterCallback, Trainer, TrainerCallback, TrainingArguments, set_seed
 from transformers.trainer_utils import get_last_checkpoint
 
@@ -167,16 +168,18 @@ def load_base(
     """The base model and tokenizer: built and warmed up for tiny references, loaded otherwise."""
     if tiny_models.is_tiny(args.model_id):
         kind = tiny_models.tiny_kind(args.model_id, tiny_models.TINY_CAUSAL_KINDS)
-        tokenizer, model, losses = chat_model.prepare_tiny_base(
-            kind,
-            corpus_texts(conversations),
-            args.pretrain_steps,
-            args.pretrain_learning_rate,
-            args.per_device_batch_size,
-            args.max_seq_length,
-            args.seed,
-            tiny_folder,
-        )
+        # Under torchrun the main process builds and saves the tiny base first; the others then load it.
+        with PartialState().main_process_first():
+            tokenizer, model, losses = chat_model.prepare_tiny_base(
+                kind,
+                corpus_texts(conversations),
+                args.pretrain_steps,
+                args.pretrain_learning_rate,
+                args.per_device_batch_size,
+                args.max_seq_length,
+                args.seed,
+                tiny_folder,
+            )
         if args.load_in_4bit:  # QLoRA on the warmed-up tiny base, as on a Hub base
             model = chat_model.load_causal_lm(tiny_folder, load_in_4bit=True)
         return tokenizer, model, losses
@@ -229,6 +232,7 @@ def write_model_dir(
 
 
 def summarize(
+    world_size: int,
     callback: MetricLogCallback,
     pretrain_losses: list[float],
     resumed_from: int,
@@ -245,6 +249,7 @@ def summarize(
         "train_loss_mean": result.metrics.get("train_loss"),
         "eval_loss": eval_metrics.get("eval_loss"),
         "global_step": result.global_step,
+        "world_size": world_size,
         "resumed_from_step": resumed_from,
         "pretrain_loss_first": pretrain_losses[0] if pretrain_losses else None,
         "pretrain_loss_last": pretrain_losses[-1] if pretrain_losses else None,
@@ -309,6 +314,7 @@ def main(args: argparse.Namespace) -> dict[str, Any]:
         tiny_folder,
     )
     metrics = summarize(
+        trainer.args.world_size,
         callback,
         pretrain_losses,
         resumed_from,

@@ -5,6 +5,9 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -14,6 +17,8 @@ from containers.common import tiny_models
 from containers.training import chat_model, train_chatbot
 from containers.training.cli import add_flag, str2bool
 from tests.containers.conftest import REPO, chatbot_argv, requires_gpu
+
+SCRIPT = REPO / "containers" / "training" / "train_chatbot.py"
 
 
 def test_training_loss_goes_down(chatbot_run) -> None:
@@ -75,6 +80,22 @@ def test_resume_continues_from_the_last_checkpoint(hand_datasets: Path, tmp_path
     assert second["pretrain_loss_first"] is None  # the tiny base was reused, not rebuilt
     assert not (run / "model" / "merged").exists()
     assert (run / "model" / "base" / "config.json").is_file()
+
+
+def test_data_parallel_under_torchrun(hand_datasets: Path, tmp_path: Path) -> None:
+    """Two CPU processes (gloo) train one model: the way SageMaker launches it on several GPUs."""
+    torchrun = Path(sys.executable).with_name("torchrun")
+    argv = chatbot_argv(
+        hand_datasets, tmp_path, max_steps=6, pretrain_steps=10, save_steps=6, logging_steps=3
+    )
+    command = [str(torchrun), "--standalone", "--nproc_per_node", "2", str(SCRIPT), *argv]
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    completed = subprocess.run(command, capture_output=True, text=True, env=env, timeout=300, check=False)
+    assert completed.returncode == 0, completed.stderr[-2000:]
+    metrics = json.loads((tmp_path / "output" / "training_metrics.json").read_text())
+    assert (metrics["world_size"], metrics["global_step"]) == (2, 6)
+    assert completed.stdout.count("METRIC train_loss=") == 2  # logged once (rank 0), at steps 3 and 6
+    assert (tmp_path / "model" / "merged" / "config.json").is_file()
 
 
 def test_metric_lines_for_sagemaker(caplog: pytest.LogCaptureFixture) -> None:
