@@ -5,6 +5,8 @@
 
 Modules: `dag` (steps, edges, parameters), `expressions` (Get, Std:Join, Std:JsonGet, conditions),
 `storage` and `sources` (s3:// and /opt/ml mapped into the run folder), `jobs` (container scripts as
-subprocesses), `handlers` (what each step type does), `cache`, `state`, `runner` (the scheduler),
-`progress` (live lines and the summary), `server` (HTTP endpoints), `cli`.
+subprocesses), `handlers` (Processing, Training, Condition, Fail), `registry_steps` (RegisterModel,
+Model, EndpointConfig, Endpoint), `cache`, `state`, `runner` (the scheduler), `progress` (live
+progress and the summary), `definition_source` (the built definition, cached), `server` (HTTP
+endpoints), `cli`.
 """

@@ -4,22 +4,18 @@
   S3 folder, cached by content (`cache`).
 - Condition: every condition true -> the If branch, else the Else branch (the scheduler skips the other).
 - Fail: the run ends with the step's resolved ErrorMessage.
-- RegisterModel: a version in the local registry, with the metrics of its ModelMetrics report.
-- Model / EndpointConfig: records, as SageMaker keeps them, that the Endpoint step follows.
-- Endpoint: the model of its config, unpacked once per version, deployed in the local registry.
+- RegisterModel, Model, EndpointConfig, Endpoint: see `registry_steps`.
 
 Each handler returns an `Outcome`; the scheduler stores it. Handlers never touch the run's state.
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from model_registry.local import LocalRegistry
-from model_registry.local_deploy import unpack_model
 from pipelines.local.cache import StepCache, cache_key
 from pipelines.local.expressions import ConditionOutcome, Scope, evaluate_condition, resolve
 from pipelines.local.jobs import (
@@ -27,8 +23,8 @@ from pipelines.local.jobs import (
     prepare,
     processing_plan,
     run_plan,
+    sagemaker_job_name,
     training_artifact_uri,
-    training_job_name,
     training_plan,
 )
 from pipelines.local.sources import Source, find_source
@@ -83,12 +79,6 @@ def arn(kind: str, name: str) -> str:
     return f"{LOCAL_ACCOUNT}:{kind}/{name}"
 
 
-def _append_log(log_path: Path, text: str) -> None:
-    log_path.parent.mkdir(parents=True, exist_ok=True)
-    with log_path.open("a", encoding="utf-8") as log:
-        log.write(text.rstrip("\n") + "\n")
-
-
 def _reuse_log(cache: StepCache, key: str, log_path: Path) -> None:
     log_path.parent.mkdir(parents=True, exist_ok=True)
     cached = cache.log_file(key)
@@ -141,7 +131,7 @@ def run_processing(
     log_path: Path,
     use_cache: bool,
 ) -> Outcome:
-    job_name = training_job_name(svc.execution["PipelineExecutionId"], name)
+    job_name = sagemaker_job_name(svc.execution["PipelineExecutionId"], name)
     plan = processing_plan(name, args, svc.storage, svc.locate)
     outputs = _processing_outputs(args)
     properties = {
@@ -184,7 +174,7 @@ def run_training(
     log_path: Path,
     use_cache: bool,
 ) -> Outcome:
-    job_name = training_job_name(svc.execution["PipelineExecutionId"], name)
+    job_name = sagemaker_job_name(svc.execution["PipelineExecutionId"], name)
     plan = training_plan(name, args, svc.storage, svc.locate, job_name)
     artifacts_uri = training_artifact_uri(args, job_name)
     artifact_dir = svc.storage.local_path(artifacts_uri).parent
@@ -248,178 +238,3 @@ def run_condition(args: dict[str, Any], scope: Scope) -> Outcome:
 def run_fail(args: dict[str, Any], scope: Scope) -> Outcome:
     message = resolve(args.get("ErrorMessage", ""), scope)
     return Outcome(FAILED, message=str(message) or "the pipeline reached a Fail step")
-
-
-# -- registry and endpoints -------------------------------------------------------------------------
-
-
-def report_metrics(report: Any) -> dict[str, float]:
-    """Flatten a model-quality report: {"x_metrics": {"bleu": {"value": 1}}} -> {"bleu": 1.0}."""
-    found: dict[str, float] = {}
-    if not isinstance(report, dict):
-        return found
-    for section, body in report.items():
-        if not section.endswith("_metrics") or not isinstance(body, dict):
-            continue
-        for metric, entry in body.items():
-            value = entry.get("value") if isinstance(entry, dict) else None
-            if isinstance(value, int | float) and not isinstance(value, bool):
-                found[metric] = float(value)
-    return found
-
-
-def _statistics_uris(model_metrics: Any) -> list[str]:
-    uris: list[str] = []
-    if isinstance(model_metrics, dict):
-        for key, value in model_metrics.items():
-            if key == "S3Uri" and isinstance(value, str):
-                uris.append(value)
-            else:
-                uris.extend(_statistics_uris(value))
-    return uris
-
-
-def run_register(name: str, args: dict[str, Any], svc: Services, use_cache: bool) -> Outcome:
-    group = str(args["ModelPackageGroupName"])
-    status = str(args.get("ModelApprovalStatus", "PendingManualApproval"))
-    containers = args.get("InferenceSpecification", {}).get("Containers", [])
-    if not containers:
-        raise StorageError(f"{name}: InferenceSpecification has no Containers")
-    container = containers[0]
-    model_path = svc.storage.local_path(str(container["ModelDataUrl"]))
-    if not model_path.is_file():
-        raise StorageError(
-            f"{name}: ModelDataUrl {container['ModelDataUrl']} has no model.tar.gz at {model_path}"
-        )
-    metrics: dict[str, float] = {}
-    evaluation = ""
-    for uri in _statistics_uris(args.get("ModelMetrics", {})):
-        path = svc.storage.local_path(uri)
-        if not path.is_file():
-            raise StorageError(f"{name}: ModelMetrics report {uri} is missing (expected {path})")
-        metrics.update(report_metrics(json.loads(path.read_text(encoding="utf-8"))))
-        evaluation = evaluation or str(path)
-    key = cache_key(name, "RegisterModel", args, svc.masks, svc.digest_of) if use_cache else None
-    reused = _reusable_version(svc, key, group, status) if key else None
-    version = reused or svc.registry.register(
-        group,
-        model_data_url=str(model_path),
-        image_uri=str(container.get("Image", "")),
-        metrics=metrics,
-        evaluation_uri=evaluation,
-        approval_status=status,
-        environment={k: str(v) for k, v in (container.get("Environment") or {}).items()},
-        description=str(args.get("ModelPackageDescription", "")),
-    )
-    if key is not None and svc.cache is not None and reused is None:
-        svc.cache.store(key, {"step": name, "group": version.group, "version": version.version}, {})
-    properties = {
-        **args,
-        "ModelPackageArn": version.arn,
-        "ModelPackageGroupName": version.group,
-        "ModelPackageVersion": version.version,
-        "ModelApprovalStatus": version.status,
-        "ModelPackageStatus": "Completed",
-    }
-    return Outcome(
-        CACHED if reused else SUCCEEDED,
-        ("hit" if reused else "miss") if key else "-",
-        properties,
-        metrics=metrics,
-        key=key,
-        message=f"{group} version {version.version} ({version.status})",
-    )
-
-
-def _reusable_version(svc: Services, key: str, group: str, status: str) -> Any:
-    """The version an identical earlier registration made, while it still exists as registered."""
-    if svc.cache is None:
-        return None
-    entry = svc.cache.lookup(key)
-    if entry is None:
-        return None
-    try:
-        version = svc.registry.get(group, int(entry["version"]))
-    except KeyError:
-        return None
-    if version.status != status or not Path(version.model_data_url).is_file():
-        return None  # reviewed since, or its files are gone: register anew
-    return version
-
-
-def run_model(name: str, args: dict[str, Any], svc: Services) -> Outcome:
-    model_name = args.get("ModelName") or training_job_name(svc.execution["PipelineExecutionId"], name)
-    return Outcome(
-        SUCCEEDED, properties={**args, "ModelName": model_name, "ModelArn": arn("model", model_name)}
-    )
-
-
-def run_endpoint_config(name: str, args: dict[str, Any], svc: Services) -> Outcome:
-    config = args.get("EndpointConfigName") or training_job_name(svc.execution["PipelineExecutionId"], name)
-    return Outcome(
-        SUCCEEDED,
-        properties={
-            **args,
-            "EndpointConfigName": config,
-            "EndpointConfigArn": arn("endpoint-config", config),
-        },
-    )
-
-
-def _find(scope: Scope, marker: str, field_name: str, value: Any, what: str) -> dict[str, Any]:
-    """The properties of the step of this run that created `what` (it carries `marker`)."""
-    for properties in scope.steps.values():
-        if marker in properties and properties.get(field_name) == value:
-            return properties
-    raise StorageError(f"no {what} named {value!r} was created in this run")
-
-
-def _registered_version(scope: Scope, model_data_url: str) -> tuple[str, int]:
-    """The group and version this run registered for a model artifact URI."""
-    for properties in scope.steps.values():
-        if "ModelPackageArn" not in properties:
-            continue
-        containers = properties.get("InferenceSpecification", {}).get("Containers", [])
-        if any(c.get("ModelDataUrl") == model_data_url for c in containers):
-            return str(properties["ModelPackageGroupName"]), int(properties["ModelPackageVersion"])
-    raise StorageError(
-        f"the endpoint's model {model_data_url} was not registered in this run: local endpoints serve "
-        "registered versions (add a RegisterModel step upstream of the Model step)"
-    )
-
-
-def run_endpoint(name: str, args: dict[str, Any], scope: Scope, svc: Services) -> Outcome:
-    endpoint = str(args["EndpointName"])
-    config = _find(
-        scope, "EndpointConfigArn", "EndpointConfigName", args["EndpointConfigName"], "endpoint config"
-    )
-    variants = config.get("ProductionVariants", [])
-    if not variants:
-        raise StorageError(f"endpoint config {args['EndpointConfigName']} has no ProductionVariants")
-    model = _find(scope, "ModelArn", "ModelName", variants[0]["ModelName"], "model")
-    model_data_url = str(model.get("PrimaryContainer", {}).get("ModelDataUrl", ""))
-    group, version = _registered_version(scope, model_data_url)
-    registered = svc.registry.get(group, version)
-    properties = {
-        **args,
-        "EndpointName": endpoint,
-        "EndpointArn": arn("endpoint", endpoint),
-        "EndpointStatus": "InService",
-    }
-    if registered.status != "Approved":
-        return Outcome(
-            SUCCEEDED,
-            properties={**properties, "EndpointStatus": "NotDeployed"},
-            message=f"not deployed: {group} v{version} is {registered.status}; approving it deploys it",
-        )
-    # The layout and unpacking of the registry's own deployer: approval and the pipeline agree.
-    model_dir = unpack_model(Path(registered.model_data_url), svc.models_dir / group / f"v{version}")
-    live = svc.registry.endpoint(endpoint)
-    if (
-        live is not None
-        and (live.group, live.version) == (group, version)
-        and live.model_dir == model_dir.resolve()
-    ):
-        return Outcome(CACHED, "hit", properties, message=f"{endpoint} already serves {group} v{version}")
-    svc.registry.deploy(endpoint, group, version, model_dir)
-    return Outcome(SUCCEEDED, "miss", properties, message=f"{endpoint} serves {group} v{version}")

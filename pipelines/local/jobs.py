@@ -174,7 +174,7 @@ def to_cmd_args(hyperparameters: dict[str, Any]) -> list[str]:
     return args
 
 
-def training_job_name(execution_id: str, step: str) -> str:
+def sagemaker_job_name(execution_id: str, step: str) -> str:
     """A SageMaker-shaped job name (at most 63 characters): pipelines-<execution>-<step>."""
     return re.sub(r"[^a-zA-Z0-9-]", "-", f"pipelines-{execution_id}-{step}")[:63].strip("-")
 

@@ -31,7 +31,7 @@ def _metric_text(metrics: dict[str, float]) -> str:
 
 def report_metrics_of(record: StepRecord) -> dict[str, dict[str, float]]:
     """Metrics in a step's property files that follow the evaluation-report schema, per file."""
-    from pipelines.local.handlers import report_metrics
+    from pipelines.local.registry_steps import report_metrics
 
     found: dict[str, dict[str, float]] = {}
     for name, path in sorted(record.property_files.items()):

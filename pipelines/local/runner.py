@@ -25,7 +25,7 @@ from typing import Any
 
 from model_registry.local import LocalRegistry
 from pipelines.bundle import REPO_ROOT
-from pipelines.local import handlers
+from pipelines.local import handlers, registry_steps
 from pipelines.local.cache import StepCache
 from pipelines.local.dag import Dag, StepNode, build_dag, check_supported, resolve_parameters
 from pipelines.local.expressions import Scope, resolve
@@ -304,13 +304,13 @@ class LocalRun:
             if node.type == "Fail":
                 return handlers.run_fail(args, self.scope)
             if node.type == "RegisterModel":
-                return handlers.run_register(node.name, args, self.services, self.options.use_cache)
+                return registry_steps.run_register(node.name, args, self.services, self.options.use_cache)
             if node.type == "Model":
-                return handlers.run_model(node.name, args, self.services)
+                return registry_steps.run_model(node.name, args, self.services)
             if node.type == "EndpointConfig":
-                return handlers.run_endpoint_config(node.name, args, self.services)
+                return registry_steps.run_endpoint_config(node.name, args, self.services)
             if node.type == "Endpoint":
-                return handlers.run_endpoint(node.name, args, self.scope, self.services)
+                return registry_steps.run_endpoint(node.name, args, self.scope, self.services)
         except Exception as exc:  # reported as the step's failure, with the traceback in its log
             return self._failure(node.name, exc)
         raise AssertionError(f"unhandled step type {node.type}")  # check_supported refuses these earlier
