@@ -50,3 +50,23 @@ def test_commands_and_flags_are_registered() -> None:
         "local",
     )
     assert parser.parse_args(["serve-local", "--port", "9000"]).port == 9000
+
+
+def test_built_definition_is_reused_until_a_source_changes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import json
+
+    import pipelines.definition
+    from pipelines.local.definition_source import build_definition
+    from tests.pipelines.conftest import definition_text
+
+    built = build_definition("local", tmp_path)
+    assert built == json.loads(definition_text("local"))  # the bytes `make definition ENV=local` writes
+
+    def no_rebuild(*args: object, **kwargs: object) -> str:
+        raise AssertionError("rebuilt although no source changed")
+
+    monkeypatch.setattr(pipelines.definition, "definition_json", no_rebuild)
+    assert build_definition("local", tmp_path) == built
+    assert len(list((tmp_path / "definitions").glob("local-*.json"))) == 1
