@@ -202,3 +202,44 @@ def test_qlora_merges_into_a_bf16_reload(hand_datasets: Path, tmp_path: Path) ->
     assert metrics["global_step"] == 10
     merged = json.loads((tmp_path / "model" / "merged" / "config.json").read_text())
     assert "quantization_config" not in merged
+
+
+@pytest.mark.parametrize("merge", ["true", "false"])
+def test_a_model_folder_takes_the_hub_path(hand_datasets: Path, tmp_path: Path, merge: str) -> None:
+    """A saved model folder as --model-id: no warm-up, AutoTokenizer, the base referenced by id, served."""
+    from containers.inference import chatbot
+    from containers.training.chat_data import corpus_texts, load_conversations
+
+    texts = corpus_texts(load_conversations(hand_datasets / "chatbot_train"))
+    tokenizer = tiny_models.build_tiny_chat_tokenizer(texts)
+    base = tmp_path / "hub-like-base"
+    tiny_models.build_tiny_causal_lm("llama", tokenizer).save_pretrained(base)
+    tokenizer.save_pretrained(base)
+    run = tmp_path / "run"
+    metrics = train_chatbot.main(
+        train_chatbot.parse_args(
+            chatbot_argv(
+                hand_datasets,
+                run,
+                model_id=str(base),
+                pretrain_steps=0,
+                max_steps=4,
+                save_steps=4,
+                merge=merge,
+            )
+        )
+    )
+    assert metrics["pretrain_loss_first"] is None and metrics["global_step"] == 4
+    config = json.loads((run / "model" / "chatbot_config.json").read_text())
+    assert (config["base_model_id"], config["base_dir"], config["tokenizer_class"]) == (
+        str(base),
+        None,
+        "AutoTokenizer",
+    )
+    assert (run / "model" / "merged").is_dir() == (merge == "true")
+    bundle = chatbot.model_fn(str(run / "model"))
+    answer = chatbot.predict_fn(
+        {"messages": [{"role": "user", "content": "Where is Mike?"}], "parameters": {"max_new_tokens": 4}},
+        bundle,
+    )
+    assert isinstance(answer["reply"], str) and answer["usage"]["completion_tokens"] <= 4
