@@ -141,8 +141,13 @@ class StepCache:
         (staging / "entry.json").write_text(json.dumps(record, indent=2, sort_keys=True, default=str) + "\n")
         final.parent.mkdir(parents=True, exist_ok=True)
         if final.exists():
-            shutil.rmtree(final)
-        os.replace(staging, final)
+            shutil.rmtree(final, ignore_errors=True)
+        try:
+            os.replace(staging, final)
+        except OSError:
+            if not (final / "entry.json").is_file():
+                raise
+            shutil.rmtree(staging)  # another run stored the same key meanwhile: same content, keep theirs
 
     def restore(self, key: str, label: str, target: Path) -> int:
         """Materialise one snapshot into `target` (hard links); returns the number of files."""
