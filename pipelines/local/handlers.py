@@ -163,7 +163,7 @@ def run_processing(
         svc.cache.store(
             key, {"step": name, "execution": svc.execution, "metrics": metrics}, snapshots, log_path
         )
-    return Outcome(SUCCEEDED, cache_state, properties, files, metrics, key=key)
+    return Outcome(SUCCEEDED, cache_state, properties, files, metrics, message=message, key=key)
 
 
 def run_training(
@@ -218,7 +218,7 @@ def run_training(
             {"artifacts": artifact_dir},
             log_path,
         )
-    return Outcome(SUCCEEDED, cache_state, properties(metrics), metrics=metrics, key=key)
+    return Outcome(SUCCEEDED, cache_state, properties(metrics), metrics=metrics, message=message, key=key)
 
 
 # -- Condition and Fail -----------------------------------------------------------------------------

@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from pipelines.local.sources import Source
-from pipelines.local.storage import RunStorage, copy_into, fresh_dir
+from pipelines.local.storage import OPT_ML, RunStorage, copy_into, fresh_dir
 
 HOST = "algo-1"
 CHILD_ENVIRONMENT = {
@@ -348,6 +348,7 @@ def prepare(plan: JobPlan, step_dir: Path) -> None:
 def run_plan(plan: JobPlan, log_path: Path) -> JobOutcome:
     """Run the job's command, its output appended to `log_path`; returns its exit code and metrics."""
     started = time.monotonic()
+    real_opt_ml = Path(OPT_ML).exists()
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with log_path.open("a", encoding="utf-8") as log:
         log.write("$ " + " ".join(plan.command) + "\n")
@@ -375,6 +376,13 @@ def run_plan(plan: JobPlan, log_path: Path) -> JobOutcome:
     failure = plan.failure_file
     if returncode != 0 and failure is not None and failure.is_file():
         message += ": " + failure.read_text(encoding="utf-8").strip()[:500]
+    if not real_opt_ml and Path(OPT_ML).exists():
+        # A script used a container default path the definition does not pass: locally that lands in
+        # this machine's /opt/ml, shared by every job. Say so loudly; SageMaker would hide the bug.
+        message = (message + "; " if message else "") + (
+            f"warning: {OPT_ML} appeared on this machine while the job ran: a script wrote to a container "
+            "default path that its arguments or SM_* variables do not set"
+        )
     return JobOutcome(
         returncode, time.monotonic() - started, parse_metrics(log_path, plan.metric_patterns), message
     )

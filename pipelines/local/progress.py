@@ -195,6 +195,8 @@ def render_summary(result: RunResult) -> str:
     lines += _section("Quality gates", _gate_lines(records))
     lines += _section("Registered", _registered_lines(records))
     lines += _section("Endpoints", _endpoint_lines(records))
+    warnings = [f"  {r.name}: {r.message}" for r in records if r.status != FAILED and "warning:" in r.message]
+    lines += _section("Warnings", warnings)
     lines += _failure_lines(records)
     return "\n".join(lines)
 

@@ -194,3 +194,27 @@ def test_cache_expiry_follows_expire_after(tmp_path: Path) -> None:
     entry_file.write_text(json.dumps({**entry, "created": entry["created"] - 2 * 86400}))
     assert cache.lookup("ab" * 32, "P1D") is None
     assert cache.lookup("ab" * 32, "P3D") is not None
+
+
+def test_a_job_writing_to_the_real_opt_ml_is_reported(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sys
+
+    from pipelines.local import jobs
+
+    fake = tmp_path / "opt" / "ml"  # stands for this machine's /opt/ml
+    monkeypatch.setattr(jobs, "OPT_ML", str(fake))
+    plan = jobs.JobPlan(
+        step="S",
+        command=[sys.executable, "-c", f"import os; os.makedirs({str(fake)!r})"],
+        environment={},
+        cwd=tmp_path,
+        inputs=[],
+        outputs=[],
+    )
+    outcome = jobs.run_plan(plan, tmp_path / "S.log")
+
+    assert outcome.returncode == 0
+    assert outcome.message.startswith(f"warning: {fake} appeared on this machine while the job ran")
+    assert (tmp_path / "S.log").read_text().startswith(f"$ {sys.executable} -c")
