@@ -21,7 +21,7 @@ ROLES = ("processing", "training", "inference")
 # Requirements baked into each role's image (evaluation runs in the training image: its needs go there).
 ROLE_REQUIREMENTS: dict[str, tuple[str, ...]] = {
     "processing": ("containers/processing/requirements.txt",),
-    "training": ("containers/training/requirements.txt",),
+    "training": ("containers/training/requirements.txt", "containers/evaluation/requirements.txt"),
     "inference": ("containers/inference/requirements.txt",),
 }
 GPU_FAMILY = re.compile(r"^(p|g)\d")

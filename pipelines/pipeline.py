@@ -4,12 +4,13 @@ FingerprintData (uncached; its sha256 keys every cached step below)
   ├─► CleanSubtitles ─┬─► ExtractEntities
   │                   └─► ClassifyThemes
   └─► PrepareDatasets ─┬─► TrainChatbot ─► EvaluateChatbot ─► ChatbotQualityGate
-                       │     ├─ pass: RegisterChatbot ─► CreateChatbotModel
-                       │     │          ─► ChatbotEndpointConfig ─► DeployChatbot
+                       │     ├─ pass: RegisterChatbot ─► CheckChatbotApproval (Approved?)
+                       │     │          ─► CreateChatbotModel ─► ChatbotEndpointConfig ─► DeployChatbot
                        │     └─ fail: ChatbotBelowThreshold
                        └─► TrainLocationClassifier ─► EvaluateClassifier ─► ClassifierQualityGate
-                             ├─ pass: RegisterClassifier ─► CreateClassifierModel
-                             │          ─► ClassifierEndpointConfig ─► DeployClassifier
+                             ├─ pass: RegisterClassifier ─► CheckClassifierApproval (Approved?)
+                             │          ─► CreateClassifierModel ─► ClassifierEndpointConfig
+                             │          ─► DeployClassifier
                              └─ fail: ClassifierBelowThreshold
 """
 
@@ -54,16 +55,16 @@ def resolve_images(cfg: Config, root: Path = REPO_ROOT) -> Any:
 def _model_branch(ctx: Any, model: str, prepare_step: Any) -> list[Any]:
     from steps.deploy import build_deploy_steps
     from steps.evaluate import build_evaluate_step
-    from steps.gate import build_fail_step, build_gate_step
+    from steps.gate import build_approval_step, build_fail_step, build_gate_step
     from steps.register import build_register_step
     from steps.train import build_train_step
 
     train = build_train_step(ctx, model, prepare_step)
     evaluate = build_evaluate_step(ctx, model, train, prepare_step)
     register = build_register_step(ctx, model, train, evaluate)
-    deploy = build_deploy_steps(ctx, model, train, register)
+    approved = build_approval_step(ctx, model, register, build_deploy_steps(ctx, model, train, register))
     fail = build_fail_step(ctx, model, evaluate)
-    gate = build_gate_step(ctx, model, evaluate, if_steps=[register, *deploy], else_steps=[fail])
+    gate = build_gate_step(ctx, model, evaluate, if_steps=[register, approved], else_steps=[fail])
     return [train, evaluate, gate]
 
 

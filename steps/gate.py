@@ -1,5 +1,9 @@
 """The quality gate of one model: metric >= threshold ? register and deploy : fail with the numbers.
 
+Deployment from the pipeline is itself gated on the approval status the version was registered with:
+only an Approved version goes live here; a PendingManualApproval one waits for a reviewer, whose approval
+deploys it through the approval handler (model_registry/).
+
 The JSON path comes from the evaluation schema (`report.json_path`), never from a literal.
 """
 
@@ -7,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sagemaker.core.workflow.conditions import ConditionGreaterThanOrEqualTo
+from sagemaker.core.workflow.conditions import ConditionEquals, ConditionGreaterThanOrEqualTo
 from sagemaker.core.workflow.functions import Join, JsonGet
 from sagemaker.mlops.workflow import ConditionStep, FailStep
 
@@ -54,4 +58,17 @@ def build_gate_step(
         conditions=[condition],
         if_steps=if_steps,
         else_steps=else_steps,
+    )
+
+
+def build_approval_step(
+    ctx: StepContext, model: str, register_step: RequestStep, deploy_steps: list[Any]
+) -> ConditionStep:
+    """Deploy only when the version was registered Approved (never put an unapproved model live)."""
+    return ConditionStep(
+        name=names.MODEL_STEPS[model]["approved"],
+        depends_on=[register_step],
+        conditions=[ConditionEquals(left=ctx.params.model_approval_status, right="Approved")],
+        if_steps=deploy_steps,
+        else_steps=[],
     )

@@ -18,6 +18,7 @@ REGISTER_CHATBOT = "RegisterChatbot"
 CREATE_CHATBOT_MODEL = "CreateChatbotModel"
 CHATBOT_ENDPOINT_CONFIG = "ChatbotEndpointConfig"
 DEPLOY_CHATBOT = "DeployChatbot"
+CHATBOT_APPROVED_FOR_DEPLOY = "CheckChatbotApproval"
 CHATBOT_BELOW_THRESHOLD = "ChatbotBelowThreshold"
 
 TRAIN_CLASSIFIER = "TrainLocationClassifier"
@@ -27,6 +28,7 @@ REGISTER_CLASSIFIER = "RegisterClassifier"
 CREATE_CLASSIFIER_MODEL = "CreateClassifierModel"
 CLASSIFIER_ENDPOINT_CONFIG = "ClassifierEndpointConfig"
 DEPLOY_CLASSIFIER = "DeployClassifier"
+CLASSIFIER_APPROVED_FOR_DEPLOY = "CheckClassifierApproval"
 CLASSIFIER_BELOW_THRESHOLD = "ClassifierBelowThreshold"
 
 # Per model: the names of its branch, in DAG order (the builders and tests look them up by model key).
@@ -36,6 +38,7 @@ MODEL_STEPS: dict[str, dict[str, str]] = {
         "evaluate": EVALUATE_CHATBOT,
         "gate": CHATBOT_QUALITY_GATE,
         "register": REGISTER_CHATBOT,
+        "approved": CHATBOT_APPROVED_FOR_DEPLOY,
         "model": CREATE_CHATBOT_MODEL,
         "endpoint_config": CHATBOT_ENDPOINT_CONFIG,
         "deploy": DEPLOY_CHATBOT,
@@ -46,6 +49,7 @@ MODEL_STEPS: dict[str, dict[str, str]] = {
         "evaluate": EVALUATE_CLASSIFIER,
         "gate": CLASSIFIER_QUALITY_GATE,
         "register": REGISTER_CLASSIFIER,
+        "approved": CLASSIFIER_APPROVED_FOR_DEPLOY,
         "model": CREATE_CLASSIFIER_MODEL,
         "endpoint_config": CLASSIFIER_ENDPOINT_CONFIG,
         "deploy": DEPLOY_CLASSIFIER,

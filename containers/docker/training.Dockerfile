@@ -13,7 +13,8 @@ ENV PYTHONUNBUFFERED=1 \
     PIP_NO_CACHE_DIR=1
 
 COPY training/requirements.txt /tmp/requirements/training.txt
+COPY evaluation/requirements.txt /tmp/requirements/evaluation.txt
 # torch stays the DLC's own CUDA build: the constraint keeps pip from replacing it.
 RUN python3 -c "import torch; print(f'torch=={torch.__version__.split(\"+\")[0]}')" > /tmp/requirements/torch-constraint.txt \
-    && python3 -m pip install -r /tmp/requirements/training.txt -c /tmp/requirements/torch-constraint.txt \
+    && python3 -m pip install -r /tmp/requirements/training.txt -r /tmp/requirements/evaluation.txt -c /tmp/requirements/torch-constraint.txt \
     && rm -rf /tmp/requirements

@@ -126,7 +126,7 @@ def test_cli_prints_the_policy(capsys: pytest.CaptureFixture[str]) -> None:
 @pytest.fixture
 def image_tree(tmp_path: Path) -> Path:
     shutil.copytree(REPO / "containers" / "docker", tmp_path / "containers" / "docker")
-    for role in ("processing", "training", "inference"):
+    for role in ("processing", "training", "evaluation", "inference"):
         (tmp_path / "containers" / role).mkdir(parents=True)
         (tmp_path / "containers" / role / "requirements.txt").write_text(f"{role}-package==1\n")
     return tmp_path

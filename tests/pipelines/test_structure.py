@@ -43,6 +43,7 @@ def test_steps_and_types(definitions: dict[str, Any]) -> None:
         "EvaluateChatbot": "Processing",
         "ChatbotQualityGate": "Condition",
         "RegisterChatbot": "RegisterModel",
+        "CheckChatbotApproval": "Condition",
         "CreateChatbotModel": "Model",
         "ChatbotEndpointConfig": "EndpointConfig",
         "DeployChatbot": "Endpoint",
@@ -51,6 +52,7 @@ def test_steps_and_types(definitions: dict[str, Any]) -> None:
         "EvaluateClassifier": "Processing",
         "ClassifierQualityGate": "Condition",
         "RegisterClassifier": "RegisterModel",
+        "CheckClassifierApproval": "Condition",
         "CreateClassifierModel": "Model",
         "ClassifierEndpointConfig": "EndpointConfig",
         "DeployClassifier": "Endpoint",
@@ -71,7 +73,8 @@ def test_edges_are_the_designed_dag(definitions: dict[str, Any]) -> None:
             (train, f"Evaluate{model}", ""),
             (f"Evaluate{model}", f"{model}QualityGate", ""),
             (f"{model}QualityGate", f"Register{model}", "pass"),
-            (f"Register{model}", f"Create{model}Model", ""),
+            (f"Register{model}", f"Check{model}Approval", ""),
+            (f"Check{model}Approval", f"Create{model}Model", "pass"),
             (f"Create{model}Model", f"{model}EndpointConfig", ""),
             (f"{model}EndpointConfig", f"Deploy{model}", ""),
             (f"{model}QualityGate", f"{model}BelowThreshold", "fail"),
@@ -346,3 +349,18 @@ def json_loads_definition(env: str) -> dict[str, Any]:
     from pipelines.definition import definition_json
 
     return json.loads(definition_json(load_config(env)))
+
+
+@pytest.mark.parametrize("model", ["Chatbot", "Classifier"])
+def test_only_an_approved_version_is_deployed(definitions: dict[str, Any], model: str) -> None:
+    """A PendingManualApproval version must wait for a reviewer: deployment sits behind an Approved check."""
+    check = steps_by_name(definitions["dev"])[f"Check{model}Approval"]
+    assert check["Arguments"]["Conditions"] == [
+        {"Type": "Equals", "LeftValue": {"Get": "Parameters.ModelApprovalStatus"}, "RightValue": "Approved"}
+    ]
+    assert [s["Name"] for s in check["Arguments"]["IfSteps"]] == [
+        f"Create{model}Model",
+        f"{model}EndpointConfig",
+        f"Deploy{model}",
+    ]
+    assert check["Arguments"]["ElseSteps"] == []
