@@ -197,6 +197,8 @@ class LocalRun:
     def _skip_reason(self, node: StepNode) -> str | None:
         if node.branch is not None:
             condition, side = node.branch
+            if self.state.steps[condition].status == SKIPPED:
+                return f"{condition} was skipped"
             decision = self.state.steps[condition].decision or {}
             if decision.get("branch") != side:
                 return f"{condition} took the {decision.get('branch', '?')} branch"

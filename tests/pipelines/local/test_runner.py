@@ -241,3 +241,41 @@ def test_relative_home_and_data_paths_work(demo: DemoRunner, monkeypatch: pytest
 
     assert result.ok, output
     assert result.run_dir.is_absolute()
+
+
+def test_nested_conditions_skip_their_branches(demo: DemoRunner) -> None:
+    definition = demo.definition()
+    gate = definition["Steps"][-1]["Arguments"]
+    register, *deploy_steps = gate["IfSteps"]
+    check = {
+        "Name": "CheckApproval",
+        "Type": "Condition",
+        "Arguments": {
+            "Conditions": [
+                {
+                    "Type": "Equals",
+                    "LeftValue": {"Get": "Parameters.ApprovalStatus"},
+                    "RightValue": "Approved",
+                }
+            ],
+            "IfSteps": deploy_steps,
+            "ElseSteps": [],
+        },
+    }
+    gate["IfSteps"] = [register, check]
+
+    pending, _ = demo.run({"ApprovalStatus": "PendingManualApproval"}, definition=definition)
+    assert pending.ok
+    assert pending.state.steps["CheckApproval"].decision["branch"] == "else"
+    assert {n: pending.state.steps[n].message for n in ("CreateModel", "Config", "Deploy")} == {
+        "CreateModel": "CheckApproval took the else branch",
+        "Config": "CheckApproval took the else branch",
+        "Deploy": "CheckApproval took the else branch",
+    }
+
+    failed, _ = demo.run({"Threshold": "1000"}, definition=definition)
+    assert (failed.state.steps["CheckApproval"].status, failed.state.steps["CheckApproval"].message) == (
+        "Skipped",
+        "Gate took the else branch",
+    )
+    assert failed.state.steps["Deploy"].message == "CheckApproval was skipped"
