@@ -184,6 +184,20 @@ def training_artifact_uri(args: dict[str, Any], job_name: str) -> str:
     return f"{str(args['OutputDataConfig']['S3OutputPath']).rstrip('/')}/{job_name}/output/model.tar.gz"
 
 
+def submit_source(step: str, submit: str, args: dict[str, Any]) -> str:
+    """Where the training code comes from: its S3 URI, or (network isolation) the URI of the input
+    channel whose container folder `sagemaker_submit_directory` points into."""
+    match = re.match(r"^/opt/ml/input/data/([^/]+)/", submit)
+    if match is None:
+        return submit
+    for channel in args.get("InputDataConfig", []):
+        if channel["ChannelName"] == match.group(1):
+            return str(channel["DataSource"]["S3DataSource"]["S3Uri"])
+    raise JobError(
+        f"{step}: sagemaker_submit_directory {submit} names channel {match.group(1)!r}, which is missing"
+    )
+
+
 def training_plan(
     step: str, args: dict[str, Any], storage: RunStorage, locate: Callable[[str], Source], job_name: str
 ) -> JobPlan:
@@ -200,7 +214,7 @@ def training_plan(
     path = lambda container: storage.container_path(step, container)  # noqa: E731 - local shorthand
     code_dir, model_dir, output_dir = path("/opt/ml/code"), path("/opt/ml/model"), path("/opt/ml/output")
     data_dir, config_dir = path("/opt/ml/input/data"), path("/opt/ml/input/config")
-    inputs: list[tuple[Source, Path]] = [(locate(str(submit)), code_dir)]
+    inputs: list[tuple[Source, Path]] = [(locate(submit_source(step, str(submit), args)), code_dir)]
     channels: dict[str, dict[str, Any]] = {}
     for channel in args.get("InputDataConfig", []):
         name = channel["ChannelName"]

@@ -279,3 +279,27 @@ def test_nested_conditions_skip_their_branches(demo: DemoRunner) -> None:
         "Gate took the else branch",
     )
     assert failed.state.steps["Deploy"].message == "CheckApproval was skipped"
+
+
+def test_network_isolated_training_takes_its_code_from_the_code_channel(demo: DemoRunner) -> None:
+    definition = demo.definition()
+    train = next(s for s in definition["Steps"] if s["Name"] == "Train")["Arguments"]
+    train["HyperParameters"]["sagemaker_submit_directory"] = "/opt/ml/input/data/code/sourcedir.tar.gz"
+    train["InputDataConfig"].append(
+        {
+            "ChannelName": "code",
+            "DataSource": {
+                "S3DataSource": {
+                    "S3DataType": "S3Prefix",
+                    "S3Uri": demo_project.CODE_URI + "sourcedir.tar.gz",
+                }
+            },
+        }
+    )
+
+    result, output = demo.run(definition=definition)
+
+    assert result.ok, output
+    assert (
+        result.run_dir / "steps" / "Train" / "opt_ml" / "code" / "containers" / "demo" / "train.py"
+    ).is_file()
