@@ -21,24 +21,11 @@ NLI_LABELS = ["contradiction", "neutral", "entailment"]
 
 def build_tiny_nli(texts: Sequence[str], seed: int = 0) -> tuple[Any, Any]:
     """A tiny DistilBERT classifier (labels contradiction/neutral/entailment) and its tokenizer."""
-    import torch
-    from transformers import DistilBertConfig, DistilBertForSequenceClassification
-
-    from containers.common.tiny_models import train_wordpiece_tokenizer
+    from containers.common.tiny_models import build_tiny_distilbert, train_wordpiece_tokenizer
 
     tokenizer = train_wordpiece_tokenizer(list(texts) or ["hello"], vocab_size=500)
-    torch.manual_seed(seed)
-    config = DistilBertConfig(
-        vocab_size=len(tokenizer),
-        dim=32,
-        n_layers=1,
-        n_heads=2,
-        hidden_dim=64,
-        max_position_embeddings=256,
-        id2label=dict(enumerate(NLI_LABELS)),
-        label2id={label: i for i, label in enumerate(NLI_LABELS)},
-    )
-    return DistilBertForSequenceClassification(config).eval(), tokenizer
+    label2id = {label: i for i, label in enumerate(NLI_LABELS)}
+    return build_tiny_distilbert(tokenizer, label2id, max_positions=256, seed=seed).eval(), tokenizer
 
 
 def load_nli(model_ref: str, texts: Sequence[str]) -> tuple[Any, Any]:
