@@ -38,3 +38,19 @@ def add_flag(parser: argparse.ArgumentParser, name: str, **kwargs: Any) -> None:
 def env_path(variable: str, default: str) -> Path:
     """A path from a SageMaker environment variable, or the container default when it is unset."""
     return Path(os.environ.get(variable, default))
+
+
+def add_job_paths(parser: argparse.ArgumentParser) -> None:
+    """The paths every training script takes, defaulting to what SageMaker sets in the container."""
+    add_flag(parser, "train", type=Path, default=env_path("SM_CHANNEL_TRAIN", "/opt/ml/input/data/train"))
+    add_flag(
+        parser,
+        "validation",
+        type=Path,
+        default=env_path("SM_CHANNEL_VALIDATION", "/opt/ml/input/data/validation"),
+    )
+    add_flag(parser, "model_dir", type=Path, default=env_path("SM_MODEL_DIR", "/opt/ml/model"))
+    add_flag(
+        parser, "output_data_dir", type=Path, default=env_path("SM_OUTPUT_DATA_DIR", "/opt/ml/output/data")
+    )
+    add_flag(parser, "checkpoint_dir", type=Path, default=Path("/opt/ml/checkpoints"))

@@ -46,7 +46,7 @@ from containers.training.chat_data import (
     encode_all,
     load_conversations,
 )
-from containers.training.cli import add_flag, env_path, str2bool
+from containers.training.cli import add_flag, add_job_paths, str2bool
 
 LOG = logging.getLogger("train_chatbot")
 INFERENCE_HANDLER = Path(__file__).resolve().parents[1] / "inference" / "chatbot.py"
@@ -63,18 +63,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default="Qwen/Qwen2.5-3B-Instruct",
         help="Hub id, local folder, or tiny:qwen2 / tiny:llama (offline)",
     )
-    add_flag(parser, "train", type=Path, default=env_path("SM_CHANNEL_TRAIN", "/opt/ml/input/data/train"))
-    add_flag(
-        parser,
-        "validation",
-        type=Path,
-        default=env_path("SM_CHANNEL_VALIDATION", "/opt/ml/input/data/validation"),
-    )
-    add_flag(parser, "model_dir", type=Path, default=env_path("SM_MODEL_DIR", "/opt/ml/model"))
-    add_flag(
-        parser, "output_data_dir", type=Path, default=env_path("SM_OUTPUT_DATA_DIR", "/opt/ml/output/data")
-    )
-    add_flag(parser, "checkpoint_dir", type=Path, default=Path("/opt/ml/checkpoints"))
+    add_job_paths(parser)
     add_flag(parser, "epochs", type=float, default=2.0)
     add_flag(
         parser, "max_steps", type=int, default=-1, help="stop after this many optimizer steps (-1: epochs)"

@@ -39,7 +39,7 @@ from transformers.trainer_utils import get_last_checkpoint
 from containers.common import tiny_models
 from containers.common.io import setup_logging, write_json
 from containers.training.classifier_data import LABEL_MAP, load_examples, load_label_map
-from containers.training.cli import add_flag, env_path
+from containers.training.cli import add_flag, add_job_paths
 
 LOG = logging.getLogger("train_classifier")
 INFERENCE_DIR = Path(__file__).resolve().parents[1] / "inference"
@@ -55,18 +55,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default="distilbert/distilbert-base-uncased",
         help="Hub id, local folder, or tiny:distilbert (offline)",
     )
-    add_flag(parser, "train", type=Path, default=env_path("SM_CHANNEL_TRAIN", "/opt/ml/input/data/train"))
-    add_flag(
-        parser,
-        "validation",
-        type=Path,
-        default=env_path("SM_CHANNEL_VALIDATION", "/opt/ml/input/data/validation"),
-    )
-    add_flag(parser, "model_dir", type=Path, default=env_path("SM_MODEL_DIR", "/opt/ml/model"))
-    add_flag(
-        parser, "output_data_dir", type=Path, default=env_path("SM_OUTPUT_DATA_DIR", "/opt/ml/output/data")
-    )
-    add_flag(parser, "checkpoint_dir", type=Path, default=Path("/opt/ml/checkpoints"))
+    add_job_paths(parser)
     add_flag(parser, "epochs", type=float, default=5.0)
     add_flag(parser, "learning_rate", type=float, default=5e-5)
     add_flag(parser, "per_device_batch_size", type=int, default=16)
