@@ -1,12 +1,15 @@
-"""python3 containers/processing/fingerprint_data.py --input-dir DIR --output-dir DIR
+"""python3 containers/processing/fingerprint_data.py --input-dir DIR --output-dir DIR [--folders A B ...]
 
 Fingerprint the pipeline's input data: one SHA-256 over every file under the input folder (sorted
-relative paths and their bytes, streamed), plus how many files and bytes it covered. Writes
-`<output-dir>/fingerprint.json` = {"sha256", "files", "bytes"}.
+relative paths and their bytes, streamed), and one per top-level data folder (subtitles, transcripts,
+locations), each with how many files and bytes it covered. Writes `<output-dir>/fingerprint.json` =
+{"sha256", "files", "bytes", "folders": {"<folder>": {"sha256", "files", "bytes"}, ...}}.
 
 Why: SageMaker caches a step by its arguments, and the input URI stays the same when files under it
-change. The pipeline runs this step uncached and puts the sha256 into every cached step's environment,
-so changed data recomputes and unchanged data hits the cache.
+change. The pipeline runs this step uncached and puts the hash of the folders each cached step reads
+into that step's environment: a changed location file recomputes the steps that read locations, and
+the subtitle and chatbot steps still hit the cache. A folder's hash equals the whole-tree hash of that
+folder alone; a folder that is absent gets the hash of nothing (and a warning), not an error.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ import hashlib
 import logging
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 if __package__ in (None, ""):
@@ -27,6 +30,8 @@ from containers.common.io import setup_logging, write_json
 LOG = logging.getLogger("fingerprint_data")
 CHUNK = 1 << 20  # 1 MiB reads: constant memory whatever the file size
 FINGERPRINT_FILE = "fingerprint.json"
+# The input layout's folders (docs/contracts.md); the pipeline's cached steps key on these by name.
+DEFAULT_FOLDERS = ("subtitles", "transcripts", "locations")
 
 
 @dataclass(frozen=True)
@@ -34,9 +39,31 @@ class Fingerprint:
     sha256: str
     files: int
     bytes: int
+    folders: dict[str, Fingerprint] = field(default_factory=dict)
 
-    def as_dict(self) -> dict[str, str | int]:
-        return {"sha256": self.sha256, "files": self.files, "bytes": self.bytes}
+    def as_dict(self) -> dict[str, object]:
+        result: dict[str, object] = {"sha256": self.sha256, "files": self.files, "bytes": self.bytes}
+        if self.folders:
+            result["folders"] = {name: part.as_dict() for name, part in self.folders.items()}
+        return result
+
+
+class _Digest:
+    """A running SHA-256 of length-prefixed (name, size, content) records, with its counts."""
+
+    def __init__(self) -> None:
+        self.hash = hashlib.sha256()
+        self.files = 0
+        self.bytes = 0
+
+    def start_file(self, name: str, size: int) -> None:
+        encoded = name.encode("utf-8")
+        self.hash.update(len(encoded).to_bytes(8, "big") + encoded + size.to_bytes(8, "big"))
+        self.files += 1
+        self.bytes += size
+
+    def result(self) -> Fingerprint:
+        return Fingerprint(sha256=self.hash.hexdigest(), files=self.files, bytes=self.bytes)
 
 
 def list_files(root: Path) -> list[str]:
@@ -48,25 +75,38 @@ def list_files(root: Path) -> list[str]:
     return sorted(path.relative_to(root).as_posix() for path in root.rglob("*") if path.is_file())
 
 
-def fingerprint(root: Path, log_every: int = 1000) -> Fingerprint:
-    """SHA-256 over each file's relative path and content, each length-prefixed (no two layouts collide)."""
+def fingerprint(root: Path, folders: Sequence[str] = (), log_every: int = 1000) -> Fingerprint:
+    """SHA-256 over each file's relative path and content, each length-prefixed (no two layouts collide),
+    plus the same hash of each of `folders` alone (paths relative to the folder); each file is read once."""
     names = list_files(root)
     if not names:
         raise ValueError(f"input folder {root} holds no files: check the InputDataUri parameter")
-    digest = hashlib.sha256()
-    total = 0
+    whole = _Digest()
+    parts = {folder: _Digest() for folder in folders}
     for number, name in enumerate(names, start=1):
         path = root / name
-        encoded = name.encode("utf-8")
         size = path.stat().st_size
-        digest.update(len(encoded).to_bytes(8, "big") + encoded + size.to_bytes(8, "big"))
+        top, _, inner = name.partition("/")
+        targets = [whole]
+        whole.start_file(name, size)
+        if inner and top in parts:
+            parts[top].start_file(inner, size)
+            targets.append(parts[top])
         with path.open("rb") as handle:
             while chunk := handle.read(CHUNK):
-                digest.update(chunk)
-        total += size
+                for target in targets:
+                    target.hash.update(chunk)
         if number % log_every == 0:
-            LOG.info("hashed %d/%d files (%d bytes)", number, len(names), total)
-    return Fingerprint(sha256=digest.hexdigest(), files=len(names), bytes=total)
+            LOG.info("hashed %d/%d files (%d bytes)", number, len(names), whole.bytes)
+    for folder, part in parts.items():
+        if part.files == 0:
+            LOG.warning(
+                "no files under %s/%s: its fingerprint is the hash of nothing (steps reading it key on that)",
+                root,
+                folder,
+            )
+    result = whole.result()
+    return Fingerprint(result.sha256, result.files, result.bytes, {f: p.result() for f, p in parts.items()})
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -85,13 +125,21 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
             default=Path(default),
             help=f"{text} (default: {default})",
         )
+    parser.add_argument(
+        "--folders",
+        nargs="*",
+        default=list(DEFAULT_FOLDERS),
+        help=f"top-level folders hashed one by one as well (default: {' '.join(DEFAULT_FOLDERS)})",
+    )
     return parser.parse_args(argv)
 
 
 def main(args: argparse.Namespace) -> Fingerprint:
-    result = fingerprint(args.input_dir)
+    result = fingerprint(args.input_dir, args.folders)
     path = write_json(args.output_dir / FINGERPRINT_FILE, result.as_dict())
     LOG.info("%d files, %d bytes: sha256 %s -> %s", result.files, result.bytes, result.sha256, path)
+    for name, part in result.folders.items():
+        LOG.info("  %s: %d files, %d bytes: sha256 %s", name, part.files, part.bytes, part.sha256)
     return result
 
 
