@@ -1,17 +1,17 @@
 """get_pipeline(cfg, session): the one place the DAG is wired (wiring only; each step has its builder).
 
-FingerprintData (uncached; its sha256 keys every cached step below)
-  ├─► CleanSubtitles ─┬─► ExtractEntities
+FingerprintData (uncached; each cached step below keys on the hash of the folder it reads: [folder])
+  ├─► CleanSubtitles ─┬─► ExtractEntities                                            [subtitles]
   │                   └─► ClassifyThemes
-  └─► PrepareDatasets ─┬─► TrainChatbot ─► EvaluateChatbot ─► ChatbotQualityGate
-                       │     ├─ pass: RegisterChatbot ─► CheckChatbotApproval (Approved?)
-                       │     │          ─► CreateChatbotModel ─► ChatbotEndpointConfig ─► DeployChatbot
-                       │     └─ fail: ChatbotBelowThreshold
-                       └─► TrainLocationClassifier ─► EvaluateClassifier ─► ClassifierQualityGate
-                             ├─ pass: RegisterClassifier ─► CheckClassifierApproval (Approved?)
-                             │          ─► CreateClassifierModel ─► ClassifierEndpointConfig
-                             │          ─► DeployClassifier
-                             └─ fail: ClassifierBelowThreshold
+  ├─► PrepareChatbotData ─► TrainChatbot ─► EvaluateChatbot ─► ChatbotQualityGate     [transcripts]
+  │     ├─ pass: RegisterChatbot ─► CheckChatbotApproval (Approved?)
+  │     │          ─► CreateChatbotModel ─► ChatbotEndpointConfig ─► DeployChatbot
+  │     └─ fail: ChatbotBelowThreshold
+  └─► PrepareLocationData ─► TrainLocationClassifier ─► EvaluateClassifier            [locations]
+        ─► ClassifierQualityGate
+        ├─ pass: RegisterClassifier ─► CheckClassifierApproval (Approved?)
+        │          ─► CreateClassifierModel ─► ClassifierEndpointConfig ─► DeployClassifier
+        └─ fail: ClassifierBelowThreshold
 """
 
 from __future__ import annotations
@@ -52,20 +52,24 @@ def resolve_images(cfg: Config, root: Path = REPO_ROOT) -> Any:
     )
 
 
-def _model_branch(ctx: Any, model: str, prepare_step: Any) -> list[Any]:
+def _model_branch(ctx: Any, model: str) -> list[Any]:
+    """One model's steps from its own prepare step: the branches share no data step, so new data of
+    one model (transcripts or locations) leaves the other's cache keys, even their input URIs, alone."""
     from steps.deploy import build_deploy_steps
     from steps.evaluate import build_evaluate_step
     from steps.gate import build_approval_step, build_fail_step, build_gate_step
+    from steps.prepare_datasets import build_prepare_step
     from steps.register import build_register_step
     from steps.train import build_train_step
 
+    prepare_step = build_prepare_step(ctx, model)
     train = build_train_step(ctx, model, prepare_step)
     evaluate = build_evaluate_step(ctx, model, train, prepare_step)
     register = build_register_step(ctx, model, train, evaluate)
     approved = build_approval_step(ctx, model, register, build_deploy_steps(ctx, model, train, register))
     fail = build_fail_step(ctx, model, evaluate)
     gate = build_gate_step(ctx, model, evaluate, if_steps=[register, approved], else_steps=[fail])
-    return [train, evaluate, gate]
+    return [prepare_step, train, evaluate, gate]
 
 
 def get_pipeline(
@@ -79,20 +83,17 @@ def get_pipeline(
     from steps.context import StepContext
     from steps.fingerprint_data import build_fingerprint_data_step
     from steps.parameters import build_parameters
-    from steps.prepare_datasets import build_prepare_datasets_step
 
     params = build_parameters(cfg)
     ctx = StepContext(cfg, params, code_sha12 or bundle_hash(root), resolve_images(cfg, root))
     fingerprint = build_fingerprint_data_step(ctx)
     clean = build_clean_subtitles_step(ctx)
-    prepare = build_prepare_datasets_step(ctx)
     steps = [
         fingerprint,
         clean,
         build_extract_entities_step(ctx, clean),
         build_classify_themes_step(ctx, clean),
-        prepare,
-        *(step for model in MODELS for step in _model_branch(ctx, model, prepare)),
+        *(step for model in MODELS for step in _model_branch(ctx, model)),
     ]
     return Pipeline(
         name=pipeline_name(cfg),

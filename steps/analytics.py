@@ -1,6 +1,7 @@
 """ExtractEntities and ClassifyThemes: analytics over the cleaned cues (one instance each).
 
-Both read every shard CleanSubtitles wrote and the conf files that travel inside the code bundle.
+Both read every shard CleanSubtitles wrote and the conf files that travel inside the code bundle;
+their cache key holds the subtitles' hash (the only input data they depend on).
 """
 
 from __future__ import annotations
@@ -10,6 +11,8 @@ from steps.clean_subtitles import CLEANED
 from steps.context import CODE_MOUNT, StepContext
 from steps.processing import Input, Output, ScriptJob, processing_step
 from steps.request_step import RequestStep
+
+SUBTITLES = ("subtitles",)
 
 
 def _cleaned_input(clean_step: RequestStep) -> Input:
@@ -38,7 +41,12 @@ def build_extract_entities_step(ctx: StepContext, clean_step: RequestStep) -> Re
         image_uri=ctx.images.processing,
         instance_type=ctx.params.processing_instance_type,
     )
-    return processing_step(ctx, job, description="Cast mentions and the character co-occurrence network")
+    return processing_step(
+        ctx,
+        job,
+        description="Cast mentions and the character co-occurrence network",
+        data_folders=SUBTITLES,
+    )
 
 
 def build_classify_themes_step(ctx: StepContext, clean_step: RequestStep) -> RequestStep:
@@ -66,4 +74,4 @@ def build_classify_themes_step(ctx: StepContext, clean_step: RequestStep) -> Req
         image_uri=ctx.images.processing,
         instance_type=ctx.params.processing_instance_type,
     )
-    return processing_step(ctx, job, description="Zero-shot theme scores per episode")
+    return processing_step(ctx, job, description="Zero-shot theme scores per episode", data_folders=SUBTITLES)

@@ -35,5 +35,8 @@ def build_clean_subtitles_step(ctx: StepContext) -> RequestStep:
         instance_count=ctx.params.processing_instance_count,
     )
     return processing_step(
-        ctx, job, description="Clean subtitles: one utterance a line, nothing lost silently"
+        ctx,
+        job,
+        description="Clean subtitles: one utterance a line, nothing lost silently",
+        data_folders=("subtitles",),
     )

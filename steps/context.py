@@ -3,7 +3,7 @@
 S3 layout under `s3://<bucket>/<prefix>/`:
     code/<sha12>/...                      the code bundle (content-addressed; uploaded by upsert)
     <env>/runs/<execution id>/<Step>/<output>   each execution's outputs (not part of any cache key)
-    <env>/checkpoints/<Step>/<sha12>/<data sha256>/   training checkpoints (stable across spot restarts)
+    <env>/checkpoints/<Step>/<sha12>/<folder sha256>/...   training checkpoints (stable across spot restarts)
     <env>/data-capture/<model>/           endpoint data capture
 """
 
@@ -24,6 +24,7 @@ from sagemaker.mlops.workflow.retry import (
 from sagemaker.mlops.workflow.steps import CacheConfig
 
 from conf.schema import Config
+from containers.processing.fingerprint_data import DEFAULT_FOLDERS
 from pipelines.bundle import code_prefix, sourcedir_uri
 from steps import names
 from steps.parameters import PipelineParameters
@@ -31,12 +32,20 @@ from steps.parameters import PipelineParameters
 PROCESSING_ROOT = "/opt/ml/processing"
 CODE_MOUNT = f"{PROCESSING_ROOT}/input/code"
 
-# The fingerprint step's output and the property file its sha256 is read from (see steps/fingerprint.py).
+# The fingerprint step's output and the property file the hashes are read from (steps/fingerprint_data.py).
 FINGERPRINT_OUTPUT = "fingerprint"
 FINGERPRINT_FILE = PropertyFile(
     name="FingerprintFile", output_name=FINGERPRINT_OUTPUT, path="fingerprint.json"
 )
-DATA_FINGERPRINT_ENV = "DATA_FINGERPRINT"
+# The input layout's folders, each hashed on its own; a cached step keys on the ones it reads.
+DATA_FOLDERS: tuple[str, ...] = DEFAULT_FOLDERS
+# The folder each model's branch (prepare, train, evaluate) is built from.
+MODEL_DATA_FOLDER = {"chatbot": "transcripts", "classifier": "locations"}
+
+
+def fingerprint_env_name(folder: str) -> str:
+    """The Environment key carrying `folder`'s hash, e.g. DATA_FINGERPRINT_LOCATIONS."""
+    return f"DATA_FINGERPRINT_{folder.upper()}"
 
 
 @dataclass(frozen=True)
@@ -82,8 +91,8 @@ class StepContext:
             values=[self.env_root, "runs", ExecutionVariables.PIPELINE_EXECUTION_ID, step_name, output],
         )
 
-    def checkpoint_uri(self, step_name: str, *run_keys: Any) -> Join:
-        """Checkpoints keyed by code, data and `run_keys` (e.g. model id, epochs, learning rate).
+    def checkpoint_uri(self, step_name: str, data_folder: str, *run_keys: Any) -> Join:
+        """Checkpoints keyed by code, the hash of `data_folder` and `run_keys` (model id, epochs, ...).
 
         A spot restart or a retried job of the same run resumes from them; new data, code or
         hyperparameters start afresh instead of resuming someone else's run.
@@ -95,7 +104,7 @@ class StepContext:
                 "checkpoints",
                 step_name,
                 self.code_sha12,
-                self.data_fingerprint(),
+                self.data_fingerprint(data_folder),
                 *run_keys,
             ],
         )
@@ -104,13 +113,26 @@ class StepContext:
         return f"{self.env_root}/data-capture/{model}"
 
     # ---- caching ----------------------------------------------------------------------------------
-    def data_fingerprint(self) -> JsonGet:
-        """The input data's SHA-256, read from FingerprintData's fingerprint.json at run time.
+    def data_fingerprint(self, folder: str) -> JsonGet:
+        """The SHA-256 of one input folder, read from FingerprintData's fingerprint.json at run time.
 
         Cached steps carry it in their Environment, which is part of SageMaker's cache key: the same
-        files hit the cache, changed files under the same S3 prefix recompute.
+        files hit the cache, changed files under the same S3 prefix recompute, and a change in another
+        folder (one the step does not read) leaves the key alone.
         """
-        return JsonGet(step_name=names.FINGERPRINT_DATA, property_file=FINGERPRINT_FILE, json_path="sha256")
+        if folder not in DATA_FOLDERS:
+            raise ValueError(f"unknown data folder {folder!r}: FingerprintData hashes {DATA_FOLDERS}")
+        return JsonGet(
+            step_name=names.FINGERPRINT_DATA,
+            property_file=FINGERPRINT_FILE,
+            json_path=f"folders.{folder}.sha256",
+        )
+
+    def fingerprint_environment(self, folders: tuple[str, ...]) -> dict[str, JsonGet]:
+        """The Environment entries that key a cached step on the input folders it reads."""
+        if not folders:
+            raise ValueError("a cached step must name the input folders it reads (its cache key)")
+        return {fingerprint_env_name(folder): self.data_fingerprint(folder) for folder in folders}
 
     def cache_config(self) -> CacheConfig:
         return CacheConfig(enable_caching=True, expire_after=self.cfg.cache_expire_after)

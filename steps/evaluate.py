@@ -11,7 +11,7 @@ from sagemaker.core.workflow.properties import PropertyFile
 
 from containers.evaluation.report import REPORT_FILE
 from steps import names
-from steps.context import StepContext
+from steps.context import MODEL_DATA_FOLDER, StepContext
 from steps.prepare_datasets import split_uri
 from steps.processing import Input, Output, ScriptJob, processing_step
 from steps.request_step import RequestStep
@@ -66,5 +66,6 @@ def build_evaluate_step(
         ctx,
         job,
         description=f"Score the {model} on the held-out test split",
+        data_folders=(MODEL_DATA_FOLDER[model],),
         property_files=[report_file(model)],
     )

@@ -9,7 +9,8 @@ FINGERPRINT_DATA = "FingerprintData"
 CLEAN_SUBTITLES = "CleanSubtitles"
 EXTRACT_ENTITIES = "ExtractEntities"
 CLASSIFY_THEMES = "ClassifyThemes"
-PREPARE_DATASETS = "PrepareDatasets"
+PREPARE_CHATBOT_DATA = "PrepareChatbotData"
+PREPARE_LOCATION_DATA = "PrepareLocationData"
 
 TRAIN_CHATBOT = "TrainChatbot"
 EVALUATE_CHATBOT = "EvaluateChatbot"
@@ -34,6 +35,7 @@ CLASSIFIER_BELOW_THRESHOLD = "ClassifierBelowThreshold"
 # Per model: the names of its branch, in DAG order (the builders and tests look them up by model key).
 MODEL_STEPS: dict[str, dict[str, str]] = {
     "chatbot": {
+        "prepare": PREPARE_CHATBOT_DATA,
         "train": TRAIN_CHATBOT,
         "evaluate": EVALUATE_CHATBOT,
         "gate": CHATBOT_QUALITY_GATE,
@@ -45,6 +47,7 @@ MODEL_STEPS: dict[str, dict[str, str]] = {
         "fail": CHATBOT_BELOW_THRESHOLD,
     },
     "classifier": {
+        "prepare": PREPARE_LOCATION_DATA,
         "train": TRAIN_CLASSIFIER,
         "evaluate": EVALUATE_CLASSIFIER,
         "gate": CLASSIFIER_QUALITY_GATE,

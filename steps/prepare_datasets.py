@@ -1,32 +1,47 @@
-"""PrepareDatasets: transcripts/ and locations/ -> chatbot and classifier splits (seeded, no leakage)."""
+"""PrepareChatbotData (transcripts/) and PrepareLocationData (locations/): one dataset each, split seeded.
+
+Two steps rather than one: SageMaker keys a training step's cache on its input channel URIs, which carry
+the execution id of the step that wrote them. With one prepare step, a changed location file would give
+the chatbot's training new URIs and retrain it (the expensive GPU job); split, PrepareChatbotData hits
+the cache and hands TrainChatbot the earlier execution's URIs. Each step keys on its own folder's hash.
+"""
 
 from __future__ import annotations
 
+from typing import Any
+
 from steps import names
-from steps.context import StepContext
+from steps.context import MODEL_DATA_FOLDER, StepContext
 from steps.processing import Input, Output, ScriptJob, processing_step
 from steps.request_step import RequestStep
 
+SPLITS = ("train", "validation", "test")
 # Output names: training channels read `<model>_train` / `<model>_validation`, evaluation `<model>_test`.
-SPLIT_OUTPUTS = tuple(
-    f"{model}_{split}" for model in ("chatbot", "classifier") for split in ("train", "validation", "test")
-)
 REPORT_OUTPUT = "report"
+DESCRIPTIONS = {
+    "chatbot": "Chat pairs of the character's lines from the transcripts, split by episode",
+    "classifier": "Location texts and labels, split stratified by label",
+}
 
 
-def build_prepare_datasets_step(ctx: StepContext) -> RequestStep:
+def split_outputs(model: str) -> tuple[str, ...]:
+    return tuple(f"{model}_{split}" for split in SPLITS)
+
+
+def build_prepare_step(ctx: StepContext, model: str) -> RequestStep:
+    """The prepare step of `model` ('chatbot' or 'classifier'): reads only that model's input folder."""
     cfg = ctx.cfg.datasets
-    transcripts = Input("transcripts", ctx.input_folder("transcripts"))
-    locations = Input("locations", ctx.input_folder("locations"))
-    outputs = [Output(name) for name in (*SPLIT_OUTPUTS, REPORT_OUTPUT)]
+    folder = MODEL_DATA_FOLDER[model]
+    data = Input(folder, ctx.input_folder(folder))
+    outputs = [Output(name) for name in (*split_outputs(model), REPORT_OUTPUT)]
     job = ScriptJob(
-        step_name=names.PREPARE_DATASETS,
+        step_name=names.MODEL_STEPS[model]["prepare"],
         script="processing/prepare_datasets.py",
         arguments=[
-            "--transcripts-dir",
-            transcripts.local_path,
-            "--locations-dir",
-            locations.local_path,
+            "--datasets",
+            model,
+            f"--{folder}-dir",
+            data.local_path,
             "--output-dir",
             "/opt/ml/processing/output",
             "--character",
@@ -40,16 +55,14 @@ def build_prepare_datasets_step(ctx: StepContext) -> RequestStep:
             "--seed",
             cfg.seed,
         ],
-        inputs=[transcripts, locations],
+        inputs=[data],
         outputs=outputs,
         image_uri=ctx.images.processing,
         instance_type=ctx.params.processing_instance_type,
     )
-    return processing_step(
-        ctx, job, description="Chat pairs and location texts, split by episode / stratified"
-    )
+    return processing_step(ctx, job, description=DESCRIPTIONS[model], data_folders=(folder,))
 
 
-def split_uri(prepare_step: RequestStep, model: str, split: str):
-    """The S3 URI PrepareDatasets wrote one split to, as a property reference."""
+def split_uri(prepare_step: RequestStep, model: str, split: str) -> Any:
+    """The S3 URI the prepare step wrote one split to, as a property reference."""
     return prepare_step.properties.ProcessingOutputConfig.Outputs[f"{model}_{split}"].S3Output.S3Uri

@@ -13,7 +13,7 @@ from typing import Any
 from sagemaker.core.workflow.properties import PropertyFile
 from sagemaker.mlops.workflow.steps import StepTypeEnum
 
-from steps.context import CODE_MOUNT, DATA_FINGERPRINT_ENV, PROCESSING_ROOT, StepContext
+from steps.context import CODE_MOUNT, PROCESSING_ROOT, StepContext
 from steps.request_step import RequestStep
 
 
@@ -126,12 +126,14 @@ def processing_step(
     job: ScriptJob,
     *,
     description: str,
+    data_folders: tuple[str, ...] = (),
     cached: bool = True,
     property_files: list[PropertyFile] | None = None,
 ) -> RequestStep:
-    """A Processing step for `job`; cached steps carry the data fingerprint in their cache key."""
+    """A Processing step for `job`; a cached one carries the hash of each input folder it reads
+    (`data_folders`, directly or through upstream steps) in its Environment, so in its cache key."""
     if cached:
-        environment = {**job.environment, DATA_FINGERPRINT_ENV: ctx.data_fingerprint()}
+        environment = {**job.environment, **ctx.fingerprint_environment(data_folders)}
         job = replace(job, environment=environment)
     return RequestStep(
         job.step_name,

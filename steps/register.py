@@ -12,7 +12,7 @@ from sagemaker.mlops.workflow.steps import StepTypeEnum
 
 from conf.schema import ChatbotConfig, ClassifierConfig
 from steps import names
-from steps.context import StepContext
+from steps.context import MODEL_DATA_FOLDER, StepContext
 from steps.evaluate import report_uri
 from steps.request_step import RequestStep
 
@@ -62,7 +62,8 @@ def register_request(
         },
         "CustomerMetadataProperties": {
             "code_sha12": ctx.code_sha12,
-            "data_sha256": ctx.data_fingerprint(),
+            # The hash of the input folder this model was built from (e.g. transcripts_sha256).
+            f"{MODEL_DATA_FOLDER[model]}_sha256": ctx.data_fingerprint(MODEL_DATA_FOLDER[model]),
             "environment": ctx.cfg.env,
         },
     }

@@ -17,7 +17,7 @@ from sagemaker.mlops.workflow.steps import StepTypeEnum
 from conf.schema import ChatbotConfig, ClassifierConfig
 from pipelines.images import device_of
 from steps import names
-from steps.context import DATA_FINGERPRINT_ENV, StepContext
+from steps.context import MODEL_DATA_FOLDER, StepContext
 from steps.prepare_datasets import split_uri
 from steps.request_step import RequestStep
 
@@ -94,6 +94,7 @@ def training_request(ctx: StepContext, model: str, prepare_step: RequestStep) ->
     model_cfg: ChatbotConfig | ClassifierConfig = getattr(cfg, model)
     params = ctx.params.for_model(model)
     step_name = names.MODEL_STEPS[model]["train"]
+    data_folder = MODEL_DATA_FOLDER[model]
     resources: dict[str, Any] = {
         "InstanceType": params.training_instance_type,
         "InstanceCount": params.training_instance_count,
@@ -121,10 +122,13 @@ def training_request(ctx: StepContext, model: str, prepare_step: RequestStep) ->
         "ResourceConfig": resources,
         "StoppingCondition": stopping,
         "EnableNetworkIsolation": cfg.security.network_isolation,
-        # The data fingerprint is part of the cache key (Environment is), and of the checkpoint path.
-        "Environment": {DATA_FINGERPRINT_ENV: ctx.data_fingerprint()},
+        # The hash of the folder this model is built from is part of the cache key (Environment is),
+        # and of the checkpoint path; the other folders' data does not touch either.
+        "Environment": ctx.fingerprint_environment((data_folder,)),
         "CheckpointConfig": {
-            "S3Uri": ctx.checkpoint_uri(step_name, params.model_id, params.epochs, params.learning_rate),
+            "S3Uri": ctx.checkpoint_uri(
+                step_name, data_folder, params.model_id, params.epochs, params.learning_rate
+            ),
             "LocalPath": CHECKPOINT_DIR,
         },
     }

@@ -8,7 +8,9 @@ Chatbot: for the configured character, the previous line of the same episode (an
 user turn and the character's reply the assistant turn, written as chat messages. Stage directions are
 removed, short replies and duplicates dropped, and whole episodes go to train/validation/test (seeded), so
 no episode leaks between splits. Locations: text = name + description, split stratified by label (seeded),
-with the label map. Output folders follow docs/contracts.md (PrepareDatasets).
+with the label map. Output folders follow docs/contracts.md (PrepareChatbotData, PrepareLocationData).
+`--datasets chatbot` (or `classifier`) builds one of the two and reads only its input folder: the
+pipeline runs them as two steps so that each is cached on its own data.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from containers.processing.transcripts import build_pairs, read_transcripts
 
 LOG = logging.getLogger("prepare_datasets")
 SPLITS = ("train", "validation", "test")
+DATASETS = ("chatbot", "classifier")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -44,6 +47,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     add_flag(parser, "--validation-fraction", type=float, default=0.1)
     add_flag(parser, "--test-fraction", type=float, default=0.15)
     add_flag(parser, "--seed", type=int, default=42)
+    add_flag(
+        parser,
+        "--datasets",
+        choices=("all", *DATASETS),
+        default="all",
+        help="which datasets to build (chatbot reads only transcripts, classifier only locations)",
+    )
     return parser.parse_args(argv)
 
 
@@ -87,27 +97,30 @@ def classifier_datasets(args: argparse.Namespace) -> tuple[dict[str, list[dict]]
 
 
 def main(args: argparse.Namespace) -> dict:
-    """Write every dataset folder and report/manifest.json; returns the manifest."""
-    chat, chat_report = chatbot_datasets(args)
+    """Write the chosen datasets' folders and report/manifest.json; returns the manifest."""
+    chosen = DATASETS if getattr(args, "datasets", "all") == "all" else (args.datasets,)
     out = args.output_dir
-    for name in SPLITS:
-        write_jsonl(out / f"chatbot_{name}" / f"{name}.jsonl", chat[name])
-    LOG.info("chatbot pairs for %s: %s", args.character, chat_report["pairs_per_split"])
-    classes, labels, class_report = classifier_datasets(args)
-    for name in SPLITS:
-        write_jsonl(out / f"classifier_{name}" / f"{name}.jsonl", classes[name])
-    write_json(out / "classifier_train" / "label_map.json", labels)
-    LOG.info(
-        "location rows per split: %s", {k: sum(v.values()) for k, v in class_report["per_split"].items()}
-    )
-    manifest = {
+    manifest: dict = {
         "seed": args.seed,
         "validation_fraction": args.validation_fraction,
         "test_fraction": args.test_fraction,
         "min_reply_chars": args.min_reply_chars,
-        "chatbot": chat_report,
-        "classifier": class_report,
     }
+    if "chatbot" in chosen:
+        chat, chat_report = chatbot_datasets(args)
+        for name in SPLITS:
+            write_jsonl(out / f"chatbot_{name}" / f"{name}.jsonl", chat[name])
+        LOG.info("chatbot pairs for %s: %s", args.character, chat_report["pairs_per_split"])
+        manifest["chatbot"] = chat_report
+    if "classifier" in chosen:
+        classes, labels, class_report = classifier_datasets(args)
+        for name in SPLITS:
+            write_jsonl(out / f"classifier_{name}" / f"{name}.jsonl", classes[name])
+        write_json(out / "classifier_train" / "label_map.json", labels)
+        LOG.info(
+            "location rows per split: %s", {k: sum(v.values()) for k, v in class_report["per_split"].items()}
+        )
+        manifest["classifier"] = class_report
     write_json(out / "report" / "manifest.json", manifest)
     return manifest
 

@@ -1,4 +1,5 @@
-"""What the definition holds: steps, edges, parameters, caching keyed by data, retries, spot, gates."""
+"""What the definition holds: steps, edges, parameters, caching keyed by the data each step reads,
+retries, spot, gates."""
 
 from __future__ import annotations
 
@@ -13,22 +14,31 @@ from pipelines.diagram import edges
 from steps import names
 from tests.pipelines.conftest import steps_by_name
 
-FINGERPRINT_GET = {
-    "Std:JsonGet": {
-        "PropertyFile": {"Get": "Steps.FingerprintData.PropertyFiles.FingerprintFile"},
-        "Path": "sha256",
+FOLDERS = ("subtitles", "transcripts", "locations")
+
+
+def fingerprint_get(folder: str) -> dict[str, Any]:
+    """The definition's reference to one input folder's hash in FingerprintData's fingerprint.json."""
+    return {
+        "Std:JsonGet": {
+            "PropertyFile": {"Get": "Steps.FingerprintData.PropertyFiles.FingerprintFile"},
+            "Path": f"folders.{folder}.sha256",
+        }
     }
+
+
+# Each cached step and the one input folder it reads (directly or through the steps upstream of it).
+EXPENSIVE = {
+    names.CLEAN_SUBTITLES: "subtitles",
+    names.EXTRACT_ENTITIES: "subtitles",
+    names.CLASSIFY_THEMES: "subtitles",
+    names.PREPARE_CHATBOT_DATA: "transcripts",
+    names.TRAIN_CHATBOT: "transcripts",
+    names.EVALUATE_CHATBOT: "transcripts",
+    names.PREPARE_LOCATION_DATA: "locations",
+    names.TRAIN_CLASSIFIER: "locations",
+    names.EVALUATE_CLASSIFIER: "locations",
 }
-EXPENSIVE = [
-    names.CLEAN_SUBTITLES,
-    names.EXTRACT_ENTITIES,
-    names.CLASSIFY_THEMES,
-    names.PREPARE_DATASETS,
-    names.TRAIN_CHATBOT,
-    names.EVALUATE_CHATBOT,
-    names.TRAIN_CLASSIFIER,
-    names.EVALUATE_CLASSIFIER,
-]
 
 
 def test_steps_and_types(definitions: dict[str, Any]) -> None:
@@ -38,7 +48,8 @@ def test_steps_and_types(definitions: dict[str, Any]) -> None:
         "CleanSubtitles": "Processing",
         "ExtractEntities": "Processing",
         "ClassifyThemes": "Processing",
-        "PrepareDatasets": "Processing",
+        "PrepareChatbotData": "Processing",
+        "PrepareLocationData": "Processing",
         "TrainChatbot": "Training",
         "EvaluateChatbot": "Processing",
         "ChatbotQualityGate": "Condition",
@@ -63,13 +74,17 @@ def test_steps_and_types(definitions: dict[str, Any]) -> None:
 def test_edges_are_the_designed_dag(definitions: dict[str, Any]) -> None:
     expected = {
         ("FingerprintData", "CleanSubtitles", ""),
-        ("FingerprintData", "PrepareDatasets", ""),
+        ("FingerprintData", "PrepareChatbotData", ""),
+        ("FingerprintData", "PrepareLocationData", ""),
         ("CleanSubtitles", "ExtractEntities", ""),
         ("CleanSubtitles", "ClassifyThemes", ""),
     }
-    for model, train in (("Chatbot", "TrainChatbot"), ("Classifier", "TrainLocationClassifier")):
+    for model, prepare, train in (
+        ("Chatbot", "PrepareChatbotData", "TrainChatbot"),
+        ("Classifier", "PrepareLocationData", "TrainLocationClassifier"),
+    ):
         expected |= {
-            ("PrepareDatasets", train, ""),
+            (prepare, train, ""),
             (train, f"Evaluate{model}", ""),
             (f"Evaluate{model}", f"{model}QualityGate", ""),
             (f"{model}QualityGate", f"Register{model}", "pass"),
@@ -114,14 +129,22 @@ def test_prod_and_dev_differ_where_their_config_does(definitions: dict[str, Any]
     assert defaults("dev")["ChatbotModelId"] == "Qwen/Qwen2.5-1.5B-Instruct"
 
 
-def test_expensive_steps_are_cached_and_keyed_by_the_data_fingerprint(definitions: dict[str, Any]) -> None:
+def test_expensive_steps_are_cached_and_keyed_by_the_folder_they_read(definitions: dict[str, Any]) -> None:
     steps = steps_by_name(definitions["dev"])
-    for name in EXPENSIVE:
+    cached = {name for name, step in steps.items() if "CacheConfig" in step}
+    assert cached == set(EXPENSIVE)
+    for name, folder in EXPENSIVE.items():
         step = steps[name]
         assert step["CacheConfig"] == {"Enabled": True, "ExpireAfter": "P30D"}, name
-        # Environment is part of SageMaker's cache key: changed files -> new sha256 -> cache miss.
-        assert step["Arguments"]["Environment"]["DATA_FINGERPRINT"] == FINGERPRINT_GET, name
+        # Environment is part of SageMaker's cache key: a changed file in this folder -> new hash ->
+        # cache miss; the other folders' hashes are not in it at all.
+        fingerprints = {k: v for k, v in step["Arguments"]["Environment"].items() if "FINGERPRINT" in k}
+        assert fingerprints == {f"DATA_FINGERPRINT_{folder.upper()}": fingerprint_get(folder)}, name
     assert "CacheConfig" not in steps["FingerprintData"]
+    assert steps["FingerprintData"]["Arguments"]["AppSpecification"]["ContainerArguments"][-4:] == [
+        "--folders",
+        *FOLDERS,
+    ]
     assert steps["FingerprintData"]["PropertyFiles"] == [
         {"PropertyFileName": "FingerprintFile", "OutputName": "fingerprint", "FilePath": "fingerprint.json"}
     ]
@@ -186,7 +209,9 @@ def test_spot_training_with_checkpoints_when_config_enables_it(definitions: dict
     assert dev["StoppingCondition"] == {"MaxRuntimeInSeconds": 86400, "MaxWaitTimeInSeconds": 172800}
     assert dev["CheckpointConfig"]["LocalPath"] == "/opt/ml/checkpoints"
     checkpoint_parts = dev["CheckpointConfig"]["S3Uri"]["Std:Join"]["Values"]
-    assert FINGERPRINT_GET in checkpoint_parts and {"Get": "Parameters.ChatbotModelId"} in checkpoint_parts
+    assert fingerprint_get("transcripts") in checkpoint_parts
+    assert fingerprint_get("locations") not in checkpoint_parts
+    assert {"Get": "Parameters.ChatbotModelId"} in checkpoint_parts
     assert dev["HyperParameters"]["sagemaker_torch_distributed_enabled"] == "true"  # GPU: torchrun
     assert dev["HyperParameters"]["sagemaker_instance_type"] == {
         "Get": "Parameters.ChatbotTrainingInstanceType"
@@ -323,24 +348,53 @@ CACHE_KEY_FIELDS = {
 }
 
 
-def _cache_key(step: dict[str, Any], data_sha256: str) -> str:
-    """The step's cache-key fields with the fingerprint resolved; upstream outputs stay symbolic (as
+def _cache_key(step: dict[str, Any], hashes: dict[str, str]) -> str:
+    """The step's cache-key fields with each folder's hash resolved; upstream outputs stay symbolic (as
     they are when the upstream step is itself a cache hit)."""
     import json
 
     fields = {name: step["Arguments"].get(name) for name in CACHE_KEY_FIELDS[step["Type"]]}
-    return json.dumps(fields, sort_keys=True).replace(
-        json.dumps(FINGERPRINT_GET, sort_keys=True), json.dumps(data_sha256)
-    )
+    text = json.dumps(fields, sort_keys=True)
+    for folder in FOLDERS:
+        text = text.replace(json.dumps(fingerprint_get(folder), sort_keys=True), json.dumps(hashes[folder]))
+    assert "FingerprintData" not in text, "a reference to the fingerprint this test does not resolve"
+    return text
 
 
-def test_cache_keys_change_with_the_data_and_only_with_it(definitions: dict[str, Any]) -> None:
+def test_cache_keys_change_with_the_folder_a_step_reads_and_only_with_it(definitions: dict[str, Any]) -> None:
     again = json_loads_definition("dev")
-    for name in EXPENSIVE:
+    base = {folder: folder[0] * 64 for folder in FOLDERS}
+    for name, read in EXPENSIVE.items():
         step = steps_by_name(definitions["dev"])[name]
-        same = _cache_key(step, "a" * 64)
-        assert same == _cache_key(steps_by_name(again)[name], "a" * 64), name  # rebuilt: identical key
-        assert _cache_key(step, "b" * 64) != same, name  # other data under the same URI: recompute
+        same = _cache_key(step, base)
+        assert same == _cache_key(steps_by_name(again)[name], base), name  # rebuilt: identical key
+        for folder in FOLDERS:
+            changed = _cache_key(step, {**base, folder: "f" * 64})
+            if folder == read:
+                assert changed != same, (name, folder)  # its data changed under the same URI: recompute
+            else:
+                assert changed == same, (name, folder)  # another folder's data: still a cache hit
+
+
+def test_a_model_branch_reads_no_output_of_the_other_branch(definitions: dict[str, Any]) -> None:
+    """In SageMaker a rerun upstream step hands new output URIs (execution id) to the steps reading
+    them: the chatbot branch must not read anything the locations change reruns, and vice versa."""
+    import json
+
+    steps = steps_by_name(definitions["dev"])
+    branches = {
+        "chatbot": ["PrepareChatbotData", "TrainChatbot", "EvaluateChatbot"],
+        "classifier": ["PrepareLocationData", "TrainLocationClassifier", "EvaluateClassifier"],
+    }
+    for model, own in branches.items():
+        other = [name for key, names_ in branches.items() if key != model for name in names_]
+        for name in own:
+            text = json.dumps(steps[name]["Arguments"])
+            assert not [o for o in other if f"Steps.{o}." in text], name
+    subtitles = ["CleanSubtitles", "ExtractEntities", "ClassifyThemes"]
+    for name in subtitles:
+        text = json.dumps(steps[name]["Arguments"])
+        assert not [o for o in (*branches["chatbot"], *branches["classifier"]) if f"Steps.{o}." in text]
 
 
 def json_loads_definition(env: str) -> dict[str, Any]:

@@ -44,7 +44,7 @@ def script_calls(env: str) -> list[tuple[str, str, list[str]]]:
 @pytest.mark.parametrize("env", ["dev", "local"])
 def test_each_script_parses_its_arguments(env: str) -> None:
     calls = script_calls(env)
-    assert len(calls) == 9
+    assert len(calls) == 10
     for step, script, argv in calls:
         module = importlib.import_module("containers." + script.removesuffix(".py").replace("/", "."))
         try:
@@ -53,6 +53,24 @@ def test_each_script_parses_its_arguments(env: str) -> None:
             raise AssertionError(f"{step}: {script} rejects {argv}") from exc
         if "--output-dir" in argv:
             assert str(parsed.output_dir) == argv[argv.index("--output-dir") + 1], step
+
+
+def test_each_prepare_step_builds_its_own_dataset_from_its_own_folder() -> None:
+    from containers.processing import prepare_datasets
+
+    calls = {step: argv for step, _, argv in script_calls("dev")}
+    chatbot = prepare_datasets.parse_args(calls["PrepareChatbotData"])
+    location = prepare_datasets.parse_args(calls["PrepareLocationData"])
+    assert (chatbot.datasets, str(chatbot.transcripts_dir)) == (
+        "chatbot",
+        "/opt/ml/processing/input/transcripts",
+    )
+    assert "--locations-dir" not in calls["PrepareChatbotData"]
+    assert (location.datasets, str(location.locations_dir)) == (
+        "classifier",
+        "/opt/ml/processing/input/locations",
+    )
+    assert "--transcripts-dir" not in calls["PrepareLocationData"]
 
 
 def test_training_hyperparameters_reach_the_script_typed() -> None:

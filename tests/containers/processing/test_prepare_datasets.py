@@ -222,3 +222,32 @@ def test_unknown_character_lists_the_speakers(tmp_path):
 def test_snake_case_flags_are_accepted():
     args = prepare_datasets.parse_args(["--min_reply_chars", "5", "--validation_fraction", "0.2"])
     assert (args.min_reply_chars, args.validation_fraction) == (5, 0.2)
+
+
+@pytest.mark.parametrize(
+    ("datasets", "folders", "absent"),
+    [
+        ("chatbot", {"chatbot_train", "chatbot_validation", "chatbot_test", "report"}, "locations"),
+        (
+            "classifier",
+            {"classifier_train", "classifier_validation", "classifier_test", "report"},
+            "transcripts",
+        ),
+    ],
+)
+def test_one_dataset_reads_only_its_own_input(prepared, tmp_path, datasets, folders, absent):
+    """The pipeline's two prepare steps: each builds one dataset, and the other input may be absent."""
+    full_manifest, full_out = prepared
+    dirs = {"transcripts": SAMPLE / "transcripts", "locations": SAMPLE / "locations"}
+    dirs[absent] = tmp_path / "nowhere"
+    argv = ["--transcripts-dir", str(dirs["transcripts"]), "--locations-dir", str(dirs["locations"])]
+    manifest = prepare_datasets.main(
+        prepare_datasets.parse_args([*argv, "--output-dir", str(tmp_path / "out"), "--datasets", datasets])
+    )
+    assert {p.name for p in (tmp_path / "out").iterdir()} == folders
+    assert manifest[datasets] == full_manifest[datasets]
+    other = "classifier" if datasets == "chatbot" else "chatbot"
+    assert other not in manifest
+    for folder in folders - {"report"}:
+        for written in (tmp_path / "out" / folder).iterdir():
+            assert written.read_bytes() == (full_out / folder / written.name).read_bytes()

@@ -100,7 +100,7 @@ def test_unchanged_rerun_reuses_every_cacheable_step(full_run: tuple[FullRun, Ru
     # FingerprintData is uncached in the definition (it keys everything else): it runs, the rest is reused.
     assert cached.pop("FingerprintData") == ("Succeeded", "off")
     assert set(cached.values()) == {("Cached", "hit")}
-    assert len(cached) == 12
+    assert len(cached) == 13
     assert (
         result.state.steps["RegisterChatbot"].properties["ModelPackageVersion"]
         == (first.state.steps["RegisterChatbot"].properties["ModelPackageVersion"])
