@@ -1,18 +1,25 @@
-"""Fixtures of the local runner's tests: the demo project (fast) and runs of it."""
+"""Fixtures of the local runner's tests: the demo project (fast) and runs of it, and the suite's one
+run of the whole local definition on (a copy of) data/sample, shared by the e2e modules."""
 
 from __future__ import annotations
 
 import io
 import json
+import shutil
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from pipelines.bundle import REPO_ROOT, bundle_files
 from pipelines.local.progress import Reporter
 from pipelines.local.runner import RunOptions, RunResult, run_definition
+from tests.pipelines.conftest import definition_text
 from tests.pipelines.local import demo_project
+
+SAMPLE = REPO_ROOT / "data" / "sample"
 
 
 @dataclass
@@ -58,3 +65,45 @@ def statuses(result: RunResult) -> dict[str, tuple[str, str]]:
 
 def read_json(path: Path) -> Any:
     return json.loads(path.read_text(encoding="utf-8"))
+
+
+class FullRun:
+    """The shared home folder, data and definition of the whole-DAG run, and a way to run them again."""
+
+    def __init__(self, home: Path, code: Path, data: Path) -> None:
+        self.home = home
+        # The jobs run a snapshot of the code bundle, so edits to the tree during the session do not
+        # invalidate the cache between these tests (identical content: the same cache keys as the tree).
+        self.code = code
+        for name in bundle_files(REPO_ROOT):
+            (code / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(REPO_ROOT / name, code / name)
+        # A copy of data/sample: a test may change a file in it (and must put it back) to check which
+        # steps rerun; the path stays the same, as an S3 prefix does when files under it change.
+        self.data = data
+        shutil.copytree(SAMPLE, data, dirs_exist_ok=True)
+        self.definition: dict[str, Any] = json.loads(definition_text("local"))
+        self.definition_file = home / "definition-local.json"
+        home.mkdir(parents=True, exist_ok=True)
+        self.definition_file.write_text(json.dumps(self.definition))
+
+    def run(self, home: Path | None = None) -> tuple[RunResult, str]:
+        """Run the definition on `self.data` with `home` (default the shared one: cache, registry)."""
+        stream = io.StringIO()
+        options = RunOptions(
+            home=home or self.home, repo_root=self.code, pipeline_name="stranger-things-nlp-local"
+        )
+        result = run_definition(self.definition, options, Reporter(stream), {"InputDataUri": str(self.data)})
+        return result, stream.getvalue()
+
+
+@pytest.fixture(scope="session")
+def full_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[FullRun, RunResult, str]]:
+    """The whole DAG run once per session (about a minute), for every e2e module."""
+    runner = FullRun(
+        tmp_path_factory.mktemp("local-run-home"),
+        tmp_path_factory.mktemp("local-run-code"),
+        tmp_path_factory.mktemp("local-run-data"),
+    )
+    result, output = runner.run()
+    yield runner, result, output

@@ -1,64 +1,26 @@
-"""The whole local definition on data/sample: the suite's one full run, shared by every test here.
+"""The whole local definition on data/sample: the suite's one full run (`full_run`, conftest.py).
 
 Runs the definition `python -m pipelines definition --env local` writes, with the real container
 scripts and tiny models, then checks the cached rerun, a gate's false branch through the CLI, and the
-deployed endpoints over HTTP.
+deployed endpoints over HTTP. test_e2e_partial_rerun.py reuses the same run.
 """
 
 from __future__ import annotations
 
-import io
 import json
-import shutil
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from model_registry.local import LocalRegistry
-from pipelines.bundle import REPO_ROOT, bundle_files
-from pipelines.local.progress import Reporter
-from pipelines.local.runner import RunOptions, RunResult, run_definition
-from tests.pipelines.conftest import definition_text
-from tests.pipelines.local.conftest import statuses
+from pipelines.local.runner import RunResult
+from tests.pipelines.local.conftest import FullRun, statuses
 from tests.pipelines.local.test_server import call, serve
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
-DATA = REPO_ROOT / "data" / "sample"
 CHATBOT_ENDPOINT = "stranger-things-nlp-local-chatbot"
 CLASSIFIER_ENDPOINT = "stranger-things-nlp-local-classifier"
-
-
-class FullRun:
-    """The shared home folder and definition, and a way to run them again."""
-
-    def __init__(self, home: Path, code: Path) -> None:
-        self.home = home
-        # The jobs run a snapshot of the code bundle, so edits to the tree during the session do not
-        # invalidate the cache between these tests (identical content: the same cache keys as the tree).
-        self.code = code
-        for name in bundle_files(REPO_ROOT):
-            (code / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(REPO_ROOT / name, code / name)
-        self.definition: dict[str, Any] = json.loads(definition_text("local"))
-        self.definition_file = home / "definition-local.json"
-        home.mkdir(parents=True, exist_ok=True)
-        self.definition_file.write_text(json.dumps(self.definition))
-
-    def run(self) -> tuple[RunResult, str]:
-        stream = io.StringIO()
-        options = RunOptions(home=self.home, repo_root=self.code, pipeline_name="stranger-things-nlp-local")
-        result = run_definition(self.definition, options, Reporter(stream), {"InputDataUri": str(DATA)})
-        return result, stream.getvalue()
-
-
-@pytest.fixture(scope="module")
-def full_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[FullRun, RunResult, str]]:
-    runner = FullRun(tmp_path_factory.mktemp("local-run-home"), tmp_path_factory.mktemp("local-run-code"))
-    result, output = runner.run()
-    yield runner, result, output
 
 
 def test_whole_dag_runs_gates_pass_models_register_and_deploy(
@@ -121,7 +83,7 @@ def test_gate_false_branch_fails_the_run_with_its_message(
             "--home",
             str(runner.home),
             "--data",
-            str(DATA),
+            str(runner.data),
             "--param",
             "ChatbotGateThreshold=1000",
             "--quiet",
