@@ -16,7 +16,7 @@ def test_every_step_is_a_valid_request(definitions: dict[str, Any], env: str) ->
     problems = validate_definition(definitions[env])
     assert [str(p) for p in problems] == []
     checked = [s for s in steps_by_name(definitions[env]).values() if s["Type"] in OPERATIONS]
-    assert len(checked) == 17  # 7 processing, 2 training, 2 x (register, model, endpoint config, endpoint)
+    assert len(checked) == 18  # 8 processing, 2 training, 2 x (register, model, endpoint config, endpoint)
 
 
 def _with(definition: dict[str, Any], step: str, path: list[str], value: Any) -> dict[str, Any]:
