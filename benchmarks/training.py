@@ -129,7 +129,7 @@ def sample_lengths(max_length: int, count: int, seed: int = 0) -> list[int]:
 
 
 def load_sample_rows() -> list[dict]:
-    """The chatbot training pairs PrepareDatasets makes from data/sample (empty when it cannot run)."""
+    """The chatbot training pairs prepare_datasets.py makes from data/sample (empty when it cannot run)."""
     import tempfile
 
     try:

@@ -4,7 +4,7 @@
         --validation <dir> --model-dir <dir> --output-data-dir <dir> --checkpoint-dir <dir> --epochs 30
 
 Inside a SageMaker training job every path defaults to the container's. The label map comes from the
-train channel's label_map.json (PrepareDatasets writes it). Seeded; evaluates every epoch, keeps the
+train channel's label_map.json (PrepareLocationData writes it). Seeded; evaluates every epoch, keeps the
 best model by validation macro-F1 and stops after `early_stopping_patience` epochs without a gain.
 Checkpoints go to --checkpoint-dir, and a restarted job resumes from the latest one.
 """

@@ -1,6 +1,6 @@
 """Shared fixtures for the container tests: datasets from data/sample, and one trained model of each kind.
 
-The expensive parts (PrepareDatasets on data/sample, one tiny chatbot and one tiny classifier trained at
+The expensive parts (prepare_datasets.py on data/sample, one tiny chatbot and one tiny classifier trained at
 conf/local.yaml-like settings) run once per session; tests read their outputs and never mutate them.
 """
 
@@ -26,7 +26,7 @@ torch.set_num_threads(1)  # tiny models: one thread is several times faster than
 
 @pytest.fixture(scope="session")
 def sample_datasets(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """PrepareDatasets' real output on data/sample (the processing step's own main())."""
+    """prepare_datasets.py's real output on data/sample (the processing step's own main())."""
     from containers.processing import prepare_datasets
 
     out = tmp_path_factory.mktemp("datasets")

@@ -1,4 +1,4 @@
-"""Small hand-written datasets in the PrepareDatasets output format (docs/contracts.md).
+"""Small hand-written datasets in the prepare_datasets.py output format (docs/contracts.md).
 
 Used when the processing step's own output is not available, and by tests that need exact, tiny inputs.
 The replies follow the prompts in learnable patterns, so real learning shows up in BLEU and accuracy.
