@@ -5,7 +5,9 @@ r"""Clean subtitle files (SRT, WebVTT, ASS/SSA) into one utterance a line, with 
 
 Reads every file under --input-dir (UTF-8 with or without BOM, UTF-16, cp1252; CRLF, CR or LF), removes
 hearing-impaired annotations, music, tags and dialogue dashes, splits two-speaker cues, extracts speaker
-labels, and writes `cues.jsonl` and `manifest.json` (docs/contracts.md, CleanSubtitles). A file that
+labels, and writes `cues.jsonl` and `manifest.json` (docs/contracts.md, CleanSubtitles). The cast file
+(--characters, default conf/characters.yaml of the code bundle this script is in) decides whether an
+upper-case bracket ('[JOYCE] Will?') is a speaker or a sound ('[SCREAMS] Run!'). A file that
 cannot be read is listed with its reason and the rest goes on. When the job runs on several instances
 (SageMaker shards the input by S3 key), each writes `cues-<host>.jsonl` and `manifest-<host>.json`.
 
@@ -26,6 +28,7 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from containers.common.io import setup_logging, write_json
+from containers.processing.characters import load_cast
 from containers.processing.cli import add_flag
 from containers.processing.decoding import UnreadableFileError, decode_subtitle_bytes
 from containers.processing.episodes import episode_key, parse_episode
@@ -34,6 +37,9 @@ from containers.processing.subtitle_text import clean_cue
 
 LOG = logging.getLogger("clean_subtitles")
 RESOURCE_CONFIG = Path("/opt/ml/config/resourceconfig.json")
+# The bundle's conf/ sits two folders above containers/processing/, in SageMaker
+# (/opt/ml/processing/input/code/conf) as in a checkout or a local run.
+DEFAULT_CHARACTERS = Path(__file__).resolve().parents[2] / "conf" / "characters.yaml"
 MAX_FILE_BYTES = 50 * 1024 * 1024  # a subtitle file is kilobytes; anything this big is not one
 ENCODER = json.JSONEncoder(ensure_ascii=False)  # built once: json.dumps with options builds one per call
 
@@ -47,7 +53,30 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     add_flag(parser, "--min-chars", type=int, default=1, help="utterances shorter than this are removed")
     add_flag(parser, "--max-line-chars", type=int, default=2000, help="longer lines are removed as too_long")
     add_flag(parser, "--resource-config", type=Path, default=RESOURCE_CONFIG, help="SageMaker's host list")
+    add_flag(
+        parser,
+        "--characters",
+        type=Path,
+        default=None,
+        help=f"cast file: its names make '[JOYCE] text' a speaker (default {DEFAULT_CHARACTERS}, "
+        "skipped with a warning when absent; a path given here must exist)",
+    )
     return parser.parse_args(argv)
+
+
+def cast_keys(characters: Path | None) -> frozenset[str]:
+    """Lower-cased names and aliases (case-sensitive ones included: '[WILL]' is a label, not the verb).
+
+    An explicit path must exist; the default may be missing (a script copied alone), then upper-case
+    bracket labels stay annotations and the text is kept.
+    """
+    if characters is None:
+        if not DEFAULT_CHARACTERS.is_file():
+            LOG.warning("no cast file at %s: upper-case [NAME] labels are read as sounds", DEFAULT_CHARACTERS)
+            return frozenset()
+        characters = DEFAULT_CHARACTERS
+    cast = load_cast(characters)
+    return frozenset(cast.aliases) | frozenset(alias.lower() for alias in cast.exact)
 
 
 def shard_suffix(resource_config: Path) -> str:
@@ -59,7 +88,9 @@ def shard_suffix(resource_config: Path) -> str:
     return f"-{config['current_host']}" if len(hosts) > 1 else ""
 
 
-def clean_file(path: Path, relative: str, min_chars: int, max_line_chars: int) -> tuple[list[dict], dict]:
+def clean_file(
+    path: Path, relative: str, min_chars: int, max_line_chars: int, cast: frozenset[str] = frozenset()
+) -> tuple[list[dict], dict]:
     """Rows for cues.jsonl and the file's manifest entry; raises UnreadableFileError with the reason."""
     episode = parse_episode(path)
     if episode is None:
@@ -84,7 +115,7 @@ def clean_file(path: Path, relative: str, min_chars: int, max_line_chars: int) -
         if cue.problem:
             removed[cue.problem] += 1
             continue
-        result = clean_cue(cue.lines, cue.speaker, max_line_chars, removed, fragments)
+        result = clean_cue(cue.lines, cue.speaker, max_line_chars, removed, fragments, cast)
         added_by_split += result.segments - 1
         for utterance in result.utterances:
             if len(utterance.text) < min_chars:
@@ -160,6 +191,7 @@ def summarise(entries: list[dict], rejected: list[dict]) -> dict:
 def main(args: argparse.Namespace) -> dict:
     """Clean every file, write cues[-host].jsonl and manifest[-host].json; returns the manifest."""
     files = list_files(args.input_dir)
+    cast = cast_keys(args.characters)
     suffix = shard_suffix(args.resource_config)
     args.output_dir.mkdir(parents=True, exist_ok=True)
     cues_path = args.output_dir / f"cues{suffix}.jsonl"
@@ -168,7 +200,7 @@ def main(args: argparse.Namespace) -> dict:
         for number, path in enumerate(files, start=1):
             relative = path.relative_to(args.input_dir).as_posix()
             try:
-                rows, entry = clean_file(path, relative, args.min_chars, args.max_line_chars)
+                rows, entry = clean_file(path, relative, args.min_chars, args.max_line_chars, cast)
             except UnreadableFileError as exc:
                 LOG.warning("rejected %s: %s", relative, exc)
                 rejected.append({"file": relative, "reason": str(exc)})

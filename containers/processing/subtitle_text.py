@@ -5,6 +5,17 @@ wrapped in '#'), HTML/WebVTT/ASS tags, leading dialogue dashes. Extracted: speak
 "DUSTIN: hi", "MAN (on radio): hi", WebVTT <v Dustin>). A cue with two dashed lines, or two labelled
 lines, is two utterances. Every line of a cue ends either in an utterance or in a removed segment with
 its category, so the counts in the manifest add up.
+
+When is a leading label a speaker? A wrong speaker is worse than none (the text is kept either way), so:
+- `Name: text`: 1-3 words, no sentence punctuation inside (a period only after a title such as Mr. or an
+  initial), no digits unless upper-case, no word from COMMON_WORDS ("Listen: we go now.", "Dear Mike: ...",
+  "Okay. Bye: ..." stay dialogue). Mixed case needs every word capitalised; upper case ("DUSTIN:") is the
+  usual hearing-impaired style.
+- `[Name] text`: mixed case, 1-3 capitalised words, no sound word, not ending in -ing ("[Sighs]",
+  "[Thunder Rumbling]" are sounds). Upper case ("[JOYCE] Will?") is ambiguous with "[SCREAMS] Run!" and no
+  list of sound words is complete ("[CRASH]", "[SHUDDERS]"), so it is a speaker only when it names someone
+  in the cast file (conf/characters.yaml, any alias, any case). A manner note after the name ("[Hopper On
+  Radio]", "[HOPPER, IN RUSSIAN]") is dropped like "MAN (on radio):" and counted as an annotation.
 """
 
 from __future__ import annotations
@@ -80,10 +91,33 @@ SOUND_WORDS = frozenset(
         "screeching",
     ]
 )
+# Sound nouns and verbs of title-cased annotations ("[Door Creaks]", "[Footsteps On Stairs]"): any word of
+# a bracketed label in SOUND_WORDS or SOUND_HINTS makes it a sound, not a name.
+SOUND_HINTS = frozenset(
+    {"door", "doors", "footsteps", "glass", "gunshot", "gunshots", "explosion", "engine", "siren", "alarm",
+     "phone", "wind", "creaks", "slams", "rings", "shatters", "barks", "beeps", "buzzes", "knocks",
+     "rumbles", "thuds", "clatters", "squeaks", "hisses", "whooshes", "crashes", "bangs"}
+)  # fmt: skip
 # First words of manner and language notes, which are not names either: "[On Radio]", "[Russian]".
+# After a name they start the note that is dropped: "[Hopper On Radio]" -> Hopper.
 NOTE_WORDS = frozenset(
     {"on", "over", "in", "into", "through", "via", "continues", "continuing", "distorted", "echoing",
      "muffled", "indistinct", "quietly", "russian", "spanish", "german", "french", "chinese", "english"}
+)  # fmt: skip
+# Words that open a sentence or a letter, never a speaker label: "Listen: we go now.", "Dear Mike: ...".
+COMMON_WORDS = frozenset(
+    {"listen", "look", "okay", "ok", "bye", "goodbye", "dear", "wait", "hey", "hi", "hello", "well", "note",
+     "yes", "no", "yeah", "yep", "nope", "please", "remember", "so", "now", "oh", "um", "uh", "thanks",
+     "sorry", "see", "warning", "attention", "answer", "question", "reminder", "rule", "step", "lesson",
+     "tip", "hint", "fact", "ps", "p.s", "re", "subject", "first", "second", "third", "next", "then",
+     "finally", "plus", "also", "but", "and", "or", "because", "anyway", "seriously", "exactly", "fine",
+     "right", "alright", "sure", "stop", "come", "go", "guys", "wow", "whoa", "what", "why", "how", "who",
+     "where", "when", "this", "that", "here", "there", "the", "a", "my", "our", "your", "welcome", "problem",
+     "update", "chapter", "part", "translation", "meaning", "quote", "result", "results", "conclusion"}
+)  # fmt: skip
+# A word of a label may end in a period only when it is one of these titles or an initial ("J.").
+TITLES = frozenset(
+    {"mr", "mrs", "ms", "dr", "st", "jr", "sr", "prof", "sgt", "lt", "capt", "col", "gen", "det", "rev", "fr"}
 )  # fmt: skip
 
 
@@ -120,24 +154,73 @@ def normalise_speaker(label: str) -> str:
 
 
 def is_name_label(label: str) -> bool:
-    """A bracketed label is a speaker when it reads as a name (1-3 capitalised words, not a sound)."""
+    """A mixed-case bracketed label is a speaker when it reads as a name (1-3 capitalised words, no sound)."""
     words = label.replace(".", ". ").split()
     if not 1 <= len(words) <= 3 or label.isupper():
         return False
-    first = words[0].lower()
-    if first in SOUND_WORDS or first in NOTE_WORDS or words[-1].lower().endswith("ing"):
+    lowered = [word.lower() for word in words]
+    if lowered[0] in NOTE_WORDS or lowered[-1].endswith("ing"):
+        return False
+    if any(word in SOUND_WORDS or word in SOUND_HINTS for word in lowered):
         return False
     return all(word[0].isupper() for word in words)
 
 
-def is_colon_label(label: str) -> bool:
-    """'DUSTIN', 'MR. CLARKE', 'NEWS ANCHOR', 'Dustin' are labels; 'Look at this' is not."""
+def split_manner_note(label: str) -> tuple[str, bool]:
+    """'Hopper On Radio' -> ('Hopper', True), 'HOPPER, IN RUSSIAN' -> ('HOPPER', True), 'Dustin' -> same."""
+    name, comma, rest = label.partition(",")
+    if comma:
+        after = rest.split()
+        if rest.islower() or (after and after[0].lower() in NOTE_WORDS):
+            return name.strip(), True  # "[Mike, Dustin]" (two speakers) is not a note
     words = label.split()
-    if not words or len(words) > 3:
+    for position, word in enumerate(words[1:], start=1):
+        if word.lower() in NOTE_WORDS:
+            return " ".join(words[:position]), True
+    return label, False
+
+
+def bracket_speaker(label: str, cast: frozenset[str] = frozenset()) -> tuple[str | None, bool]:
+    """The speaker a '[...]' label names (None for a sound or a note), and whether a manner note was dropped.
+
+    Mixed case goes by is_name_label; upper case only by the cast (lower-cased aliases), see the module doc.
+    """
+    name, noted = split_manner_note(label)
+    if not name:
+        return None, False
+    if name.isupper():
+        key = SPACES_RE.sub(" ", name).strip().lower()
+        return (name, noted) if key in cast else (None, False)
+    return (name, noted) if is_name_label(name) else (None, False)
+
+
+def _is_label_word(word: str, upper: bool) -> bool:
+    """One word of a 'Name:' label: no sentence punctuation, not a common word, capitalised in mixed case."""
+    core = word[:-1] if word.endswith(".") else word
+    if "." in core:  # "J.R." is initials; "Okay.Bye" is not a name
+        if not all(len(part) <= 1 for part in core.split(".")):
+            return False
+    elif word.endswith(".") and len(core) > 1 and core.lower() not in TITLES:
+        return False  # "Okay." ends a sentence
+    lowered = core.lower()
+    if lowered in COMMON_WORDS or not core:
         return False
-    if label.isupper():
-        return any(ch.isalpha() for ch in label)
-    return len(words) <= 2 and all(word[0].isupper() for word in words)
+    if upper:
+        return True
+    letters = core.replace("'", "").replace("’", "").replace("-", "").replace(".", "")
+    return core[0].isupper() and letters.isalpha()
+
+
+def is_colon_label(label: str) -> bool:
+    """'DUSTIN', 'MR. CLARKE', 'NEWS ANCHOR', 'Dustin', 'Mrs. Wheeler' are labels; 'Look at this',
+    'Listen', 'Dear Mike', 'Okay. Bye' are not (rules in the module docstring)."""
+    words = label.replace(".", ". ").split()
+    if not 1 <= len(words) <= 3 or not any(ch.isalpha() for ch in label):
+        return False
+    if all(len(word.rstrip(".")) <= 1 for word in words):
+        return False  # "P.S.:" is initials only, not a name
+    upper = label.isupper()
+    return all(_is_label_word(word, upper) for word in words)
 
 
 def join_open_brackets(lines: list[str]) -> list[str]:
@@ -174,13 +257,17 @@ def _strip_markup(line: str, result: CueResult) -> tuple[str, str | None]:
     return line.strip(), voice
 
 
-def _take_label(line: str, result: CueResult) -> tuple[str, str | None]:
+def _take_label(line: str, result: CueResult, cast: frozenset[str]) -> tuple[str, str | None]:
     """A leading speaker label ('[Dustin] ', 'DUSTIN: ', 'MAN (on radio): ') removed and returned."""
     if line.startswith("["):
         match = BRACKET_LABEL_RE.match(line)
-        if match and is_name_label(match.group(1)):
-            result.fragments["speaker_label"] += 1
-            return line[match.end() :], normalise_speaker(match.group(1))
+        if match:
+            name, noted = bracket_speaker(match.group(1), cast)
+            if name:
+                result.fragments["speaker_label"] += 1
+                if noted:
+                    result.fragments["annotation"] += 1
+                return line[match.end() :], normalise_speaker(name)
         return line, None
     if ":" in line[:80]:
         match = COLON_LABEL_RE.match(line)
@@ -202,10 +289,12 @@ def clean_cue(
     max_line_chars: int = 2000,
     removed: Counter | None = None,
     fragments: Counter | None = None,
+    cast: frozenset[str] = frozenset(),
 ) -> CueResult:
     """Utterances and removal counts for one cue's raw text lines (see the module docstring).
 
-    `removed` and `fragments` may be a file's running counters: they are updated in place.
+    `removed` and `fragments` may be a file's running counters: they are updated in place. `cast` holds
+    the lower-cased names and aliases that make an upper-case '[JOYCE]' a speaker (cast_label_keys).
     """
     result = CueResult(
         removed=Counter() if removed is None else removed,
@@ -220,7 +309,7 @@ def clean_cue(
             current = None
             continue
         if NEEDS_WORK.intersection(raw):
-            pieces: list[Piece] | tuple[Piece] = list(_clean_line(raw, result))
+            pieces: list[Piece] | tuple[Piece] = list(_clean_line(raw, result, cast))
         else:  # fast path: plain dialogue, nothing to strip
             pieces = (Piece(SPACES_RE.sub(" ", raw).strip()),)
         for piece in pieces:
@@ -243,7 +332,7 @@ def clean_cue(
     return result
 
 
-def _clean_line(raw: str, result: CueResult) -> Iterator[Piece]:
+def _clean_line(raw: str, result: CueResult, cast: frozenset[str]) -> Iterator[Piece]:
     """The pieces of one raw line: markup, music, dashes, labels and annotations dealt with."""
     line, voice = _strip_markup(raw, result)
     if _is_music(line):
@@ -255,14 +344,14 @@ def _clean_line(raw: str, result: CueResult) -> Iterator[Piece]:
         if DASH_RE.match(piece):
             piece, dashed = DASH_RE.sub("", piece, count=1), True
             result.fragments["dash"] += 1
-        piece, label = _take_label(piece, result)
+        piece, label = _take_label(piece, result, cast)
         had_annotation = False
         if "[" in piece or "(" in piece:
             piece, count = ANNOTATION_RE.subn(" ", piece)
             if count:
                 had_annotation = True
                 result.fragments["annotation"] += count
-            piece, label2 = _take_label(piece.strip(), result)  # "(on radio) MAN: ..." order
+            piece, label2 = _take_label(piece.strip(), result, cast)  # "(on radio) MAN: ..." order
             label = label or label2
         text = SPACES_RE.sub(" ", piece).strip()
         text = DASH_RE.sub("", text) if text.startswith(("-", "–", "—")) else text

@@ -170,6 +170,77 @@ def test_two_files_for_one_episode_are_both_read_and_flagged(tmp_path):
     assert totals["utterances_out"] == 2
 
 
+EDGE_SRT = """\ufeff1
+00:00:04,000 --> 00:00:05,000
+Listen: we go now.
+
+2
+00:00:06,000 --> 00:00:07,000
+[Hopper On Radio] Unit four.
+
+3
+00:00:08,000 --> 00:00:09,000
+DUSTIN: Mike - come on.
+
+4
+00:00:16,000 --> 00:00:17,000
+[JOYCE] Will?
+
+5
+00:00:17,000 --> 00:00:18,000
+[SCREAMS] Run!
+
+6
+00:00:22,000 --> 00:00:23,000
+Okay. Bye: see you.
+
+7
+00:00:32,000 --> 00:00:33,000
+Dear Mike: I miss you.
+"""
+EDGE_EXPECTED = [
+    (1, None, "Listen: we go now."),
+    (2, "Hopper", "Unit four."),
+    (3, "Dustin", "Mike - come on."),
+    (4, "Joyce", "Will?"),
+    (5, None, "Run!"),
+    (6, None, "Okay. Bye: see you."),
+    (7, None, "Dear Mike: I miss you."),
+]
+
+
+@pytest.fixture
+def edge_folder(tmp_path: Path) -> Path:
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "S09E09.srt").write_text(EDGE_SRT, encoding="utf-8")
+    return folder
+
+
+def test_speaker_edge_cases_with_the_default_cast_file(edge_folder, tmp_path):
+    manifest = run(edge_folder, tmp_path / "out")
+    rows = read_rows(tmp_path / "out" / "cues.jsonl")
+    assert [(r["index"], r["speaker"], r["text"]) for r in rows] == EDGE_EXPECTED
+    assert_balanced(manifest)
+    assert manifest["files"][0]["speakers_found"] == 3
+    # "[Hopper On Radio]" and "[SCREAMS]" are the two annotations stripped inside kept lines.
+    assert manifest["files"][0]["fragments_removed"] == {"annotation": 2, "speaker_label": 3}
+
+
+def test_cast_file_decides_upper_case_bracket_speakers(edge_folder, tmp_path):
+    cast = tmp_path / "characters.yaml"
+    cast.write_text("characters:\n  Jim Hopper: [Hopper]\n", encoding="utf-8")
+    run(edge_folder, tmp_path / "out", "--characters", str(cast))
+    rows = read_rows(tmp_path / "out" / "cues.jsonl")
+    expected = [(i, None, t) if i == 4 else (i, s, t) for i, s, t in EDGE_EXPECTED]
+    assert [(r["index"], r["speaker"], r["text"]) for r in rows] == expected
+
+
+def test_missing_cast_file_given_explicitly_says_what_to_fix(edge_folder, tmp_path):
+    with pytest.raises(FileNotFoundError, match=r"characters file .* not found; pass --characters"):
+        run(edge_folder, tmp_path / "out", "--characters", str(tmp_path / "nope.yaml"))
+
+
 def test_missing_input_folder_says_what_to_fix(tmp_path):
     with pytest.raises(FileNotFoundError, match="pass --input-dir"):
         run(tmp_path / "nope", tmp_path / "out")
