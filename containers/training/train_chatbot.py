@@ -42,7 +42,6 @@ from containers.training import chat_model
 from containers.training.chat_data import (
     PackingCollator,
     PaddingCollator,
-    corpus_texts,
     encode_all,
     load_conversations,
 )
@@ -90,6 +89,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         parser, "pretrain_steps", type=int, default=0, help="tiny models only: full-parameter warm-up steps"
     )
     add_flag(parser, "pretrain_learning_rate", type=float, default=3e-3)
+    add_flag(
+        parser,
+        "pretrain_format",
+        default="dialogue",
+        choices=chat_model.WARMUP_FORMATS,
+        help="tiny models only: warm-up text (see chat_model.encode_warmup)",
+    )
     add_flag(parser, "logging_steps", type=int, default=10)
     add_flag(parser, "seed", type=int, default=42)
     return parser.parse_args(argv)
@@ -161,13 +167,14 @@ def load_base(
         with PartialState().main_process_first():
             tokenizer, model, losses = chat_model.prepare_tiny_base(
                 kind,
-                corpus_texts(conversations),
+                conversations,
                 args.pretrain_steps,
                 args.pretrain_learning_rate,
                 args.per_device_batch_size,
                 args.max_seq_length,
                 args.seed,
                 tiny_folder,
+                args.pretrain_format,
             )
         if args.load_in_4bit:  # QLoRA on the warmed-up tiny base, as on a Hub base
             model = chat_model.load_causal_lm(tiny_folder, load_in_4bit=True)

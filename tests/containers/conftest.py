@@ -55,15 +55,16 @@ def chatbot_argv(data: Path, run: Path, **overrides: Any) -> list[str]:
     """train_chatbot flags at conf/local.yaml's tiny settings, with overrides."""
     settings = {
         "model_id": "tiny:qwen2",
-        "max_steps": 120,
-        "learning_rate": 0.003,
-        "per_device_batch_size": 8,
+        "max_steps": 160,
+        "learning_rate": 0.006,
+        "per_device_batch_size": 32,
         "gradient_accumulation_steps": 1,
         "max_seq_length": 128,
-        "lora_r": 8,
-        "lora_alpha": 16,
+        "lora_r": 16,
+        "lora_alpha": 32,
         "gradient_checkpointing": "false",
-        "save_steps": 50,
+        "packing": "false",
+        "save_steps": 80,
         "pretrain_steps": 300,
         "logging_steps": 10,
     }

@@ -25,7 +25,7 @@ def test_training_loss_goes_down(chatbot_run) -> None:
     metrics = chatbot_run["metrics"]
     assert metrics["pretrain_loss_last"] < 0.5 * metrics["pretrain_loss_first"]
     assert metrics["train_loss_last"] < metrics["train_loss_first"]
-    assert metrics["global_step"] == 120
+    assert metrics["global_step"] == 160
     assert metrics["resumed_from_step"] == 0
     saved = json.loads((chatbot_run["run"] / "output" / "training_metrics.json").read_text())
     assert saved["train_loss_last"] == metrics["train_loss_last"]
@@ -243,3 +243,56 @@ def test_a_model_folder_takes_the_hub_path(hand_datasets: Path, tmp_path: Path, 
         bundle,
     )
     assert isinstance(answer["reply"], str) and answer["usage"]["completion_tokens"] <= 4
+
+
+CONVERSATIONS = [
+    [
+        {"role": "system", "content": "Be Eleven."},
+        {"role": "user", "content": "Who are you?"},
+        {"role": "assistant", "content": "Eleven."},
+    ],
+    [
+        {"role": "system", "content": "Be Eleven."},
+        {"role": "user", "content": "Are you hungry?"},
+        {"role": "assistant", "content": "Yes."},
+    ],
+    [
+        {"role": "system", "content": "Be Eleven."},
+        {"role": "user", "content": "Want waffles?"},
+        {"role": "assistant", "content": "Waffles."},
+    ],
+]
+
+
+def test_warm_up_dialogue_pairs_other_speakers_lines_never_the_characters() -> None:
+    assert chat_model.other_speakers_dialogue(CONVERSATIONS) == [
+        [
+            {"role": "system", "content": "Be Eleven."},
+            {"role": "user", "content": "Who are you?"},
+            {"role": "assistant", "content": "Are you hungry?"},
+        ],
+        [
+            {"role": "system", "content": "Be Eleven."},
+            {"role": "user", "content": "Are you hungry?"},
+            {"role": "assistant", "content": "Want waffles?"},
+        ],
+    ]
+
+
+def test_warm_up_formats_encode_what_they_say() -> None:
+    texts = [m["content"] for c in CONVERSATIONS for m in c] + ["user", "assistant", "system"]
+    tokenizer = tiny_models.build_tiny_chat_tokenizer(texts)
+    plain = chat_model.encode_warmup(tokenizer, CONVERSATIONS, "plain", 64)
+    assert len(plain) == 9
+    assert tokenizer.decode(plain[1]["input_ids"]) == "Who are you?</s>"
+    dialogue = chat_model.encode_warmup(tokenizer, CONVERSATIONS, "dialogue", 64)
+    assert dialogue[:9] == plain and len(dialogue) == 11
+    rendered = tokenizer.decode(dialogue[9]["input_ids"])
+    assert rendered.endswith("<|im_start|>assistant\nAre you hungry?<|im_end|>\n")
+    assert "assistant\nEleven." not in rendered  # the character's reply is never assistant text here
+    swapped = tokenizer.decode(
+        chat_model.encode_warmup(tokenizer, CONVERSATIONS, "swapped", 64)[1]["input_ids"]
+    )
+    assert "<|im_start|>user\nYes.<|im_end|>" in swapped
+    with pytest.raises(ValueError, match="unknown pretrain format 'lines'"):
+        chat_model.encode_warmup(tokenizer, CONVERSATIONS, "lines", 64)

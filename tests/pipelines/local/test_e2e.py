@@ -92,8 +92,8 @@ def test_gate_false_branch_fails_the_run_with_its_message(
 
     out = capsys.readouterr().out
     assert code == 1
-    assert "FAILED ChatbotBelowThreshold (Fail): chatbot bleu = " in out
-    tail = "(chatbot_metrics.bleu.value in evaluation.json); the model was not registered."
+    assert "FAILED ChatbotBelowThreshold (Fail): chatbot chrf = " in out
+    tail = "(chatbot_metrics.chrf.value in evaluation.json); the model was not registered."
     assert f", below the threshold 1000.0 {tail}" in out
 
 
