@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from conf import load_config
 from pipelines.validation import UNKNOWN, evaluate
 from tests.pipelines.conftest import definition_text, steps_by_name
 
@@ -78,9 +79,11 @@ def test_training_hyperparameters_reach_the_script_typed() -> None:
     from containers.training import train_chatbot
 
     parsed = train_chatbot.parse_args(calls["TrainChatbot"])
+    hp = load_config("local").chatbot.hyperparameters
     assert (parsed.pretrain_steps, parsed.lora_r, parsed.packing, parsed.gradient_checkpointing) == (
-        300,
-        8,
-        True,
-        False,
+        hp.pretrain_steps,
+        hp.lora_r,
+        hp.packing,
+        hp.gradient_checkpointing,
     )
+    assert isinstance(parsed.lora_r, int) and isinstance(parsed.packing, bool)
