@@ -23,7 +23,7 @@ import re
 import shutil
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -32,29 +32,37 @@ from pipelines.local.storage import copy_into
 RUNNER_CACHE_VERSION = 1
 
 
-def output_destinations(step_type: str, args: dict[str, Any]) -> list[tuple[str, str]]:
-    """(label, URI) of everything a step writes, which the key leaves out."""
-    found: list[tuple[str, str]] = []
-    if step_type == "Processing":
-        for out in args.get("ProcessingOutputConfig", {}).get("Outputs", []):
-            found.append((f"output:{out['OutputName']}", str(out["S3Output"]["S3Uri"])))
-    if step_type == "Training":
-        found.append(("output", str(args.get("OutputDataConfig", {}).get("S3OutputPath", ""))))
-        if args.get("CheckpointConfig", {}).get("S3Uri"):
-            found.append(("checkpoints", str(args["CheckpointConfig"]["S3Uri"])))
-    return found
+DESTINATION = "<destination>"
 
 
-def _without_destinations(step_type: str, args: dict[str, Any]) -> dict[str, Any]:
+def without_destinations(args: dict[str, Any], destinations: Sequence[str]) -> dict[str, Any]:
+    """A copy of `args` with the value at each destination path replaced by a placeholder.
+
+    A path is dotted keys; `Key[*]` steps into every item of the list under Key:
+    "ProcessingOutputConfig.Outputs[*].S3Output.S3Uri". A path that names nothing is left alone.
+    """
     stripped = copy.deepcopy(args)
-    if step_type == "Processing":
-        for out in stripped.get("ProcessingOutputConfig", {}).get("Outputs", []):
-            out["S3Output"]["S3Uri"] = "<destination>"
-    if step_type == "Training":
-        stripped.get("OutputDataConfig", {})["S3OutputPath"] = "<destination>"
-        if "CheckpointConfig" in stripped:
-            stripped["CheckpointConfig"]["S3Uri"] = "<destination>"
+    for path in destinations:
+        _replace(stripped, path.split("."))
     return stripped
+
+
+def _replace(value: Any, parts: list[str]) -> None:
+    head, rest = parts[0], parts[1:]
+    if not isinstance(value, dict):
+        return
+    if head.endswith("[*]"):
+        items = value.get(head[: -len("[*]")])
+        if isinstance(items, list) and rest:
+            for item in items:
+                _replace(item, rest)
+        return
+    if head not in value:
+        return
+    if rest:
+        _replace(value[head], rest)
+    else:
+        value[head] = DESTINATION
 
 
 def input_uris(value: Any) -> list[str]:
@@ -74,10 +82,14 @@ def cache_key(
     args: dict[str, Any],
     masks: dict[str, str],
     digest_of: Callable[[str], str],
-    extra_inputs: list[str] | tuple[str, ...] = (),
+    extra_inputs: Sequence[str] = (),
+    destinations: Sequence[str] = (),
 ) -> str:
-    """The step's cache key (see the module docstring); `masks` maps run-specific strings to names."""
-    stripped = _without_destinations(step_type, args)
+    """The step's cache key (see the module docstring); `masks` maps run-specific strings to names.
+
+    `destinations` are the argument paths of where the step writes (its `StepKind.destinations`).
+    """
+    stripped = without_destinations(args, destinations)
     uris = sorted(set(input_uris(stripped)) | set(extra_inputs))
     text = json.dumps(stripped, sort_keys=True, default=str)
 

@@ -15,17 +15,6 @@ from typing import Any
 
 from pipelines.local.expressions import references
 
-SUPPORTED_TYPES = (
-    "Processing",
-    "Training",
-    "Condition",
-    "Fail",
-    "RegisterModel",
-    "Model",
-    "EndpointConfig",
-    "Endpoint",
-)
-
 
 class DefinitionError(ValueError):
     """The definition cannot run locally: the message names the step and what is wrong."""
@@ -136,16 +125,6 @@ def _topological_order(steps: dict[str, StepNode]) -> list[str]:
         for upstream in remaining.values():
             upstream.difference_update(ready)
     return order
-
-
-def check_supported(dag: Dag) -> None:
-    """Refuse, before anything runs, a step type the local runner cannot execute."""
-    for node in dag.steps.values():
-        if node.type not in SUPPORTED_TYPES:
-            raise DefinitionError(
-                f"step {node.name!r} has type {node.type!r}, which the local runner does not run "
-                f"(supported: {', '.join(SUPPORTED_TYPES)})"
-            )
 
 
 # -- parameters -------------------------------------------------------------------------------------

@@ -16,11 +16,11 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
-from pipelines.local.state import CACHED, FAILED, SKIPPED, RunState, StepRecord
+from model_registry.metrics import metrics_from_report
+from pipelines.local.state import CACHED, FAILED, SKIPPED, RunResult, RunState, StepRecord
 
 if TYPE_CHECKING:
     from pipelines.local.dag import Dag
-    from pipelines.local.runner import RunResult
 
 LOG_TAIL_LINES = 25
 
@@ -30,17 +30,16 @@ def _metric_text(metrics: dict[str, float]) -> str:
 
 
 def report_metrics_of(record: StepRecord) -> dict[str, dict[str, float]]:
-    """Metrics in a step's property files that follow the evaluation-report schema, per file."""
-    from pipelines.local.registry_steps import report_metrics
+    """Metrics in a step's property files that follow the evaluation-report schema, per file.
 
+    A property file that is not such a report (or holds no metric) is left out of the summary.
+    """
     found: dict[str, dict[str, float]] = {}
     for name, path in sorted(record.property_files.items()):
         try:
-            metrics = report_metrics(json.loads(Path(path).read_text(encoding="utf-8")))
-        except (OSError, json.JSONDecodeError):
+            found[name] = metrics_from_report(json.loads(Path(path).read_text(encoding="utf-8")))
+        except (OSError, ValueError, AttributeError):  # unreadable, not JSON, not an object, no metric
             continue
-        if metrics:
-            found[name] = metrics
     return found
 
 

@@ -16,27 +16,19 @@ from pathlib import Path
 from typing import Any
 
 from model_registry.local_deploy import unpack_model
-from pipelines.local.cache import cache_key
+from model_registry.metrics import metrics_from_report
 from pipelines.local.expressions import Scope
-from pipelines.local.handlers import Outcome, Services, arn
-from pipelines.local.jobs import sagemaker_job_name
+from pipelines.local.handlers import Outcome, Services, StepCall, arn
 from pipelines.local.state import CACHED, SUCCEEDED
 from pipelines.local.storage import StorageError
 
 
-def report_metrics(report: Any) -> dict[str, float]:
-    """Flatten a model-quality report: {"x_metrics": {"bleu": {"value": 1}}} -> {"bleu": 1.0}."""
-    found: dict[str, float] = {}
-    if not isinstance(report, dict):
-        return found
-    for section, body in report.items():
-        if not section.endswith("_metrics") or not isinstance(body, dict):
-            continue
-        for metric, entry in body.items():
-            value = entry.get("value") if isinstance(entry, dict) else None
-            if isinstance(value, int | float) and not isinstance(value, bool):
-                found[metric] = float(value)
-    return found
+def report_metrics(path: Path, uri: str) -> dict[str, float]:
+    """The metrics of a ModelMetrics report, read with the registry's own reader of the report schema."""
+    try:
+        return metrics_from_report(json.loads(path.read_text(encoding="utf-8")))
+    except (ValueError, AttributeError) as exc:  # not JSON, not an object, or no metric in it
+        raise StorageError(f"ModelMetrics report {uri} ({path}) is not an evaluation report: {exc}") from exc
 
 
 def _statistics_uris(model_metrics: Any) -> list[str]:
@@ -50,7 +42,8 @@ def _statistics_uris(model_metrics: Any) -> list[str]:
     return uris
 
 
-def run_register(name: str, args: dict[str, Any], svc: Services, use_cache: bool) -> Outcome:
+def run_register(call: StepCall) -> Outcome:
+    name, args, svc = call.name, call.args, call.services
     group = str(args["ModelPackageGroupName"])
     status = str(args.get("ModelApprovalStatus", "PendingManualApproval"))
     containers = args.get("InferenceSpecification", {}).get("Containers", [])
@@ -68,9 +61,9 @@ def run_register(name: str, args: dict[str, Any], svc: Services, use_cache: bool
         path = svc.storage.local_path(uri)
         if not path.is_file():
             raise StorageError(f"{name}: ModelMetrics report {uri} is missing (expected {path})")
-        metrics.update(report_metrics(json.loads(path.read_text(encoding="utf-8"))))
+        metrics.update(report_metrics(path, uri))
         evaluation = evaluation or str(path)
-    key = cache_key(name, "RegisterModel", args, svc.masks, svc.digest_of) if use_cache else None
+    key = call.cache_key()
     reused = _reusable_version(svc, key, group, status) if key else None
     version = reused or svc.registry.register(
         group,
@@ -118,15 +111,17 @@ def _reusable_version(svc: Services, key: str, group: str, status: str) -> Any:
     return version
 
 
-def run_model(name: str, args: dict[str, Any], svc: Services) -> Outcome:
-    model_name = args.get("ModelName") or sagemaker_job_name(svc.execution["PipelineExecutionId"], name)
+def run_model(call: StepCall) -> Outcome:
+    args = call.args
+    model_name = args.get("ModelName") or call.job_name
     return Outcome(
         SUCCEEDED, properties={**args, "ModelName": model_name, "ModelArn": arn("model", model_name)}
     )
 
 
-def run_endpoint_config(name: str, args: dict[str, Any], svc: Services) -> Outcome:
-    config = args.get("EndpointConfigName") or sagemaker_job_name(svc.execution["PipelineExecutionId"], name)
+def run_endpoint_config(call: StepCall) -> Outcome:
+    args = call.args
+    config = args.get("EndpointConfigName") or call.job_name
     return Outcome(
         SUCCEEDED,
         properties={
@@ -159,7 +154,8 @@ def _registered_version(scope: Scope, model_data_url: str) -> tuple[str, int]:
     )
 
 
-def run_endpoint(name: str, args: dict[str, Any], scope: Scope, svc: Services) -> Outcome:
+def run_endpoint(call: StepCall) -> Outcome:
+    args, scope, svc = call.args, call.scope, call.services
     endpoint = str(args["EndpointName"])
     config = _find(
         scope, "EndpointConfigArn", "EndpointConfigName", args["EndpointConfigName"], "endpoint config"

@@ -25,11 +25,11 @@ from typing import Any
 
 from model_registry.local import LocalRegistry
 from pipelines.bundle import REPO_ROOT
-from pipelines.local import handlers, registry_steps
-from pipelines.local.cache import StepCache
-from pipelines.local.dag import Dag, StepNode, build_dag, check_supported, resolve_parameters
+from pipelines.local.cache import StepCache, input_uris
+from pipelines.local.dag import StepNode, build_dag, resolve_parameters
 from pipelines.local.expressions import Scope, resolve
-from pipelines.local.jobs import kill_running_jobs
+from pipelines.local.handlers import LOCAL_ACCOUNT, Outcome, Services, StepCall
+from pipelines.local.processes import kill_running_jobs
 from pipelines.local.progress import Reporter
 from pipelines.local.sources import stale_bundle_note
 from pipelines.local.state import (
@@ -42,12 +42,12 @@ from pipelines.local.state import (
     SKIPPED,
     SUCCEEDED,
     TERMINAL,
+    RunResult,
     RunState,
     StepRecord,
 )
+from pipelines.local.step_types import STEP_KINDS, check_supported
 from pipelines.local.storage import RunStorage
-
-JOB_TYPES = {"Processing", "Training"}
 
 
 def available_cores() -> int:
@@ -83,24 +83,11 @@ class RunOptions:
         return self.registry_db or self.home / "registry.db"
 
 
-@dataclass
-class RunResult:
-    status: str
-    run_dir: Path
-    state: RunState
-    dag: Dag
-    duration_s: float
-
-    @property
-    def ok(self) -> bool:
-        return self.status == SUCCEEDED
-
-
 def new_execution(pipeline_name: str) -> dict[str, str]:
     """Execution variables of a fresh run; the id is sortable by start time."""
     now = datetime.now(UTC)
     execution_id = f"{now:%Y%m%d-%H%M%S}-{secrets.token_hex(2)}"
-    pipeline_arn = f"{handlers.LOCAL_ACCOUNT}:pipeline/{pipeline_name}"
+    pipeline_arn = f"{LOCAL_ACCOUNT}:pipeline/{pipeline_name}"
     return {
         "PipelineExecutionId": execution_id,
         "PipelineExecutionArn": f"{pipeline_arn}/execution/{execution_id}",
@@ -151,7 +138,7 @@ class LocalRun:
             execution=self.state.execution,
             read_uri=lambda uri: self.services.storage.local_path(uri),
         )
-        self.services = handlers.Services(
+        self.services = Services(
             storage=RunStorage(self.run_dir, options.repo_root),
             repo_root=options.repo_root,
             cache=StepCache(options.home / "cache"),
@@ -182,7 +169,7 @@ class LocalRun:
     def _log_path(self, name: str) -> Path:
         return self.run_dir / "logs" / f"{name}.log"
 
-    def _finish(self, record: StepRecord, outcome: handlers.Outcome, started: float) -> None:
+    def _finish(self, record: StepRecord, outcome: Outcome, started: float) -> None:
         record.status, record.cache, record.message = outcome.status, outcome.cache, outcome.message
         record.properties, record.property_files = outcome.properties, outcome.property_files
         record.metrics, record.decision, record.key = outcome.metrics, outcome.decision, outcome.key
@@ -223,7 +210,7 @@ class LocalRun:
         note = stale_bundle_note(self._code_uris(), self.options.repo_root)
         self.reporter.begin(self.run_dir, self.state, self.dag, note)
         stopping = False
-        running: dict[Future[handlers.Outcome], tuple[StepRecord, float]] = {}
+        running: dict[Future[Outcome], tuple[StepRecord, float]] = {}
         with ThreadPoolExecutor(max_workers=max(1, self.options.workers)) as pool:
             try:
                 while True:
@@ -232,7 +219,9 @@ class LocalRun:
                         if self._skip(node):  # skips still settle after a failure: they start nothing
                             progressed = True
                             continue
-                        if stopping or (len(running) >= self.options.workers and node.type in JOB_TYPES):
+                        if stopping or (
+                            len(running) >= self.options.workers and STEP_KINDS[node.type].is_job
+                        ):
                             continue
                         progressed = True
                         stopping |= self._start(node, pool, running)
@@ -242,7 +231,7 @@ class LocalRun:
                         done, _ = wait(list(running), return_when=FIRST_COMPLETED)
                         for future in done:
                             record, step_started = running.pop(future)
-                            outcome = self._outcome_of(future, record.name)
+                            outcome = future.result()  # _call turns a handler's error into a failure
                             self._finish(record, outcome, step_started)
                             stopping |= outcome.status == FAILED
             except BaseException:
@@ -253,8 +242,6 @@ class LocalRun:
         return self._conclude(started)
 
     def _code_uris(self) -> set[str]:
-        from pipelines.local.cache import input_uris
-
         return {u for u in input_uris(self.definition) if "/code/" in u}
 
     def _skip(self, node: StepNode) -> bool:
@@ -272,7 +259,7 @@ class LocalRun:
         self,
         node: StepNode,
         pool: ThreadPoolExecutor,
-        running: dict[Future[handlers.Outcome], tuple[StepRecord, float]],
+        running: dict[Future[Outcome], tuple[StepRecord, float]],
     ) -> bool:
         """Start one ready step; True when the run must stop starting new steps."""
         record = self.state.steps[node.name]
@@ -280,57 +267,46 @@ class LocalRun:
         self._log_path(node.name).unlink(missing_ok=True)
         self.reporter.started(record)
         step_started = time.monotonic()
-        use_cache = self.options.use_cache and node.cache_enabled
+        kind = STEP_KINDS[node.type]
         try:
-            args = resolve(node.arguments, self.scope) if node.type != "Condition" else node.arguments
+            args = resolve(node.arguments, self.scope) if kind.resolve_arguments else node.arguments
         except ValueError as exc:
             self._finish(
-                record, handlers.Outcome(FAILED, message=f"cannot resolve its arguments: {exc}"), step_started
+                record, Outcome(FAILED, message=f"cannot resolve its arguments: {exc}"), step_started
             )
             return True
-        if node.type in JOB_TYPES:
-            run = handlers.run_processing if node.type == "Processing" else handlers.run_training
-            future = pool.submit(
-                run, node.name, node.definition, args, self.services, self._log_path(node.name), use_cache
-            )
-            running[future] = (record, step_started)
+        call = StepCall(
+            name=node.name,
+            kind=kind,
+            definition=node.definition,
+            args=args,
+            services=self.services,
+            scope=self.scope,
+            log_path=self._log_path(node.name),
+            use_cache=self.options.use_cache and (node.cache_enabled or not kind.follows_cache_config),
+        )
+        if kind.is_job:
+            running[pool.submit(self._call, call)] = (record, step_started)
             return False
-        outcome = self._run_inline(node, args)
+        outcome = self._call(call)
         self._finish(record, outcome, step_started)
         return outcome.status == FAILED
 
-    def _run_inline(self, node: StepNode, args: dict[str, Any]) -> handlers.Outcome:
+    def _call(self, call: StepCall) -> Outcome:
+        """Run the step's handler; an error it raises is the step's failure (on a worker thread for jobs)."""
         try:
-            if node.type == "Condition":
-                return handlers.run_condition(args, self.scope)
-            if node.type == "Fail":
-                return handlers.run_fail(args, self.scope)
-            if node.type == "RegisterModel":
-                return registry_steps.run_register(node.name, args, self.services, self.options.use_cache)
-            if node.type == "Model":
-                return registry_steps.run_model(node.name, args, self.services)
-            if node.type == "EndpointConfig":
-                return registry_steps.run_endpoint_config(node.name, args, self.services)
-            if node.type == "Endpoint":
-                return registry_steps.run_endpoint(node.name, args, self.scope, self.services)
+            return call.kind.handler(call)
         except Exception as exc:  # reported as the step's failure, with the traceback in its log
-            return self._failure(node.name, exc)
-        raise AssertionError(f"unhandled step type {node.type}")  # check_supported refuses these earlier
+            return self._failure(call.name, exc)
 
-    def _outcome_of(self, future: Future[handlers.Outcome], name: str) -> handlers.Outcome:
-        try:
-            return future.result()
-        except Exception as exc:  # reported as the step's failure, with the traceback in its log
-            return self._failure(name, exc)
-
-    def _failure(self, name: str, exc: Exception) -> handlers.Outcome:
+    def _failure(self, name: str, exc: Exception) -> Outcome:
         """A step that raised: its message names the error; the traceback goes to the step's log."""
         log = self._log_path(name)
         log.parent.mkdir(parents=True, exist_ok=True)
         with log.open("a", encoding="utf-8") as handle:
             handle.write("[local runner] the step could not run:\n")
             handle.write("".join(traceback.format_exception(exc)))
-        return handlers.Outcome(FAILED, message=f"{type(exc).__name__}: {exc}")
+        return Outcome(FAILED, message=f"{type(exc).__name__}: {exc}")
 
     def _conclude(self, started: float) -> RunResult:
         for record in self.state.steps.values():

@@ -1,4 +1,5 @@
-"""A run's state: one record per step, saved to `<run>/state.json` after every change (for --resume)."""
+"""A run's state: one record per step, saved to `<run>/state.json` after every change (for --resume);
+and the `RunResult` a finished run hands to the summary and to its caller."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
+
+from pipelines.local.dag import Dag
 
 # Status values, as SageMaker names them where it has a name for them.
 PENDING, RUNNING = "Pending", "Executing"
@@ -64,3 +67,18 @@ class RunState:
         return cls(
             data["execution"], data["parameters"], steps, data.get("status", FAILED), data.get("message", "")
         )
+
+
+@dataclass
+class RunResult:
+    """A finished run: its status, folder, final state and DAG (what the summary reads)."""
+
+    status: str
+    run_dir: Path
+    state: RunState
+    dag: Dag
+    duration_s: float
+
+    @property
+    def ok(self) -> bool:
+        return self.status == SUCCEEDED

@@ -15,7 +15,8 @@ import pytest
 
 from pipelines.bundle import REPO_ROOT, bundle_files
 from pipelines.local.progress import Reporter
-from pipelines.local.runner import RunOptions, RunResult, run_definition
+from pipelines.local.runner import RunOptions, run_definition
+from pipelines.local.state import RunResult
 from tests.pipelines.conftest import definition_text
 from tests.pipelines.local import demo_project
 

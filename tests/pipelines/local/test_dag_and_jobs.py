@@ -10,7 +10,9 @@ from pathlib import Path
 import pytest
 
 from pipelines.local.dag import DefinitionError, build_dag, parse_assignments, resolve_parameters
-from pipelines.local.jobs import decode_hyperparameters, pack_tarball, python_command, to_cmd_args
+from containers.common.tarball import pack_folder
+from pipelines.local.container import decode_hyperparameters, to_cmd_args
+from pipelines.local.processes import python_command
 from pipelines.local.storage import RunStorage, StorageError
 
 
@@ -162,9 +164,9 @@ def test_model_tarball_is_the_folder_contents_and_byte_stable(tmp_path: Path) ->
     (model / "weights.bin").write_bytes(b"\x00\x01")
     (model / "code" / "inference.py").write_text("def model_fn(d): return d\n")
 
-    first = pack_tarball(model, tmp_path / "one" / "model.tar.gz").read_bytes()
+    first = pack_folder(model, tmp_path / "one" / "model.tar.gz").read_bytes()
     (model / "weights.bin").touch()  # a new mtime must not change the archive
-    second = pack_tarball(model, tmp_path / "two" / "model.tar.gz").read_bytes()
+    second = pack_folder(model, tmp_path / "two" / "model.tar.gz").read_bytes()
 
     assert first == second
     with tarfile.open(fileobj=io.BytesIO(gzip.decompress(first))) as archive:
@@ -201,11 +203,11 @@ def test_a_job_writing_to_the_real_opt_ml_is_reported(
 ) -> None:
     import sys
 
-    from pipelines.local import jobs
+    from pipelines.local import processes
 
     fake = tmp_path / "opt" / "ml"  # stands for this machine's /opt/ml
-    monkeypatch.setattr(jobs, "OPT_ML", str(fake))
-    plan = jobs.JobPlan(
+    monkeypatch.setattr(processes, "OPT_ML", str(fake))
+    plan = processes.JobPlan(
         step="S",
         command=[sys.executable, "-c", f"import os; os.makedirs({str(fake)!r})"],
         environment={},
@@ -213,7 +215,7 @@ def test_a_job_writing_to_the_real_opt_ml_is_reported(
         inputs=[],
         outputs=[],
     )
-    outcome = jobs.run_plan(plan, tmp_path / "S.log")
+    outcome = processes.run_plan(plan, tmp_path / "S.log")
 
     assert outcome.returncode == 0
     assert outcome.message.startswith(f"warning: {fake} appeared on this machine while the job ran")

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from model_registry.local import LocalRegistry
-from pipelines.local.runner import RunResult
+from pipelines.local.state import RunResult
 from tests.pipelines.local.conftest import FullRun, statuses
 from tests.pipelines.local.test_server import call, serve
 

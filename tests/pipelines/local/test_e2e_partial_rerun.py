@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from model_registry.local import LocalRegistry
-from pipelines.local.runner import RunResult
+from pipelines.local.state import RunResult
 from tests.pipelines.conftest import steps_by_name
 from tests.pipelines.local.conftest import FullRun, statuses
 
