@@ -10,12 +10,21 @@ milliseconds, so scheduling, caching, resume and serving are tested without trai
 
 Scripts append their name to the file named by DEMO_CALLS (to count runs) and fail on request when
 DEMO_FAIL names them.
+
+`SHOUT` is a toy step type of the project's own (a job that upper-cases its input), added to the runner
+the documented way, one handler and one row in `step_types.STEP_KINDS`; `with_shout` adds a step of
+that type to the definition.
 """
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Any
+
+from pipelines.local.handlers import Outcome, StepCall, StepKind
+from pipelines.local.job_steps import Job, run_job
+from pipelines.local.processes import JobPlan, child_environment
 
 BUCKET = "s3://demo-bucket/demo"
 CODE_URI = f"{BUCKET}/code/0123456789ab/"
@@ -82,6 +91,14 @@ with tarfile.open(Path(args.model) / "model.tar.gz") as archive:
 score = round(model["words"] / 10, 2)
 Path(args.output).mkdir(parents=True, exist_ok=True)
 (Path(args.output) / "evaluation.json").write_text(json.dumps({"demo_metrics": {"score": {"value": score}}}))
+""",
+    "containers/demo/shout.py": _PRELUDE
+    + """
+source, target = Path(sys.argv[1]), Path(sys.argv[2])
+_called("Shout")
+for file in sorted(f for f in source.rglob("*") if f.is_file()):
+    (target / file.relative_to(source)).parent.mkdir(parents=True, exist_ok=True)
+    (target / file.relative_to(source)).write_text(file.read_text().upper())
 """,
     "containers/demo/handler.py": """
 import json
@@ -388,4 +405,48 @@ def definition(data_dir: Path) -> dict[str, Any]:
                 },
             },
         ],
+    }
+
+
+# -- a step type of the demo's own --------------------------------------------------------------------
+
+
+def run_shout(call: StepCall) -> Outcome:
+    """The handler of the toy type: a container job that upper-cases every file under its Input."""
+    args, storage = call.args, call.services.storage
+    text = storage.container_path(call.name, "/opt/ml/input/text")
+    shouted = storage.container_path(call.name, "/opt/ml/output/shout")
+    script = call.services.repo_root / "containers" / "demo" / "shout.py"
+    plan = JobPlan(
+        step=call.name,
+        command=[sys.executable, str(script), str(text), str(shouted)],
+        environment=child_environment({}),
+        cwd=storage.step_dir(call.name),
+        inputs=[(call.services.locate(str(args["Input"])), text)],
+        outputs=[(shouted, str(args["Output"]))],
+    )
+    job = Job(
+        plan=plan,
+        what="shout job",
+        inputs=[str(args["Input"])],
+        results={"output": storage.local_path(str(args["Output"]))},
+        properties=lambda _metrics: {**args, "ShoutStatus": "Completed"},
+    )
+    return run_job(call, job)
+
+
+SHOUT = StepKind("Shout", run_shout, is_job=True, destinations=("Output",))
+
+
+def with_shout(definition: dict[str, Any]) -> dict[str, Any]:
+    """The demo definition plus a Shout step of CountA's counts, written under the ShoutFolder parameter."""
+    output = {"Std:Join": {"On": "/", "Values": [BUCKET, "shout", _get("Parameters.ShoutFolder")]}}
+    shout = {"Name": "Shout", "Type": "Shout", "Arguments": {"Input": _counts_of("CountA"), "Output": output}}
+    return {
+        **definition,
+        "Parameters": [
+            *definition["Parameters"],
+            {"Name": "ShoutFolder", "Type": "String", "DefaultValue": "one"},
+        ],
+        "Steps": [*definition["Steps"], {**shout, "CacheConfig": {"Enabled": True, "ExpireAfter": "P1D"}}],
     }
