@@ -9,6 +9,7 @@ import pytest
 
 from pipelines.local import processes
 from pipelines.local.processes import python_command
+from pipelines.local.storage import RunStorage
 
 
 def test_python_entrypoints_use_this_interpreter() -> None:
@@ -38,8 +39,6 @@ def test_a_job_writing_to_the_real_opt_ml_is_reported(
 
 
 def test_deliver_replaces_earlier_uploads_and_packs_archives(tmp_path: Path) -> None:
-    from pipelines.local.storage import RunStorage
-
     storage = RunStorage(tmp_path / "run", tmp_path)
     out, model, empty_checkpoint = tmp_path / "out", tmp_path / "model", tmp_path / "ck"
     for folder in (out, model, empty_checkpoint):
