@@ -14,13 +14,11 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import Any, TextIO
 
 from model_registry.metrics import metrics_from_report
+from pipelines.local.dag import Dag
 from pipelines.local.state import CACHED, FAILED, SKIPPED, RunResult, RunState, StepRecord
-
-if TYPE_CHECKING:
-    from pipelines.local.dag import Dag
 
 LOG_TAIL_LINES = 25
 

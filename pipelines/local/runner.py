@@ -4,10 +4,11 @@
 
 Steps start in topological order as soon as everything upstream has finished. Each step's row in
 `step_types.STEP_KINDS` gives its handler: jobs (Processing, Training) run in a pool bounded by the CPU
-count, the quick steps (conditions, registry, endpoints) on the scheduler's thread. A Condition step's untaken branch, and anything downstream of a skipped step, is
-skipped. A failed step or a Fail step stops new steps from starting; running ones finish; the rest are
-NotStarted. The state is saved after every change so `resume=True` continues a failed run: steps that
-succeeded keep their results, the others run again.
+count, the quick steps (conditions, registry, endpoints) on the scheduler's thread. A Condition step's
+untaken branch, and anything downstream of a skipped step, is skipped. A failed step or a Fail step
+stops new steps from starting; running ones finish; the rest are NotStarted. The state is saved after
+every change so `resume=True` continues a failed run: steps that succeeded keep their results, the
+others run again.
 """
 
 from __future__ import annotations
