@@ -14,6 +14,9 @@ from containers.processing import clean_subtitles
 from tests.containers.processing.conftest import BAD_INPUTS, REPO, SAMPLE, read_rows
 
 LEFTOVERS = re.compile(r"[\[\]()<>{}♪♫#]|^\s*[-–—]|\\N")
+# episodes written around one theme each (test_classify_themes), in the three formats
+THEMED_FILES = ["S02E02.srt", "S02E03.vtt", "S02E04.ass", "S02E05.srt", "S02E06.vtt"]
+THEMED_FILES += ["S03E01.srt", "S03E02.ass", "S03E03.srt", "S03E04.vtt", "S03E05.srt"]
 KEYS = {"file", "season", "episode", "index", "start_ms", "end_ms", "speaker", "text"}
 
 
@@ -45,11 +48,11 @@ def test_sample_is_clean_and_the_manifest_adds_up(cleaned_sample):
     rows = read_rows(cleaned_sample / "cues.jsonl")
     manifest = json.loads((cleaned_sample / "manifest.json").read_text(encoding="utf-8"))
     assert_balanced(manifest)
-    assert manifest["totals"]["files_read"] == 5 and manifest["rejected"] == []
+    assert manifest["totals"]["files_read"] == 15 and manifest["rejected"] == []
     assert manifest["totals"]["episodes_with_several_files"] == {}
     assert all(set(row) == KEYS for row in rows)
     assert [row["text"] for row in rows if LEFTOVERS.search(row["text"])] == []
-    assert manifest["totals"]["utterances_out"] == len(rows) == 51
+    assert manifest["totals"]["utterances_out"] == len(rows) == 159
     encodings = {entry["file"]: (entry["encoding"], entry["newline"]) for entry in manifest["files"]}
     assert encodings == {
         "S01E01.srt": ("utf-8-sig", "CRLF"),
@@ -57,6 +60,7 @@ def test_sample_is_clean_and_the_manifest_adds_up(cleaned_sample):
         "S01E03.vtt": ("utf-8", "LF"),
         "S01E04.srt": ("utf-16", "LF"),
         "S02E01.srt": ("cp1252", "CR"),
+        **dict.fromkeys(THEMED_FILES, ("utf-8", "LF")),
     }
 
 
