@@ -99,7 +99,12 @@ class EntitiesConfig(Strict):
 
 
 class ThemesConfig(Strict):
-    model_id: str
+    """How ClassifyThemes scores (containers/processing/classify_themes.py): `nli` runs the zero-shot
+    MNLI model `model_id`; `lexicon` needs no model (keywords of conf/themes.yaml weighted by the corpus),
+    so it carries signal offline, where the only NLI model is a random tiny one."""
+
+    method: Literal["nli", "lexicon"] = "nli"
+    model_id: str = Field(description="nli: an MNLI model (Hub id, folder or tiny:nli); lexicon ignores it")
     batch_size: int = Field(default=16, ge=1)
     max_utterances_per_episode: int = Field(default=400, ge=1)
 

@@ -33,6 +33,19 @@ def test_local_uses_tiny_models() -> None:
     assert cfg.classifier.model_id.startswith("tiny:")
 
 
+def test_themes_use_the_lexicon_locally_and_nli_in_the_cloud() -> None:
+    assert load_config("local").themes.method == "lexicon"
+    for env in ("dev", "prod"):
+        themes = load_config(env).themes
+        assert (themes.method, themes.model_id) == ("nli", "facebook/bart-large-mnli")
+
+
+def test_an_unknown_theme_method_is_rejected(tmp_path: Path) -> None:
+    folder = _conf_dir(tmp_path, "themes:\n  method: embeddings\n")
+    with pytest.raises(ConfigError, match=r"dev\.yaml: themes\.method: .*'nli' or 'lexicon'"):
+        load_config("dev", folder)
+
+
 def _conf_dir(tmp_path: Path, overlay: str) -> Path:
     (tmp_path / "base.yaml").write_text((CONF / "base.yaml").read_text())
     (tmp_path / "dev.yaml").write_text(overlay)
