@@ -52,23 +52,26 @@ def build_extract_entities_step(ctx: StepContext, clean_step: RequestStep) -> Re
 def build_classify_themes_step(ctx: StepContext, clean_step: RequestStep) -> RequestStep:
     cfg = ctx.cfg.themes
     cleaned, out = _cleaned_input(clean_step), Output("themes")
+    arguments = [
+        "--input-dir",
+        cleaned.local_path,
+        "--output-dir",
+        out.local_path,
+        "--themes",
+        f"{CODE_MOUNT}/conf/themes.yaml",
+        "--model-id",
+        cfg.model_id,
+        "--batch-size",
+        cfg.batch_size,
+        "--max-utterances-per-episode",
+        cfg.max_utterances_per_episode,
+    ]
+    if cfg.method != "nli":  # the script's default; leaving it out keeps the nli definition as it was
+        arguments += ["--method", cfg.method]
     job = ScriptJob(
         step_name=names.CLASSIFY_THEMES,
         script="processing/classify_themes.py",
-        arguments=[
-            "--input-dir",
-            cleaned.local_path,
-            "--output-dir",
-            out.local_path,
-            "--themes",
-            f"{CODE_MOUNT}/conf/themes.yaml",
-            "--model-id",
-            cfg.model_id,
-            "--batch-size",
-            cfg.batch_size,
-            "--max-utterances-per-episode",
-            cfg.max_utterances_per_episode,
-        ],
+        arguments=arguments,
         inputs=[cleaned],
         outputs=[out],
         image_uri=ctx.images.processing,

@@ -87,3 +87,13 @@ def test_training_hyperparameters_reach_the_script_typed() -> None:
         hp.gradient_checkpointing,
     )
     assert isinstance(parsed.lora_r, int) and isinstance(parsed.packing, bool)
+
+
+@pytest.mark.parametrize(("env", "method"), [("dev", "nli"), ("prod", "nli"), ("local", "lexicon")])
+def test_classify_themes_runs_the_method_its_environment_names(env: str, method: str) -> None:
+    from containers.processing import classify_themes
+
+    calls = {step: argv for step, _, argv in script_calls(env)}
+    assert (
+        classify_themes.parse_args(calls["ClassifyThemes"]).method == method == load_config(env).themes.method
+    )
