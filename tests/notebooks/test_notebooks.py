@@ -150,13 +150,24 @@ def home(tmp_path: Path) -> Path:
         json.dumps(nx.node_link_data(graph, edges="edges")).encode(),
     )
     themes = {
+        "method": "lexicon",
+        "model_id": None,
         "themes": ["friendship", "fear"],
         "episodes": [
             {"episode_key": "S01E01", "scores": {"friendship": 0.25, "fear": 0.75}},
             {"episode_key": "S01E02", "scores": {"friendship": 0.625, "fear": 0.5}},
+            {"episode_key": "S01E03", "scores": {"friendship": 0.0, "fear": 0.0}},
         ],
     }
     write_output(run, "ClassifyThemes", "themes", "themes.json", json.dumps(themes).encode())
+    theme_lines = [
+        {"theme": "fear", "episode_key": "S01E01", "score": 0.5, "speaker": None, "text": "Run!",
+         "matched": ["run"]},
+        {"theme": "fear", "episode_key": "S01E01", "score": 0.75, "speaker": "Dustin", "text": "I'm scared.",
+         "matched": ["scared"]},
+    ]  # fmt: skip
+    body = "".join(json.dumps(row) + "\n" for row in theme_lines).encode()
+    write_output(run, "ClassifyThemes", "themes", "theme_lines.jsonl", body)
     write_output(run, "ClassifyThemes", "themes", "themes.png", tiny_png())
     return home
 
@@ -205,7 +216,35 @@ def test_notebooks_run_against_the_local_backend(home: Path, monkeypatch: pytest
     explored = run_notebook("03_explore_outputs")
     assert "4 characters, 3 links" in explored
     assert "Eleven           weighted degree 8" in explored
-    assert "S01E01: fear (0.75)\nS01E02: friendship (0.62)" in explored
+    assert "method=lexicon model=None spread=0.750" in explored
+    assert (
+        "S01E01: fear (0.75; next friendship 0.25)\nS01E02: friendship (0.62; next fear 0.50)\n" in explored
+    )
+    assert "S01E03: no theme\n" in explored
+    assert "fear                   S01E01 0.75 Dustin: I'm scared.  [scared]\nfear " in explored
     # The endpoint answers with the version approved in notebook 02.
     assert "stranger-things-nlp-local-chatbot: Eleven v2 (asked: Where is Will?)" in explored
     assert "'label': 'The Upside Down'" in explored
+
+
+def test_notebook_03_names_no_theme_when_the_scores_are_flat(
+    home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The random tiny NLI model scores every episode and theme about 0.49: that is not a finding."""
+    monkeypatch.setenv("STNLP_BACKEND", "local")
+    monkeypatch.setenv("STNLP_HOME", str(home))
+    flat = {
+        "method": "nli",
+        "model_id": "tiny:nli",
+        "themes": ["friendship", "fear"],
+        "episodes": [
+            {"episode_key": "S01E01", "scores": {"friendship": 0.49201, "fear": 0.49203}},
+            {"episode_key": "S01E02", "scores": {"friendship": 0.49199, "fear": 0.49202}},
+        ],
+    }
+    write_output(
+        home / "runs" / EXECUTION, "ClassifyThemes", "themes", "themes.json", json.dumps(flat).encode()
+    )
+    explored = run_notebook("03_explore_outputs")
+    assert "method=nli model=tiny:nli spread=0.000\nflat: every episode scores about the same" in explored
+    assert "S01E01:" not in explored
