@@ -16,7 +16,17 @@ from tests.containers.processing.conftest import REPO, SAMPLE
     [
         ("clean_subtitles.py", ["--input-dir", "--output-dir", "--max-line-chars"]),
         ("extract_entities.py", ["--characters", "--window", "--ner-model", "--ner_model"]),
-        ("classify_themes.py", ["--themes", "--model-id", "--batch-size", "--max-utterances-per-episode"]),
+        (
+            "classify_themes.py",
+            [
+                "--themes",
+                "--method",
+                "--model-id",
+                "--batch-size",
+                "--max-utterances-per-episode",
+                "--lines-per-theme",
+            ],
+        ),
         (
             "prepare_datasets.py",
             [
@@ -44,8 +54,9 @@ def test_help(script, flags, tmp_path):
         assert flag in done.stdout, flag
 
 
-def test_clean_then_entities_as_subprocesses_without_torch(tmp_path):
-    """The default path of both scripts runs from a foreign directory and never imports torch."""
+def test_clean_entities_and_lexicon_themes_as_subprocesses_without_torch(tmp_path):
+    """The default path of the analytics scripts (themes: the lexicon) runs from a foreign directory and
+    never imports torch."""
     env = {**os.environ, "PYTHONPATH": ""}
     probe = (
         "import runpy, sys; sys.argv = sys.argv[1:]; runpy.run_path(sys.argv[0], run_name='__main__'); "
@@ -71,6 +82,17 @@ def test_clean_then_entities_as_subprocesses_without_torch(tmp_path):
             "--characters",
             REPO / "conf" / "characters.yaml",
         ],
+        [
+            scripts / "classify_themes.py",
+            "--input-dir",
+            tmp_path / "c",
+            "--output-dir",
+            tmp_path / "t",
+            "--themes",
+            REPO / "conf" / "themes.yaml",
+            "--method",
+            "lexicon",
+        ],
     ):
         subprocess.run(
             [sys.executable, "-c", probe, *map(str, argv)],
@@ -81,3 +103,4 @@ def test_clean_then_entities_as_subprocesses_without_torch(tmp_path):
             text=True,
         )
     assert (tmp_path / "e" / "network.html").is_file()
+    assert (tmp_path / "t" / "theme_lines.jsonl").is_file()
