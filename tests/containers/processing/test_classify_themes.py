@@ -154,6 +154,11 @@ def test_each_themed_sample_episode_scores_highest_on_its_theme(lexicon_run):
         if row["episode_key"] in THEMED
     }
     assert top == THEMED
+    peaks = {
+        theme: max(result["episodes"], key=lambda row: row["scores"][theme])["episode_key"]
+        for theme in result["themes"]
+    }
+    assert peaks == {theme: key for key, theme in THEMED.items()}  # and each theme peaks in its episode
 
 
 def test_theme_scores_vary_by_episode(lexicon_run):
