@@ -2,9 +2,13 @@ r"""Processing benchmark: cleaning vs pysubs2 parse-only, entity extraction, net
 
     .venv/bin/python benchmarks/processing.py                 # generated corpus: 34 episodes x 900 cues
     .venv/bin/python benchmarks/processing.py --corpus DIR    # your own subtitle folder
+    .venv/bin/python benchmarks/processing.py --unclosed-kb 220 440 880   # only the unclosed-bracket case
 
 Each measurement runs in a fresh Python process, so peak RSS is that step's own (imports included).
 Cleaning is timed end to end (read, decode, parse, clean, write); pysubs2 only loads the same files.
+The unclosed-bracket case times one cue whose first line opens a bracket that never closes, followed
+by N KB of dialogue lines: cleaning joins the lines while the bracket is open, which must stay linear
+in the cue's size (doubling the size should about double the time).
 Figures depend on the machine and its load: compare them side by side, run by run.
 """
 
@@ -121,6 +125,16 @@ def generate_corpus(folder: Path, episodes: int, cues: int, seed: int = 7) -> in
     return episodes * cues
 
 
+def generate_unclosed_bracket(folder: Path, kilobytes: int) -> int:
+    """One SRT file whose single cue opens '[' on its first line and never closes it; returns its bytes."""
+    folder.mkdir(parents=True, exist_ok=True)
+    line = "we have to find him before the lab does"
+    body = "\n".join(["[thunder rumbling", *[line] * (kilobytes * 1024 // (len(line) + 1))])
+    data = f"1\n00:00:01,000 --> 00:00:05,000\n{body}\n".encode()
+    (folder / "S01E01.srt").write_bytes(data)
+    return len(data)
+
+
 RUNNERS = {
     "pysubs2_parse": """
 import pysubs2
@@ -203,7 +217,25 @@ def report(figures: dict) -> str:
     return "\n".join(lines)
 
 
+def unclosed_bracket(sizes: list[int], out: Path) -> dict[int, dict]:
+    """Clean one cue of each size (KB) after an unclosed bracket; prints seconds and KB/s per size."""
+    figures = {}
+    for kilobytes in sizes:
+        corpus = out / f"unclosed-{kilobytes}"
+        size = generate_unclosed_bracket(corpus, kilobytes)
+        result = run("clean", corpus, out / f"unclosed-{kilobytes}-out")
+        figures[kilobytes] = result
+        print(
+            f"unclosed bracket   : {size / 1024:>6.0f} KB cue in {result['seconds']:.3f} s "
+            f"({size / 1024 / result['seconds']:,.0f} KB/s)"
+        )
+    return figures
+
+
 def main(args: argparse.Namespace) -> dict:
+    if args.unclosed_kb:
+        with tempfile.TemporaryDirectory() as scratch:
+            return {"unclosed_bracket": unclosed_bracket(args.unclosed_kb, Path(scratch))}
     with tempfile.TemporaryDirectory() as scratch:
         out = Path(scratch)
         corpus = args.corpus
@@ -218,6 +250,7 @@ def main(args: argparse.Namespace) -> dict:
             best = min((run(name, corpus, out) for _ in range(args.repeat)), key=lambda r: r["seconds"])
             figures[name] = best
         print(report(figures))
+        figures["unclosed_bracket"] = unclosed_bracket(args.unclosed_sizes, out)
         return figures
 
 
@@ -231,6 +264,20 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--episodes", type=int, default=34)
     parser.add_argument("--cues", type=int, default=900, help="cues per generated episode")
     parser.add_argument("--repeat", type=int, default=3, help="runs per measurement; the fastest is reported")
+    parser.add_argument(
+        "--unclosed-sizes",
+        type=int,
+        nargs="*",
+        default=[220, 440, 880],
+        help="KB sizes of the unclosed-bracket cue timed after the corpus (none: skip the case)",
+    )
+    parser.add_argument(
+        "--unclosed-kb",
+        type=int,
+        nargs="+",
+        default=None,
+        help="run only the unclosed-bracket case, at these KB sizes",
+    )
     return parser.parse_args(argv)
 
 

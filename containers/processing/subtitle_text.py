@@ -224,14 +224,23 @@ def is_colon_label(label: str) -> bool:
 
 
 def join_open_brackets(lines: list[str]) -> list[str]:
-    """An annotation opened on one line and closed on the next ('[thunder' / 'rumbling]') becomes one line."""
-    out: list[str] = []
+    """An annotation opened on one line and closed on the next ('[thunder' / 'rumbling]') becomes one line.
+
+    Linear in the cue's size: the open-bracket balance of the line being built is kept as it grows (not
+    recounted over the whole joined text per line), and its parts are joined once. After a bracket that
+    never closes, every following line joins it; the result is then removed as too_long.
+    """
+    groups: list[list[str]] = []
+    square = round_ = 0  # '[' minus ']' and '(' minus ')' over the group being built
     for line in lines:
-        if out and (out[-1].count("[") > out[-1].count("]") or out[-1].count("(") > out[-1].count(")")):
-            out[-1] = f"{out[-1]} {line}"
+        if not groups or (square <= 0 and round_ <= 0):
+            groups.append([line])
+            square = round_ = 0
         else:
-            out.append(line)
-    return out
+            groups[-1].append(line)
+        square += line.count("[") - line.count("]")
+        round_ += line.count("(") - line.count(")")
+    return [" ".join(group) for group in groups]
 
 
 def split_inline_dashes(line: str) -> list[str]:
