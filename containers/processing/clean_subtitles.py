@@ -8,8 +8,12 @@ hearing-impaired annotations, music, tags and dialogue dashes, splits two-speake
 labels, and writes `cues.jsonl` and `manifest.json` (docs/contracts.md, CleanSubtitles). The cast file
 (--characters, default conf/characters.yaml of the code bundle this script is in) decides whether an
 upper-case bracket ('[JOYCE] Will?') is a speaker or a sound ('[SCREAMS] Run!'). A file that
-cannot be read is listed with its reason and the rest goes on. When the job runs on several instances
-(SageMaker shards the input by S3 key), each writes `cues-<host>.jsonl` and `manifest-<host>.json`.
+cannot be read is listed with its reason and the rest goes on: whatever goes wrong while reading one
+file (an encoding, a format, content that is another format under a subtitle name, a name that is not
+UTF-8) rejects that file alone. Symbolic links that leave the input folder, symlink loops, broken links,
+links to folders and special files (FIFOs, devices) are listed as rejected, never followed or opened.
+When the job runs on several instances (SageMaker shards the input by S3 key), each writes
+`cues-<host>.jsonl` and `manifest-<host>.json`.
 
 Accounting, checked by the tests: files_read + files_rejected = files_seen, and over all read files
 cues_in + segments_added_by_split = utterances_out + sum(segments_removed).
@@ -20,8 +24,11 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
+import stat
 import sys
 from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 
 if __package__ in (None, ""):
@@ -32,7 +39,12 @@ from containers.processing.characters import load_cast
 from containers.processing.cli import add_flag
 from containers.processing.decoding import UnreadableFileError, decode_subtitle_bytes
 from containers.processing.episodes import episode_key, parse_episode
-from containers.processing.subtitle_formats import detect_format, parse_subtitles
+from containers.processing.subtitle_formats import (
+    detect_format,
+    foreign_content,
+    has_valid_timing,
+    parse_subtitles,
+)
 from containers.processing.subtitle_text import clean_cue
 
 LOG = logging.getLogger("clean_subtitles")
@@ -42,6 +54,16 @@ RESOURCE_CONFIG = Path("/opt/ml/config/resourceconfig.json")
 DEFAULT_CHARACTERS = Path(__file__).resolve().parents[2] / "conf" / "characters.yaml"
 MAX_FILE_BYTES = 50 * 1024 * 1024  # a subtitle file is kilobytes; anything this big is not one
 ENCODER = json.JSONEncoder(ensure_ascii=False)  # built once: json.dumps with options builds one per call
+MAX_REASON_CHARS = 300  # an unexpected error's message can be as long as the input that caused it
+
+
+@dataclass(frozen=True)
+class InputFile:
+    """One entry found under the input folder; `refused` says why it is listed but not opened."""
+
+    path: Path
+    relative: str  # POSIX path below the input folder, as the manifest names it
+    refused: str | None = None
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -104,10 +126,18 @@ def clean_file(
         raise UnreadableFileError(
             f"not a subtitle format we read ({path.suffix or 'no extension'}): SRT, VTT, ASS/SSA"
         )
+    foreign = foreign_content(fmt, decoded.text)
+    if foreign:
+        raise UnreadableFileError(foreign)
     parsed = parse_subtitles(fmt, decoded.text)
     if not parsed.cues:
         raise UnreadableFileError(
             f"no cues found (read as {fmt}, {decoded.encoding}): is it really a {fmt} file?"
+        )
+    if not has_valid_timing(parsed):
+        raise UnreadableFileError(
+            f"none of its {len(parsed.cues)} timing line(s) parses (read as {fmt}): "
+            f"is it really a {fmt} file?"
         )
     rows, removed, fragments = [], Counter(), Counter()
     added_by_split = 0
@@ -149,14 +179,53 @@ def clean_file(
     return rows, entry
 
 
-def list_files(input_dir: Path) -> list[Path]:
-    """Every regular file under the folder, in (season, episode, name) order."""
+def display_name(relative: str) -> str:
+    """The name as the manifest can hold it: bytes that are not UTF-8 shown as \\xNN escapes."""
+    return os.fsencode(relative).decode("utf-8", errors="backslashreplace")
+
+
+def refusal(path: Path, root: Path, relative: str) -> str | None:
+    """Why an entry is listed but not opened (see the module docstring), None for a file to read."""
+    if display_name(relative) != relative:
+        return "file name is not valid UTF-8: rename it (S3 keys and the manifest are UTF-8)"
+    if path.is_symlink():
+        try:
+            target = path.resolve(strict=True)
+        except RuntimeError:  # Python 3.11 reports a loop so; later versions raise OSError (ELOOP)
+            return "symlink loop: not followed"
+        except OSError as exc:
+            return f"broken symlink ({exc.strerror or exc}): not followed"
+        if not target.is_relative_to(root):
+            return f"symlink to {target}, outside the input folder: not followed"
+        if target.is_dir():
+            return "symlink to a folder: not followed (files below the input folder are read where they are)"
+    try:
+        mode = path.stat().st_mode
+    except OSError as exc:
+        return f"cannot read the file: {exc.strerror or exc}"
+    if not stat.S_ISREG(mode):
+        return "not a regular file (FIFO, socket or device): not opened"
+    return None
+
+
+def list_inputs(input_dir: Path) -> list[InputFile]:
+    """Every entry under the folder but its sub-folders, in (season, episode, name) order.
+
+    Walks without following symbolic links: a link is judged by `refusal` like any other entry.
+    """
     if not input_dir.is_dir():
         raise FileNotFoundError(
             f"input folder {input_dir} does not exist; pass --input-dir with your subtitles"
         )
-    files = [path for path in input_dir.rglob("*") if path.is_file()]
-    return sorted(files, key=lambda p: (parse_episode(p) or (10**6, 0), str(p.relative_to(input_dir))))
+    root = input_dir.resolve()
+    found = []
+    for folder, dirs, names in os.walk(input_dir, followlinks=False):
+        links = [name for name in dirs if (Path(folder) / name).is_symlink()]  # os.walk lists, never enters
+        for name in [*names, *links]:
+            path = Path(folder) / name
+            relative = path.relative_to(input_dir).as_posix()
+            found.append(InputFile(path, relative, refusal(path, root, relative)))
+    return sorted(found, key=lambda f: (parse_episode(f.path) or (10**6, 0), f.relative))
 
 
 def summarise(entries: list[dict], rejected: list[dict]) -> dict:
@@ -188,26 +257,38 @@ def summarise(entries: list[dict], rejected: list[dict]) -> dict:
     }
 
 
+def read_one(
+    found: InputFile, min_chars: int, max_line_chars: int, cast: frozenset[str]
+) -> tuple[list[dict], dict, str | None]:
+    """clean_file's rows and entry, or the reason the file is rejected: one file never fails the run."""
+    if found.refused:
+        return [], {}, found.refused
+    try:
+        rows, entry = clean_file(found.path, found.relative, min_chars, max_line_chars, cast)
+    except UnreadableFileError as exc:
+        return [], {}, str(exc)
+    except OSError as exc:  # unreadable on disk (permissions, vanished): reported like the others
+        return [], {}, f"cannot read the file: {exc.strerror or exc}"
+    except Exception as exc:  # the file boundary: a defect on one odd file rejects that file, not the run
+        LOG.warning("unexpected error on %s", display_name(found.relative), exc_info=True)
+        return [], {}, f"could not be read ({type(exc).__name__}: {exc})"[:MAX_REASON_CHARS]
+    return rows, entry, None
+
+
 def main(args: argparse.Namespace) -> dict:
     """Clean every file, write cues[-host].jsonl and manifest[-host].json; returns the manifest."""
-    files = list_files(args.input_dir)
+    files = list_inputs(args.input_dir)
     cast = cast_keys(args.characters)
     suffix = shard_suffix(args.resource_config)
     args.output_dir.mkdir(parents=True, exist_ok=True)
     cues_path = args.output_dir / f"cues{suffix}.jsonl"
     entries, rejected = [], []
     with cues_path.open("w", encoding="utf-8") as out:
-        for number, path in enumerate(files, start=1):
-            relative = path.relative_to(args.input_dir).as_posix()
-            try:
-                rows, entry = clean_file(path, relative, args.min_chars, args.max_line_chars, cast)
-            except UnreadableFileError as exc:
-                LOG.warning("rejected %s: %s", relative, exc)
-                rejected.append({"file": relative, "reason": str(exc)})
-                continue
-            except OSError as exc:  # unreadable on disk (permissions, vanished): reported like the others
-                LOG.warning("rejected %s: %s", relative, exc)
-                rejected.append({"file": relative, "reason": f"cannot read the file: {exc.strerror or exc}"})
+        for number, found in enumerate(files, start=1):
+            rows, entry, reason = read_one(found, args.min_chars, args.max_line_chars, cast)
+            if reason is not None:
+                LOG.warning("rejected %s: %s", display_name(found.relative), reason)
+                rejected.append({"file": display_name(found.relative), "reason": reason})
                 continue
             out.writelines(ENCODER.encode(row) + "\n" for row in rows)
             entries.append(entry)

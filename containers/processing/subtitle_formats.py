@@ -4,6 +4,11 @@ Our own parsers, not pysubs2: they are faster on the hot path (one regex pass pe
 voice tags (`<v Dustin>`) that pysubs2 drops, tell ASS Comment events apart from dialogue, and never fold
 a cue whose timing line is broken into its neighbour: it comes back as a cue with `problem` set, so the
 manifest can count it.
+
+Every digit run the patterns turn into an int is bounded (hours 1-3 digits, minutes and seconds 1-2,
+fractions 1-3): Python refuses int() of strings over 4300 digits, and a hostile file must come back as a
+broken cue, not an exception. Content that is another format under a subtitle name (a TTML/XML or HTML
+document named .srt) is named by `foreign_content` and rejected, not read as cues with broken timings.
 """
 
 from __future__ import annotations
@@ -17,9 +22,18 @@ TIME_RE = re.compile(r"^\s*(?:(\d{1,3}):)?(\d{1,2}):(\d{1,2})[,.:](\d{1,3})\s*$"
 ARROW_LINE_RE = re.compile(r"^[^\n]*-->[^\n]*$", re.MULTILINE)
 DIGITS_RE = re.compile(r"^\s*\d+\s*$")
 ASS_SECTION_RE = re.compile(r"^\s*\[([^\]]+)\]\s*$")
-ASS_TIME_RE = re.compile(r"^\s*(\d+):(\d{1,2}):(\d{1,2})[.:](\d{1,3})\s*$")
+ASS_TIME_RE = re.compile(r"^\s*(\d{1,3}):(\d{1,2}):(\d{1,2})[.:](\d{1,3})\s*$")
 ASS_OVERRIDE_RE = re.compile(r"\{[^{}]*\}")
 VTT_METADATA_BLOCKS = ("NOTE", "STYLE", "REGION")
+# Markup documents that are not subtitles we read (TTML/DFXP, SAMI, web pages), often named .srt:
+# how the text starts (lower-cased, leading whitespace removed) -> what it is.
+MARKUP_STARTS = (
+    ("<?xml", "an XML document (TTML/DFXP?)"),
+    ("<!doctype", "an HTML or XML document"),
+    ("<tt", "TTML"),
+    ("<html", "HTML"),
+    ("<sami", "SAMI"),
+)
 
 FORMATS = {".srt": "srt", ".vtt": "vtt", ".webvtt": "vtt", ".ass": "ass", ".ssa": "ass"}
 
@@ -90,6 +104,25 @@ def detect_format(suffix: str, text: str) -> str | None:
     return FORMATS.get(suffix.lower())
 
 
+def foreign_content(fmt: str, text: str) -> str | None:
+    """Why the text is not `fmt` though named so (an XML or HTML document), None when it may be."""
+    head = text[:200].lstrip().lower()
+    for start, name in MARKUP_STARTS:
+        if head.startswith(start):
+            return f"content is {name}, not {fmt.upper()}: convert it to SRT, VTT or ASS"
+    return None
+
+
+def has_valid_timing(parsed: ParsedFile) -> bool:
+    """At least one cue whose timing parsed: otherwise the file is not the format it was read as."""
+    return any(cue.problem != "bad_timestamp" for cue in parsed.cues)
+
+
+def _is_next_number(line: str, number: int) -> bool:
+    """'12' after cue 11: compared as text, so a 5000-digit line never reaches int()."""
+    return line.strip().lstrip("0") == str(number)
+
+
 def _timed_blocks(text: str) -> list[tuple[str, str]]:
     """(timing line, text up to the next timing line) for every line holding '-->'."""
     matches = list(ARROW_LINE_RE.finditer(text))
@@ -139,7 +172,7 @@ def parse_srt(text: str) -> ParsedFile:
             index < len(blocks)
             and lines
             and DIGITS_RE.match(lines[-1])
-            and (len(lines) == 1 or not lines[-2].strip() or int(lines[-1]) == index + 1)
+            and (len(lines) == 1 or not lines[-2].strip() or _is_next_number(lines[-1], index + 1))
         ):
             lines.pop()
         cue_lines = [line for line in lines if line.strip()]
