@@ -10,6 +10,10 @@ change. The pipeline runs this step uncached and puts the hash of the folders ea
 into that step's environment: a changed location file recomputes the steps that read locations, and
 the subtitle and chatbot steps still hit the cache. A folder's hash equals the whole-tree hash of that
 folder alone; a folder that is absent gets the hash of nothing (and a warning), not an error.
+File names are hashed as the file system's bytes (os.fsencode): a name that is not valid UTF-8 is
+hashed, not a crash (for UTF-8 names that is their UTF-8 encoding, so fingerprints do not change).
+An input holding no file at all is a user error, reported in one line naming the input as the user
+gave it (the InputDataUri, or run-local's --data folder), not the job's download folder.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -25,7 +30,9 @@ from pathlib import Path
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
+from containers.common.errors import MissingInputError, run_main
 from containers.common.io import setup_logging, write_json
+from containers.common.job_inputs import user_path
 
 LOG = logging.getLogger("fingerprint_data")
 CHUNK = 1 << 20  # 1 MiB reads: constant memory whatever the file size
@@ -57,7 +64,7 @@ class _Digest:
         self.bytes = 0
 
     def start_file(self, name: str, size: int) -> None:
-        encoded = name.encode("utf-8")
+        encoded = os.fsencode(name)  # UTF-8, or the name's own bytes when it is not valid UTF-8
         self.hash.update(len(encoded).to_bytes(8, "big") + encoded + size.to_bytes(8, "big"))
         self.files += 1
         self.bytes += size
@@ -69,8 +76,8 @@ class _Digest:
 def list_files(root: Path) -> list[str]:
     """Sorted POSIX paths (relative to `root`) of every regular file below it, hidden ones included."""
     if not root.is_dir():
-        raise FileNotFoundError(
-            f"input folder {root} does not exist: pass --input-dir (the data to fingerprint)"
+        raise MissingInputError(
+            f"input folder {user_path(root)} does not exist: pass --input-dir (the data to fingerprint)"
         )
     return sorted(path.relative_to(root).as_posix() for path in root.rglob("*") if path.is_file())
 
@@ -80,7 +87,10 @@ def fingerprint(root: Path, folders: Sequence[str] = (), log_every: int = 1000) 
     plus the same hash of each of `folders` alone (paths relative to the folder); each file is read once."""
     names = list_files(root)
     if not names:
-        raise ValueError(f"input folder {root} holds no files: check the InputDataUri parameter")
+        raise MissingInputError(
+            f"the input data {user_path(root)} holds no files: check the InputDataUri parameter "
+            "(run-local: --data), which must hold subtitles/, transcripts/ and locations/ with files"
+        )
     whole = _Digest()
     parts = {folder: _Digest() for folder in folders}
     for number, name in enumerate(names, start=1):
@@ -145,4 +155,4 @@ def main(args: argparse.Namespace) -> Fingerprint:
 
 if __name__ == "__main__":
     setup_logging()
-    main(parse_args())
+    run_main(main, parse_args, LOG)
