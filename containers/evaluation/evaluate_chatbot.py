@@ -23,6 +23,7 @@ if __package__ in (None, ""):
 
 import torch
 
+from containers.common.errors import run_main
 from containers.common.io import read_json, resolve_model_dir, setup_logging, write_jsonl
 from containers.evaluation import report
 from containers.inference.chatbot import generate_replies, load_chat_model
@@ -136,4 +137,4 @@ def main(args: argparse.Namespace) -> dict[str, Any]:
 
 if __name__ == "__main__":
     setup_logging()
-    main(parse_args())
+    run_main(main, parse_args, LOG)

@@ -24,6 +24,7 @@ if __package__ in (None, ""):
 
 import torch
 
+from containers.common.errors import run_main
 from containers.common.io import resolve_model_dir, setup_logging
 from containers.evaluation import report
 from containers.inference.classifier import classify, load_classifier
@@ -105,4 +106,4 @@ def main(args: argparse.Namespace) -> dict[str, Any]:
 
 if __name__ == "__main__":
     setup_logging()
-    main(parse_args())
+    run_main(main, parse_args, LOG)

@@ -29,6 +29,7 @@ from pathlib import Path
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
+from containers.common.errors import run_main
 from containers.common.io import read_jsonl_dir, setup_logging, write_json, write_jsonl
 from containers.processing.cli import add_flag
 from containers.processing.episodes import episode_key
@@ -241,4 +242,4 @@ def main(args: argparse.Namespace) -> dict:
 
 if __name__ == "__main__":
     setup_logging()
-    main(parse_args())
+    run_main(main, parse_args, LOG)

@@ -34,6 +34,7 @@ from pathlib import Path
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
+from containers.common.errors import MissingInputError, run_main
 from containers.common.io import setup_logging, write_json
 from containers.processing.characters import load_cast
 from containers.processing.cli import add_flag
@@ -214,7 +215,7 @@ def list_inputs(input_dir: Path) -> list[InputFile]:
     Walks without following symbolic links: a link is judged by `refusal` like any other entry.
     """
     if not input_dir.is_dir():
-        raise FileNotFoundError(
+        raise MissingInputError(
             f"input folder {input_dir} does not exist; pass --input-dir with your subtitles"
         )
     root = input_dir.resolve()
@@ -302,4 +303,4 @@ def main(args: argparse.Namespace) -> dict:
 
 if __name__ == "__main__":
     setup_logging()
-    main(parse_args())
+    run_main(main, parse_args, LOG)

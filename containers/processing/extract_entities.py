@@ -24,6 +24,7 @@ if __package__ in (None, ""):
 
 import networkx as nx
 
+from containers.common.errors import run_main
 from containers.common.io import read_jsonl_dir, setup_logging, write_json, write_jsonl
 from containers.processing.characters import Cast, Mention, load_cast
 from containers.processing.cli import add_flag
@@ -179,4 +180,4 @@ def main(args: argparse.Namespace) -> dict:
 
 if __name__ == "__main__":
     setup_logging()
-    main(parse_args())
+    run_main(main, parse_args, LOG)

@@ -5,6 +5,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from containers.common.errors import InputDataError, MissingInputError
+from containers.common.job_inputs import user_path
+from containers.processing.transcripts import decode_utf8
+
 REQUIRED = ("name", "description", "label")
 
 
@@ -17,20 +21,27 @@ def read_locations(folder: Path) -> list[dict]:
     """Every *.jsonl in the folder as `{"text", "label"}` rows; a bad row is an error naming file and line."""
     files = sorted(folder.glob("*.jsonl"))
     if not files:
-        raise FileNotFoundError(f"no locations *.jsonl files in {folder}")
+        raise MissingInputError(f"no locations *.jsonl files in {user_path(folder)}")
     rows = []
     for path in files:
-        for number, raw in enumerate(path.read_text(encoding="utf-8-sig").splitlines(), start=1):
+        for number, raw in enumerate(decode_utf8(path).splitlines(), start=1):
             if not raw.strip():
                 continue
             try:
                 item = json.loads(raw)
-            except json.JSONDecodeError as exc:
-                raise ValueError(f"{path}:{number}: not valid JSON: {exc.msg}") from exc
+            except (json.JSONDecodeError, RecursionError) as exc:
+                reason = exc.msg if isinstance(exc, json.JSONDecodeError) else "nested too deeply"
+                raise InputDataError(f"{user_path(path)}:{number}: not valid JSON: {reason}") from exc
+            if not isinstance(item, dict):
+                raise InputDataError(
+                    f"{user_path(path)}:{number}: expected a JSON object with {REQUIRED}, "
+                    f"found {type(item).__name__}"
+                )
             missing = [key for key in REQUIRED if not isinstance(item.get(key), str) or not item[key].strip()]
             if missing:
-                raise ValueError(
-                    f"{path}:{number}: missing or empty field(s) {missing}; each row needs {REQUIRED}"
+                raise InputDataError(
+                    f"{user_path(path)}:{number}: missing or empty field(s) {missing}; "
+                    f"each row needs {REQUIRED}"
                 )
             rows.append(
                 {"text": location_text(item["name"], item["description"]), "label": item["label"].strip()}

@@ -24,7 +24,9 @@ from pathlib import Path
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
+from containers.common.errors import InputDataError, run_main
 from containers.common.io import setup_logging, write_json, write_jsonl
+from containers.common.job_inputs import user_path
 from containers.processing.cli import add_flag
 from containers.processing.locations import label_map, read_locations
 from containers.processing.splits import split_episodes, stratified_split
@@ -64,8 +66,8 @@ def chatbot_datasets(args: argparse.Namespace) -> tuple[dict[str, list[dict]], d
     with_pairs = [key for key, records in by_episode.items() if records]
     if not with_pairs:
         speakers = Counter(line.speaker for lines in transcripts.values() for line in lines)
-        raise ValueError(
-            f"no pairs for character {args.character!r} in {args.transcripts_dir}; "
+        raise InputDataError(
+            f"no pairs for character {args.character!r} in {user_path(args.transcripts_dir)}; "
             f"most frequent speakers there: {[name for name, _ in speakers.most_common(8)]}"
         )
     episodes = split_episodes(with_pairs, args.validation_fraction, args.test_fraction, args.seed)
@@ -127,4 +129,4 @@ def main(args: argparse.Namespace) -> dict:
 
 if __name__ == "__main__":
     setup_logging()
-    main(parse_args())
+    run_main(main, parse_args, LOG)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import random
 from collections import defaultdict
 
+from containers.common.errors import InputDataError
+
 
 def split_counts(total: int, validation_fraction: float, test_fraction: float) -> tuple[int, int, int]:
     """(train, validation, test) sizes; each non-zero fraction gets at least one item, train keeps one."""
@@ -23,12 +25,12 @@ def split_episodes(
 ) -> dict[str, list[str]]:
     """Assign whole episodes to train/validation/test with a seeded shuffle.
 
-    Raises ValueError when there are too few episodes for every requested split to get one.
+    Raises InputDataError (a ValueError) when there are too few episodes for every requested split to get one.
     """
     ordered = sorted(set(episodes))
     wanted = 1 + (validation_fraction > 0) + (test_fraction > 0)
     if len(ordered) < wanted:
-        raise ValueError(
+        raise InputDataError(
             f"only {len(ordered)} episode(s) with pairs ({', '.join(ordered) or 'none'}), but the split by "
             f"episode needs at least {wanted} (train, validation, test each get whole episodes); add "
             "transcripts for more episodes or set --validation-fraction/--test-fraction to 0"

@@ -3,16 +3,23 @@
 A pair is the previous line of the same episode, spoken by someone else, as the user turn and the
 character's reply as the assistant turn. Stage directions ("(whispers)", "[door slams]") are removed
 first; a line that is only a stage direction is no line at all.
+
+A transcript the script cannot read is a user error (InputDataError) naming the file and line: bytes
+that are not UTF-8 (a cp1252 export), a field over the csv module's limit (usually a quote that never
+closes and swallows the rest of the file), a missing header.
 """
 
 from __future__ import annotations
 
 import csv
+import io
 import re
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from containers.common.errors import InputDataError, MissingInputError
+from containers.common.job_inputs import user_path
 from containers.processing.episodes import episode_key, parse_episode
 
 STAGE_DIRECTION_RE = re.compile(r"\([^()]*\)|\[[^\[\]]*\]")
@@ -49,14 +56,17 @@ def read_transcript(path: Path) -> list[Line]:
     """
     found = parse_episode(path)
     if found is None:
-        raise ValueError(f"{path}: the file name must contain the episode as SxxEyy (e.g. S01E02.csv)")
+        raise InputDataError(
+            f"{user_path(path)}: the file name must contain the episode as SxxEyy (e.g. S01E02.csv)"
+        )
     season, episode = found
-    with path.open(encoding="utf-8-sig", newline="") as handle:
-        reader = csv.DictReader(handle)
+    text = decode_utf8(path)
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    try:
         columns = {(name or "").strip().lower(): name for name in reader.fieldnames or []}
         if "name" not in columns or "line" not in columns:
-            raise ValueError(
-                f"{path}: expected a header with the columns name,line; found {reader.fieldnames}"
+            raise InputDataError(
+                f"{user_path(path)}: expected a header with the columns name,line; found {reader.fieldnames}"
             )
         lines = []
         for row in reader:
@@ -64,7 +74,34 @@ def read_transcript(path: Path) -> list[Line]:
             if text:
                 speaker = (row[columns["name"]] or "").strip()
                 lines.append(Line(season, episode, speaker, text))
+    except csv.Error as exc:
+        raise InputDataError(f"{user_path(path)}:{reader.line_num}: {csv_reason(exc)}") from exc
     return lines
+
+
+def decode_utf8(path: Path) -> str:
+    """The file as UTF-8 text (a BOM is dropped); not UTF-8 is an InputDataError naming line and byte."""
+    data = path.read_bytes()
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise InputDataError(
+            f"{user_path(path)}:{line}: not UTF-8 (byte 0x{data[exc.start]:02x} at column {column}); "
+            "save the file as UTF-8 (a Windows export is often cp1252)"
+        ) from exc
+
+
+def csv_reason(exc: csv.Error) -> str:
+    """The csv module's message, with what usually causes it when it is the field-size limit."""
+    message = str(exc)
+    if "field larger than field limit" in message:
+        return (
+            f'{message}: a field this long is usually a quote (") that opens and never closes; '
+            "close it or remove it"
+        )
+    return f"not valid CSV: {message}"
 
 
 def system_prompt(character: str) -> str:
@@ -127,13 +164,15 @@ def read_transcripts(folder: Path) -> dict[str, list[Line]]:
     """Every *.csv in the folder, keyed by episode (`S01E02`); two files for one episode is an error."""
     files = sorted(folder.glob("*.csv"))
     if not files:
-        raise FileNotFoundError(f"no transcript CSV files (name,line) in {folder}")
+        raise MissingInputError(f"no transcript CSV files (name,line) in {user_path(folder)}")
     out: dict[str, list[Line]] = {}
     for path in files:
         lines = read_transcript(path)
         season, episode = parse_episode(path)  # type: ignore[misc]  # checked by read_transcript
         key = episode_key(season, episode)
         if key in out:
-            raise ValueError(f"{path}: a second transcript for {key}; keep one file per episode")
+            raise InputDataError(
+                f"{user_path(path)}: a second transcript for {key}; keep one file per episode"
+            )
         out[key] = lines
     return out
