@@ -93,13 +93,25 @@ REGISTRY = $(PY) -m model_registry --backend $(or $(BACKEND),local) $(if $(filte
 list-models: $(STAMP) ## List model package groups and versions with metrics (BACKEND=local|sagemaker)
 	$(REGISTRY) list
 
+# GROUP, VERSION and NOTE are user text: they reach the command through the environment, quoted by the
+# shell ("$$REVIEW_NOTE"), never pasted into the recipe, so quotes, `;`, backticks and $(...) in a note
+# stay text. $(value ...) takes them unexpanded, and unexport stops make from expanding them (a
+# $(shell ...) in a command-line value would run) when it passes command-line variables on.
+unexport GROUP VERSION NOTE
+approve-model reject-model: export REVIEW_GROUP = $(value GROUP)
+approve-model reject-model: export REVIEW_VERSION = $(value VERSION)
+approve-model reject-model: export REVIEW_NOTE = $(value NOTE)
+REVIEW_USAGE = { echo "usage: make $@ GROUP=<model package group> VERSION=<n> [NOTE=...]" >&2; exit 2; }
+
 .PHONY: approve-model
 approve-model: $(STAMP) ## Approve GROUP's VERSION (deploys it); NOTE="..." optional
-	$(REGISTRY) approve $(GROUP) $(VERSION) --note "$(NOTE)"
+	@test -n "$$REVIEW_GROUP" && test -n "$$REVIEW_VERSION" || $(REVIEW_USAGE)
+	$(REGISTRY) approve "$$REVIEW_GROUP" "$$REVIEW_VERSION" --note "$$REVIEW_NOTE"
 
 .PHONY: reject-model
 reject-model: $(STAMP) ## Reject GROUP's VERSION (a live version rolls back); NOTE="..." optional
-	$(REGISTRY) reject $(GROUP) $(VERSION) --note "$(NOTE)"
+	@test -n "$$REVIEW_GROUP" && test -n "$$REVIEW_VERSION" || $(REVIEW_USAGE)
+	$(REGISTRY) reject "$$REVIEW_GROUP" "$$REVIEW_VERSION" --note "$$REVIEW_NOTE"
 
 .PHONY: deploy-approval-handler
 deploy-approval-handler: $(STAMP) ## Deploy the approval -> deploy Lambda, its role and the EventBridge rule for ENV
