@@ -74,7 +74,10 @@ CASES: dict[str, tuple[str, str | None, list[str]]] = {
         [],
     ),
     "S01E10.srt": (
-        srt((GOOD_TIMING, "[thunder rumbling\n" + "we run\n" * 5000), ("00:00:03,000 --> 00:00:04,000", "Out.")),
+        srt(
+            (GOOD_TIMING, "[thunder rumbling\n" + "we run\n" * 5000),
+            ("00:00:03,000 --> 00:00:04,000", "Out."),
+        ),
         None,
         ["Out."],  # the unclosed bracket joins every line of its cue, removed as too long
     ),
