@@ -50,7 +50,7 @@ class Source:
         """Copy the input into `target_dir` (a job's input folder) as SageMaker would download it."""
         if self.bundle_root is None:
             assert self.path is not None
-            return copy_into(self.path, target_dir)
+            return copy_into(self.path, target_dir, keep_symlinks=True)
         files = self._bundle_selection()
         prefix = "" if self.inner in ("", SOURCEDIR_TARBALL) else self.inner.rstrip("/")
         for name in files:

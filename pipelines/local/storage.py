@@ -77,12 +77,14 @@ def fresh_dir(path: Path) -> Path:
     return path
 
 
-def copy_into(source: Path, target_dir: Path, link: bool = False) -> int:
+def copy_into(source: Path, target_dir: Path, link: bool = False, keep_symlinks: bool = False) -> int:
     """Copy a file or a folder's contents into `target_dir`; returns the number of files.
 
     `link=True` hard-links where the file system allows it: used between the run folders and the
     cache, whose files are never modified in place. Job inputs are real copies, so a script that
-    edits its input cannot change a cached result.
+    edits its input cannot change a cached result. `keep_symlinks=True` recreates each symbolic link
+    below `source` as the same link, never followed (the user's data: a link that leaves the folder,
+    or a loop, reaches the job as what it is, and the job lists it instead of reading through it).
     """
     if not source.exists():
         raise StorageError(f"nothing at {source}")
@@ -92,8 +94,14 @@ def copy_into(source: Path, target_dir: Path, link: bool = False) -> int:
         return 1
     count = 0
     for file in sorted(source.rglob("*")):
-        if file.is_file():
-            destination = target_dir / file.relative_to(source)
+        destination = target_dir / file.relative_to(source)
+        if keep_symlinks and file.is_symlink():
+            destination.parent.mkdir(parents=True, exist_ok=True)
+            if destination.exists() or destination.is_symlink():
+                destination.unlink()
+            destination.symlink_to(os.readlink(file))
+            count += 1
+        elif file.is_file():
             destination.parent.mkdir(parents=True, exist_ok=True)
             _copy_file(file, destination, link)
             count += 1
@@ -136,8 +144,10 @@ class Digests:
         if not path.is_dir():
             return "missing"
         digest = hashlib.sha256()
-        for file in sorted(p for p in path.rglob("*") if p.is_file()):
-            digest.update(
-                file.relative_to(path).as_posix().encode() + b"\0" + self.file(file).encode() + b"\n"
-            )
+        for file in sorted(p for p in path.rglob("*") if p.is_symlink() or p.is_file()):
+            # Names as the file system's bytes (a name need not be UTF-8); a link by its target text,
+            # as copy_into(keep_symlinks=True) hands it to the job (loops and dangling links too).
+            name = os.fsencode(file.relative_to(path).as_posix())
+            content = f"link:{os.readlink(file)}" if file.is_symlink() else self.file(file)
+            digest.update(name + b"\0" + os.fsencode(content) + b"\n")
         return digest.hexdigest()
