@@ -7,6 +7,8 @@ import pytest
 from containers.processing.subtitle_formats import (
     ass_text_lines,
     detect_format,
+    foreign_content,
+    has_valid_timing,
     parse_ass,
     parse_srt,
     parse_time,
@@ -143,3 +145,44 @@ def test_ass_text_lines():
 )
 def test_detect_format(suffix, text, expected):
     assert detect_format(suffix, text) == expected
+
+
+HUGE = "9" * 5000  # past Python's 4300-digit int() limit
+
+
+def test_digit_runs_past_the_int_limit_are_broken_timings_not_errors():
+    assert parse_timing_line(f"{HUGE}:00:01,000 --> 00:00:02,000") is None
+    assert parse_timing_line(f"00:00:01,000 --> 00:00:02,{HUGE}") is None
+    assert parse_time(f"00:{HUGE}:01.000") is None
+    ass = "[Events]\nFormat: Start, End, Text\n" f"Dialogue: {HUGE}:00:01.00,0:00:02.00,Hi\n"
+    assert [(c.start_ms, c.problem) for c in parse_ass(ass).cues] == [(-1, "bad_timestamp")]
+    # A 5000-digit line before the next timing line is not the next cue's number: it stays cue text.
+    srt = f"1\n00:00:01,000 --> 00:00:02,000\nHi\n{HUGE}\n00:00:03,000 --> 00:00:04,000\nBye\n"
+    assert [c.lines for c in parse_srt(srt).cues] == [["Hi", HUGE], ["Bye"]]
+    padded = "1\n00:00:01,000 --> 00:00:02,000\nHi\n002\n00:00:03,000 --> 00:00:04,000\nBye\n"
+    assert [c.lines for c in parse_srt(padded).cues] == [["Hi"], ["Bye"]]
+
+
+@pytest.mark.parametrize(
+    ("text", "fmt", "found"),
+    [
+        ('<?xml version="1.0"?>\n<tt xmlns="http://www.w3.org/ns/ttml">', "srt", "an XML document (TTML/DFXP?)"),
+        ('  <tt xml:lang="en"><body/></tt>', "srt", "TTML"),
+        ("<!DOCTYPE html><html>", "vtt", "an HTML or XML document"),
+        ("<HTML><body>", "srt", "HTML"),
+        ("<SAMI><BODY>", "srt", "SAMI"),
+    ],
+)
+def test_markup_under_a_subtitle_name_is_named(text, fmt, found):
+    expected = f"content is {found}, not {fmt.upper()}: convert it to SRT, VTT or ASS"
+    assert foreign_content(fmt, text) == expected
+
+
+def test_subtitles_starting_with_a_tag_are_not_markup():
+    assert foreign_content("srt", "1\n00:00:01,000 --> 00:00:02,000\n<i>Hi</i>\n") is None
+    assert foreign_content("srt", "<i>preamble</i>\n1\n") is None
+
+
+def test_has_valid_timing():
+    assert not has_valid_timing(parse_srt("x --> y\nOne.\n\nz --> w\nTwo.\n"))
+    assert has_valid_timing(parse_srt("x --> y\nOne.\n\n00:00:01,000 --> 00:00:02,000\nTwo.\n"))

@@ -234,5 +234,13 @@ def test_manner_notes_and_bracket_speakers():
 
 def test_join_open_brackets_and_inline_dashes():
     assert join_open_brackets(["[thunder", "rumbling] Hi", "next"]) == ["[thunder rumbling] Hi", "next"]
+    assert join_open_brackets(["(whispers", "quietly", "now) Go.", "[a] b", "c"]) == [
+        "(whispers quietly now) Go.",
+        "[a] b",
+        "c",
+    ]
+    # An extra closing bracket does not make the next line a continuation; one never closed takes all.
+    assert join_open_brackets(["a]", "b", "[never", "c", "d"]) == ["a]", "b", "[never c d"]
+    assert join_open_brackets(["([", "])", "x"]) == ["([ ])", "x"]
     assert split_inline_dashes("- A? - B.") == ["- A?", "- B."]
     assert split_inline_dashes("Wait - what?") == ["Wait - what?"]
