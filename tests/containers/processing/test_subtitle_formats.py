@@ -154,7 +154,7 @@ def test_digit_runs_past_the_int_limit_are_broken_timings_not_errors():
     assert parse_timing_line(f"{HUGE}:00:01,000 --> 00:00:02,000") is None
     assert parse_timing_line(f"00:00:01,000 --> 00:00:02,{HUGE}") is None
     assert parse_time(f"00:{HUGE}:01.000") is None
-    ass = "[Events]\nFormat: Start, End, Text\n" f"Dialogue: {HUGE}:00:01.00,0:00:02.00,Hi\n"
+    ass = f"[Events]\nFormat: Start, End, Text\nDialogue: {HUGE}:00:01.00,0:00:02.00,Hi\n"
     assert [(c.start_ms, c.problem) for c in parse_ass(ass).cues] == [(-1, "bad_timestamp")]
     # A 5000-digit line before the next timing line is not the next cue's number: it stays cue text.
     srt = f"1\n00:00:01,000 --> 00:00:02,000\nHi\n{HUGE}\n00:00:03,000 --> 00:00:04,000\nBye\n"
@@ -166,7 +166,7 @@ def test_digit_runs_past_the_int_limit_are_broken_timings_not_errors():
 @pytest.mark.parametrize(
     ("text", "fmt", "found"),
     [
-        ('<?xml version="1.0"?>\n<tt xmlns="http://www.w3.org/ns/ttml">', "srt", "an XML document (TTML/DFXP?)"),
+        ('<?xml version="1.0"?>\n<tt xmlns="ttml">', "srt", "an XML document (TTML/DFXP?)"),
         ('  <tt xml:lang="en"><body/></tt>', "srt", "TTML"),
         ("<!DOCTYPE html><html>", "vtt", "an HTML or XML document"),
         ("<HTML><body>", "srt", "HTML"),
