@@ -55,6 +55,7 @@ RESOURCE_CONFIG = Path("/opt/ml/config/resourceconfig.json")
 DEFAULT_CHARACTERS = Path(__file__).resolve().parents[2] / "conf" / "characters.yaml"
 MAX_FILE_BYTES = 50 * 1024 * 1024  # a subtitle file is kilobytes; anything this big is not one
 ENCODER = json.JSONEncoder(ensure_ascii=False)  # built once: json.dumps with options builds one per call
+FORMAT_NAMES = {"srt": "an SRT", "vtt": "a WebVTT", "ass": "an ASS/SSA"}  # for "is it really ... file?"
 MAX_REASON_CHARS = 300  # an unexpected error's message can be as long as the input that caused it
 
 
@@ -133,12 +134,12 @@ def clean_file(
     parsed = parse_subtitles(fmt, decoded.text)
     if not parsed.cues:
         raise UnreadableFileError(
-            f"no cues found (read as {fmt}, {decoded.encoding}): is it really a {fmt} file?"
+            f"no cues found (read as {fmt}, {decoded.encoding}): is it really {FORMAT_NAMES[fmt]} file?"
         )
     if not has_valid_timing(parsed):
         raise UnreadableFileError(
             f"none of its {len(parsed.cues)} timing line(s) parses (read as {fmt}): "
-            f"is it really a {fmt} file?"
+            f"is it really {FORMAT_NAMES[fmt]} file?"
         )
     rows, removed, fragments = [], Counter(), Counter()
     added_by_split = 0
