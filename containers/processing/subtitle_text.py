@@ -230,6 +230,8 @@ def join_open_brackets(lines: list[str]) -> list[str]:
     recounted over the whole joined text per line), and its parts are joined once. After a bracket that
     never closes, every following line joins it; the result is then removed as too_long.
     """
+    if not any("[" in line or "(" in line for line in lines):
+        return list(lines)  # nothing opens: nothing joins (most cues)
     groups: list[list[str]] = []
     square = round_ = 0  # '[' minus ']' and '(' minus ')' over the group being built
     for line in lines:
