@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from conf.schema import Config
-from pipelines.bundle import upload_bundle
-from pipelines.pipeline import pipeline_name
+from model_registry.naming import pipeline_name
+from project.bundle import upload_bundle
 
 LOG = logging.getLogger(__name__)
 PARAMETER_TYPES = {"ParameterString": str, "ParameterInteger": int, "ParameterFloat": float}
@@ -94,6 +94,6 @@ def start_pipeline(
 
     parameters = typed_parameters(cfg, overrides)
     session = make_session(cfg.project.region, boto_session=_boto_session(cfg, boto_session))
-    pipeline = Pipeline(name=pipeline_name(cfg), sagemaker_session=session)
+    pipeline = Pipeline(name=pipeline_name(cfg.project.name, cfg.env), sagemaker_session=session)
     execution = pipeline.start(parameters=parameters or None, execution_display_name=display_name)
     return execution.arn

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from conf import load_config
-from pipelines.bundle import REPO_ROOT
+from project.bundle import REPO_ROOT
 
 
 def cmd_definition(args: argparse.Namespace) -> int:

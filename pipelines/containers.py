@@ -14,8 +14,8 @@ import subprocess
 from pathlib import Path
 
 from conf.schema import Config
-from pipelines.bundle import REPO_ROOT
-from pipelines.images import ROLE_REQUIREMENTS, ImageSpec, dockerfile, image_spec, registry, repository
+from project.bundle import REPO_ROOT
+from project.images import ROLE_REQUIREMENTS, ImageSpec, dockerfile, image_spec, registry, repository
 
 LOG = logging.getLogger(__name__)
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from conf import load_config
 from conf.schema import Config
-from pipelines.bundle import REPO_ROOT
+from project.bundle import REPO_ROOT
 
 
 def build_pipeline(cfg: Config, boto_session: Any | None = None, root: Path = REPO_ROOT) -> Any:

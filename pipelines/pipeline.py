@@ -17,26 +17,30 @@ FingerprintData (uncached; each cached step below keys on the hash of the folder
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
+
+from sagemaker.mlops.workflow import ConditionStep, Pipeline
 
 from conf.schema import Config
-from pipelines.bundle import REPO_ROOT, bundle_hash
-from pipelines.images import image_spec
+from model_registry.naming import MODELS, pipeline_name
+from project.bundle import REPO_ROOT, bundle_hash
+from project.images import image_spec
+from steps.analytics import build_classify_themes_step, build_extract_entities_step
+from steps.clean_subtitles import build_clean_subtitles_step
+from steps.context import Images, StepContext
+from steps.deploy import build_deploy_steps
+from steps.evaluate import build_evaluate_step
+from steps.fingerprint_data import build_fingerprint_data_step
+from steps.gate import build_approval_step, build_fail_step, build_gate_step
+from steps.parameters import build_parameters
+from steps.prepare_datasets import build_prepare_step
+from steps.register import build_register_step
+from steps.request_step import RequestStep
+from steps.train import build_train_step
 
-if TYPE_CHECKING:
-    from sagemaker.mlops.workflow import Pipeline
 
-MODELS = ("chatbot", "classifier")
-
-
-def pipeline_name(cfg: Config) -> str:
-    return f"{cfg.project.name}-{cfg.env}"
-
-
-def resolve_images(cfg: Config, root: Path = REPO_ROOT) -> Any:
-    """The image of every job, from config (see pipelines/images.py)."""
-    from steps.context import Images
-
+def resolve_images(cfg: Config, root: Path = REPO_ROOT) -> Images:
+    """The image of every job, from config (see project/images.py)."""
     return Images(
         processing=image_spec(cfg, "processing", cfg.processing.instance_type, root).uri,
         training={
@@ -52,16 +56,9 @@ def resolve_images(cfg: Config, root: Path = REPO_ROOT) -> Any:
     )
 
 
-def _model_branch(ctx: Any, model: str) -> list[Any]:
+def _model_branch(ctx: StepContext, model: str) -> list[RequestStep | ConditionStep]:
     """One model's steps from its own prepare step: the branches share no data step, so new data of
     one model (transcripts or locations) leaves the other's cache keys, even their input URIs, alone."""
-    from steps.deploy import build_deploy_steps
-    from steps.evaluate import build_evaluate_step
-    from steps.gate import build_approval_step, build_fail_step, build_gate_step
-    from steps.prepare_datasets import build_prepare_step
-    from steps.register import build_register_step
-    from steps.train import build_train_step
-
     prepare_step = build_prepare_step(ctx, model)
     train = build_train_step(ctx, model, prepare_step)
     evaluate = build_evaluate_step(ctx, model, train, prepare_step)
@@ -76,14 +73,6 @@ def get_pipeline(
     cfg: Config, session: Any, code_sha12: str | None = None, root: Path = REPO_ROOT
 ) -> Pipeline:
     """The SageMaker Pipeline for `cfg`; building it (and its definition) makes no network call."""
-    from sagemaker.mlops.workflow import Pipeline
-
-    from steps.analytics import build_classify_themes_step, build_extract_entities_step
-    from steps.clean_subtitles import build_clean_subtitles_step
-    from steps.context import StepContext
-    from steps.fingerprint_data import build_fingerprint_data_step
-    from steps.parameters import build_parameters
-
     params = build_parameters(cfg)
     ctx = StepContext(cfg, params, code_sha12 or bundle_hash(root), resolve_images(cfg, root))
     fingerprint = build_fingerprint_data_step(ctx)
@@ -96,7 +85,7 @@ def get_pipeline(
         *(step for model in MODELS for step in _model_branch(ctx, model)),
     ]
     return Pipeline(
-        name=pipeline_name(cfg),
+        name=pipeline_name(cfg.project.name, cfg.env),
         parameters=params.all(),
         steps=steps,
         sagemaker_session=session,

@@ -25,7 +25,7 @@ from sagemaker.mlops.workflow.steps import CacheConfig
 
 from conf.schema import Config
 from containers.processing.fingerprint_data import DEFAULT_FOLDERS
-from pipelines.bundle import code_prefix, sourcedir_uri
+from project.bundle import code_prefix, sourcedir_uri
 from steps import names
 from steps.parameters import PipelineParameters
 

@@ -13,6 +13,7 @@ from sagemaker.core.workflow.execution_variables import ExecutionVariables
 from sagemaker.core.workflow.functions import Join
 from sagemaker.mlops.workflow.steps import StepTypeEnum
 
+from model_registry import naming
 from steps import names
 from steps.context import StepContext
 from steps.register import serving_environment
@@ -22,7 +23,8 @@ JSON = "application/json"
 
 
 def endpoint_name(ctx: StepContext, model: str) -> str:
-    return f"{ctx.cfg.project.name}-{ctx.cfg.env}-{model}"
+    """The environment's endpoint of `model`: the name the deploy handler updates too (one source)."""
+    return naming.endpoint_name(ctx.cfg.project.name, model, ctx.cfg.env)
 
 
 def model_request(ctx: StepContext, model: str, train_step: RequestStep) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from typing import Any
 from sagemaker.mlops.workflow.steps import StepTypeEnum
 
 from conf.schema import ChatbotConfig, ClassifierConfig
+from model_registry.settings import group_of
 from steps import names
 from steps.context import MODEL_DATA_FOLDER, StepContext
 from steps.evaluate import report_uri
@@ -32,17 +33,13 @@ def serving_environment(ctx: StepContext, model: str) -> dict[str, str]:
     }
 
 
-def group_name(ctx: StepContext, model: str) -> str:
-    return {"chatbot": ctx.cfg.registry.chatbot_group, "classifier": ctx.cfg.registry.classifier_group}[model]
-
-
 def register_request(
     ctx: StepContext, model: str, train_step: RequestStep, evaluate_step: RequestStep
 ) -> dict[str, Any]:
     """The CreateModelPackage request for one version of `model`."""
     model_cfg: ChatbotConfig | ClassifierConfig = getattr(ctx.cfg, model)
     return {
-        "ModelPackageGroupName": group_name(ctx, model),
+        "ModelPackageGroupName": group_of(ctx.cfg, model),
         "ModelPackageDescription": f"{model} trained by the {ctx.cfg.project.name} pipeline ({ctx.cfg.env})",
         "ModelApprovalStatus": ctx.params.model_approval_status,
         "InferenceSpecification": {

@@ -15,7 +15,7 @@ from typing import Any
 from sagemaker.mlops.workflow.steps import StepTypeEnum
 
 from conf.schema import ChatbotConfig, ClassifierConfig
-from pipelines.images import device_of
+from project.images import device_of
 from steps import names
 from steps.context import MODEL_DATA_FOLDER, StepContext
 from steps.prepare_datasets import split_uri

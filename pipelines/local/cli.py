@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from pipelines.bundle import REPO_ROOT
+from project.bundle import REPO_ROOT
 
 DATA_LAYOUT = ("subtitles", "transcripts", "locations")
 DEFAULT_HOME = Path(".local")

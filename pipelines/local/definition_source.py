@@ -16,9 +16,11 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from pipelines.bundle import REPO_ROOT, bundle_files
+from model_registry import naming
+from project.bundle import REPO_ROOT, bundle_files
 
-SOURCE_FOLDERS = ("pipelines", "steps", "conf")
+# Every package the definition is built from (the names come from model_registry.naming/settings).
+SOURCE_FOLDERS = ("project", "pipelines", "steps", "model_registry", "conf")
 
 
 def _source_files(root: Path) -> list[str]:
@@ -66,6 +68,5 @@ def build_definition(env: str, home: Path, root: Path = REPO_ROOT, use_cache: bo
 def pipeline_name(env: str) -> str:
     """The pipeline's name for `env` (execution variables PipelineName / PipelineArn)."""
     from conf import load_config
-    from pipelines.pipeline import pipeline_name as name_of
 
-    return name_of(load_config(env))
+    return naming.pipeline_name(load_config(env).project.name, env)

@@ -25,7 +25,6 @@ from pathlib import Path
 from typing import Any
 
 from model_registry.local import LocalRegistry
-from pipelines.bundle import REPO_ROOT
 from pipelines.local.cache import StepCache, input_uris
 from pipelines.local.dag import StepNode, build_dag, resolve_parameters
 from pipelines.local.expressions import Scope, resolve
@@ -49,6 +48,7 @@ from pipelines.local.state import (
 )
 from pipelines.local.step_types import STEP_KINDS, check_supported
 from pipelines.local.storage import RunStorage
+from project.bundle import REPO_ROOT
 
 
 def available_cores() -> int:

@@ -3,7 +3,7 @@
 SageMaker downloads each input from S3 into the container. Locally an input is either something an
 earlier step of this run wrote (under the run's `s3/` folder), a local folder given as a URI (the
 InputDataUri of `make run-local DATA=DIR`), or the code bundle `s3://.../code/<sha12>/`, which
-`pipelines.bundle` maps back to the working tree: the run executes the code you are editing.
+`project.bundle` maps back to the working tree: the run executes the code you are editing.
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from pipelines.bundle import SOURCEDIR_TARBALL, bundle_files, bundle_hash, hash_files, parse_code_uri
 from pipelines.local.storage import Digests, RunStorage, StorageError, copy_into
+from project.bundle import SOURCEDIR_TARBALL, bundle_files, bundle_hash, hash_files, parse_code_uri
 
 
 @dataclass(frozen=True)

@@ -1,28 +1,26 @@
-"""The registry's names agree with the pipeline's (the handler must update the pipeline's endpoints)."""
+"""The names the pipeline, the deploy handler, the schedule and the notebooks share (one module)."""
 
 from __future__ import annotations
 
-from types import SimpleNamespace
-
 import pytest
 
-from conf import load_config
-from model_registry.naming import endpoint_name, pipeline_name
+from model_registry.naming import alarm_names, endpoint_name, pipeline_name
 
 
-@pytest.mark.parametrize("env", ["dev", "prod", "local"])
-def test_endpoint_and_pipeline_names_match_the_pipeline_code(env: str) -> None:
-    from pipelines import (
-        pipeline,
-    )  # imports the SageMaker SDK (slow; shared with tests/steps, tests/pipelines)
-    from steps import deploy
+def test_endpoint_is_project_env_model() -> None:
+    assert endpoint_name("stranger-things-nlp", "chatbot", "dev") == "stranger-things-nlp-dev-chatbot"
+    assert endpoint_name("p", "classifier", "prod") == "p-prod-classifier"
 
-    cfg = load_config(env)
-    for model in ("chatbot", "classifier"):
-        assert endpoint_name(cfg.project.name, model, env) == deploy.endpoint_name(
-            SimpleNamespace(cfg=cfg), model
-        )
-    assert pipeline_name(cfg.project.name, env) == pipeline.pipeline_name(cfg)
+
+def test_pipeline_is_project_env() -> None:
+    assert pipeline_name("stranger-things-nlp", "local") == "stranger-things-nlp-local"
+
+
+def test_alarms_are_named_after_their_endpoint() -> None:
+    assert alarm_names("p-dev-chatbot") == {
+        "5xx": "p-dev-chatbot-5xx-errors",
+        "latency": "p-dev-chatbot-model-latency",
+    }
 
 
 def test_unknown_model_is_refused() -> None:

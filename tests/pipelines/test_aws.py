@@ -10,7 +10,7 @@ from moto import mock_aws
 
 from conf import load_config
 from pipelines.aws import parse_params, pipeline_tags, start_pipeline, typed_parameters, upsert_pipeline
-from pipelines.bundle import bundle_hash
+from project.bundle import bundle_hash
 from tests.pipelines.conftest import definition_text
 
 pytestmark = pytest.mark.aws

@@ -9,8 +9,8 @@ import pytest
 
 from conf import load_config
 from containers.evaluation import report
-from pipelines.bundle import bundle_hash
 from pipelines.diagram import edges
+from project.bundle import bundle_hash
 from steps import names
 from tests.pipelines.conftest import steps_by_name
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from conf import load_config
-from pipelines.images import device_of, image_spec
+from project.images import device_of, image_spec
 from steps.parameters import build_parameters
 from steps.request_step import RequestStep
 from steps.train import _plain, metric_definitions

@@ -13,10 +13,10 @@ from typing import Any
 
 import pytest
 
-from pipelines.bundle import REPO_ROOT, bundle_files
 from pipelines.local.progress import Reporter
 from pipelines.local.runner import RunOptions, run_definition
 from pipelines.local.state import RunResult
+from project.bundle import REPO_ROOT, bundle_files
 from tests.pipelines.conftest import definition_text
 from tests.pipelines.local import demo_project
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from conf.schema import Config
-from pipelines.bundle import REPO_ROOT
+from project.bundle import REPO_ROOT
 
 ROLES = ("processing", "training", "inference")
 # Requirements baked into each role's image (evaluation runs in the training image: its needs go there).

@@ -11,7 +11,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from pipelines import bundle
+from project import bundle
 
 
 @pytest.fixture
