@@ -229,7 +229,7 @@ class Workspace:
         body = json.dumps(payload).encode("utf-8")
         if self.backend == "local":
             from model_registry.local import LocalRegistry
-            from pipelines.local.server import EndpointPool
+            from model_registry.local_endpoints import EndpointPool
 
             pool = EndpointPool(LocalRegistry(self.home / "registry.db"))
             answer, _ = pool.get(name).invoke(body, "application/json", "application/json")

@@ -138,7 +138,8 @@ def cmd_serve_local(args: argparse.Namespace) -> int:
     from model_registry.local import LocalRegistry
     from pipelines.local.server import make_server
 
-    logging.getLogger("pipelines.local.server").setLevel(logging.INFO)
+    for name in ("pipelines.local.server", "model_registry.local_endpoints"):
+        logging.getLogger(name).setLevel(logging.INFO)
     registry = LocalRegistry(args.home / "registry.db")
     server = make_server(registry, args.host, args.port, preload=True)
     endpoints = registry.list_endpoints()

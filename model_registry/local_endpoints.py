@@ -1,0 +1,150 @@
+"""The local endpoints as the SageMaker inference toolkit runs them: load, invoke, reload on redeploy.
+
+Each endpoint loads its model folder's `code/inference.py` as the toolkit does: `model_fn(model_dir)`,
+then per request `input_fn(body, content_type)`, `predict_fn(data, model)`, `output_fn(prediction,
+accept)`. The Model's environment (e.g. MAX_NEW_TOKENS) is applied while the handler runs. An error
+that carries a 4xx `status_code` (the handlers' ClientError), or a ValueError from `input_fn`, is the
+client's: its status (400 by default) and the message. Anything else is a 500. A redeploy (a new row in
+the registry's endpoints table) is picked up on the next request.
+
+Used by the HTTP server (`make serve-local`, pipelines/local/server.py) and by the notebooks' workspace,
+which invokes an endpoint in-process.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import logging
+import os
+import re
+import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from model_registry.local import LocalRegistry
+from model_registry.types import Endpoint
+
+LOG = logging.getLogger("model_registry.local_endpoints")
+_ENV_LOCK = threading.Lock()  # environment variables are per process: one handler call at a time
+
+
+class RequestError(Exception):
+    """An error to answer with `status` and `message`."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+@contextmanager
+def model_environment(environment: dict[str, str]) -> Iterator[None]:
+    """Apply a Model's environment variables while its handler runs, then restore them."""
+    keys = {k: v for k, v in environment.items() if not k.startswith("SAGEMAKER_")}
+    with _ENV_LOCK:
+        saved = {k: os.environ.get(k) for k in keys}
+        os.environ.update(keys)
+        try:
+            yield
+        finally:
+            for key, value in saved.items():
+                if value is None:
+                    os.environ.pop(key, None)
+                else:
+                    os.environ[key] = value
+
+
+def load_handler(model_dir: Path, module_name: str) -> ModuleType:
+    """Import `<model_dir>/code/inference.py` under a name of its own (two endpoints never collide)."""
+    script = model_dir / "code" / "inference.py"
+    if not script.is_file():
+        raise RequestError(500, f"{script} is missing: the model folder has no inference handler")
+    spec = importlib.util.spec_from_file_location(module_name, script)
+    if spec is None or spec.loader is None:
+        raise RequestError(500, f"cannot import {script}")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[module_name] = module
+    spec.loader.exec_module(module)
+    if not hasattr(module, "model_fn"):
+        raise RequestError(500, f"{script} has no model_fn")
+    return module
+
+
+def _status_of(exc: BaseException, default: int) -> int:
+    status = getattr(exc, "status_code", None)
+    return status if isinstance(status, int) and 400 <= status < 500 else default
+
+
+@dataclass
+class LoadedEndpoint:
+    endpoint: Endpoint
+    handler: ModuleType
+    model: Any
+    environment: dict[str, str]
+
+    def invoke(self, body: bytes, content_type: str, accept: str) -> tuple[bytes, str]:
+        """Run the handler chain on one request; raise RequestError with the right status."""
+        h = self.handler
+        with model_environment(self.environment):
+            try:
+                data = h.input_fn(body, content_type) if hasattr(h, "input_fn") else json.loads(body)
+            except Exception as exc:  # the client's input: 4xx with the handler's own message
+                raise RequestError(
+                    _status_of(exc, 400 if isinstance(exc, ValueError) else 500), str(exc)
+                ) from exc
+            try:
+                prediction = h.predict_fn(data, self.model) if hasattr(h, "predict_fn") else self.model(data)
+                output = (
+                    h.output_fn(prediction, accept) if hasattr(h, "output_fn") else json.dumps(prediction)
+                )
+            except Exception as exc:
+                status = _status_of(exc, 500)
+                if status == 500:
+                    LOG.exception("endpoint %s failed", self.endpoint.name)
+                raise RequestError(status, str(exc)) from exc
+        if isinstance(output, tuple):  # output_fn may return (body, content type)
+            output, accept = output[0], output[1]
+        payload = output if isinstance(output, bytes) else str(output).encode("utf-8")
+        return payload, accept if accept and accept != "*/*" else "application/json"
+
+
+class EndpointPool:
+    """The registry's endpoints, each loaded on first use and reloaded when redeployed."""
+
+    def __init__(self, registry: LocalRegistry) -> None:
+        self.registry = registry
+        self._loaded: dict[str, LoadedEndpoint] = {}
+        self._lock = threading.Lock()
+
+    def names(self) -> list[str]:
+        return [e.name for e in self.registry.list_endpoints()]
+
+    def get(self, name: str) -> LoadedEndpoint:
+        endpoint = self.registry.endpoint(name)
+        if endpoint is None:
+            known = ", ".join(self.names()) or "none (run `make run-local` first)"
+            raise RequestError(404, f"no endpoint named {name!r}; deployed: {known}")
+        with self._lock:
+            loaded = self._loaded.get(name)
+            if loaded is None or loaded.endpoint.updated_at != endpoint.updated_at:
+                loaded = self._load(endpoint)
+                self._loaded[name] = loaded
+        return loaded
+
+    def _load(self, endpoint: Endpoint) -> LoadedEndpoint:
+        if endpoint.model_dir is None or not endpoint.model_dir.is_dir():
+            raise RequestError(500, f"endpoint {endpoint.name}: model folder {endpoint.model_dir} is missing")
+        version = self.registry.get(endpoint.group, endpoint.version)
+        module_name = f"local_endpoint_{re.sub(r'[^A-Za-z0-9]', '_', endpoint.name)}_{endpoint.version}"
+        handler = load_handler(endpoint.model_dir, module_name)
+        LOG.info(
+            "loading %s (%s v%s) from %s", endpoint.name, endpoint.group, endpoint.version, endpoint.model_dir
+        )
+        with model_environment(version.environment):
+            model = handler.model_fn(str(endpoint.model_dir))
+        return LoadedEndpoint(endpoint, handler, model, version.environment)
