@@ -1,17 +1,35 @@
-"""The one registry interface both backends provide, and the place that picks a backend.
+"""The one registry interface, and the two backends (a registry with its deployer) picked in one place.
 
-registry = open_registry("local", cfg)            # SQLite at .local/registry.db
-registry = open_registry("sagemaker", cfg)        # the SageMaker Model Registry via boto3
+    backend = open_backend("local", cfg, db_path=Path(".local/registry.db"))   # SQLite + local endpoints
+    backend = open_backend("sagemaker", cfg)     # the SageMaker Model Registry and endpoints via boto3
+    backend.registry.list_versions(group); backend.deployer.live_package_arn(endpoint)
+
+A backend carries what differs between the two: which groups to list, and what a review does after
+the status changes (locally the deploy handler runs at once; on SageMaker the status change emits the
+event the deployed Lambda acts on). Everything else (the CLI, the notebooks' workspace) is the same
+code over `Backend`.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
+from conf.schema import Config
+from model_registry.deploy_logic import Decision, Deployer, handle, state_change_event
+from model_registry.local import DEFAULT_DB, LocalRegistry
+from model_registry.local_deploy import LocalDeployer
+from model_registry.sagemaker_backend import SageMakerRegistry
+from model_registry.sagemaker_deploy import SageMakerDeployer
+from model_registry.settings import handler_settings, project_groups
 from model_registry.types import ModelVersion
+from project.defaults import LOCAL_ACCOUNT_ID, LOCAL_REGION
 
-BACKENDS = ("local", "sagemaker")
+# Backend name -> the config environment it uses when none is named: the local runner registers
+# with conf/local.yaml; SageMaker work starts in dev.
+DEFAULT_ENV: dict[str, str] = {"local": "local", "sagemaker": "dev"}
+BACKENDS: tuple[str, ...] = tuple(DEFAULT_ENV)
 
 
 @runtime_checkable
@@ -29,19 +47,84 @@ class RegistryBackend(Protocol):
     def latest_approved(self, group: str) -> ModelVersion | None: ...
 
 
-def open_registry(
-    backend: str, region: str | None = None, db_path: Path | str | None = None
-) -> RegistryBackend:
-    """The registry for `backend`: 'local' (SQLite at `db_path`) or 'sagemaker' (boto3 in `region`)."""
-    if backend == "local":
-        from model_registry.local import DEFAULT_DB, LocalRegistry
+class Backend(Protocol):
+    """A registry and the deployer of its endpoints, which always come together."""
 
-        return LocalRegistry(Path(db_path) if db_path is not None else DEFAULT_DB)
-    if backend == "sagemaker":
-        import boto3
+    @property
+    def name(self) -> str: ...
 
-        from model_registry.sagemaker_backend import SageMakerRegistry
+    @property
+    def registry(self) -> RegistryBackend: ...
 
-        session = boto3.session.Session(region_name=region)
-        return SageMakerRegistry(session.client("sagemaker"), session.client("s3"))
-    raise ValueError(f"unknown registry backend {backend!r}; use one of {', '.join(BACKENDS)}")
+    @property
+    def deployer(self) -> Deployer: ...
+
+    def groups(self, cfg: Config) -> list[str]:
+        """The groups `list` shows when none is named."""
+        ...
+
+    def after_review(self, cfg: Config, changed: ModelVersion) -> Decision | None:
+        """What follows a status change here: the handler's decision, or None when AWS decides later."""
+        ...
+
+
+@dataclass(frozen=True)
+class LocalBackend:
+    """The SQLite registry the local runner writes, and the local endpoints table it deploys to."""
+
+    registry: LocalRegistry
+    deployer: LocalDeployer
+    name: str = "local"
+
+    @classmethod
+    def open(cls, db_path: Path | str = DEFAULT_DB) -> LocalBackend:
+        registry = LocalRegistry(Path(db_path))
+        return cls(registry, LocalDeployer(registry))
+
+    def groups(self, cfg: Config) -> list[str]:
+        # Every group the runner wrote (the demo project and tests write their own).
+        return self.registry.list_groups()
+
+    def after_review(self, cfg: Config, changed: ModelVersion) -> Decision:
+        # No EventBridge locally: the handler the Lambda runs acts on the same event, here and now.
+        event = state_change_event(changed, account=LOCAL_ACCOUNT_ID, region=LOCAL_REGION)
+        return handle(event, handler_settings(cfg), self.registry, self.deployer)
+
+
+@dataclass(frozen=True)
+class SageMakerBackend:
+    """The SageMaker Model Registry and endpoints of `session`'s account and region."""
+
+    registry: SageMakerRegistry
+    deployer: SageMakerDeployer
+    session: Any  # boto3.session.Session: the AWS-only commands and the notebooks reuse it
+    name: str = "sagemaker"
+
+    @classmethod
+    def open(cls, cfg: Config, session: Any | None = None) -> SageMakerBackend:
+        if session is None:
+            import boto3  # here, not at the top: the local backend runs without AWS credentials
+
+            session = boto3.session.Session(region_name=cfg.project.region)
+        registry = SageMakerRegistry(session.client("sagemaker"), session.client("s3"))
+        deployer = SageMakerDeployer(session.client("sagemaker"), handler_settings(cfg), registry)
+        return cls(registry, deployer, session)
+
+    def groups(self, cfg: Config) -> list[str]:
+        # The project's own groups: an account holds others.
+        return project_groups(cfg)
+
+    def after_review(self, cfg: Config, changed: ModelVersion) -> None:
+        # The status change emits the event; the deployed Lambda (make deploy-approval-handler) acts.
+        return None
+
+
+def open_backend(
+    name: str, cfg: Config, db_path: Path | str | None = None, session: Any | None = None
+) -> LocalBackend | SageMakerBackend:
+    """The backend called `name`: 'local' (SQLite at `db_path`) or 'sagemaker' (boto3 in cfg's region)."""
+    if name == "local":
+        return LocalBackend.open(db_path if db_path is not None else DEFAULT_DB)
+    if name == "sagemaker":
+        return SageMakerBackend.open(cfg, session)
+    raise ValueError(f"unknown registry backend {name!r}; use one of {', '.join(BACKENDS)}")

@@ -29,12 +29,13 @@ from typing import Any
 
 from conf import load_config
 from conf.schema import Config
-from model_registry.backend import BACKENDS, RegistryBackend, open_registry
+from model_registry.backend import BACKENDS, DEFAULT_ENV, Backend, SageMakerBackend, open_backend
 from model_registry.deploy_logic import NothingToRollBackTo
 from model_registry.metrics import compare
 from model_registry.review import SAGEMAKER_NOTE, review
-from model_registry.settings import group_of, handler_settings, project_groups
+from model_registry.settings import group_of, handler_settings
 from model_registry.types import ModelVersion
+from project.defaults import LOCAL_HOME, REGISTRY_DB_NAME
 
 LOG = logging.getLogger("model_registry")
 AWS_ONLY = ("deploy-approval-handler", "schedule", "unschedule", "list-schedules")
@@ -52,7 +53,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--env", default=None, help="config environment (default: local for the local backend, else dev)"
     )
-    parser.add_argument("--db", type=Path, default=Path(".local/registry.db"), help="local registry database")
+    parser.add_argument(
+        "--db", type=Path, default=LOCAL_HOME / REGISTRY_DB_NAME, help="local registry database"
+    )
     parser.add_argument("--json", action="store_true", help="print JSON instead of text")
     sub = parser.add_subparsers(dest="command", required=True)
     listing = sub.add_parser("list", help="versions with status and metrics")
@@ -116,13 +119,12 @@ def resolve_group(cfg: Config, group: str) -> str:
     return group_of(cfg, group) if group in ("chatbot", "classifier") else group
 
 
-def live_versions(backend: str, cfg: Config, registry: RegistryBackend) -> dict[str, str]:
+def live_versions(backend: Backend, cfg: Config) -> dict[str, str]:
     """Model package ARN -> endpoint name, for the environment's endpoints that exist."""
     live: dict[str, str] = {}
-    deployer = _deployer(backend, cfg, registry)
     for target in handler_settings(cfg).targets.values():
         try:
-            arn = deployer.live_package_arn(target.endpoint_name)
+            arn = backend.deployer.live_package_arn(target.endpoint_name)
         except RuntimeError as error:  # EndpointBusy or Failed: say so, list the rest
             LOG.warning("%s", error)
             continue
@@ -131,40 +133,26 @@ def live_versions(backend: str, cfg: Config, registry: RegistryBackend) -> dict[
     return live
 
 
-def _deployer(backend: str, cfg: Config, registry: RegistryBackend) -> Any:
-    if backend == "local":
-        from model_registry.local_deploy import LocalDeployer
-
-        return LocalDeployer(registry)  # type: ignore[arg-type]
-    import boto3
-
-    from model_registry.sagemaker_deploy import SageMakerDeployer
-
-    client = boto3.session.Session(region_name=cfg.project.region).client("sagemaker")
-    return SageMakerDeployer(client, handler_settings(cfg), registry)
-
-
-def review_command(args: argparse.Namespace, cfg: Config, registry: RegistryBackend) -> tuple[Any, str, int]:
+def review_command(args: argparse.Namespace, cfg: Config, backend: Backend) -> tuple[Any, str, int]:
     status = "Approved" if args.command == "approve" else "Rejected"
     group = resolve_group(cfg, args.group)
     try:
-        result = review(args.backend, cfg, registry, group, args.version, status, note=args.note)
+        result = review(backend, cfg, group, args.version, status, note=args.note)
     except NothingToRollBackTo as error:
         LOG.error("%s", error)
-        version = registry.get(group, args.version)
+        version = backend.registry.get(group, args.version)
         text = f"{group} v{args.version} -> {version.status}\nnothing deployed: {error}"
         return {"version": asdict(version), "deploy": {"action": "none", "reason": str(error)}}, text, 1
     deploy = asdict(result.decision) if result.decision is not None else SAGEMAKER_NOTE
     return {"version": asdict(result.version), "deploy": deploy}, result.summary(), 0
 
 
-def run_registry_command(
-    args: argparse.Namespace, cfg: Config, registry: RegistryBackend
-) -> tuple[Any, str, int]:
+def run_registry_command(args: argparse.Namespace, cfg: Config, backend: Backend) -> tuple[Any, str, int]:
     """Run a registry command: (data for --json, text for people, exit code)."""
+    registry = backend.registry
     if args.command == "list":
-        groups = [resolve_group(cfg, args.group)] if args.group else _groups(args.backend, cfg, registry)
-        live = live_versions(args.backend, cfg, registry)
+        groups = [resolve_group(cfg, args.group)] if args.group else backend.groups(cfg)
+        live = live_versions(backend, cfg)
         versions = {g: registry.list_versions(g) for g in groups}
         data = {g: [asdict(v) for v in found] for g, found in versions.items()}
         text = "\n".join(
@@ -175,7 +163,7 @@ def run_registry_command(
         version = registry.get(resolve_group(cfg, args.group), args.version)
         return asdict(version), format_version(version), 0
     if args.command in ("approve", "reject"):
-        return review_command(args, cfg, registry)
+        return review_command(args, cfg, backend)
     if args.command == "compare":
         group = resolve_group(cfg, args.group)
         a, b = registry.get(group, args.a), registry.get(group, args.b)
@@ -186,21 +174,14 @@ def run_registry_command(
             return None, f"no approved version in {args.group}", 1
         return asdict(found), format_version(found), 0
     if args.command == "endpoints":
-        live = live_versions(args.backend, cfg, registry)
+        live = live_versions(backend, cfg)
         data = {endpoint: arn for arn, endpoint in live.items()}
         return data, "\n".join(f"{e}: {a}" for e, a in data.items()) or "no endpoints yet", 0
     raise ValueError(f"unknown command {args.command!r}")
 
 
-def _groups(backend: str, cfg: Config, registry: RegistryBackend) -> list[str]:
-    # Locally, every group the runner wrote; on SageMaker, the project's own (an account holds others).
-    return registry.list_groups() if backend == "local" else project_groups(cfg)
-
-
-def run_aws_command(args: argparse.Namespace, cfg: Config) -> tuple[Any, str, int]:
-    import boto3
-
-    session = boto3.session.Session(region_name=cfg.project.region)
+def run_aws_command(args: argparse.Namespace, cfg: Config, session: Any) -> tuple[Any, str, int]:
+    """The AWS-only commands, over the SageMaker backend's boto3 session."""
     if args.command == "deploy-approval-handler":
         from model_registry.approval_infra import deploy_approval_handler
 
@@ -221,16 +202,15 @@ def run_aws_command(args: argparse.Namespace, cfg: Config) -> tuple[Any, str, in
 
 
 def main(args: argparse.Namespace) -> int:
-    env = args.env or ("local" if args.backend == "local" else "dev")
-    cfg = load_config(env)
-    if args.command in AWS_ONLY:
-        if args.backend != "sagemaker":
-            raise SystemExit(f"{args.command} talks to AWS: pass --backend sagemaker")
-        data, text, code = run_aws_command(args, cfg)
+    if args.command in AWS_ONLY and args.backend != SageMakerBackend.name:
+        raise SystemExit(f"{args.command} talks to AWS: pass --backend {SageMakerBackend.name}")
+    cfg = load_config(args.env or DEFAULT_ENV[args.backend])
+    backend = open_backend(args.backend, cfg, db_path=args.db)
+    if isinstance(backend, SageMakerBackend) and args.command in AWS_ONLY:
+        data, text, code = run_aws_command(args, cfg, backend.session)
     else:
-        registry = open_registry(args.backend, region=cfg.project.region, db_path=args.db)
         try:
-            data, text, code = run_registry_command(args, cfg, registry)
+            data, text, code = run_registry_command(args, cfg, backend)
         except (KeyError, ValueError) as error:
             raise SystemExit(f"error: {error.args[0] if error.args else error}") from None
     print(json.dumps(data, indent=2, default=str) if args.json else text)

@@ -31,10 +31,9 @@ from model_registry.types import (
     check_name,
     check_status,
 )
+from project.defaults import LOCAL_ARN_PREFIX, LOCAL_HOME, REGISTRY_DB_NAME
 
-DEFAULT_DB = Path(".local/registry.db")
-LOCAL_REGION = "local"
-LOCAL_ACCOUNT = "000000000000"
+DEFAULT_DB = LOCAL_HOME / REGISTRY_DB_NAME
 BUSY_TIMEOUT_S = 30.0
 
 _SCHEMA = """
@@ -94,11 +93,11 @@ def _utc_now() -> datetime:
 
 def package_arn(group: str, version: int) -> str:
     """The arn-like id of a local model version, shaped like SageMaker's model package ARN."""
-    return f"arn:aws:sagemaker:{LOCAL_REGION}:{LOCAL_ACCOUNT}:model-package/{group}/{version}"
+    return f"{LOCAL_ARN_PREFIX}:model-package/{group}/{version}"
 
 
 def group_arn(group: str) -> str:
-    return f"arn:aws:sagemaker:{LOCAL_REGION}:{LOCAL_ACCOUNT}:model-package-group/{group}"
+    return f"{LOCAL_ARN_PREFIX}:model-package-group/{group}"
 
 
 class LocalRegistry:

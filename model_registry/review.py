@@ -1,7 +1,7 @@
 """Approve or reject a version; with the local backend, also run the deploy handler on the event.
 
 On SageMaker the status change itself emits the event the deployed Lambda acts on; locally there is no
-EventBridge, so the same handler logic runs here, against the local endpoints.
+EventBridge, so the same handler logic runs here, against the local endpoints (`Backend.after_review`).
 """
 
 from __future__ import annotations
@@ -9,9 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from conf.schema import Config
-from model_registry.backend import RegistryBackend
-from model_registry.deploy_logic import Decision, handle, state_change_event
-from model_registry.settings import handler_settings
+from model_registry.backend import Backend
+from model_registry.deploy_logic import Decision
 from model_registry.types import ModelVersion
 
 SAGEMAKER_NOTE = (
@@ -31,21 +30,9 @@ class ReviewResult:
 
 
 def review(
-    backend: str,
-    cfg: Config,
-    registry: RegistryBackend,
-    group: str,
-    version: int,
-    status: str,
-    note: str = "",
+    backend: Backend, cfg: Config, group: str, version: int, status: str, note: str = ""
 ) -> ReviewResult:
-    """Set the status; locally, deploy or roll back as the handler decides (raises NothingToRollBackTo)."""
-    changed = registry.set_status(group, version, status, note=note)
-    if backend != "local":
-        return ReviewResult(changed, None)
-    from model_registry.local_deploy import LocalDeployer
-
-    deployer = LocalDeployer(registry)  # type: ignore[arg-type]  # the local backend is a LocalRegistry
-    return ReviewResult(
-        changed, handle(state_change_event(changed), handler_settings(cfg), registry, deployer)
-    )
+    """Set the status, then what the backend does next (locally: deploy or roll back, which may raise
+    NothingToRollBackTo)."""
+    changed = backend.registry.set_status(group, version, status, note=note)
+    return ReviewResult(changed, backend.after_review(cfg, changed))

@@ -20,8 +20,9 @@ from pipelines.local.container import sagemaker_job_name
 from pipelines.local.expressions import Scope
 from pipelines.local.sources import Source, find_source
 from pipelines.local.storage import Digests, RunStorage, StorageError
+from project.defaults import LOCAL_ARN_PREFIX
 
-LOCAL_ACCOUNT = "arn:aws:sagemaker:local:000000000000"
+LOCAL_ACCOUNT = LOCAL_ARN_PREFIX  # ARNs of local jobs: project/defaults.py
 
 
 @dataclass

@@ -1,38 +1,18 @@
-"""The notebooks' helper on its SageMaker side (moto) and the backend choice."""
+"""The notebooks' workspace on its SageMaker side (moto)."""
 
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
-from model_registry.studio import Workspace, choose_backend, output_uri
 from tests.model_registry.conftest import ACCOUNT, register_package
-
-
-def test_choose_backend(tmp_path: Path) -> None:
-    studio_file = tmp_path / "resource-metadata.json"
-    assert choose_backend({}, studio_file) == "local"
-    studio_file.write_text("{}")
-    assert choose_backend({}, studio_file) == "sagemaker"
-    assert choose_backend({"STNLP_BACKEND": "local"}, studio_file) == "local"
-    with pytest.raises(ValueError, match="STNLP_BACKEND='aws': use local or sagemaker"):
-        choose_backend({"STNLP_BACKEND": "aws"}, studio_file)
-
-
-def test_output_uri_names_the_outputs_it_has() -> None:
-    props = {
-        "ProcessingOutputConfig": {"Outputs": [{"OutputName": "themes", "S3Output": {"S3Uri": "s3://b/t"}}]}
-    }
-    assert output_uri(props, "themes") == "s3://b/t"
-    with pytest.raises(KeyError, match=r"no output 'entities' \(outputs: themes\)"):
-        output_uri(props, "entities")
+from workspace.sagemaker import SageMakerWorkspace, step_rows
 
 
 @pytest.mark.aws
 def test_sagemaker_workspace_starts_executions_and_reviews(aws, dev_cfg) -> None:
-    ws = Workspace("sagemaker", dev_cfg, session=aws)
+    ws = SageMakerWorkspace(dev_cfg, session=aws)
     aws.client("sagemaker").create_pipeline(
         PipelineName=ws.pipeline_name,
         PipelineDefinition=json.dumps({"Version": "2020-12-01", "Parameters": [], "Steps": []}),
@@ -59,8 +39,6 @@ def test_sagemaker_workspace_starts_executions_and_reviews(aws, dev_cfg) -> None
 
 def test_step_rows_orders_started_steps_first() -> None:
     from datetime import UTC, datetime
-
-    from model_registry.studio import step_rows
 
     rows = step_rows(
         [
