@@ -39,9 +39,10 @@ test: $(STAMP) ## Run the whole test suite offline (network sockets are blocked)
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 .PHONY: lint
-lint: $(STAMP) ## ruff check + format check
+lint: $(STAMP) ## ruff check + format check + the import order (tests/test_layers.py)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(PY) -m pytest -q -p no:cacheprovider tests/test_layers.py
 
 .PHONY: format
 format: $(STAMP) ## Format the code with ruff
