@@ -39,8 +39,6 @@ FINGERPRINT_FILE = PropertyFile(
 )
 # The input layout's folders, each hashed on its own; a cached step keys on the ones it reads.
 DATA_FOLDERS: tuple[str, ...] = DEFAULT_FOLDERS
-# The folder each model's branch (prepare, train, evaluate) is built from.
-MODEL_DATA_FOLDER = {"chatbot": "transcripts", "classifier": "locations"}
 
 
 def fingerprint_env_name(folder: str) -> str:

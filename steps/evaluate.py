@@ -11,13 +11,13 @@ from sagemaker.core.workflow.properties import PropertyFile
 
 from containers.evaluation.report import REPORT_FILE
 from steps import names
-from steps.context import MODEL_DATA_FOLDER, StepContext
+from steps.context import StepContext
+from steps.models import spec
 from steps.prepare_datasets import split_uri
 from steps.processing import Input, Output, ScriptJob, processing_step
 from steps.request_step import RequestStep
 
 EVALUATION_OUTPUT = "evaluation"
-SCRIPTS = {"chatbot": "evaluation/evaluate_chatbot.py", "classifier": "evaluation/evaluate_classifier.py"}
 
 
 def report_file(model: str) -> PropertyFile:
@@ -55,7 +55,7 @@ def build_evaluate_step(
         instance_type = ctx.params.processing_instance_type
     job = ScriptJob(
         step_name=names.MODEL_STEPS[model]["evaluate"],
-        script=SCRIPTS[model],
+        script=spec(model).evaluate_script,
         arguments=arguments,
         inputs=[artifacts, test],
         outputs=[out],
@@ -66,6 +66,6 @@ def build_evaluate_step(
         ctx,
         job,
         description=f"Score the {model} on the held-out test split",
-        data_folders=(MODEL_DATA_FOLDER[model],),
+        data_folders=(spec(model).data_folder,),
         property_files=[report_file(model)],
     )

@@ -11,17 +11,14 @@ from __future__ import annotations
 from typing import Any
 
 from steps import names
-from steps.context import MODEL_DATA_FOLDER, StepContext
+from steps.context import StepContext
+from steps.models import spec
 from steps.processing import Input, Output, ScriptJob, processing_step
 from steps.request_step import RequestStep
 
 SPLITS = ("train", "validation", "test")
 # Output names: training channels read `<model>_train` / `<model>_validation`, evaluation `<model>_test`.
 REPORT_OUTPUT = "report"
-DESCRIPTIONS = {
-    "chatbot": "Chat pairs of the character's lines from the transcripts, split by episode",
-    "classifier": "Location texts and labels, split stratified by label",
-}
 
 
 def split_outputs(model: str) -> tuple[str, ...]:
@@ -31,7 +28,7 @@ def split_outputs(model: str) -> tuple[str, ...]:
 def build_prepare_step(ctx: StepContext, model: str) -> RequestStep:
     """The prepare step of `model` ('chatbot' or 'classifier'): reads only that model's input folder."""
     cfg = ctx.cfg.datasets
-    folder = MODEL_DATA_FOLDER[model]
+    folder = spec(model).data_folder
     data = Input(folder, ctx.input_folder(folder))
     outputs = [Output(name) for name in (*split_outputs(model), REPORT_OUTPUT)]
     job = ScriptJob(
@@ -60,7 +57,7 @@ def build_prepare_step(ctx: StepContext, model: str) -> RequestStep:
         image_uri=ctx.images.processing,
         instance_type=ctx.params.processing_instance_type,
     )
-    return processing_step(ctx, job, description=DESCRIPTIONS[model], data_folders=(folder,))
+    return processing_step(ctx, job, description=spec(model).prepare_description, data_folders=(folder,))
 
 
 def split_uri(prepare_step: RequestStep, model: str, split: str) -> Any:

@@ -13,8 +13,9 @@ from sagemaker.mlops.workflow.steps import StepTypeEnum
 from conf.schema import ChatbotConfig, ClassifierConfig
 from model_registry.settings import group_of
 from steps import names
-from steps.context import MODEL_DATA_FOLDER, StepContext
+from steps.context import StepContext
 from steps.evaluate import report_uri
+from steps.models import spec
 from steps.request_step import RequestStep
 
 JSON = "application/json"
@@ -60,7 +61,7 @@ def register_request(
         "CustomerMetadataProperties": {
             "code_sha12": ctx.code_sha12,
             # The hash of the input folder this model was built from (e.g. transcripts_sha256).
-            f"{MODEL_DATA_FOLDER[model]}_sha256": ctx.data_fingerprint(MODEL_DATA_FOLDER[model]),
+            f"{spec(model).data_folder}_sha256": ctx.data_fingerprint(spec(model).data_folder),
             "environment": ctx.cfg.env,
         },
     }

@@ -17,7 +17,8 @@ from sagemaker.mlops.workflow.steps import StepTypeEnum
 from conf.schema import ChatbotConfig, ClassifierConfig
 from project.images import device_of
 from steps import names
-from steps.context import MODEL_DATA_FOLDER, StepContext
+from steps.context import StepContext
+from steps.models import spec
 from steps.prepare_datasets import split_uri
 from steps.request_step import RequestStep
 
@@ -26,19 +27,14 @@ CHECKPOINT_DIR = "/opt/ml/checkpoints"
 # `code`, and the toolkit extracts it from this local path instead of downloading it.
 CODE_CHANNEL = "code"
 ISOLATED_SUBMIT_DIRECTORY = f"/opt/ml/input/data/{CODE_CHANNEL}/sourcedir.tar.gz"
-SCRIPTS = {
-    "chatbot": "containers/training/train_chatbot.py",
-    "classifier": "containers/training/train_classifier.py",
-}
-# Lines the scripts print (`METRIC name=value step=N`, docs/contracts.md) that CloudWatch should chart.
-METRICS = {
-    "chatbot": ("train_loss", "eval_loss", "learning_rate", "grad_norm"),
-    "classifier": ("train_loss", "eval_loss", "eval_accuracy", "eval_macro_f1"),
-}
 
 
 def metric_definitions(model: str) -> list[dict[str, str]]:
-    return [{"Name": name, "Regex": f"METRIC {name}=([-+0-9.eE]+|nan|inf)"} for name in METRICS[model]]
+    """The lines the script prints (`METRIC name=value step=N`, docs/contracts.md) CloudWatch charts."""
+    return [
+        {"Name": name, "Regex": f"METRIC {name}=([-+0-9.eE]+|nan|inf)"}
+        for name in spec(model).training_metrics
+    ]
 
 
 def _plain(value: Any) -> str:
@@ -53,7 +49,7 @@ def hyperparameters(ctx: StepContext, model: str) -> dict[str, Any]:
     model_cfg: ChatbotConfig | ClassifierConfig = getattr(ctx.cfg, model)
     params = ctx.params.for_model(model)
     values: dict[str, Any] = {
-        "sagemaker_program": SCRIPTS[model],
+        "sagemaker_program": spec(model).train_script,
         "sagemaker_submit_directory": (
             ISOLATED_SUBMIT_DIRECTORY if ctx.cfg.security.network_isolation else ctx.sourcedir_uri
         ),
@@ -94,7 +90,7 @@ def training_request(ctx: StepContext, model: str, prepare_step: RequestStep) ->
     model_cfg: ChatbotConfig | ClassifierConfig = getattr(cfg, model)
     params = ctx.params.for_model(model)
     step_name = names.MODEL_STEPS[model]["train"]
-    data_folder = MODEL_DATA_FOLDER[model]
+    data_folder = spec(model).data_folder
     resources: dict[str, Any] = {
         "InstanceType": params.training_instance_type,
         "InstanceCount": params.training_instance_count,
@@ -145,15 +141,11 @@ def training_request(ctx: StepContext, model: str, prepare_step: RequestStep) ->
 
 def build_train_step(ctx: StepContext, model: str, prepare_step: RequestStep) -> RequestStep:
     """The training step of `model` ('chatbot' or 'classifier'), cached and retried."""
-    descriptions = {
-        "chatbot": "LoRA fine-tuning of the chat model on the character's lines (torchrun on GPUs)",
-        "classifier": "Sequence classification of locations (class-weighted, early stopping on macro-F1)",
-    }
     return RequestStep(
         names.MODEL_STEPS[model]["train"],
         StepTypeEnum.TRAINING,
         training_request(ctx, model, prepare_step),
-        description=descriptions[model],
+        description=spec(model).train_description,
         cache_config=ctx.cache_config(),
         retry_policies=ctx.job_retry_policies(),
     )

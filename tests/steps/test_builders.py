@@ -5,7 +5,11 @@ from __future__ import annotations
 import pytest
 
 from conf import load_config
+from model_registry.naming import MODELS
+from project.bundle import REPO_ROOT
 from project.images import device_of, image_spec
+from steps.context import DATA_FOLDERS
+from steps.models import MODEL_SPECS, spec
 from steps.parameters import build_parameters
 from steps.request_step import RequestStep
 from steps.train import _plain, metric_definitions
@@ -66,3 +70,14 @@ def test_hyperparameter_strings_and_metric_regexes() -> None:
     line = "2026-01-01 00:00:00,000 INFO train_classifier: METRIC eval_macro_f1=0.8125 step=40"
     assert re.search(regex, line).group(1) == "0.8125"
     assert re.search(regex, "METRIC eval_macro_f1=1e-05 step=3").group(1) == "1e-05"
+
+
+def test_every_model_has_one_row_naming_scripts_that_exist() -> None:
+    assert tuple(MODEL_SPECS) == MODELS
+    for model in MODELS:
+        row = spec(model)
+        assert row.data_folder in DATA_FOLDERS
+        assert (REPO_ROOT / row.train_script).is_file()
+        assert (REPO_ROOT / "containers" / row.evaluate_script).is_file()
+    with pytest.raises(ValueError, match="unknown model 'tagger'; known: chatbot, classifier"):
+        spec("tagger")
