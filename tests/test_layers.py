@@ -113,7 +113,7 @@ def test_the_tree_was_read() -> None:
         ("conf.schema", "from containers.common import io\n", "conf may not import containers"),
         ("pipelines.local.server", "from workspace import open_workspace\n", "may not import workspace"),
         ("steps.context", "from ..pipelines import bundle\n", "steps may not import pipelines"),
-        ("containers.training.cli", "from sagemaker.core import image_uris\n", "never imports the SageMaker"),
+        ("containers.common.cli", "from sagemaker.core import image_uris\n", "never imports the SageMaker"),
         ("model_registry.backend", "import sagemaker\n", "only inside the function"),
     ],
 )

@@ -23,12 +23,12 @@ if __package__ in (None, ""):
 
 import torch
 
+from containers.common.cli import add_flag, str_to_bool
 from containers.common.errors import run_main
 from containers.common.io import read_json, resolve_model_dir, setup_logging, write_jsonl
 from containers.evaluation import report
 from containers.inference.chatbot import generate_replies, load_chat_model
 from containers.training.chat_data import load_conversations
-from containers.training.cli import add_flag, str2bool
 
 LOG = logging.getLogger("evaluate_chatbot")
 
@@ -41,7 +41,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     add_flag(parser, "max_new_tokens", type=int, default=48)
     add_flag(parser, "batch_size", type=int, default=16)
     add_flag(parser, "max_samples", type=int, default=0, help="score only the first N pairs (0: all)")
-    add_flag(parser, "compare_base", type=str2bool, default=False, help="also score the base without adapter")
+    add_flag(
+        parser, "compare_base", type=str_to_bool, default=False, help="also score the base without adapter"
+    )
     return parser.parse_args(argv)
 
 

@@ -24,12 +24,12 @@ if __package__ in (None, ""):
 
 import torch
 
+from containers.common.cli import add_flag
 from containers.common.errors import run_main
 from containers.common.io import resolve_model_dir, setup_logging
 from containers.evaluation import report
 from containers.inference.classifier import classify, load_classifier
 from containers.training.classifier_data import load_examples
-from containers.training.cli import add_flag
 
 LOG = logging.getLogger("evaluate_classifier")
 

@@ -29,9 +29,9 @@ from pathlib import Path
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
+from containers.common.cli import add_flag
 from containers.common.errors import run_main
 from containers.common.io import read_jsonl_dir, setup_logging, write_json, write_jsonl
-from containers.processing.cli import add_flag
 from containers.processing.episodes import episode_key
 from containers.processing.themes_file import ThemesFile, load_themes
 from containers.processing.themes_plot import plot_heatmap

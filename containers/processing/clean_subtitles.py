@@ -34,10 +34,10 @@ from pathlib import Path
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
+from containers.common.cli import add_flag
 from containers.common.errors import MissingInputError, run_main
 from containers.common.io import setup_logging, write_json
 from containers.processing.characters import load_cast
-from containers.processing.cli import add_flag
 from containers.processing.decoding import UnreadableFileError, decode_subtitle_bytes
 from containers.processing.episodes import episode_key, parse_episode
 from containers.processing.subtitle_formats import (

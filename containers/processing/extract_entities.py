@@ -24,10 +24,10 @@ if __package__ in (None, ""):
 
 import networkx as nx
 
+from containers.common.cli import add_flag
 from containers.common.errors import run_main
 from containers.common.io import read_jsonl_dir, setup_logging, write_json, write_jsonl
 from containers.processing.characters import Cast, Mention, load_cast
-from containers.processing.cli import add_flag
 from containers.processing.network import add_centralities, build_graph, cooccurrence_counts
 from containers.processing.network_html import render_html
 

@@ -24,10 +24,10 @@ from pathlib import Path
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
+from containers.common.cli import add_flag
 from containers.common.errors import InputDataError, run_main
 from containers.common.io import setup_logging, write_json, write_jsonl
 from containers.common.job_inputs import user_path
-from containers.processing.cli import add_flag
 from containers.processing.locations import label_map, read_locations
 from containers.processing.splits import split_episodes, stratified_split
 from containers.processing.transcripts import build_pairs, read_transcripts

@@ -37,6 +37,7 @@ from transformers import PrinterCallback, Trainer, TrainerCallback, TrainingArgu
 from transformers.trainer_utils import get_last_checkpoint
 
 from containers.common import tiny_models
+from containers.common.cli import add_flag, add_job_paths, str_to_bool
 from containers.common.io import setup_logging, write_json
 from containers.training import chat_model
 from containers.training.chat_data import (
@@ -45,7 +46,6 @@ from containers.training.chat_data import (
     encode_all,
     load_conversations,
 )
-from containers.training.cli import add_flag, add_job_paths, str2bool
 
 LOG = logging.getLogger("train_chatbot")
 INFERENCE_HANDLER = Path(__file__).resolve().parents[1] / "inference" / "chatbot.py"
@@ -74,16 +74,16 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     add_flag(parser, "lora_r", type=int, default=16)
     add_flag(parser, "lora_alpha", type=int, default=32)
     add_flag(parser, "lora_dropout", type=float, default=0.05)
-    add_flag(parser, "load_in_4bit", type=str2bool, default=False, help="QLoRA (GPU only): true/false")
-    add_flag(parser, "gradient_checkpointing", type=str2bool, default=True)
+    add_flag(parser, "load_in_4bit", type=str_to_bool, default=False, help="QLoRA (GPU only): true/false")
+    add_flag(parser, "gradient_checkpointing", type=str_to_bool, default=True)
     add_flag(
         parser,
         "packing",
-        type=str2bool,
+        type=str_to_bool,
         default=True,
         help="padding-free packing (true) or length-grouped padded batches (false)",
     )
-    add_flag(parser, "merge", type=str2bool, default=True, help="also write merged/ (base + adapter)")
+    add_flag(parser, "merge", type=str_to_bool, default=True, help="also write merged/ (base + adapter)")
     add_flag(parser, "save_steps", type=int, default=100)
     add_flag(
         parser, "pretrain_steps", type=int, default=0, help="tiny models only: full-parameter warm-up steps"

@@ -37,9 +37,9 @@ from transformers import (
 from transformers.trainer_utils import get_last_checkpoint
 
 from containers.common import tiny_models
+from containers.common.cli import add_flag, add_job_paths
 from containers.common.io import setup_logging, write_json
 from containers.training.classifier_data import LABEL_MAP, load_examples, load_label_map
-from containers.training.cli import add_flag, add_job_paths
 
 LOG = logging.getLogger("train_classifier")
 INFERENCE_DIR = Path(__file__).resolve().parents[1] / "inference"

@@ -14,8 +14,8 @@ import pytest
 import torch
 
 from containers.common import tiny_models
+from containers.common.cli import add_flag, str_to_bool
 from containers.training import chat_model, train_chatbot
-from containers.training.cli import add_flag, str2bool
 from tests.containers.conftest import REPO, chatbot_argv, requires_gpu
 
 SCRIPT = REPO / "containers" / "training" / "train_chatbot.py"
@@ -110,12 +110,12 @@ def test_metric_lines_for_sagemaker(caplog: pytest.LogCaptureFixture) -> None:
 def test_flags_accept_both_spellings_and_true_false() -> None:
     parser = argparse.ArgumentParser()
     add_flag(parser, "learning_rate", type=float)
-    add_flag(parser, "packing", type=str2bool)
+    add_flag(parser, "packing", type=str_to_bool)
     assert parser.parse_args(["--learning-rate", "0.1", "--packing", "false"]).learning_rate == 0.1
     parsed = parser.parse_args(["--learning_rate", "0.2", "--packing", "True"])
     assert (parsed.learning_rate, parsed.packing) == (0.2, True)
     with pytest.raises(argparse.ArgumentTypeError, match="expected true or false"):
-        str2bool("maybe")
+        str_to_bool("maybe")
 
 
 def test_pretrain_steps_are_for_tiny_models_only(hand_datasets: Path, tmp_path: Path) -> None:

@@ -1,7 +1,8 @@
-"""Command-line helpers shared by the training and evaluation scripts.
+"""Command-line helpers shared by every container script (processing, training, evaluation).
 
 SageMaker passes hyperparameters as `--snake_case value` with plain string values; people type
-`--kebab-case`. Every flag accepts both spellings, and booleans are the strings true/false.
+`--kebab-case`. Every flag accepts both spellings, and booleans are the strings true/false, as the
+SageMaker toolkit writes them.
 """
 
 from __future__ import annotations
@@ -15,8 +16,8 @@ TRUE_WORDS = {"true", "1", "yes"}
 FALSE_WORDS = {"false", "0", "no"}
 
 
-def str2bool(value: str | bool) -> bool:
-    """'true'/'false' (as SageMaker sends booleans) to bool; anything else is an error that says so."""
+def str_to_bool(value: str | bool) -> bool:
+    """'true'/'false' (any case, also 1/0, yes/no) to bool; anything else is an argparse error."""
     if isinstance(value, bool):
         return value
     word = str(value).strip().lower()
@@ -27,12 +28,19 @@ def str2bool(value: str | bool) -> bool:
     raise argparse.ArgumentTypeError(f"expected true or false, got {value!r}")
 
 
-def add_flag(parser: argparse.ArgumentParser, name: str, **kwargs: Any) -> None:
-    """Register `--name-with-dashes` and `--name_with_underscores` as one option."""
-    dashed = "--" + name.replace("_", "-")
-    underscored = "--" + name.replace("-", "_")
+def add_flag(parser: argparse.ArgumentParser, name: str, **kwargs: Any) -> argparse.Action:
+    """Add `--some-flag` together with its `--some_flag` spelling (one destination, `some_flag`).
+
+    `name` may be written with or without the leading `--`, in either spelling.
+    """
+    bare = name.removeprefix("--")
+    if not bare or bare.startswith("-"):
+        raise ValueError(f"flag {name!r} is not a long option such as --model-dir")
+    dashed = "--" + bare.replace("_", "-")
+    underscored = "--" + bare.replace("-", "_")
     flags = [dashed] if dashed == underscored else [dashed, underscored]
-    parser.add_argument(*flags, dest=name.replace("-", "_"), **kwargs)
+    kwargs.setdefault("dest", bare.replace("-", "_"))
+    return parser.add_argument(*flags, **kwargs)
 
 
 def env_path(variable: str, default: str) -> Path:
