@@ -34,7 +34,7 @@ from model_registry.deploy_logic import NothingToRollBackTo
 from model_registry.metrics import compare
 from model_registry.review import SAGEMAKER_NOTE, review
 from model_registry.settings import group_of, handler_settings
-from model_registry.types import ModelVersion
+from model_registry.types import ApprovalStatus, ModelVersion
 from project.defaults import LOCAL_HOME, REGISTRY_DB_NAME
 
 LOG = logging.getLogger("model_registry")
@@ -134,7 +134,7 @@ def live_versions(backend: Backend, cfg: Config) -> dict[str, str]:
 
 
 def review_command(args: argparse.Namespace, cfg: Config, backend: Backend) -> tuple[Any, str, int]:
-    status = "Approved" if args.command == "approve" else "Rejected"
+    status = ApprovalStatus.APPROVED if args.command == "approve" else ApprovalStatus.REJECTED
     group = resolve_group(cfg, args.group)
     try:
         result = review(backend, cfg, group, args.version, status, note=args.note)

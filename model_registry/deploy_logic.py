@@ -25,7 +25,7 @@ import logging
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal, Protocol
 
-from model_registry.types import ModelVersion
+from model_registry.types import ApprovalStatus, ModelVersion
 
 LOG = logging.getLogger(__name__)
 
@@ -182,7 +182,7 @@ def decide(
             **base,
         )
     latest = max(approved, key=lambda v: v.version) if approved else None
-    if change.status == "Approved":
+    if change.status == ApprovalStatus.APPROVED:
         if latest is not None and latest.version > change.version:
             return Decision(
                 "noop",
@@ -225,7 +225,7 @@ def handle(
         LOG.info("%s", decision.reason)
         return decision
     current = registry.get(change.group, change.version)
-    approved = registry.list_versions(change.group, status="Approved")
+    approved = registry.list_versions(change.group, status=ApprovalStatus.APPROVED)
     live_arn = deployer.live_package_arn(target.endpoint_name)
     decision = decide(change, current, approved, live_arn, target)
     if decision.action in ("deploy", "rollback"):

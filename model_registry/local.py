@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from model_registry.types import (
+    ApprovalStatus,
     Endpoint,
     ModelVersion,
     check_metrics,
@@ -149,7 +150,7 @@ class LocalRegistry:
         image_uri: str = "",
         metrics: dict[str, float] | None = None,
         evaluation_uri: str = "",
-        approval_status: str = "PendingManualApproval",
+        approval_status: str = ApprovalStatus.PENDING,
         environment: dict[str, str] | None = None,
         description: str = "",
     ) -> ModelVersion:
@@ -252,7 +253,7 @@ class LocalRegistry:
 
     def latest_approved(self, group: str) -> ModelVersion | None:
         """The highest approved version of `group`, or None when none is approved."""
-        approved = self.list_versions(group, status="Approved")
+        approved = self.list_versions(group, status=ApprovalStatus.APPROVED)
         return approved[-1] if approved else None
 
     @staticmethod
@@ -274,7 +275,7 @@ class LocalRegistry:
         """
         check_name(endpoint_name, "endpoint")
         model_version = self.get(group, version)
-        if model_version.status != "Approved":
+        if model_version.status != ApprovalStatus.APPROVED:
             raise ValueError(
                 f"{group} version {version} is {model_version.status}; approve it before deploying"
             )

@@ -19,7 +19,7 @@ from urllib.parse import urlparse
 from botocore.exceptions import ClientError
 
 from model_registry.metrics import metrics_from_report
-from model_registry.types import ModelVersion, check_status
+from model_registry.types import ApprovalStatus, ModelVersion, check_status
 
 # Where a package's ModelMetrics may point at the evaluation report, most likely first.
 METRIC_SOURCES = (
@@ -52,7 +52,7 @@ def version_from_description(description: dict[str, Any], metrics: dict[str, flo
         group=description["ModelPackageGroupName"],
         version=int(description["ModelPackageVersion"]),
         arn=description["ModelPackageArn"],
-        status=description.get("ModelApprovalStatus", "PendingManualApproval"),
+        status=description.get("ModelApprovalStatus", ApprovalStatus.PENDING.value),
         model_data_url=first.get("ModelDataUrl", ""),
         image_uri=first.get("Image", ""),
         metrics=metrics,
@@ -142,7 +142,7 @@ class SageMakerRegistry:
         return self.get(group, version)
 
     def latest_approved(self, group: str) -> ModelVersion | None:
-        approved = self._summaries(group, "Approved")
+        approved = self._summaries(group, ApprovalStatus.APPROVED)
         if not approved:
             return None
         newest = max(approved, key=lambda s: int(s["ModelPackageVersion"]))

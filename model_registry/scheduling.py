@@ -19,6 +19,7 @@ from conf.schema import Config
 from model_registry.iam_policies import scheduler_policy, trust_policy
 from model_registry.iam_roles import ensure_role
 from model_registry.naming import pipeline_name, schedule_name, scheduler_role_name
+from model_registry.types import ApprovalStatus
 
 SCHEDULE_GROUP = "default"
 POLICY_NAME = "start-retraining-pipeline"
@@ -37,7 +38,7 @@ def schedule_parameters(cfg: Config) -> list[dict[str, str]]:
     """The pipeline parameters each scheduled execution starts with."""
     return [
         {"Name": INPUT_PARAMETER, "Value": cfg.data.input_uri},
-        {"Name": APPROVAL_PARAMETER, "Value": "PendingManualApproval"},
+        {"Name": APPROVAL_PARAMETER, "Value": ApprovalStatus.PENDING.value},
     ]
 
 

@@ -8,11 +8,19 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass, field
+from enum import StrEnum
 from pathlib import Path
-from typing import Literal
 
-ApprovalStatus = Literal["Approved", "Rejected", "PendingManualApproval"]
-APPROVAL_STATUSES: tuple[str, ...] = ("Approved", "Rejected", "PendingManualApproval")
+
+class ApprovalStatus(StrEnum):
+    """A model package's approval status, spelled as SageMaker spells it (members compare equal to it)."""
+
+    APPROVED = "Approved"
+    REJECTED = "Rejected"
+    PENDING = "PendingManualApproval"
+
+
+APPROVAL_STATUSES: tuple[str, ...] = tuple(status.value for status in ApprovalStatus)
 
 # SageMaker's own rule for model package group and endpoint names.
 NAME_PATTERN = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")

@@ -16,6 +16,7 @@ from sagemaker.core.workflow.functions import Join, JsonGet
 from sagemaker.mlops.workflow import ConditionStep, FailStep
 
 from containers.evaluation import report
+from model_registry.types import ApprovalStatus
 from steps import names
 from steps.context import StepContext
 from steps.evaluate import report_file
@@ -68,7 +69,9 @@ def build_approval_step(
     return ConditionStep(
         name=names.MODEL_STEPS[model]["approved"],
         depends_on=[register_step],
-        conditions=[ConditionEquals(left=ctx.params.model_approval_status, right="Approved")],
+        conditions=[
+            ConditionEquals(left=ctx.params.model_approval_status, right=ApprovalStatus.APPROVED.value)
+        ],
         if_steps=deploy_steps,
         else_steps=[],
     )

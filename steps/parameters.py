@@ -12,6 +12,7 @@ from dataclasses import dataclass, fields
 from sagemaker.core.workflow.parameters import Parameter, ParameterFloat, ParameterInteger, ParameterString
 
 from conf.schema import Config
+from model_registry.types import APPROVAL_STATUSES
 
 
 @dataclass(frozen=True)
@@ -80,7 +81,7 @@ def build_parameters(cfg: Config) -> PipelineParameters:
         model_approval_status=ParameterString(
             "ModelApprovalStatus",
             default_value=cfg.registry.approval_status,
-            enum_values=["Approved", "Rejected", "PendingManualApproval"],
+            enum_values=list(APPROVAL_STATUSES),
         ),
         chatbot_model_id=ParameterString("ChatbotModelId", default_value=chat.model_id),
         chatbot_training_instance_type=ParameterString(
