@@ -56,7 +56,7 @@ class LocalWorkspace(Workspace):
         ]
         command += [arg for name, value in params.items() for arg in ("--param", f"{name}={value}")]
         completed = subprocess.run(command, cwd=REPO_ROOT, capture_output=True, text=True, check=False)
-        print(completed.stdout[-4000:])  # the run's progress, shown in the notebook
+        print(completed.stdout[-4000:])  # noqa: T201 (the run's progress, shown in the notebook)
         if completed.returncode not in (0, 1):  # 1: the run itself failed, its steps say why
             raise RuntimeError(f"run-local failed to start: {completed.stderr[-2000:]}")
         return self.latest_execution()
