@@ -9,7 +9,7 @@ import pytest
 
 from model_registry.cli import build_parser, main
 from model_registry.local import LocalRegistry
-from tests.model_registry.test_deploy_local import make_tarball
+from tests.model_registry.test_local_deploy import make_tarball
 
 CHATBOT = "stranger-things-chatbot"
 ENDPOINT = "stranger-things-nlp-local-chatbot"
