@@ -16,6 +16,7 @@ import os
 import sys
 import tempfile
 from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -34,13 +35,27 @@ from containers.training.classifier_data import load_examples
 LOG = logging.getLogger("evaluate_classifier")
 
 
-def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+@dataclass(frozen=True)
+class EvaluateArguments:
+    """The script's arguments, checked before the model or the test split is loaded."""
+
+    model_dir: Path
+    test: Path
+    output_dir: Path
+    batch_size: int = 64
+
+    def __post_init__(self) -> None:
+        if self.batch_size < 1:
+            raise ValueError(f"--batch-size {self.batch_size} must be at least 1")
+
+
+def parse_args(argv: list[str] | None = None) -> EvaluateArguments:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     add_flag(parser, "model_dir", type=Path, default=Path("/opt/ml/processing/input/model"))
     add_flag(parser, "test", type=Path, default=Path("/opt/ml/processing/input/test"))
     add_flag(parser, "output_dir", type=Path, default=Path("/opt/ml/processing/output/evaluation"))
     add_flag(parser, "batch_size", type=int, default=64)
-    return parser.parse_args(argv)
+    return EvaluateArguments(**vars(parser.parse_args(argv)))
 
 
 def predict_all(bundle: dict[str, Any], texts: list[str], batch_size: int) -> list[str]:
@@ -78,7 +93,7 @@ def classification_report(truth: list[str], predicted: list[str], labels: list[s
     return metrics, extra
 
 
-def main(args: argparse.Namespace) -> dict[str, Any]:
+def main(args: EvaluateArguments) -> dict[str, Any]:
     """Write evaluation.json to --output-dir; returns the report."""
     if os.environ.get("OMP_NUM_THREADS") == "1":
         torch.set_num_threads(1)

@@ -19,6 +19,7 @@ import argparse
 import logging
 import sys
 from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 
 if __package__ in (None, ""):
@@ -37,7 +38,38 @@ SPLITS = ("train", "validation", "test")
 DATASETS = ("chatbot", "classifier")
 
 
-def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+@dataclass(frozen=True)
+class PrepareArguments:
+    """The script's arguments, checked before any file is read."""
+
+    transcripts_dir: Path
+    locations_dir: Path
+    output_dir: Path
+    character: str = "Eleven"
+    min_reply_chars: int = 2
+    validation_fraction: float = 0.1
+    test_fraction: float = 0.15
+    seed: int = 42
+    datasets: str = "all"
+
+    def __post_init__(self) -> None:
+        if self.datasets not in ("all", *DATASETS):
+            raise ValueError(f"--datasets {self.datasets!r}: use all or one of {', '.join(DATASETS)}")
+        if not self.character.strip():
+            raise ValueError("--character is empty: name the speaker whose replies are the assistant turns")
+        if self.min_reply_chars < 0:
+            raise ValueError(f"--min-reply-chars {self.min_reply_chars} is negative")
+        for flag, value in (("validation", self.validation_fraction), ("test", self.test_fraction)):
+            if not 0.0 <= value < 1.0:
+                raise ValueError(f"--{flag}-fraction {value} must be in [0, 1)")
+        if self.validation_fraction + self.test_fraction >= 1.0:
+            raise ValueError(
+                f"--validation-fraction {self.validation_fraction} + --test-fraction {self.test_fraction} "
+                "leave nothing to train on: keep their sum below 1"
+            )
+
+
+def parse_args(argv: list[str] | None = None) -> PrepareArguments:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -56,10 +88,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default="all",
         help="which datasets to build (chatbot reads only transcripts, classifier only locations)",
     )
-    return parser.parse_args(argv)
+    return PrepareArguments(**vars(parser.parse_args(argv)))
 
 
-def chatbot_datasets(args: argparse.Namespace) -> tuple[dict[str, list[dict]], dict]:
+def chatbot_datasets(args: PrepareArguments) -> tuple[dict[str, list[dict]], dict]:
     """Chat records per split and the report part that explains them."""
     transcripts = read_transcripts(args.transcripts_dir)
     by_episode, stats = build_pairs(transcripts, args.character, args.min_reply_chars)
@@ -85,7 +117,7 @@ def chatbot_datasets(args: argparse.Namespace) -> tuple[dict[str, list[dict]], d
     return splits, report
 
 
-def classifier_datasets(args: argparse.Namespace) -> tuple[dict[str, list[dict]], dict, dict]:
+def classifier_datasets(args: PrepareArguments) -> tuple[dict[str, list[dict]], dict, dict]:
     """Location rows per split, the label map, and the report part."""
     rows = read_locations(args.locations_dir)
     splits = stratified_split(rows, "label", args.validation_fraction, args.test_fraction, args.seed)
@@ -98,9 +130,9 @@ def classifier_datasets(args: argparse.Namespace) -> tuple[dict[str, list[dict]]
     return splits, label_map([r["label"] for r in rows]), report
 
 
-def main(args: argparse.Namespace) -> dict:
+def main(args: PrepareArguments) -> dict:
     """Write the chosen datasets' folders and report/manifest.json; returns the manifest."""
-    chosen = DATASETS if getattr(args, "datasets", "all") == "all" else (args.datasets,)
+    chosen = DATASETS if args.datasets == "all" else (args.datasets,)
     out = args.output_dir
     manifest: dict = {
         "seed": args.seed,

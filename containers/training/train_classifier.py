@@ -17,6 +17,7 @@ import os
 import shutil
 import sys
 from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -47,7 +48,41 @@ CONFIG_FILE = "classifier_config.json"
 TINY_TOKENIZER = "tiny_tokenizer"
 
 
-def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+@dataclass(frozen=True)
+class ClassifierArguments:
+    """The script's arguments (hyperparameters and job paths), checked before any data is read."""
+
+    model_id: str
+    train: Path
+    validation: Path
+    model_dir: Path
+    output_data_dir: Path
+    checkpoint_dir: Path
+    epochs: float = 5.0
+    learning_rate: float = 5e-5
+    per_device_batch_size: int = 16
+    max_seq_length: int = 256
+    early_stopping_patience: int = 2
+    seed: int = 42
+
+    def __post_init__(self) -> None:
+        if not self.model_id.strip():
+            raise ValueError("--model-id is empty: name a Hub id, a local folder or tiny:distilbert")
+        if self.epochs <= 0:
+            raise ValueError(f"--epochs {self.epochs} must be positive")
+        if not 0 < self.learning_rate < 1:
+            raise ValueError(f"--learning-rate {self.learning_rate} must be in (0, 1)")
+        for flag, value in (
+            ("per-device-batch-size", self.per_device_batch_size),
+            ("max-seq-length", self.max_seq_length),
+        ):
+            if value < 1:
+                raise ValueError(f"--{flag} {value} must be at least 1")
+        if self.early_stopping_patience < 0:
+            raise ValueError(f"--early-stopping-patience {self.early_stopping_patience} is negative")
+
+
+def parse_args(argv: list[str] | None = None) -> ClassifierArguments:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     add_flag(
         parser,
@@ -62,7 +97,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     add_flag(parser, "max_seq_length", type=int, default=256)
     add_flag(parser, "early_stopping_patience", type=int, default=2)
     add_flag(parser, "seed", type=int, default=42)
-    return parser.parse_args(argv)
+    return ClassifierArguments(**vars(parser.parse_args(argv)))
 
 
 def class_weights(labels: list[int], num_classes: int) -> torch.Tensor:
@@ -129,7 +164,7 @@ class MetricLogCallback(TrainerCallback):
                 )
 
 
-def load_model_and_tokenizer(args: argparse.Namespace, texts: list[str], label2id: dict[str, int]) -> tuple:
+def load_model_and_tokenizer(args: ClassifierArguments, texts: list[str], label2id: dict[str, int]) -> tuple:
     """A tiny DistilBERT with a tokenizer trained on the texts (kept for restarts), or a Hub/folder model."""
     from transformers import AutoModelForSequenceClassification, AutoTokenizer, PreTrainedTokenizerFast
 
@@ -165,7 +200,7 @@ def encode(
     ]
 
 
-def training_arguments(args: argparse.Namespace) -> TrainingArguments:
+def training_arguments(args: ClassifierArguments) -> TrainingArguments:
     return TrainingArguments(
         output_dir=str(args.checkpoint_dir),
         num_train_epochs=args.epochs,
@@ -190,7 +225,7 @@ def training_arguments(args: argparse.Namespace) -> TrainingArguments:
 
 
 def write_model_dir(
-    args: argparse.Namespace, trainer: Trainer, tokenizer: Any, label2id: dict[str, int]
+    args: ClassifierArguments, trainer: Trainer, tokenizer: Any, label2id: dict[str, int]
 ) -> None:
     """Weights + tokenizer at the top level, label_map.json, classifier_config.json, code/inference.py."""
     trainer.save_model(str(args.model_dir))
@@ -215,7 +250,7 @@ def write_model_dir(
     shutil.copyfile(INFERENCE_DIR / "requirements.txt", code / "requirements.txt")
 
 
-def main(args: argparse.Namespace) -> dict[str, Any]:
+def main(args: ClassifierArguments) -> dict[str, Any]:
     """Train, keep the best epoch by validation macro-F1, write the model folder and training_metrics.json."""
     if os.environ.get("OMP_NUM_THREADS") == "1":
         torch.set_num_threads(1)

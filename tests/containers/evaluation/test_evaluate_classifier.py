@@ -57,3 +57,9 @@ def test_unknown_test_labels_are_refused(classifier_run, tmp_path: Path) -> None
     )
     with pytest.raises(ValueError, match=r"test labels \['mall'\] are unknown to the model"):
         evaluate_classifier.main(args)
+
+
+def test_a_batch_size_below_one_fails_before_loading_the_model(tmp_path: Path) -> None:
+    missing = str(tmp_path / "not-there")
+    with pytest.raises(ValueError, match="--batch-size 0 must be at least 1"):
+        evaluate_classifier.parse_args(["--model-dir", missing, "--test", missing, "--batch-size", "0"])

@@ -251,3 +251,19 @@ def test_one_dataset_reads_only_its_own_input(prepared, tmp_path, datasets, fold
     for folder in folders - {"report"}:
         for written in (tmp_path / "out" / folder).iterdir():
             assert written.read_bytes() == (full_out / folder / written.name).read_bytes()
+
+
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        (["--validation-fraction", "0.6", "--test-fraction", "0.4"], "leave nothing to train on"),
+        (["--test-fraction", "1.5"], r"--test-fraction 1.5 must be in \[0, 1\)"),
+        (["--min-reply-chars", "-1"], "--min-reply-chars -1 is negative"),
+        (["--character", " "], "--character is empty"),
+    ],
+)
+def test_bad_arguments_fail_before_any_file_is_read(tmp_path, flags, message):
+    missing = tmp_path / "not-there"  # never read: the arguments fail first
+    argv = ["--transcripts-dir", str(missing), "--locations-dir", str(missing), "--output-dir", str(tmp_path)]
+    with pytest.raises(ValueError, match=message):
+        prepare_datasets.parse_args([*argv, *flags])

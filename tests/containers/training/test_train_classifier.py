@@ -68,3 +68,19 @@ def test_rows_need_text_and_label(tmp_path: Path) -> None:
     (tmp_path / "train.jsonl").write_text('{"text": "x"}\n')
     with pytest.raises(ValueError, match="needs string 'text' and 'label'"):
         train_classifier.load_examples(tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        (["--epochs", "0"], "--epochs 0.0 must be positive"),
+        (["--learning-rate", "2"], r"--learning-rate 2.0 must be in \(0, 1\)"),
+        (["--per-device-batch-size", "0"], "--per-device-batch-size 0 must be at least 1"),
+    ],
+)
+def test_bad_hyperparameters_fail_before_any_data_is_read(
+    tmp_path: Path, flags: list[str], message: str
+) -> None:
+    missing = str(tmp_path / "not-there")
+    with pytest.raises(ValueError, match=message):
+        train_classifier.parse_args(["--train", missing, "--validation", missing, *flags])
