@@ -15,6 +15,7 @@ import logging
 import os
 import sys
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +34,27 @@ from containers.training.chat_data import load_conversations
 LOG = logging.getLogger("evaluate_chatbot")
 
 
-def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+@dataclass(frozen=True)
+class EvaluateArguments:
+    """The script's arguments, checked before the model or the test split is loaded."""
+
+    model_dir: Path
+    test: Path
+    output_dir: Path
+    max_new_tokens: int = 48
+    batch_size: int = 16
+    max_samples: int = 0
+    compare_base: bool = False
+
+    def __post_init__(self) -> None:
+        for flag, value in (("max-new-tokens", self.max_new_tokens), ("batch-size", self.batch_size)):
+            if value < 1:
+                raise ValueError(f"--{flag} {value} must be at least 1")
+        if self.max_samples < 0:
+            raise ValueError(f"--max-samples {self.max_samples} is negative (0 scores every pair)")
+
+
+def parse_args(argv: list[str] | None = None) -> EvaluateArguments:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     add_flag(parser, "model_dir", type=Path, default=Path("/opt/ml/processing/input/model"))
     add_flag(parser, "test", type=Path, default=Path("/opt/ml/processing/input/test"))
@@ -44,7 +65,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     add_flag(
         parser, "compare_base", type=str_to_bool, default=False, help="also score the base without adapter"
     )
-    return parser.parse_args(argv)
+    return EvaluateArguments(**vars(parser.parse_args(argv)))
 
 
 def split_pairs(conversations: list[list[dict[str, str]]]) -> tuple[list[list[dict[str, str]]], list[str]]:
@@ -79,7 +100,7 @@ def score(replies: list[str], references: list[str]) -> dict[str, Any]:
     }
 
 
-def main(args: argparse.Namespace) -> dict[str, Any]:
+def main(args: EvaluateArguments) -> dict[str, Any]:
     """Write evaluation.json and samples.jsonl to --output-dir; returns the report."""
     if os.environ.get("OMP_NUM_THREADS") == "1":
         torch.set_num_threads(1)

@@ -54,7 +54,70 @@ CONFIG_FILE = "chatbot_config.json"
 PACK_MULTIPLE = 64  # GPU: packed rows rounded up to a few repeated shapes (see PackingCollator)
 
 
-def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+@dataclasses.dataclass(frozen=True)
+class ChatbotArguments:
+    """The script's arguments (hyperparameters and job paths), checked before any data is read."""
+
+    model_id: str
+    train: Path
+    validation: Path
+    model_dir: Path
+    output_data_dir: Path
+    checkpoint_dir: Path
+    epochs: float = 2.0
+    max_steps: int = -1
+    learning_rate: float = 2e-4
+    per_device_batch_size: int = 4
+    gradient_accumulation_steps: int = 4
+    max_seq_length: int = 1024
+    lora_r: int = 16
+    lora_alpha: int = 32
+    lora_dropout: float = 0.05
+    load_in_4bit: bool = False
+    gradient_checkpointing: bool = True
+    packing: bool = True
+    merge: bool = True
+    save_steps: int = 100
+    pretrain_steps: int = 0
+    pretrain_learning_rate: float = 3e-3
+    pretrain_format: str = "dialogue"
+    logging_steps: int = 10
+    seed: int = 42
+
+    def __post_init__(self) -> None:
+        if not self.model_id.strip():
+            raise ValueError("--model-id is empty: name a Hub id, a local folder or tiny:qwen2 / tiny:llama")
+        if self.epochs <= 0 and self.max_steps <= 0:
+            raise ValueError(f"--epochs {self.epochs} with --max-steps {self.max_steps}: nothing would train")
+        for flag, rate in (
+            ("learning-rate", self.learning_rate),
+            ("pretrain-learning-rate", self.pretrain_learning_rate),
+        ):
+            if not 0 < rate < 1:
+                raise ValueError(f"--{flag} {rate} must be in (0, 1)")
+        for flag, value in (
+            ("per-device-batch-size", self.per_device_batch_size),
+            ("gradient-accumulation-steps", self.gradient_accumulation_steps),
+            ("max-seq-length", self.max_seq_length),
+            ("lora-r", self.lora_r),
+            ("lora-alpha", self.lora_alpha),
+            ("save-steps", self.save_steps),
+            ("logging-steps", self.logging_steps),
+        ):
+            if value < 1:
+                raise ValueError(f"--{flag} {value} must be at least 1")
+        if not 0 <= self.lora_dropout < 1:
+            raise ValueError(f"--lora-dropout {self.lora_dropout} must be in [0, 1)")
+        if self.pretrain_steps < 0:
+            raise ValueError(f"--pretrain-steps {self.pretrain_steps} is negative")
+        if self.pretrain_steps and not tiny_models.is_tiny(self.model_id):
+            raise ValueError("pretrain_steps is for tiny models only; set it to 0 for a Hub model")
+        if self.pretrain_format not in chat_model.WARMUP_FORMATS:
+            known = ", ".join(chat_model.WARMUP_FORMATS)
+            raise ValueError(f"--pretrain-format {self.pretrain_format!r}: use one of {known}")
+
+
+def parse_args(argv: list[str] | None = None) -> ChatbotArguments:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     add_flag(
         parser,
@@ -98,7 +161,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     add_flag(parser, "logging_steps", type=int, default=10)
     add_flag(parser, "seed", type=int, default=42)
-    return parser.parse_args(argv)
+    return ChatbotArguments(**vars(parser.parse_args(argv)))
 
 
 class MetricLogCallback(TrainerCallback):
@@ -127,7 +190,7 @@ def length_grouping(packing: bool) -> dict[str, Any]:
     return {"group_by_length": not packing}
 
 
-def training_arguments(args: argparse.Namespace, bf16: bool) -> TrainingArguments:
+def training_arguments(args: ChatbotArguments, bf16: bool) -> TrainingArguments:
     return TrainingArguments(
         **length_grouping(args.packing),
         output_dir=str(args.checkpoint_dir),
@@ -157,9 +220,7 @@ def training_arguments(args: argparse.Namespace, bf16: bool) -> TrainingArgument
     )
 
 
-def load_base(
-    args: argparse.Namespace, conversations: list, tiny_folder: Path
-) -> tuple[Any, Any, list[float]]:
+def load_base(args: ChatbotArguments, conversations: list, tiny_folder: Path) -> tuple[Any, Any, list[float]]:
     """The base model and tokenizer: built and warmed up for tiny references, loaded otherwise."""
     if tiny_models.is_tiny(args.model_id):
         kind = tiny_models.tiny_kind(args.model_id, tiny_models.TINY_CAUSAL_KINDS)
@@ -179,15 +240,12 @@ def load_base(
         if args.load_in_4bit:  # QLoRA on the warmed-up tiny base, as on a Hub base
             model = chat_model.load_causal_lm(tiny_folder, load_in_4bit=True)
         return tokenizer, model, losses
-    if args.pretrain_steps:
-        raise ValueError("pretrain_steps is for tiny models only; set it to 0 for a Hub model")
+    # pretrain_steps on a Hub model was refused with the arguments (ChatbotArguments).
     tokenizer = chat_model.load_tokenizer(args.model_id, tiny=False)
     return tokenizer, chat_model.load_causal_lm(args.model_id, args.load_in_4bit), []
 
 
-def chatbot_config(
-    args: argparse.Namespace, tokenizer: Any, conversations: list, tiny: bool
-) -> dict[str, Any]:
+def chatbot_config(args: ChatbotArguments, tokenizer: Any, conversations: list, tiny: bool) -> dict[str, Any]:
     """What the endpoint needs besides weights: their folders, template, default system prompt, caps."""
     systems = [m["content"] for m in conversations[0] if m["role"] == "system"]
     return {
@@ -205,7 +263,7 @@ def chatbot_config(
 
 
 def write_model_dir(
-    args: argparse.Namespace, model: Any, tokenizer: Any, config: dict[str, Any], tiny_folder: Path
+    args: ChatbotArguments, model: Any, tokenizer: Any, config: dict[str, Any], tiny_folder: Path
 ) -> None:
     """adapter/, merged/ (optional), base/ (tiny), tokenizer + chat template, config, code/inference.py."""
     model_dir = args.model_dir
@@ -257,7 +315,7 @@ def summarize(
     }
 
 
-def main(args: argparse.Namespace) -> dict[str, Any]:
+def main(args: ChatbotArguments) -> dict[str, Any]:
     """Train, save the model folder and write training_metrics.json; returns the metrics."""
     if os.environ.get("OMP_NUM_THREADS") == "1":
         torch.set_num_threads(1)

@@ -115,3 +115,12 @@ def test_missing_model_config_is_a_clear_error(chatbot_run, tmp_path: Path) -> N
     )
     with pytest.raises(FileNotFoundError, match=r"chatbot_config\.json"):
         evaluate_chatbot.main(args)
+
+
+def test_bad_arguments_fail_before_loading_the_model(tmp_path: Path) -> None:
+    missing = str(tmp_path / "not-there")
+    argv = ["--model-dir", missing, "--test", missing]
+    with pytest.raises(ValueError, match="--max-new-tokens 0 must be at least 1"):
+        evaluate_chatbot.parse_args([*argv, "--max-new-tokens", "0"])
+    with pytest.raises(ValueError, match=r"--max-samples -2 is negative \(0 scores every pair\)"):
+        evaluate_chatbot.parse_args([*argv, "--max-samples", "-2"])

@@ -119,11 +119,9 @@ def test_flags_accept_both_spellings_and_true_false() -> None:
 
 
 def test_pretrain_steps_are_for_tiny_models_only(hand_datasets: Path, tmp_path: Path) -> None:
-    args = train_chatbot.parse_args(
-        chatbot_argv(hand_datasets, tmp_path, model_id="Qwen/Qwen2.5-0.5B-Instruct")
-    )
+    # Refused with the other arguments, before any data or model is loaded.
     with pytest.raises(ValueError, match="pretrain_steps is for tiny models only"):
-        train_chatbot.main(args)
+        train_chatbot.parse_args(chatbot_argv(hand_datasets, tmp_path, model_id="Qwen/Qwen2.5-0.5B-Instruct"))
 
 
 def test_unknown_tiny_model_is_refused(hand_datasets: Path, tmp_path: Path) -> None:
@@ -296,3 +294,22 @@ def test_warm_up_formats_encode_what_they_say() -> None:
     assert "<|im_start|>user\nYes.<|im_end|>" in swapped
     with pytest.raises(ValueError, match="unknown pretrain format 'lines'"):
         chat_model.encode_warmup(tokenizer, CONVERSATIONS, "lines", 64)
+
+
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        (["--epochs", "0", "--max-steps", "-1"], "nothing would train"),
+        (["--lora-dropout", "1.0"], r"--lora-dropout 1.0 must be in \[0, 1\)"),
+        (["--gradient-accumulation-steps", "0"], "--gradient-accumulation-steps 0 must be at least 1"),
+        (["--pretrain-learning-rate", "3"], r"--pretrain-learning-rate 3.0 must be in \(0, 1\)"),
+    ],
+)
+def test_bad_hyperparameters_fail_before_any_data_is_read(
+    tmp_path: Path, flags: list[str], message: str
+) -> None:
+    missing = str(tmp_path / "not-there")
+    with pytest.raises(ValueError, match=message):
+        train_chatbot.parse_args(
+            ["--model-id", "tiny:qwen2", "--train", missing, "--validation", missing, *flags]
+        )
