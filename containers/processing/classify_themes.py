@@ -59,7 +59,35 @@ class Scored:
     matched: list[list[list[str]]]
 
 
-def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+@dataclass(frozen=True)
+class ThemesArguments:
+    """The script's arguments, checked before any file is read or any model loaded."""
+
+    input_dir: Path
+    output_dir: Path
+    themes: Path
+    method: str = "nli"
+    model_id: str = "facebook/bart-large-mnli"
+    batch_size: int = 16
+    max_utterances_per_episode: int = 400
+    utterances_per_premise: int = 5
+    lines_per_theme: int = 3
+
+    def __post_init__(self) -> None:
+        if self.method not in METHODS:
+            raise ValueError(f"--method {self.method!r}: use one of {', '.join(METHODS)}")
+        for flag, value in (
+            ("batch-size", self.batch_size),
+            ("max-utterances-per-episode", self.max_utterances_per_episode),
+            ("utterances-per-premise", self.utterances_per_premise),
+        ):
+            if value < 1:
+                raise ValueError(f"--{flag} must be at least 1, got {value}")
+        if self.lines_per_theme < 0:
+            raise ValueError(f"--lines-per-theme must be 0 or more, got {self.lines_per_theme}")
+
+
+def parse_args(argv: list[str] | None = None) -> ThemesArguments:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -82,7 +110,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         parser, "--lines-per-theme", type=int, default=3,
         help="strongest passages per episode and theme written to theme_lines.jsonl",
     )  # fmt: skip
-    return parser.parse_args(argv)
+    return ThemesArguments(**vars(parser.parse_args(argv)))
 
 
 def spread(items: list, limit: int) -> list:
@@ -193,10 +221,8 @@ def write_csv(path: Path, table: list[dict], themes: list[str]) -> None:
             )
 
 
-def main(args: argparse.Namespace) -> dict:
+def main(args: ThemesArguments) -> dict:
     """Score every episode, write themes.csv/json/png and theme_lines.jsonl; returns the JSON written."""
-    if args.lines_per_theme < 0:
-        raise ValueError(f"--lines-per-theme must be 0 or more, got {args.lines_per_theme}")
     spec = load_themes(args.themes)
     themes = spec.names
     episodes = episode_rows(read_jsonl_dir(args.input_dir, "cues*.jsonl"))

@@ -68,7 +68,28 @@ class InputFile:
     refused: str | None = None
 
 
-def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+@dataclass(frozen=True)
+class CleanArguments:
+    """The script's arguments, checked before any file is read."""
+
+    input_dir: Path
+    output_dir: Path
+    min_chars: int = 1
+    max_line_chars: int = 2000
+    resource_config: Path = RESOURCE_CONFIG
+    characters: Path | None = None
+
+    def __post_init__(self) -> None:
+        if self.min_chars < 0:
+            raise ValueError(f"--min-chars {self.min_chars} is negative")
+        if self.max_line_chars < max(self.min_chars, 1):
+            raise ValueError(
+                f"--max-line-chars {self.max_line_chars} is below --min-chars {self.min_chars}: "
+                "every line would be removed"
+            )
+
+
+def parse_args(argv: list[str] | None = None) -> CleanArguments:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -85,7 +106,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help=f"cast file: its names make '[JOYCE] text' a speaker (default {DEFAULT_CHARACTERS}, "
         "skipped with a warning when absent; a path given here must exist)",
     )
-    return parser.parse_args(argv)
+    return CleanArguments(**vars(parser.parse_args(argv)))
 
 
 def cast_keys(characters: Path | None) -> frozenset[str]:
@@ -277,7 +298,7 @@ def read_one(
     return rows, entry, None
 
 
-def main(args: argparse.Namespace) -> dict:
+def main(args: CleanArguments) -> dict:
     """Clean every file, write cues[-host].jsonl and manifest[-host].json; returns the manifest."""
     files = list_inputs(args.input_dir)
     cast = cast_keys(args.characters)

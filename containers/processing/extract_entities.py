@@ -17,6 +17,7 @@ import csv
 import logging
 import sys
 from collections import Counter, defaultdict
+from dataclasses import dataclass
 from pathlib import Path
 
 if __package__ in (None, ""):
@@ -35,7 +36,27 @@ LOG = logging.getLogger("extract_entities")
 CENTRALITY_COLUMNS = ["name", "appearances", "weighted_degree", "betweenness", "pagerank", "community"]
 
 
-def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+@dataclass(frozen=True)
+class EntitiesArguments:
+    """The script's arguments, checked before any file is read."""
+
+    input_dir: Path
+    output_dir: Path
+    characters: Path
+    window: int = 5
+    min_edge_weight: int = 1
+    ner_model: str | None = None
+    ner_batch_size: int = 64
+    seed: int = 42
+
+    def __post_init__(self) -> None:
+        if self.window < 1:
+            raise ValueError(f"--window must be at least 1 utterance, got {self.window}")
+        if self.ner_batch_size < 1:
+            raise ValueError(f"--ner-batch-size must be at least 1, got {self.ner_batch_size}")
+
+
+def parse_args(argv: list[str] | None = None) -> EntitiesArguments:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -58,7 +79,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     add_flag(parser, "--ner-batch-size", type=int, default=64)
     add_flag(parser, "--seed", type=int, default=42, help="community detection seed")
-    return parser.parse_args(argv)
+    return EntitiesArguments(**vars(parser.parse_args(argv)))
 
 
 def sort_rows(rows: list[dict]) -> list[dict]:
@@ -137,10 +158,8 @@ def write_centrality(path: Path, graph: nx.Graph) -> None:
             writer.writerow([name, *(attrs[column] for column in CENTRALITY_COLUMNS[1:])])
 
 
-def main(args: argparse.Namespace) -> dict:
+def main(args: EntitiesArguments) -> dict:
     """Find mentions, build the network, write every output; returns the summary."""
-    if args.window < 1:
-        raise ValueError(f"--window must be at least 1 utterance, got {args.window}")
     cast = load_cast(args.characters)
     rows = sort_rows(read_jsonl_dir(args.input_dir, "cues*.jsonl"))
     LOG.info("%d utterances, %d characters in the cast file", len(rows), len(cast.names))

@@ -119,7 +119,23 @@ def fingerprint(root: Path, folders: Sequence[str] = (), log_every: int = 1000) 
     return Fingerprint(result.sha256, result.files, result.bytes, {f: p.result() for f, p in parts.items()})
 
 
-def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+@dataclass(frozen=True)
+class FingerprintArguments:
+    """The script's arguments, checked before any file is read."""
+
+    input_dir: Path
+    output_dir: Path
+    folders: list[str] = field(default_factory=lambda: list(DEFAULT_FOLDERS))
+
+    def __post_init__(self) -> None:
+        bad = [name for name in self.folders if name.strip("/") in ("", ".", "..")]
+        if bad:
+            raise ValueError(
+                f"--folders {bad}: name top-level folders of the input, e.g. {DEFAULT_FOLDERS[0]}"
+            )
+
+
+def parse_args(argv: Sequence[str] | None = None) -> FingerprintArguments:
     parser = argparse.ArgumentParser(
         description=__doc__.split("\n\n")[1], formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -141,10 +157,10 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         default=list(DEFAULT_FOLDERS),
         help=f"top-level folders hashed one by one as well (default: {' '.join(DEFAULT_FOLDERS)})",
     )
-    return parser.parse_args(argv)
+    return FingerprintArguments(**vars(parser.parse_args(argv)))
 
 
-def main(args: argparse.Namespace) -> Fingerprint:
+def main(args: FingerprintArguments) -> Fingerprint:
     result = fingerprint(args.input_dir, args.folders)
     path = write_json(args.output_dir / FINGERPRINT_FILE, result.as_dict())
     LOG.info("%d files, %d bytes: sha256 %s -> %s", result.files, result.bytes, result.sha256, path)

@@ -216,3 +216,9 @@ def test_main_on_the_sample_with_tiny_nli(cleaned_sample, tmp_path):
     assert len(lines) == len(themes) * sum(min(3, e["passages"]) for e in result["episodes"])
     assert all(r["matched"] == [] and r["speaker"] is None for r in lines)
     assert (tmp_path / "themes.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.mark.parametrize("flag", ["--batch-size", "--max-utterances-per-episode", "--utterances-per-premise"])
+def test_counts_below_one_fail_before_the_model_loads(flag: str) -> None:
+    with pytest.raises(ValueError, match=f"{flag} must be at least 1, got 0"):
+        classify_themes.parse_args([flag, "0"])

@@ -258,3 +258,12 @@ def test_script_runs_alone_with_help():
         check=True,
     )
     assert "--input-dir" in done.stdout and "--input_dir" in done.stdout
+
+
+def test_lengths_that_would_remove_every_line_fail_before_reading(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="--max-line-chars 3 is below --min-chars 5"):
+        clean_subtitles.parse_args(
+            ["--input-dir", str(tmp_path / "none"), "--min-chars", "5", "--max-line-chars", "3"]
+        )
+    with pytest.raises(ValueError, match="--min-chars -1 is negative"):
+        clean_subtitles.parse_args(["--min-chars", "-1"])

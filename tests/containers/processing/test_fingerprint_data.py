@@ -169,3 +169,8 @@ def test_runs_as_a_script_from_anywhere(data: Path, tmp_path: Path) -> None:
     assert run.returncode == 0, run.stderr
     assert json.loads((out / "fingerprint.json").read_text())["sha256"] == fingerprint(data).sha256
     assert "2 files, 59 bytes" in run.stdout
+
+
+def test_a_folder_name_that_names_no_folder_is_refused() -> None:
+    with pytest.raises(ValueError, match=r"--folders \['\.\.'\]: name top-level folders of the input"):
+        parse_args(["--folders", "subtitles", ".."])
