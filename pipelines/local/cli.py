@@ -15,9 +15,10 @@ from pathlib import Path
 from typing import Any
 
 from project.bundle import REPO_ROOT
+from project.defaults import LOCAL_HOME
 
 DATA_LAYOUT = ("subtitles", "transcripts", "locations")
-DEFAULT_HOME = Path(".local")
+DEFAULT_HOME = LOCAL_HOME
 
 
 def add_commands(subparsers: Any) -> None:
