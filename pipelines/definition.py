@@ -13,8 +13,11 @@ from project.bundle import REPO_ROOT
 
 def build_pipeline(cfg: Config, boto_session: Any | None = None, root: Path = REPO_ROOT) -> Any:
     """The SDK Pipeline for `cfg` with the offline-safe session (or one over `boto_session`)."""
+    from pipelines.session import make_session, prepare_offline_environment
+
+    # The SDK reads the region (and creates a client) when steps/ first imports it: set it first.
+    prepare_offline_environment(cfg.project.region)
     from pipelines.pipeline import get_pipeline
-    from pipelines.session import make_session
 
     session = make_session(cfg.project.region, boto_session=boto_session, default_bucket=cfg.project.bucket)
     return get_pipeline(cfg, session, root=root)
