@@ -126,7 +126,13 @@ def home(tmp_path: Path) -> Path:
 
     run = home / "runs" / EXECUTION
     steps = {
-        "CleanSubtitles": {"name": "CleanSubtitles", "status": "Succeeded", "cache": "hit", "message": ""},
+        "CleanSubtitles": {
+            "name": "CleanSubtitles",
+            "type": "Processing",
+            "status": "Succeeded",
+            "cache": "hit",
+            "message": "",
+        },
         "ExtractEntities": processing_step("entities", "ExtractEntities"),
         "ClassifyThemes": processing_step("themes", "ClassifyThemes"),
     }
