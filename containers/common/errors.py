@@ -13,12 +13,13 @@ writing to /opt/ml would be a bug the local runner warns about).
 
 from __future__ import annotations
 
-import argparse
 import logging
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
+
+Arguments = TypeVar("Arguments")  # each script's own arguments dataclass
 
 EXIT_USER_ERROR = 2
 FAILURE_MESSAGE = Path("/opt/ml/output/message")
@@ -34,8 +35,8 @@ class MissingInputError(InputDataError, FileNotFoundError):
 
 
 def run_main(
-    main: Callable[[argparse.Namespace], Any],
-    parse_args: Callable[[], argparse.Namespace],
+    main: Callable[[Arguments], Any],
+    parse_args: Callable[[], Arguments],
     log: logging.Logger,
     message_file: Path = FAILURE_MESSAGE,
 ) -> None:
