@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from model_registry.local import LocalRegistry
-from tests.model_registry.test_deploy_local import make_tarball
+from tests.model_registry.test_local_deploy import make_tarball
 
 REPO = Path(__file__).resolve().parents[2]
 CHATBOT = "stranger-things-chatbot"
