@@ -4,7 +4,9 @@
     cfg = load_config("dev")          # typed, frozen, validated
 
 An unknown key, a wrong type or a key given twice in one file raises ConfigError naming the key and the
-file, before anything runs. characters.yaml and themes.yaml are data for the jobs: they travel in the code
+file, before anything runs. What only exists once the stacks are deployed (the KMS key's ARN) is written
+by `make infra-outputs` to conf/outputs/<env>.yaml, read last when present: review and commit it.
+characters.yaml and themes.yaml are data for the jobs: they travel in the code
 bundle and the processing scripts that read them validate them (containers/processing/characters.py).
 """
 
@@ -20,8 +22,9 @@ from conf.schema import Config
 
 CONF_DIR = Path(__file__).resolve().parent
 ENVIRONMENTS = ("dev", "prod", "local")
+OUTPUTS_DIR = "outputs"  # conf/outputs/<env>.yaml: stack outputs, written by `python -m infra outputs`
 
-__all__ = ["CONF_DIR", "ENVIRONMENTS", "Config", "ConfigError", "load_config", "read_yaml"]
+__all__ = ["CONF_DIR", "ENVIRONMENTS", "OUTPUTS_DIR", "Config", "ConfigError", "load_config", "read_yaml"]
 
 
 class ConfigError(ValueError):
@@ -110,6 +113,9 @@ def load_config(
     data = read_yaml(base_file)
     _record_origin(data, origin, base_file)
     _merge(data, read_yaml(env_file), origin, env_file)
+    outputs_file = folder / OUTPUTS_DIR / f"{env}.yaml"
+    if outputs_file.is_file():
+        _merge(data, read_yaml(outputs_file), origin, outputs_file)
     if overrides:
         _merge(data, overrides, origin, Path("<overrides>"))
     data["env"] = env

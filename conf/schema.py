@@ -208,6 +208,16 @@ class DeploymentConfig(Strict):
     alarm_5xx_count: int = Field(default=5, ge=1)
 
 
+class DeliveryConfig(Strict):
+    """Where delivery comes from: the GitHub repository whose workflows may assume the deploy role."""
+
+    github_repository: str | None = Field(
+        default=None,
+        pattern=r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$",
+        description="owner/name; unset: make deploy-infra skips the delivery stack",
+    )
+
+
 class Config(Strict):
     env: str
     project: ProjectConfig
@@ -224,4 +234,5 @@ class Config(Strict):
     registry: RegistryConfig
     schedule: ScheduleConfig
     deployment: DeploymentConfig = DeploymentConfig()
+    delivery: DeliveryConfig = DeliveryConfig()
     cache_expire_after: str = Field(default="P30D", pattern=r"^P")
