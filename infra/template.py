@@ -133,3 +133,17 @@ class Resolver:
         if key == "Fn::Not":
             return not self._eval(arg[0])
         raise UnsupportedIntrinsic(f"{key} is not evaluated by infra.template (used in a template?)")
+
+
+def parameter_refs(template: Mapping[str, Any], values: Mapping[str, str]) -> dict[str, Any]:
+    """Parameter values as Ref sees them: defaults filled in, CommaDelimitedList split on commas."""
+    refs: dict[str, Any] = {}
+    for name, spec in template.get("Parameters", {}).items():
+        if name in values:
+            value: Any = values[name]
+        elif "Default" in spec:
+            value = str(spec["Default"])
+        else:
+            raise UnsupportedIntrinsic(f"parameter {name} has no value and no default")
+        refs[name] = value.split(",") if spec["Type"] == "CommaDelimitedList" else value
+    return refs

@@ -5,17 +5,24 @@ the change set creates the stack, (2) never publishes the executed stack's outpu
 keeps the old parameters and template after an UPDATE change set, so the next identical change set
 is not recognised as empty. `moto_change_sets` completes execute_change_set with what create_stack and
 update_stack already do in moto (shared notes: infra-ui-monitoring.md). Nothing else is changed.
+
+moto skips AWS::SageMaker::ModelPackageGroup silently; `moto_model_package_groups` registers a model
+for it (creating the group in moto's SageMaker), so the approval flow runs on the stack-made groups.
+The other skipped types (BucketPolicy, Alarm, Scheduler::Schedule, OIDCProvider, QueuePolicy,
+EventInvokeConfig) are asserted on the template in test_templates.py / test_policies.py.
 """
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
 
-from conf import load_config
+from conf import CONF_DIR, load_config
 from conf.schema import Config
 
 REGION = "us-east-1"
@@ -53,12 +60,69 @@ def moto_change_sets(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(CloudFormationBackend, "execute_change_set", execute_change_set)
 
 
+class _ModelPackageGroup:
+    """A CloudFormation model for AWS::SageMaker::ModelPackageGroup over moto's SageMaker backend."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    @property
+    def physical_resource_id(self) -> str:
+        return self.name
+
+    @staticmethod
+    def cloudformation_type() -> str:
+        return "AWS::SageMaker::ModelPackageGroup"
+
+    @staticmethod
+    def cloudformation_name_type() -> str:
+        return "ModelPackageGroupName"
+
+    @classmethod
+    def create_from_cloudformation_json(
+        cls, resource_name: str, cloudformation_json: dict, account_id: str, region_name: str, **_: Any
+    ) -> _ModelPackageGroup:
+        from moto.sagemaker.models import sagemaker_backends
+
+        props = cloudformation_json["Properties"]
+        sagemaker_backends[account_id][region_name].create_model_package_group(
+            props["ModelPackageGroupName"], props.get("ModelPackageGroupDescription", ""), props.get("Tags")
+        )
+        return cls(props["ModelPackageGroupName"])
+
+    @classmethod
+    def delete_from_cloudformation_json(
+        cls, resource_name: str, cloudformation_json: dict, account_id: str, region_name: str
+    ) -> None:
+        from moto.sagemaker.models import sagemaker_backends
+
+        sagemaker_backends[account_id][region_name].model_package_groups.pop(resource_name, None)
+
+
 @pytest.fixture
-def aws(moto_change_sets: None) -> Iterator[boto3.session.Session]:
+def moto_model_package_groups(monkeypatch: pytest.MonkeyPatch) -> None:
+    from moto.cloudformation.parsing import get_model_map
+
+    monkeypatch.setitem(get_model_map(), _ModelPackageGroup.cloudformation_type(), _ModelPackageGroup)
+
+
+@pytest.fixture
+def aws(moto_change_sets: None, moto_model_package_groups: None) -> Iterator[boto3.session.Session]:
     from moto import mock_aws
 
     with mock_aws():
         yield boto3.session.Session(region_name=REGION)
+
+
+@pytest.fixture
+def conf_dir(tmp_path: Path) -> Path:
+    """A copy of conf/ (outputs are written into it, not into the repository), dev delivering from a
+    repository of our own."""
+    folder = tmp_path / "conf"
+    shutil.copytree(CONF_DIR, folder, ignore=shutil.ignore_patterns("outputs", "__pycache__"))
+    with (folder / "dev.yaml").open("a", encoding="utf-8") as handle:
+        handle.write("delivery:\n  github_repository: example-org/stranger-things-nlp\n")
+    return folder
 
 
 @pytest.fixture(scope="session")
