@@ -76,11 +76,6 @@ def confirm_changes(yes: bool) -> Callable[[str, list[Change]], bool]:
     return confirm
 
 
-def preview(stack: str, changes: list[Change]) -> bool:
-    show_changes(stack, changes)
-    return False
-
-
 def summary(results: list[StackResult]) -> str:
     lines = []
     for result in results:
@@ -106,10 +101,13 @@ def run(args: argparse.Namespace) -> int:
     session = boto3.session.Session(region_name=load_config(args.env).project.region)
     if args.command in ("diff", "deploy"):
         execute = args.command == "deploy"
-        confirm = confirm_changes(args.yes) if execute else preview
+        confirm = confirm_changes(getattr(args, "yes", False))  # a preview never asks
         results = deploy_environment(
             args.env, session, confirm, execute=execute, only=args.stack or (), role_arn=args.role_arn
         )
+        if not execute:
+            for result in results:
+                show_changes(result.stack, result.changes)
         print("\n" + summary(results))
         return 0
     if args.command == "outputs":

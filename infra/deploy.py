@@ -172,7 +172,7 @@ def deploy_stack(
     result = StackResult(stack=stack, change_set_type=kind, changes=changes)
     if not name:
         LOG.info("%s: no changes", stack)
-    elif not execute or not confirm(stack, changes):
+    elif not execute or not confirm(stack, changes):  # a preview never asks
         discard_change_set(cfn, stack, name, kind)
     else:
         execute_change_set(cfn, stack, name, kind)

@@ -5,6 +5,8 @@ the change set creates the stack, (2) never publishes the executed stack's outpu
 keeps the old parameters and template after an UPDATE change set, so the next identical change set
 is not recognised as empty. `moto_change_sets` completes execute_change_set with what create_stack and
 update_stack already do in moto (shared notes: infra-ui-monitoring.md). Nothing else is changed.
+`moto_managed_policy_deletion` lets moto delete a stack's managed policy (it cannot otherwise, and then
+cannot delete the role either).
 
 moto skips AWS::SageMaker::ModelPackageGroup silently; `moto_model_package_groups` registers a model
 for it (creating the group in moto's SageMaker), so the approval flow runs on the stack-made groups.
@@ -107,7 +109,49 @@ def moto_model_package_groups(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
-def aws(moto_change_sets: None, moto_model_package_groups: None) -> Iterator[boto3.session.Session]:
+def lambda_deliveries(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, dict[str, Any]]]:
+    """moto's EventBridge raises NotImplementedError for Lambda targets; record (function ARN, event)
+    instead, as Lambda would receive it, and deliver to the other targets as moto does."""
+    from moto.events.models import Rule
+
+    original = Rule.send_to_targets
+    delivered: list[tuple[str, dict[str, Any]]] = []
+
+    def send_to_targets(self: Any, original_event: Any, transform_input: bool = True) -> None:
+        if not self.event_pattern.matches_event(original_event):
+            return
+        functions = [t for t in self.targets if ":lambda:" in t["Arn"]]
+        delivered.extend((t["Arn"], dict(original_event)) for t in functions)
+        others = [t for t in self.targets if t not in functions]
+        kept, self.targets = self.targets, others
+        try:
+            original(self, original_event, transform_input)
+        finally:
+            self.targets = kept
+
+    monkeypatch.setattr(Rule, "send_to_targets", send_to_targets)
+    return delivered
+
+
+@pytest.fixture
+def moto_managed_policy_deletion(monkeypatch: pytest.MonkeyPatch) -> None:
+    """moto cannot delete an IAM::ManagedPolicy of a stack (no delete for the type), so the role it is
+    attached to cannot go either (DeleteConflict). CloudFormation detaches, then deletes: do the same."""
+    from moto.iam.models import ManagedPolicy
+
+    def delete(self: Any, account_id: str, region_name: str) -> None:
+        for role in list(self.backend.roles.values()):
+            if self.arn in role.managed_policies:
+                self.backend.detach_role_policy(self.arn, role.name)
+        self.backend.delete_policy(self.arn)
+
+    monkeypatch.setattr(ManagedPolicy, "delete", delete, raising=False)
+
+
+@pytest.fixture
+def aws(
+    moto_change_sets: None, moto_model_package_groups: None, moto_managed_policy_deletion: None
+) -> Iterator[boto3.session.Session]:
     from moto import mock_aws
 
     with mock_aws():

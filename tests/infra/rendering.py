@@ -29,6 +29,8 @@ def rendered(cfg: Config, stack: str) -> tuple[dict[str, Any], Resolver]:
         "AWS::StackName": stack_name(cfg, stack),
     }
     attributes = {
+        "Key.Arn": KMS_KEY_ARN,
+        "Bucket.Arn": f"arn:aws:s3:::{cfg.project.bucket}",
         "ExecutionRole.Arn": cfg.project.role_arn,
         "HandlerFailures.Arn": f"arn:aws:sqs:{region}:{account}:{function}-failures",
         "HandlerFailures.QueueName": f"{function}-failures",
@@ -39,7 +41,16 @@ def rendered(cfg: Config, stack: str) -> tuple[dict[str, Any], Resolver]:
         "RejectedRule.Arn": f"arn:aws:events:{region}:{account}:rule/{project}-{cfg.env}-model-rejected",
         "CloudFormationRole.Arn": f"arn:aws:iam::{account}:role/{project}-{cfg.env}-cloudformation",
     }
-    refs.update({"Handler": function, "Notifications": f"arn:aws:sns:{region}:{account}:notifications"})
+    refs.update(
+        {
+            "Bucket": cfg.project.bucket,
+            "Key": KMS_KEY_ARN.rsplit("/", 1)[1],
+            "Handler": function,
+            "Notifications": f"arn:aws:sns:{region}:{account}:notifications",
+        }
+    )
+    # Any other resource's Ref: its logical id stands for its physical id.
+    refs.update({logical: logical for logical in template["Resources"] if logical not in refs})
     imports = {
         f"{storage}-BucketName": cfg.project.bucket,
         f"{storage}-BucketArn": f"arn:aws:s3:::{cfg.project.bucket}",
