@@ -6,6 +6,15 @@ PYTHON_BOOT ?= python3.11
 VENV        := .venv
 PY          := $(VENV)/bin/python
 STAMP       := $(VENV)/.installed
+# checkov pins boto3 1.35 and old packaging/networkx: it lives in a venv of its own.
+TOOLS       := .venv-tools
+TOOLS_STAMP := $(TOOLS)/.installed
+YES         ?=
+DELETE_DATA ?=
+STACKS      ?=
+CFN_ROLE_ARN ?=
+CFN_LINT    ?= $(VENV)/bin/cfn-lint
+INFRA_ARGS   = --env $(ENV) $(foreach s,$(STACKS),--stack $(s)) $(if $(CFN_ROLE_ARN),--role-arn $(CFN_ROLE_ARN),)
 ENV         ?= dev
 DATA        ?= data/sample
 OUT         ?= build/definition-$(ENV).json
@@ -31,6 +40,13 @@ $(STAMP): pyproject.toml requirements/constraints.txt
 	$(PY) -m pip install --quiet -c requirements/constraints.txt -e ".[pipeline,ml,dev]"
 	@touch $(STAMP)
 
+$(TOOLS_STAMP): requirements/checkov.txt
+	@command -v $(PYTHON_BOOT) >/dev/null 2>&1 || { echo "Python 3.11 is required ($(PYTHON_BOOT) not found; set PYTHON_BOOT=...)"; exit 1; }
+	@test -x $(TOOLS)/bin/python || $(PYTHON_BOOT) -m venv $(TOOLS)
+	$(TOOLS)/bin/python -m pip install --quiet --upgrade pip
+	$(TOOLS)/bin/python -m pip install --quiet -r requirements/checkov.txt
+	@touch $(TOOLS_STAMP)
+
 .PHONY: install
 install: $(STAMP) ## Create .venv (when missing) and install the pinned dependencies
 
@@ -39,10 +55,23 @@ test: $(STAMP) ## Run the whole test suite offline (network sockets are blocked)
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 .PHONY: lint
-lint: $(STAMP) ## ruff check + format check + the import order (tests/test_layers.py)
+lint: $(STAMP) $(TOOLS_STAMP) ## ruff, the import order; cfn-lint + checkov on infra/; workflow schema + zizmor (offline)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(PY) -m pytest -q -p no:cacheprovider tests/test_layers.py
+	$(MAKE) --no-print-directory lint-infra lint-workflows
+
+.PHONY: lint-infra
+# checkov calls a guidelines URL unless BC_SKIP_MAPPING=TRUE; the update check is off too: offline.
+lint-infra: $(TOOLS_STAMP) ## cfn-lint and checkov on infra/templates (offline)
+	$(CFN_LINT) --non-zero-exit-code warning infra/templates/*.yaml
+	BC_SKIP_MAPPING=TRUE CKV_SKIP_PACKAGE_UPDATE_CHECK=true $(TOOLS)/bin/checkov --quiet --compact \
+		--framework cloudformation --directory infra/templates
+
+.PHONY: lint-workflows
+lint-workflows: ## GitHub workflows: the vendored workflow JSON schema and zizmor's offline audits
+	$(VENV)/bin/check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/*.yml
+	$(VENV)/bin/zizmor --offline --no-progress .github/workflows
 
 .PHONY: format
 format: $(STAMP) ## Format the code with ruff
@@ -114,6 +143,26 @@ reject-model: $(STAMP) ## Reject GROUP's VERSION (a live version rolls back); NO
 	@test -n "$$REVIEW_GROUP" && test -n "$$REVIEW_VERSION" || $(REVIEW_USAGE)
 	$(REGISTRY) reject "$$REVIEW_GROUP" "$$REVIEW_VERSION" --note "$$REVIEW_NOTE"
 
+.PHONY: infra-params
+infra-params: $(STAMP) ## Write each stack's parameters for ENV, generated from conf (build/infra/ENV/)
+	$(PY) -m infra params --env $(ENV)
+
+.PHONY: infra-diff
+infra-diff: $(STAMP) ## Show what deploy-infra would change in ENV (change sets, then deleted)
+	$(PY) -m infra diff $(INFRA_ARGS)
+
+.PHONY: deploy-infra
+deploy-infra: $(STAMP) ## Create/update ENV's stacks via change sets; asks before each (YES=1; STACKS="storage ..." limits)
+	$(PY) -m infra deploy $(INFRA_ARGS) $(if $(YES),--yes,)
+
+.PHONY: infra-outputs
+infra-outputs: $(STAMP) ## Write the stacks' outputs (the KMS key ARN) into conf/outputs/ENV.yaml
+	$(PY) -m infra outputs --env $(ENV)
+
+.PHONY: destroy-infra
+destroy-infra: $(STAMP) ## Delete ENV's stacks; refuses while the bucket holds data (DELETE_DATA=1 empties it)
+	$(PY) -m infra destroy --env $(ENV) $(if $(YES),--yes,) $(if $(DELETE_DATA),--delete-data,)
+
 .PHONY: deploy-approval-handler
 deploy-approval-handler: $(STAMP) ## Deploy the approval -> deploy Lambda, its role and the EventBridge rule for ENV
 	$(PY) -m model_registry --backend sagemaker --env $(ENV) deploy-approval-handler
@@ -139,6 +188,11 @@ bench: $(STAMP) ## Run the CPU benchmarks (processing, training, local run) and 
 .PHONY: lock
 lock: $(STAMP) ## Refresh requirements/constraints.txt from the installed environment
 	$(PY) -m pip freeze --exclude-editable | grep -v '^-e ' > requirements/constraints.txt
+
+.PHONY: lock-tools
+lock-tools: $(TOOLS_STAMP) ## Refresh requirements/checkov.txt from .venv-tools
+	{ head -2 requirements/checkov.txt; $(TOOLS)/bin/python -m pip freeze; } > requirements/checkov.txt.new
+	mv requirements/checkov.txt.new requirements/checkov.txt
 
 .PHONY: clean
 clean: ## Remove local run folders and caches (keeps .venv)

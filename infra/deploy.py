@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -96,6 +97,13 @@ def _changes(description: dict[str, Any]) -> list[Change]:
     return changes
 
 
+def _template_adds(template_body: str) -> list[Change]:
+    from infra.template import load_template_text
+
+    resources = load_template_text(template_body)["Resources"]
+    return [Change("Add", logical, spec["Type"]) for logical, spec in resources.items()]
+
+
 def create_change_set(
     cfn: Any,
     stack: str,
@@ -104,7 +112,7 @@ def create_change_set(
     tags: dict[str, str],
     role_arn: str | None = None,
 ) -> tuple[str, str, list[Change]]:
-    """Create and describe a change set; returns (its name, CREATE or UPDATE, the changes).
+    """Create and describe a change set; returns (its ARN, CREATE or UPDATE, the changes).
 
     With no changes the change set is deleted and the name is ''.
     """
@@ -112,7 +120,7 @@ def create_change_set(
     if status in BROKEN_STATES:
         raise StackStateError(f"stack {stack} is {status}: {BROKEN_STATES[status]}")
     kind = "CREATE" if status in (None, "REVIEW_IN_PROGRESS") else "UPDATE"
-    name = f"infra-{time.strftime('%Y%m%d-%H%M%S', time.gmtime())}"
+    name = f"infra-{time.strftime('%Y%m%d-%H%M%S', time.gmtime())}-{uuid.uuid4().hex[:6]}"
     request: dict[str, Any] = {
         "StackName": stack,
         "ChangeSetName": name,
@@ -125,7 +133,7 @@ def create_change_set(
     }
     if role_arn:
         request["RoleARN"] = role_arn
-    cfn.create_change_set(**request)
+    name = cfn.create_change_set(**request)["Id"]  # the ARN: unambiguous in every later call
     # FAILED is a terminal state the waiter reports as an error: the description below says why.
     with contextlib.suppress(WaiterError):
         cfn.get_waiter("change_set_create_complete").wait(
@@ -167,7 +175,14 @@ def deploy_stack(
     role_arn: str | None = None,
     execute: bool = True,
 ) -> StackResult:
-    """Change set -> confirm -> execute -> outputs. `execute=False` previews only (infra-diff)."""
+    """Change set -> confirm -> execute -> outputs. `execute=False` previews only (infra-diff).
+
+    A preview of a stack that does not exist yet lists the template's resources instead of creating a
+    change set: a CREATE change set leaves a stack in REVIEW_IN_PROGRESS that only DeleteStack removes
+    (a right the preview role must not have), and its imports may not exist yet.
+    """
+    if not execute and stack_status(cfn, stack) is None:
+        return StackResult(stack=stack, change_set_type="CREATE", changes=_template_adds(template_body))
     name, kind, changes = create_change_set(cfn, stack, template_body, parameters, tags, role_arn)
     result = StackResult(stack=stack, change_set_type=kind, changes=changes)
     if not name:

@@ -50,10 +50,13 @@ for _tag in ("Ref", "Sub", "GetAtt", "ImportValue", "If", "Join", "Split", "Sele
     _CfnLoader.add_constructor(f"!{_tag}", _tag_constructor(_tag))
 
 
-def load_template(path: Path | str) -> dict[str, Any]:
+def load_template_text(text: str) -> dict[str, Any]:
     """The template as plain data, intrinsics in their long form."""
-    text = Path(path).read_text(encoding="utf-8")
     return yaml.load(text, Loader=_CfnLoader)  # a SafeLoader subclass
+
+
+def load_template(path: Path | str) -> dict[str, Any]:
+    return load_template_text(Path(path).read_text(encoding="utf-8"))
 
 
 def template_path(stack: str) -> Path:

@@ -163,16 +163,34 @@ def test_the_approval_flow_runs_on_what_the_stacks_made(
 
 
 def test_a_preview_changes_nothing(aws, conf_dir: Path) -> None:
-    shown: list[str] = []
+    asked: list[str] = []
     results = deploy_environment(
-        "dev", aws, lambda stack, changes: shown.append(stack) or True, execute=False, conf_dir=conf_dir
+        "dev", aws, lambda stack, changes: asked.append(stack) or True, execute=False, conf_dir=conf_dir
     )
-    # (CloudFormation fails the later change sets, whose imports do not exist before a deploy, and the
-    # preview reports each as FAILED; moto does not check imports at change-set time.)
-    assert [r.executed for r in results] == [False] * 4
-    assert len(results[0].changes) == 4 and shown == []
+    # Before the first deploy every stack would be created: the template's resources are listed.
+    assert [(r.change_set_type, r.executed) for r in results] == [("CREATE", False)] * 4
+    assert [c.logical_id for c in results[0].changes] == ["Key", "KeyAlias", "Bucket", "BucketPolicy"]
+    assert asked == []
     assert aws.client("cloudformation").describe_stacks()["Stacks"] == []
     assert aws.client("s3").list_buckets()["Buckets"] == []
+
+
+def test_a_preview_of_deployed_stacks_shows_a_change_set_and_leaves_none(aws, conf_dir: Path) -> None:
+    deploy(aws, conf_dir)
+    with (conf_dir / "dev.yaml").open("a", encoding="utf-8") as handle:
+        handle.write("schedule:\n  enabled: true\n  cron: cron(0 4 ? * SUN *)\n")
+    [result] = deploy_environment("dev", aws, yes, execute=False, only=["operations"], conf_dir=conf_dir)
+    assert result.change_set_type == "UPDATE" and not result.executed
+    cfn = aws.client("cloudformation")
+    pending = [
+        c
+        for c in cfn.list_change_sets(StackName=STACKS[2])["Summaries"]
+        if c["StackName"] == STACKS[2] and c["ExecutionStatus"] == "AVAILABLE"
+    ]
+    assert pending == []  # the preview's change set was deleted (moto also lists executed ones)
+    [stack] = cfn.describe_stacks(StackName=STACKS[2])["Stacks"]
+    parameters = {p["ParameterKey"]: p["ParameterValue"] for p in stack["Parameters"]}
+    assert parameters["ScheduleState"] == "DISABLED"  # unchanged until a deploy
 
 
 def test_destroy_refuses_while_the_bucket_holds_data_then_deletes_when_told(aws, conf_dir: Path) -> None:
