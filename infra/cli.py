@@ -107,7 +107,8 @@ def run(args: argparse.Namespace) -> int:
         )
         if not execute:
             for result in results:
-                show_changes(result.stack, result.changes)
+                if result.changes:
+                    show_changes(result.stack, result.changes)
         print("\n" + summary(results))
         return 0
     if args.command == "outputs":
