@@ -163,18 +163,6 @@ infra-outputs: $(STAMP) ## Write the stacks' outputs (the KMS key ARN) into conf
 destroy-infra: $(STAMP) ## Delete ENV's stacks; refuses while the bucket holds data (DELETE_DATA=1 empties it)
 	$(PY) -m infra destroy --env $(ENV) $(if $(YES),--yes,) $(if $(DELETE_DATA),--delete-data,)
 
-.PHONY: deploy-approval-handler
-deploy-approval-handler: $(STAMP) ## Deploy the approval -> deploy Lambda, its role and the EventBridge rule for ENV
-	$(PY) -m model_registry --backend sagemaker --env $(ENV) deploy-approval-handler
-
-.PHONY: schedule
-schedule: $(STAMP) ## Create/update the EventBridge Scheduler retraining schedule for ENV
-	$(PY) -m model_registry --backend sagemaker --env $(ENV) schedule
-
-.PHONY: unschedule
-unschedule: $(STAMP) ## Delete the retraining schedule for ENV
-	$(PY) -m model_registry --backend sagemaker --env $(ENV) unschedule
-
 .PHONY: list-schedules
 list-schedules: $(STAMP) ## List the project's retraining schedules
 	$(PY) -m model_registry --backend sagemaker --env $(ENV) list-schedules

@@ -9,8 +9,10 @@ Review and ship model versions, on SageMaker or on the local registry the local 
     compare GROUP A B                  metrics of two versions side by side
     latest GROUP                       the latest approved version
     endpoints                          the environment's endpoints and what they serve
-    deploy-approval-handler            (sagemaker) Lambda + role + EventBridge rules + alarms
-    schedule | unschedule | list-schedules   (sagemaker) the retraining schedule
+    list-schedules                     (sagemaker) the project's retraining schedules, as deployed
+
+The approval handler, its rules and alarms, and the retraining schedule are created by the operations
+stack (`make deploy-infra ENV=...`, infra/), not by this CLI.
 
 GROUP is a model package group name, or `chatbot` / `classifier` for the project's groups. --env
 defaults to `local` with the local backend (the config the local runner registers with), else `dev`.
@@ -38,7 +40,7 @@ from model_registry.types import ApprovalStatus, ModelVersion
 from project.defaults import LOCAL_HOME, REGISTRY_DB_NAME
 
 LOG = logging.getLogger("model_registry")
-AWS_ONLY = ("deploy-approval-handler", "schedule", "unschedule", "list-schedules")
+AWS_ONLY = ("list-schedules",)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -181,24 +183,11 @@ def run_registry_command(args: argparse.Namespace, cfg: Config, backend: Backend
 
 
 def run_aws_command(args: argparse.Namespace, cfg: Config, session: Any) -> tuple[Any, str, int]:
-    """The AWS-only commands, over the SageMaker backend's boto3 session."""
-    if args.command == "deploy-approval-handler":
-        from model_registry.approval_infra import deploy_approval_handler
+    """The AWS-only commands (list-schedules), over the SageMaker backend's boto3 session."""
+    from model_registry.scheduling import list_schedules
 
-        made = deploy_approval_handler(cfg, session)
-    elif args.command == "schedule":
-        from model_registry.scheduling import ensure_schedule
-
-        made = ensure_schedule(cfg, session)
-    elif args.command == "unschedule":
-        from model_registry.scheduling import delete_schedule
-
-        made = {"deleted": delete_schedule(cfg, session)}
-    else:
-        from model_registry.scheduling import list_schedules
-
-        made = {"schedules": list_schedules(cfg, session)}
-    return made, json.dumps(made, indent=2, default=str), 0
+    found = {"schedules": list_schedules(cfg, session)}
+    return found, json.dumps(found, indent=2, default=str), 0
 
 
 def main(args: argparse.Namespace) -> int:

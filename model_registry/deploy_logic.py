@@ -35,6 +35,16 @@ EVENT_DETAIL_TYPE = "SageMaker Model Package State Change"
 Action = Literal["ignore", "noop", "deploy", "rollback"]
 
 
+def approval_rule_pattern(groups: list[str], status: str) -> dict[str, Any]:
+    """The EventBridge pattern for model package state changes of `groups` whose approval status is
+    `status`; nothing else. The operations stack's rules carry it (tests/infra checks they are equal)."""
+    return {
+        "source": [EVENT_SOURCE],
+        "detail-type": [EVENT_DETAIL_TYPE],
+        "detail": {"ModelPackageGroupName": sorted(groups), "ModelApprovalStatus": [status]},
+    }
+
+
 class NothingToRollBackTo(RuntimeError):
     """The live version was rejected and no other approved version exists."""
 

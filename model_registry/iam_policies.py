@@ -1,5 +1,9 @@
 """Least-privilege IAM documents for the deploy handler and the retraining scheduler (pure functions).
 
+The operations stack (infra/templates/operations.yaml) declares these documents with intrinsics;
+tests/infra/test_policies.py renders them per environment and checks they are these, so a change here
+or there without the other fails.
+
 Every statement lists its actions and scopes its resources to the project's groups, endpoints, pipeline
 and log group. The one exception is sagemaker:ListModelPackages, which IAM cannot scope to a resource
 (the Service Authorization Reference lists no resource type for it), so it gets "*" on its own.

@@ -1,7 +1,9 @@
 """The deploy handler's Lambda bundle: a zip of the stdlib-and-boto3 modules of model_registry.
 
 Deterministic (sorted entries, fixed timestamps): the same code gives the same zip and the same
-CodeSha256, so re-running `make deploy-approval-handler` shows whether the code changed.
+CodeSha256 and the same content-addressed S3 key (infra/parameters.py handler_code_key), so
+`make deploy-infra` updates the function only when the code changed. Building and uploading the zip is
+the one part of the handler a stack cannot do.
 """
 
 from __future__ import annotations

@@ -1,8 +1,9 @@
 """AWS Lambda entry point of the approval -> deploy handler.
 
-Deployed by `make deploy-approval-handler ENV=...` (handler `model_registry.lambda_handler.handler`),
-invoked by the EventBridge rules on "SageMaker Model Package State Change". The settings arrive as JSON
-in the DEPLOY_HANDLER_SETTINGS environment variable. All decisions are in `deploy_logic`.
+Deployed by the operations stack (`make deploy-infra ENV=...`; handler
+`model_registry.lambda_handler.handler`), invoked by its EventBridge rules on "SageMaker Model Package
+State Change". The settings arrive as JSON in the DEPLOY_HANDLER_SETTINGS environment variable. All
+decisions are in `deploy_logic`.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from model_registry.sagemaker_backend import SageMakerRegistry
 from model_registry.sagemaker_deploy import SageMakerDeployer
 
 SETTINGS_ENV = "DEPLOY_HANDLER_SETTINGS"
-TIMEOUT_S = 900  # the Lambda's timeout (its maximum), set by approval_infra
+TIMEOUT_S = 900  # the Lambda's timeout (its maximum): the operations stack's HandlerTimeoutSeconds
 # Wait for a busy endpoint for most of the timeout, leaving time to deploy once it settles.
 BUSY_WAIT_S = TIMEOUT_S - 120
 

@@ -13,9 +13,7 @@ from model_registry.backend import Backend
 from model_registry.deploy_logic import Decision
 from model_registry.types import ModelVersion
 
-SAGEMAKER_NOTE = (
-    "SageMaker emits the state-change event; the deploy handler (make deploy-approval-handler) acts on it"
-)
+SAGEMAKER_NOTE = "SageMaker emits the state-change event; the deploy handler (make deploy-infra) acts on it"
 
 
 @dataclass(frozen=True)

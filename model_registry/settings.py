@@ -1,7 +1,7 @@
 """From the project's typed config to the deploy handler's settings (kept out of the Lambda bundle).
 
-The Lambda does not read YAML: `make deploy-approval-handler` turns the config into HandlerSettings
-and ships them as one JSON environment variable.
+The Lambda does not read YAML: `make deploy-infra` turns the config into HandlerSettings and the
+operations stack ships them as one JSON environment variable (infra/parameters.py).
 """
 
 from __future__ import annotations

@@ -15,7 +15,7 @@ import pytest
 
 from conf import load_config
 from conf.schema import Config
-from model_registry.approval_infra import approval_rule_pattern
+from model_registry.deploy_logic import approval_rule_pattern
 from model_registry.endpoint_spec import alarm_requests
 from model_registry.iam_policies import deploy_handler_policy, scheduler_policy, trust_policy
 from model_registry.naming import handler_function_name

@@ -1,21 +1,21 @@
-"""`make schedule / unschedule / list-schedules` under moto."""
+"""The retraining schedule as the Scheduler API takes it (the operations stack declares the same; see
+tests/infra/test_policies.py), accepted by moto's Scheduler, and read back by `make list-schedules`."""
 
 from __future__ import annotations
-
-import json
 
 import pytest
 
 from conf import load_config
 from conf.schema import Config
-from model_registry.scheduling import delete_schedule, ensure_schedule, list_schedules
+from model_registry.iam_policies import scheduler_policy
+from model_registry.scheduling import list_schedules, pipeline_arn, schedule_request
 from tests.model_registry.conftest import ACCOUNT, REGION
 
 pytestmark = pytest.mark.aws
 
-PIPELINE = "stranger-things-nlp-prod"
-PIPELINE_ARN = f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:pipeline/{PIPELINE}"
+PIPELINE_ARN = f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:pipeline/stranger-things-nlp-prod"
 SCHEDULE = "stranger-things-nlp-prod-retrain"
+ROLE_ARN = f"arn:aws:iam::{ACCOUNT}:role/stranger-things-nlp-prod-scheduler"
 
 
 @pytest.fixture(scope="module")
@@ -23,37 +23,20 @@ def prod_cfg() -> Config:
     return load_config("prod")
 
 
-def create_pipeline(aws) -> None:
-    aws.client("sagemaker").create_pipeline(
-        PipelineName=PIPELINE,
-        PipelineDefinition=json.dumps({"Version": "2020-12-01", "Parameters": [], "Steps": []}),
-        RoleArn=f"arn:aws:iam::{ACCOUNT}:role/StrangerThingsNlpSageMakerExecution",
-    )
+def test_schedule_starts_the_pipeline_on_the_configured_cron(prod_cfg: Config) -> None:
+    request = schedule_request(prod_cfg, ROLE_ARN)
 
-
-def test_schedule_starts_the_pipeline_on_the_configured_cron(aws, prod_cfg: Config) -> None:
-    create_pipeline(aws)
-    made = ensure_schedule(prod_cfg, aws)
-
-    schedule = aws.client("scheduler").get_schedule(Name=SCHEDULE)
-    assert made["action"] == "created" and made["schedule"] == schedule["Arn"]
-    assert schedule["ScheduleExpression"] == "cron(0 3 ? * MON *)"
-    assert schedule["ScheduleExpressionTimezone"] == "UTC"
-    assert schedule["State"] == "ENABLED"  # prod.yaml enables it
-    assert schedule["Target"]["Arn"] == PIPELINE_ARN
-    assert schedule["Target"]["SageMakerPipelineParameters"]["PipelineParameterList"] == [
+    assert request["Name"] == SCHEDULE
+    assert request["ScheduleExpression"] == "cron(0 3 ? * MON *)"
+    assert request["ScheduleExpressionTimezone"] == "UTC"
+    assert request["State"] == "ENABLED"  # prod.yaml enables it
+    assert request["Target"]["Arn"] == pipeline_arn(prod_cfg) == PIPELINE_ARN
+    assert request["Target"]["RoleArn"] == ROLE_ARN
+    assert request["Target"]["SageMakerPipelineParameters"]["PipelineParameterList"] == [
         {"Name": "InputDataUri", "Value": "s3://stranger-things-nlp-artifacts/stranger-things-nlp/data/raw"},
         {"Name": "ModelApprovalStatus", "Value": "PendingManualApproval"},
     ]
-
-    iam = aws.client("iam")
-    role = iam.get_role(RoleName="stranger-things-nlp-prod-scheduler")["Role"]
-    assert schedule["Target"]["RoleArn"] == role["Arn"]
-    assert role["AssumeRolePolicyDocument"]["Statement"][0]["Principal"] == {
-        "Service": "scheduler.amazonaws.com"
-    }
-    policy = iam.get_role_policy(RoleName=role["RoleName"], PolicyName="start-retraining-pipeline")
-    assert policy["PolicyDocument"]["Statement"] == [
+    assert scheduler_policy(PIPELINE_ARN)["Statement"] == [
         {
             "Sid": "StartRetrainingPipeline",
             "Effect": "Allow",
@@ -63,14 +46,16 @@ def test_schedule_starts_the_pipeline_on_the_configured_cron(aws, prod_cfg: Conf
     ]
 
 
-def test_schedule_again_updates_and_unschedule_deletes(aws, prod_cfg: Config) -> None:
-    create_pipeline(aws)
-    ensure_schedule(prod_cfg, aws)
-    changed = load_config("prod", overrides={"schedule": {"cron": "cron(30 1 ? * SUN *)", "enabled": False}})
-    again = ensure_schedule(changed, aws)
+def test_a_disabled_schedule_is_kept_but_disabled() -> None:
+    cfg = load_config("prod", overrides={"schedule": {"enabled": False}})
+    assert schedule_request(cfg, ROLE_ARN)["State"] == "DISABLED"
 
-    assert again["action"] == "updated"
-    assert list_schedules(changed, aws) == [
+
+def test_list_schedules_reads_back_what_the_scheduler_holds(aws, prod_cfg: Config) -> None:
+    changed = load_config("prod", overrides={"schedule": {"cron": "cron(30 1 ? * SUN *)", "enabled": False}})
+    aws.client("scheduler").create_schedule(**schedule_request(changed, ROLE_ARN))
+
+    assert list_schedules(prod_cfg, aws) == [
         {
             "name": SCHEDULE,
             "cron": "cron(30 1 ? * SUN *)",
@@ -79,11 +64,3 @@ def test_schedule_again_updates_and_unschedule_deletes(aws, prod_cfg: Config) ->
             "target": PIPELINE_ARN,
         }
     ]
-    assert delete_schedule(changed, aws) is True
-    assert delete_schedule(changed, aws) is False
-    assert list_schedules(changed, aws) == []
-
-
-def test_schedule_needs_the_pipeline(aws, prod_cfg: Config) -> None:
-    with pytest.raises(RuntimeError, match="run `make upsert-pipeline ENV=prod` first"):
-        ensure_schedule(prod_cfg, aws)
