@@ -94,3 +94,21 @@ def test_config_is_frozen() -> None:
     cfg = load_config("dev")
     with pytest.raises(Exception, match="frozen"):
         cfg.project.bucket = "other"  # type: ignore[misc]
+
+
+def test_stack_outputs_are_read_last_and_errors_name_their_file(tmp_path: Path) -> None:
+    """conf/outputs/<env>.yaml (written by make infra-outputs) overrides the overlay, and a bad value
+    there is reported against that file."""
+    import shutil
+
+    folder = tmp_path / "conf"
+    shutil.copytree(CONF, folder, ignore=shutil.ignore_patterns("outputs", "__pycache__"))
+    (folder / "outputs").mkdir()
+    arn = "arn:aws:kms:us-east-1:123456789012:key/0b1c2d3e-0000-4000-8000-000000000001"
+    (folder / "outputs" / "prod.yaml").write_text(f"security:\n  kms_key_id: {arn}\n")
+    assert load_config("prod", folder).security.kms_key_id == arn  # prod.yaml names an alias
+    assert load_config("dev", folder).security.kms_key_id is None  # other environments untouched
+
+    (folder / "outputs" / "prod.yaml").write_text("security:\n  kms_key: x\n")
+    with pytest.raises(ConfigError, match=r"outputs/prod\.yaml: security\.kms_key: unknown key"):
+        load_config("prod", folder)
