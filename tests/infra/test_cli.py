@@ -40,3 +40,16 @@ def test_destroy_of_nothing_says_so(aws, capsys: pytest.CaptureFixture[str]) -> 
 def test_an_unknown_stack_is_refused() -> None:
     with pytest.raises(SystemExit):
         main(["diff", "--env", "dev", "--stack", "network"])
+
+
+def test_the_infra_cli_never_imports_the_sagemaker_sdk() -> None:
+    """`python -m infra` runs where the SDK is not installed (the infra workflow's lint job, a laptop)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, infra.cli, infra.apply\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] == 'sagemaker'))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
