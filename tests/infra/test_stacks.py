@@ -225,3 +225,32 @@ def test_credentials_of_another_account_are_refused(aws, conf_dir: Path) -> None
 
 def test_region_is_the_configs() -> None:
     assert load_config("dev").project.region == REGION
+
+
+def test_jobs_moved_into_a_vpc_update_the_execution_stack(aws, conf_dir: Path) -> None:
+    """A config change to the execution role goes through an UPDATE change set: subnets in conf add the
+    conditional VPC policy to the role, with one ARN per subnet and security group."""
+    deploy(aws, conf_dir)
+    overlay = yaml.safe_load((conf_dir / "dev.yaml").read_text())
+    overlay["security"] = {"subnets": ["subnet-0a1", "subnet-0b2"], "security_group_ids": ["sg-0c3"]}
+    (conf_dir / "dev.yaml").write_text(yaml.safe_dump(overlay), encoding="utf-8")
+
+    [result] = deploy(aws, conf_dir, only=["execution"])
+
+    assert (result.change_set_type, result.executed) == ("UPDATE", True)
+    iam = aws.client("iam")
+    role = "StrangerThingsNlpSageMakerExecution"
+    attached = {
+        p["PolicyName"]: p["PolicyArn"]
+        for p in iam.list_attached_role_policies(RoleName=role)["AttachedPolicies"]
+    }
+    assert sorted(attached) == [f"{role}-policy", f"{role}-vpc-policy"]
+    version = iam.get_policy(PolicyArn=attached[f"{role}-vpc-policy"])["Policy"]["DefaultVersionId"]
+    document = iam.get_policy_version(PolicyArn=attached[f"{role}-vpc-policy"], VersionId=version)
+    interfaces = document["PolicyVersion"]["Document"]["Statement"][1]["Resource"]
+    assert interfaces == [
+        f"arn:aws:ec2:{REGION}:{ACCOUNT}:network-interface/*",
+        f"arn:aws:ec2:{REGION}:{ACCOUNT}:subnet/subnet-0a1",
+        f"arn:aws:ec2:{REGION}:{ACCOUNT}:subnet/subnet-0b2",
+        f"arn:aws:ec2:{REGION}:{ACCOUNT}:security-group/sg-0c3",
+    ]
