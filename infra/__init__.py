@@ -8,6 +8,6 @@ storage (bucket, KMS key) -> execution (SageMaker role, ECR, model package group
 handler, rules, alarms, schedule) -> delivery (GitHub OIDC roles). Separate stacks with exports rather
 than nested stacks: nested templates must sit in a bucket before the parent runs, and the bucket is what
 the first stack creates; separate stacks also show one change set per concern and fail on their own.
-Imports boto3, conf, model_registry (names, settings, the Lambda bundle) and pipelines.images (ECR names);
-never the SageMaker SDK.
+Imports boto3, conf, project (ECR repository names) and model_registry (names, settings, the Lambda
+bundle); never steps/, pipelines/ or the SageMaker SDK (tests/test_layers.py).
 """

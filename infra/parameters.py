@@ -2,7 +2,7 @@
 
     python -m infra params --env dev      # writes build/infra/dev/<stack>.json (make infra-params)
 
-Names come from the functions the code itself calls (model_registry.naming, pipelines' image
+Names come from the functions the code itself calls (model_registry.naming, project.images'
 repositories, settings.handler_settings), never retyped here. The one deploy-time value that is not
 config, the handler zip's key, is passed in by the deploy command after it uploads the zip.
 """
@@ -28,7 +28,7 @@ from model_registry.naming import (
     scheduler_role_name,
 )
 from model_registry.settings import handler_settings, rollout_policy
-from pipelines.images import repository
+from project.images import repository
 
 LOG = logging.getLogger(__name__)
 

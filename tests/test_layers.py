@@ -1,11 +1,12 @@
 """Imports go one way: a package imports only the layers below it (read from the source with ast).
 
-    conf, containers -> project -> model_registry -> steps -> pipelines -> pipelines.local -> workspace
+    conf, containers -> project -> model_registry -> steps, infra -> pipelines -> pipelines.local -> workspace
 
 conf and containers import none of the project's packages (containers are the code bundle the jobs run:
 no config package, no SDK); project/ holds the bundle, the images and the shared defaults; model_registry
 never imports steps/ or pipelines/ (the deploy handler ships without them); only workspace/ (the
-notebooks' API) may import the local runner. A function-level import counts like a top-level one: hiding
+notebooks' API) may import the local runner; infra/ (the stacks' CLI) sits beside steps/, neither
+importing the other, and never imports the SDK. A function-level import counts like a top-level one: hiding
 an upward import inside a function is how cycles start. `make lint` runs this file.
 """
 
@@ -25,15 +26,16 @@ RANKS: dict[str, int] = {
     "project": 1,
     "model_registry": 2,
     "steps": 3,
+    "infra": 3,
     "pipelines": 4,
     "pipelines.local": 5,
     "workspace": 6,
 }
-PACKAGES = ("conf", "containers", "project", "model_registry", "steps", "pipelines", "workspace")
+PACKAGES = ("conf", "containers", "project", "model_registry", "steps", "infra", "pipelines", "workspace")
 # The SageMaker SDK takes seconds to import and is absent from the job images and the Lambda: never
 # in containers/, and not at module top level below steps/.
 SDK = "sagemaker"
-NO_SDK_ANYWHERE = ("containers",)
+NO_SDK_ANYWHERE = ("containers", "infra")
 NO_SDK_AT_TOP = ("conf", "project", "model_registry")
 
 
@@ -99,7 +101,8 @@ def test_every_import_in_the_tree_goes_down() -> None:
 
 def test_the_tree_was_read() -> None:
     names = {name for name, _ in project_modules()}
-    assert {"conf", "project.bundle", "steps.train", "pipelines.local.runner", "workspace.local"} <= names
+    expected = {"conf", "project.bundle", "steps.train", "pipelines.local.runner", "workspace.local"}
+    assert expected | {"infra.apply"} <= names
 
 
 @pytest.mark.parametrize(
@@ -113,6 +116,9 @@ def test_the_tree_was_read() -> None:
         ("conf.schema", "from containers.common import io\n", "conf may not import containers"),
         ("pipelines.local.server", "from workspace import open_workspace\n", "may not import workspace"),
         ("steps.context", "from ..pipelines import bundle\n", "steps may not import pipelines"),
+        ("infra.parameters", "from steps.names import group_name\n", "infra may not import steps"),
+        ("steps.register", "import infra.parameters\n", "steps may not import infra"),
+        ("infra.apply", "def f():\n    import sagemaker\n", "infra never imports the SageMaker SDK"),
         ("containers.common.cli", "from sagemaker.core import image_uris\n", "never imports the SageMaker"),
         ("model_registry.backend", "import sagemaker\n", "only inside the function"),
     ],
