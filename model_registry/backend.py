@@ -115,7 +115,7 @@ class SageMakerBackend:
         return project_groups(cfg)
 
     def after_review(self, cfg: Config, changed: ModelVersion) -> None:
-        # The status change emits the event; the deployed Lambda (make deploy-approval-handler) acts.
+        # The status change emits the event; the Lambda of the operations stack (make deploy-infra) acts.
         return None
 
 
