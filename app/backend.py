@@ -19,6 +19,7 @@ instead of a stack trace. The rest of the app imports nothing else from the proj
 from __future__ import annotations
 
 import contextlib
+import getpass
 import json
 import logging
 import os
@@ -481,4 +482,8 @@ def open_backend(
 
 def reviewer_name() -> str:
     """Who approves from this app: APP_REVIEWER, else the login name (recorded with the status note)."""
-    return os.environ.get("APP_REVIEWER") or os.environ.get("USER") or "unknown"
+    try:
+        login = getpass.getuser()
+    except (KeyError, OSError):  # no login name for this uid (a container): say so
+        login = "unknown"
+    return os.environ.get("APP_REVIEWER") or login

@@ -9,7 +9,7 @@ concurrency group (CONCURRENCY), so a long chat reply does not hold up a classif
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -22,11 +22,15 @@ from app.backend import AppBackend, BackendError, reviewer_name
 # (concurrency_id, limit): chats share two slots, classifications two, registry changes one at a time.
 CONCURRENCY = {"chat": 2, "classify": 2, "registry": 1, "read": 4}
 TITLE = "Stranger Things NLP"
+CALL_COLUMNS = ["endpoint", "invocations", "errors", "error kinds", "p50 ms", "p95 ms"]
+LINE_COLUMNS = ["theme", "score", "text"]
+READ: dict[str, Any] = {"concurrency_id": "read", "concurrency_limit": CONCURRENCY["read"]}
 Loader = tuple[Callable[[], Any], list[Any]]  # what a tab fills in when the page loads
 
 
-def frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
-    return pd.DataFrame(rows)
+def frame(rows: list[dict[str, Any]], columns: Sequence[str] = ()) -> pd.DataFrame:
+    """Rows as a table; an empty one keeps `columns` as headings (else Gradio shows 1, 2, 3)."""
+    return pd.DataFrame(rows) if rows else pd.DataFrame(columns=list(columns) or ["(nothing yet)"])
 
 
 def problem(error: Exception) -> str:
@@ -56,10 +60,12 @@ def chat_cap(backend: AppBackend) -> int:
         return configured
 
 
-def chat_tab(backend: AppBackend) -> list[Loader]:
+def chat_tab(backend: AppBackend, tab: gr.Tab) -> list[Loader]:
     cap = chat_cap(backend)
     answering = gr.Markdown(elem_id="chat-endpoint")
-    history = gr.Chatbot(label="Conversation", height=380, elem_id="chat-history")
+    history = gr.Chatbot(
+        label="Conversation", height=380, elem_id="chat-history", buttons=["copy", "copy_all"]
+    )
     with gr.Row():
         message = gr.Textbox(
             label="Your message", placeholder="Where is Will?", scale=5, elem_id="chat-input"
@@ -127,7 +133,7 @@ def chat_tab(backend: AppBackend) -> list[Loader]:
 # ---- Locations ----------------------------------------------------------------------------------
 
 
-def locations_tab(backend: AppBackend) -> list[Loader]:
+def locations_tab(backend: AppBackend, tab: gr.Tab) -> list[Loader]:
     gr.Markdown(
         f"Classify one text, or many: one a line, or a .csv (a `text` column) / .jsonl "
         f'(`{{"text": ...}}` a line) file; up to {locations.MAX_TEXTS} texts of up to '
@@ -187,7 +193,7 @@ def iframe(path: Path, height: int = 560) -> str:
     )
 
 
-def characters_tab(backend: AppBackend) -> list[Loader]:
+def characters_tab(backend: AppBackend, tab: gr.Tab) -> list[Loader]:
     status = gr.Markdown(elem_id="characters-status")
     network = gr.HTML(elem_id="characters-network")
     season = gr.Dropdown([explore.ALL_SEASONS], value=explore.ALL_SEASONS, label="Season", interactive=True)
@@ -230,10 +236,16 @@ def characters_tab(backend: AppBackend) -> list[Loader]:
 # ---- Themes -------------------------------------------------------------------------------------
 
 
-def themes_tab(backend: AppBackend) -> list[Loader]:
+def themes_tab(backend: AppBackend, tab: gr.Tab) -> list[Loader]:
     status = gr.Markdown(elem_id="themes-status")
     with gr.Row():
-        heatmap = gr.Image(label="Theme scores per episode", type="filepath", interactive=False, scale=3)
+        heatmap = gr.Image(
+            label="Theme scores per episode",
+            type="filepath",
+            interactive=False,
+            scale=3,
+            buttons=["download", "fullscreen"],
+        )
         with gr.Column(scale=2):
             theme = gr.Dropdown([], label="Theme", interactive=True)
             lines_note = gr.Markdown(elem_id="themes-lines-note")
@@ -272,7 +284,7 @@ def themes_tab(backend: AppBackend) -> list[Loader]:
             image,
             gr.update(choices=names, value=chosen),
             note,
-            frame(found),
+            frame(found, LINE_COLUMNS),
             frame(explore.theme_table(rows, chosen)),
         )
 
@@ -281,7 +293,7 @@ def themes_tab(backend: AppBackend) -> list[Loader]:
             _, rows, _, chosen, found, note = read(chosen)
         except (BackendError, OSError, ValueError) as error:
             return problem(error), None, None
-        return note, frame(found), frame(explore.theme_table(rows, chosen))
+        return note, frame(found, LINE_COLUMNS), frame(explore.theme_table(rows, chosen))
 
     theme.change(
         pick,
@@ -296,7 +308,7 @@ def themes_tab(backend: AppBackend) -> list[Loader]:
 # ---- Models -------------------------------------------------------------------------------------
 
 
-def models_tab(backend: AppBackend) -> list[Loader]:
+def models_tab(backend: AppBackend, tab: gr.Tab) -> list[Loader]:
     groups = backend.groups()
     with gr.Row():
         group = gr.Dropdown(groups, value=groups[0], label="Model group", interactive=True, scale=2)
@@ -390,8 +402,9 @@ def models_tab(backend: AppBackend) -> list[Loader]:
         except (BackendError, ValueError):
             return None
 
-    read = {"concurrency_id": "read", "concurrency_limit": CONCURRENCY["read"]}
+    read = READ
     group.change(show, [group], shown, **read)
+    tab.select(show, [group], shown, **read)  # an approval from the CLI shows up when the tab opens
     version.change(describe, [group, version], [card], **read)
     approve.click(
         ask("approve"), [group, version, note], [pending, confirm_box, question, outcome], queue=False
@@ -419,7 +432,7 @@ def models_tab(backend: AppBackend) -> list[Loader]:
 # ---- Operations ---------------------------------------------------------------------------------
 
 
-def operations_tab(backend: AppBackend) -> list[Loader]:
+def operations_tab(backend: AppBackend, tab: gr.Tab) -> list[Loader]:
     refresh = gr.Button("Refresh", elem_id="ops-refresh")
     notes = gr.Markdown(elem_id="ops-notes")
     endpoints = gr.Dataframe(label="Endpoints", interactive=False, elem_id="ops-endpoints")
@@ -442,7 +455,12 @@ def operations_tab(backend: AppBackend) -> list[Loader]:
         app_calls = backend.calls.rows()
         if not app_calls:
             lines.append("- No calls from this app yet: chat or classify to fill the last table.")
-        return "\n".join(lines), frame(infos), frame(rows), frame(app_calls)
+        return (
+            "\n".join(lines),
+            frame(infos, ["model", "name", "status", "group", "version"]),
+            frame(rows, ["endpoint", "(serving-side figures: none reported)"]),
+            frame(app_calls, CALL_COLUMNS),
+        )
 
     refresh.click(
         figures,
@@ -456,7 +474,7 @@ def operations_tab(backend: AppBackend) -> list[Loader]:
 
 # ---- the app ------------------------------------------------------------------------------------
 
-TABS: list[tuple[str, Callable[[AppBackend], list[Loader]]]] = [
+TABS: list[tuple[str, Callable[[AppBackend, gr.Tab], list[Loader]]]] = [
     ("Chat", chat_tab),
     ("Locations", locations_tab),
     ("Characters", characters_tab),
@@ -474,9 +492,9 @@ def build(backend: AppBackend) -> gr.Blocks:
     with gr.Blocks(title=TITLE, analytics_enabled=False) as demo:
         gr.Markdown(f"# {TITLE}\n{backend.describe()}")
         with gr.Tabs():
-            for name, tab in TABS:
-                with gr.Tab(name, id=name.lower(), elem_id=f"tab-{name.lower()}"):
-                    loaders += tab(backend)
+            for name, build_tab in TABS:
+                with gr.Tab(name, id=name.lower(), elem_id=f"tab-{name.lower()}") as tab:
+                    loaders += build_tab(backend, tab)
         for load, outputs in loaders:
             demo.load(load, None, outputs, concurrency_id="read", concurrency_limit=CONCURRENCY["read"])
     demo.queue(default_concurrency_limit=1)

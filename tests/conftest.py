@@ -87,3 +87,22 @@ socket.getaddrinfo = _guarded_getaddrinfo  # type: ignore[assignment]
 @pytest.fixture(scope="session")
 def repo_root() -> str:
     return os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+@pytest.fixture(scope="session")
+def full_run(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    """The whole local DAG run once per session on a copy of data/sample (about a minute), shared by the
+    e2e modules (tests/pipelines/local) and the app's tests (tests/app). Yields (FullRun, RunResult, output).
+
+    Defined here, at the root, so both folders see one fixture (a fixture imported into two conftests
+    would run twice); the imports stay inside so the rest of the suite does not load the runner.
+    """
+    from tests.pipelines.local.conftest import FullRun
+
+    runner = FullRun(
+        tmp_path_factory.mktemp("local-run-home"),
+        tmp_path_factory.mktemp("local-run-code"),
+        tmp_path_factory.mktemp("local-run-data"),
+    )
+    result, output = runner.run()
+    yield runner, result, output

@@ -6,7 +6,6 @@ from __future__ import annotations
 import io
 import json
 import shutil
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -98,13 +97,5 @@ class FullRun:
         return result, stream.getvalue()
 
 
-@pytest.fixture(scope="session")
-def full_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[FullRun, RunResult, str]]:
-    """The whole DAG run once per session (about a minute), for every e2e module."""
-    runner = FullRun(
-        tmp_path_factory.mktemp("local-run-home"),
-        tmp_path_factory.mktemp("local-run-code"),
-        tmp_path_factory.mktemp("local-run-data"),
-    )
-    result, output = runner.run()
-    yield runner, result, output
+# The session's whole-DAG run, `full_run`, is defined in tests/conftest.py: the e2e modules here and the
+# app's tests (tests/app/) share that one run.
