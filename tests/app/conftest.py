@@ -1,6 +1,6 @@
 """Fixtures of the app's tests: a finished local run (the session's `full_run`), copied so the app may
-approve and reject in it, with a second chatbot version pending review, and serve-local started by the
-app's own backend on a free port.
+approve and reject in it, chatbot versions pending review, and serve-local started by the app's own
+backend on a free port.
 """
 
 from __future__ import annotations
@@ -27,30 +27,31 @@ def free_port() -> int:
 
 @pytest.fixture(scope="session")
 def app_home(full_run: tuple[Any, Any, str], tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A copy of the finished run's home, plus chatbot v2 registered PendingManualApproval.
-
-    v2 is v1's artifact registered again, as a second pipeline run with approval required would
-    register it: the reviewing tests approve it and see the live version change.
-    """
-    from model_registry.local import LocalRegistry
-
+    """A copy of the finished run's home (runs, registry, deployed models): the app may review in it."""
     runner, result, output = full_run
     assert result.ok, output
     home = tmp_path_factory.mktemp("app") / "home"
     shutil.copytree(runner.home, home, ignore=shutil.ignore_patterns("cache"))
+    seal(home / "app" / "gradio")
+    return home
+
+
+def register_pending(home: Path) -> int:
+    """Register chatbot v1's artifact again, PendingManualApproval, as a second pipeline run with approval
+    required would; returns the new version's number (each reviewing test approves its own)."""
+    from model_registry.local import LocalRegistry
+
     registry = LocalRegistry(home / "registry.db")
     v1 = registry.get(CHATBOT_GROUP, 1)
-    registry.register(
+    return registry.register(
         CHATBOT_GROUP,
         model_data_url=v1.model_data_url,
         image_uri=v1.image_uri,
-        metrics=dict(v1.metrics),
+        metrics={name: value + 1.0 for name, value in v1.metrics.items()},
         evaluation_uri=v1.evaluation_uri,
         environment=dict(v1.environment),
-        description="the same artifact again, pending review",
-    )
-    seal(home / "app" / "gradio")
-    return home
+        description="v1's artifact again, pending review",
+    ).version
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,104 @@
+"""The app's local backend on a finished local run: serve-local started by the app, the registry and the
+run folders, as `make app` uses them after `make run-local`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from app import locations
+from app.backend import EndpointUnavailable, LocalBackend, OutputMissing, RequestRejected, open_backend
+from tests.app.conftest import CHATBOT_GROUP, CLASSIFIER_GROUP, free_port, register_pending
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+
+
+def label_set(home: Path) -> set[str]:
+    label_map = home / "deployed" / CLASSIFIER_GROUP / "v1" / "label_map.json"
+    return set(json.loads(label_map.read_text())["label2id"])
+
+
+def test_the_endpoints_and_the_versions_they_serve(local_backend: LocalBackend) -> None:
+    infos = {i.model: (i.name, i.status, i.group, i.version) for i in local_backend.endpoints()}
+    assert infos == {
+        "chatbot": ("stranger-things-nlp-local-chatbot", "InService", CHATBOT_GROUP, 1),
+        "classifier": ("stranger-things-nlp-local-classifier", "InService", CLASSIFIER_GROUP, 1),
+    }
+
+
+def test_a_chat_message_gets_a_reply_and_a_bad_one_the_handlers_message(local_backend: LocalBackend) -> None:
+    answer = local_backend.invoke(
+        "chatbot",
+        {"messages": [{"role": "user", "content": "Where is Will?"}], "parameters": {"max_new_tokens": 12}},
+    )
+    assert isinstance(answer["reply"], str) and 1 <= answer["usage"]["completion_tokens"] <= 12
+    with pytest.raises(RequestRejected, match="'messages' must be a non-empty list"):
+        local_backend.invoke("chatbot", {"messages": []})
+
+
+def test_texts_get_location_labels_from_the_deployed_classifier(
+    local_backend: LocalBackend, app_home: Path
+) -> None:
+    texts = ["The kids ride their bikes through the woods at night", "They hide in the lab corridor"]
+    rows = locations.classify(texts, 2, lambda payload: local_backend.invoke("classifier", payload))
+    assert [r["text"] for r in rows] == texts
+    assert {r["label"] for r in rows} <= label_set(app_home)
+    assert all(0 < r["score"] <= 1 and r["top"].count(";") == 1 for r in rows)
+
+
+def test_run_outputs_are_found_in_the_latest_run_and_cached(local_backend: LocalBackend) -> None:
+    page = local_backend.output("ExtractEntities", "entities", "network.html")
+    assert page.path.is_relative_to(local_backend.cache_dir)
+    assert "vis.Network" in page.path.read_text(encoding="utf-8")
+    scores = local_backend.output("ClassifyThemes", "themes", "themes.csv")
+    assert scores.run == page.run and scores.path.read_text().startswith("season,episode,episode_key,")
+    with pytest.raises(OutputMissing, match=r"no run has ExtractEntities's entities/nothing\.txt yet"):
+        local_backend.output("ExtractEntities", "entities", "nothing.txt")
+
+
+def test_without_runs_or_server_the_messages_say_what_to_do(tmp_path: Path) -> None:
+    backend = open_backend("local", home=tmp_path, serve_url=f"http://127.0.0.1:{free_port()}")
+    with pytest.raises(OutputMissing, match="run `make run-local` first"):
+        backend.output("ExtractEntities", "entities", "network.html")
+    with pytest.raises(EndpointUnavailable, match="start it with `make serve-local`"):
+        backend.invoke("chatbot", {"messages": [{"role": "user", "content": "Hi"}]})
+    assert backend.calls.rows()[0]["error kinds"] == "EndpointUnavailable=1"
+
+
+def test_operations_say_what_serve_local_does_not_report_yet(local_backend: LocalBackend) -> None:
+    rows, notes = local_backend.endpoint_figures()
+    assert rows == [] or {r["endpoint"] for r in rows} >= {"stranger-things-nlp-local-chatbot"}
+    if not rows:
+        assert any("no /metrics route yet" in note for note in notes)
+
+
+def live_and_status(backend: LocalBackend) -> dict[int, tuple[str, str | None]]:
+    live = backend.live()
+    return {v.version: (v.status, live.get(v.arn)) for v in backend.versions(CHATBOT_GROUP)}
+
+
+def test_approving_deploys_and_rejecting_rolls_back_as_make_approve_model_does(
+    local_backend: LocalBackend, app_home: Path
+) -> None:
+    endpoint = "stranger-things-nlp-local-chatbot"
+    pending = register_pending(app_home)
+    before = live_and_status(local_backend)
+    assert before[pending] == ("PendingManualApproval", None)
+
+    summary = local_backend.review(CHATBOT_GROUP, pending, "Approved", "better chrF", "eleven")
+    assert summary.startswith(f"{CHATBOT_GROUP} v{pending} -> Approved\ndeploy")
+    assert live_and_status(local_backend)[pending] == ("Approved", endpoint)
+    assert local_backend.version(CHATBOT_GROUP, pending).status_note == "better chrF (by eleven in the app)"
+    assert local_backend.endpoint("chatbot").version == pending  # serve-local picked the redeploy up
+    assert isinstance(
+        local_backend.invoke("chatbot", {"messages": [{"role": "user", "content": "Hi"}]})["reply"], str
+    )
+
+    local_backend.review(CHATBOT_GROUP, pending, "Rejected", "", "eleven")
+    after = live_and_status(local_backend)
+    assert after[pending] == ("Rejected", None)
+    assert [version for version, (_, where) in after.items() if where == endpoint] == [
+        max(v for v, (status, _) in after.items() if status == "Approved")
+    ]
