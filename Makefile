@@ -37,7 +37,7 @@ $(STAMP): pyproject.toml requirements/constraints.txt
 	@test -x $(PY) || $(PYTHON_BOOT) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip wheel
 	$(PY) -m pip install --quiet -c requirements/constraints.txt "torch==2.13.0"
-	$(PY) -m pip install --quiet -c requirements/constraints.txt -e ".[pipeline,ml,dev]"
+	$(PY) -m pip install --quiet -c requirements/constraints.txt -e ".[pipeline,ml,dev,app]"
 	@touch $(STAMP)
 
 $(TOOLS_STAMP): requirements/checkov.txt
@@ -51,8 +51,23 @@ $(TOOLS_STAMP): requirements/checkov.txt
 install: $(STAMP) ## Create .venv (when missing) and install the pinned dependencies
 
 .PHONY: test
-test: $(STAMP) ## Run the whole test suite offline (network sockets are blocked)
+test: $(STAMP) browser ## Run the whole test suite offline (network sockets are blocked), browser tests included
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+.PHONY: browser
+# The app's browser tests drive Debian's chromium (Playwright with executable_path: no downloaded
+# browser). Installed here when missing and running as root with apt; otherwise the tests skip and say so.
+browser: ## Install Debian's chromium for the app's browser tests when missing (as root)
+	@if command -v chromium >/dev/null 2>&1; then \
+	  echo "browser tests: $$(command -v chromium)"; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	  echo "browser tests: installing Debian's chromium (about a minute)"; \
+	  export DEBIAN_FRONTEND=noninteractive; \
+	  apt-get install -y -qq chromium >/dev/null 2>&1 || \
+	    { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; }; \
+	else \
+	  echo "browser tests: chromium is missing and this is not root; they will skip (as root: make browser)"; \
+	fi
 
 .PHONY: lint
 lint: $(STAMP) $(TOOLS_STAMP) ## ruff, the import order; cfn-lint + checkov on infra/; workflow schema + zizmor (offline)
@@ -85,6 +100,13 @@ run-local: $(STAMP) ## Run the whole DAG locally on DATA (default data/sample) w
 .PHONY: serve-local
 serve-local: $(STAMP) ## Serve the local endpoints over HTTP (GET /ping, POST /invocations) on PORT
 	$(PY) -m pipelines serve-local --port $(PORT)
+
+.PHONY: app
+# ENV defaults to dev for the AWS targets; the app defaults to local unless ENV is given, and to port 7860.
+APP_ENV  = $(if $(filter file,$(origin ENV)),local,$(ENV))
+APP_PORT = $(if $(filter command line environment,$(origin PORT)),$(PORT),7860)
+app: $(STAMP) ## The web app on 127.0.0.1: make app [ENV=local|dev|prod] [PORT=7860] (local starts serve-local)
+	$(PY) -m app --env $(APP_ENV) --port $(APP_PORT) $(ARGS)
 
 .PHONY: definition
 definition: $(STAMP) ## Write the pipeline definition JSON for ENV to OUT (offline, deterministic)

@@ -321,8 +321,8 @@ def models_tab(backend: AppBackend, tab: gr.Tab) -> list[Loader]:
     with gr.Row():
         approve = gr.Button("Approve…", variant="primary", elem_id="models-approve")
         reject = gr.Button("Reject…", variant="stop", elem_id="models-reject")
-    with gr.Group(visible=False, elem_id="models-confirm") as confirm_box:
-        question = gr.Markdown()
+    with gr.Group(visible=False) as confirm_box:
+        question = gr.Markdown(elem_id="models-question")
         with gr.Row():
             confirm = gr.Button("Confirm", variant="primary", elem_id="models-confirm-button")
             cancel = gr.Button("Cancel", elem_id="models-cancel")

@@ -1,0 +1,212 @@
+"""The app in a real headless browser: Debian's chromium driven by Playwright, after a local run.
+
+Chromium is launched with `executable_path` (never `playwright install`, which downloads browsers) and
+host-resolver rules that leave it only 127.0.0.1. The tests wait on elements, never on network idle
+(Gradio keeps a connection open). Screenshots of each tab go to build/test-artifacts/app/ (or
+$APP_TEST_ARTIFACTS). Without chromium the module skips, saying how to install it (`make browser`).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.app.conftest import CHATBOT_GROUP, CLASSIFIER_GROUP, free_port, register_pending
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.browser]
+
+CHROMIUM = os.environ.get("CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
+HOW_TO_ENABLE = (
+    "the browser tests need Debian's chromium: run `make browser` as root "
+    "(apt-get install -y chromium), or set CHROMIUM=/path/to/chromium"
+)
+ARTIFACTS = Path(
+    os.environ.get("APP_TEST_ARTIFACTS") or Path(__file__).resolve().parents[2] / "build/test-artifacts/app"
+)
+TIMEOUT_MS = 120_000  # a reply from the tiny chatbot on two busy cores
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    if not Path(CHROMIUM).is_file():
+        pytest.skip(HOW_TO_ENABLE)
+    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is missing: run `make install`")
+    with sync_api.sync_playwright() as playwright:
+        launched = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[
+                "--no-sandbox",  # as root chromium refuses to start with its sandbox
+                "--headless=new",
+                "--disable-gpu",
+                "--disable-dev-shm-usage",
+                "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",
+            ],
+        )
+        yield launched
+        launched.close()
+
+
+@pytest.fixture(scope="module")
+def app_url(local_backend: Any) -> Iterator[str]:
+    from app.ui import build, system_theme
+
+    demo = build(local_backend)
+    port = free_port()
+    demo.launch(
+        server_name="127.0.0.1",
+        server_port=port,
+        prevent_thread_lock=True,
+        ssr_mode=False,
+        quiet=True,
+        theme=system_theme(),
+        footer_links=[],
+        enable_monitoring=False,
+    )
+    yield f"http://127.0.0.1:{port}/"
+    demo.close()
+
+
+@pytest.fixture
+def page(browser: Any, app_url: str) -> Iterator[Any]:
+    context = browser.new_context(viewport={"width": 1200, "height": 860})
+    opened = context.new_page()
+    outside: list[str] = []
+    opened.on(
+        "request",
+        lambda r: None if r.url.startswith(("http://127.0.0.1", "data:", "blob:")) else outside.append(r.url),
+    )
+    opened.set_default_timeout(TIMEOUT_MS)
+    opened.goto(app_url)
+    opened.get_by_role("tab", name="Chat").wait_for()
+    yield opened
+    context.close()
+    assert outside == [], f"the page asked for something off the machine: {outside}"
+
+
+def open_tab(page: Any, name: str) -> None:
+    page.get_by_role("tab", name=name).click()
+
+
+def shot(page: Any, name: str) -> Path:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    path = ARTIFACTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path
+
+
+def test_a_chat_message_gets_a_reply(page: Any, local_backend: Any) -> None:
+    from playwright.sync_api import expect
+
+    expect(page.locator("#chat-endpoint")).to_contain_text(f"{CHATBOT_GROUP} v")
+    page.locator("#chat-input textarea").fill("Where is Will?")
+    page.locator("#chat-send").click()
+    expect(page.locator('#chat-history [data-testid="user"]').last).to_contain_text("Where is Will?")
+    page.wait_for_function(
+        """() => {
+            const bots = document.querySelectorAll('#chat-history [data-testid="bot"]');
+            const last = bots[bots.length - 1];
+            return last && last.innerText.trim() && last.innerText.trim() !== '…';
+        }""",
+        timeout=TIMEOUT_MS,
+    )
+    assert "Problem" not in page.locator("#chat-status").inner_text()
+    shot(page, "chat")
+    calls = {row["endpoint"]: row for row in local_backend.calls.rows()}
+    assert calls["stranger-things-nlp-local-chatbot"]["invocations"] >= 1
+
+
+def test_a_text_gets_location_labels(page: Any, app_home: Path) -> None:
+    from playwright.sync_api import expect
+
+    labels = set(
+        json.loads((app_home / "deployed" / CLASSIFIER_GROUP / "v1" / "label_map.json").read_text())[
+            "label2id"
+        ]
+    )
+    open_tab(page, "Locations")
+    page.locator("#loc-input textarea").fill(
+        "The kids ride their bikes through the woods at night\nThey hide in the lab corridor"
+    )
+    page.locator("#loc-classify").click()
+    expect(page.locator("#loc-status")).to_contain_text("2 text(s) classified by", timeout=TIMEOUT_MS)
+    table = page.locator("#loc-results")
+    expect(table.locator("[role=gridcell]")).to_have_count(2 * 4)  # text, label, score, top
+    for row in range(2):
+        label = table.locator(f'[data-testid="cell-{row}-1"]').inner_text().strip()
+        assert label in labels, (label, labels)
+    shot(page, "locations")
+
+
+def test_the_character_network_is_drawn(page: Any) -> None:
+    from playwright.sync_api import expect
+
+    open_tab(page, "Characters")
+    expect(page.locator("#characters-status")).to_contain_text("characters")
+    frame_element = page.locator("#network-frame")
+    expect(frame_element).to_be_visible()
+    frame = frame_element.element_handle().content_frame()
+    # Drawn means the canvas holds more than its background: count the colours of its pixels.
+    frame.wait_for_function(
+        """() => {
+            const canvas = document.querySelector('#network canvas');
+            if (!canvas || !canvas.width) return false;
+            const data = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
+            const colours = new Set();
+            for (let i = 0; i < data.length; i += 4 * 97) {
+                colours.add(data[i] + ',' + data[i + 1] + ',' + data[i + 2]);
+            }
+            return colours.size > 5;
+        }""",
+        timeout=TIMEOUT_MS,
+    )
+    expect(page.locator('#characters-table [data-testid="cell-0-0"]')).not_to_be_empty()
+    page.wait_for_timeout(1500)  # vis-network settles its layout; for the screenshot only
+    shot(page, "characters")
+
+
+def test_the_themes_tab_shows_the_heatmap_and_says_what_is_missing(page: Any) -> None:
+    from playwright.sync_api import expect
+
+    open_tab(page, "Themes")
+    expect(page.locator("#themes-status")).to_contain_text("themes.")
+    expect(page.locator('#themes-table [data-testid="cell-0-0"]')).to_contain_text("S0")
+    expect(page.locator("#themes-lines-note")).not_to_be_empty()
+    shot(page, "themes")
+
+
+def test_approving_a_version_changes_the_live_version(page: Any, local_backend: Any, app_home: Path) -> None:
+    from playwright.sync_api import expect
+
+    pending = register_pending(app_home)
+    open_tab(page, "Models")
+    live = page.locator("#models-live")
+    expect(live).to_contain_text("Live: v")
+    before = live.inner_text()
+    assert f"v{pending} on" not in before
+    page.locator("#models-version input").click()
+    page.get_by_role("option", name=str(pending), exact=True).click()
+    page.locator("#models-note textarea").fill("better chrF")
+    page.locator("#models-approve").click()
+    expect(page.locator("#models-confirm-button")).to_be_visible()
+    expect(page.locator("#models-question")).to_contain_text(f"Approve {CHATBOT_GROUP} v{pending}?")
+    shot(page, "models")
+    page.locator("#models-confirm-button").click()
+    expect(page.locator("#models-outcome")).to_contain_text(f"v{pending} -> Approved")
+    expect(live).to_contain_text(f"v{pending} on stranger-things-nlp-local-chatbot")
+    assert local_backend.endpoint("chatbot").version == pending
+    assert "in the app" in local_backend.version(CHATBOT_GROUP, pending).status_note
+
+
+def test_the_operations_tab_counts_this_apps_calls(page: Any) -> None:
+    from playwright.sync_api import expect
+
+    open_tab(page, "Operations")
+    expect(page.locator("#ops-endpoints [role=row]")).to_have_count(3)  # the heading and two endpoints
+    expect(page.locator("#ops-notes")).to_contain_text("Backend: local")
+    shot(page, "operations")
