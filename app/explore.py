@@ -1,8 +1,8 @@
 """Characters and Themes tab logic: the entity and theme steps' outputs as tables.
 
 Reads the files the steps write (README "Processing outputs"): ExtractEntities' centrality.csv,
-mentions.jsonl and network.html; ClassifyThemes' themes.csv and themes.png, and its strongest lines per
-theme where the step writes them (THEME_LINES_FILES). Nothing here computes a model output again.
+mentions.jsonl and network.html; ClassifyThemes' themes.csv, themes.png and theme_lines.jsonl (each
+episode's strongest lines per theme; docs/contracts.md). Nothing here computes a model output again.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 ALL_SEASONS = "All seasons"
-THEME_LINES_FILES = ("theme_lines.jsonl", "theme_lines.json", "theme_lines.csv")
+THEME_LINES_FILE = "theme_lines.jsonl"
 NUMERIC = ("appearances", "weighted_degree", "betweenness", "pagerank", "community")
 
 
@@ -78,33 +78,24 @@ def theme_table(rows: list[dict[str, Any]], theme: str | None) -> list[dict[str,
 
 
 def theme_lines(folder: Path, theme: str, limit: int = 10) -> list[dict[str, Any]] | None:
-    """The step's strongest lines for `theme`, or None when this run's theme step wrote none.
+    """The theme step's strongest lines for `theme` across episodes, strongest first; None when the run's
+    theme step wrote no theme_lines.jsonl (runs before the step scored lines).
 
-    Accepts records with a theme and a score (JSON Lines, a JSON list or a CSV), whichever the step writes.
+    Records as docs/contracts.md defines them: {"theme", "season", "episode", "episode_key", "rank",
+    "score", "file", "index", "speaker", "text", "matched"}; shown as episode, speaker, score, text, matched.
     """
-    for name in THEME_LINES_FILES:
-        path = folder / name
-        if not path.is_file():
-            continue
-        if name.endswith(".csv"):
-            records = read_csv_rows(path)
-        elif name.endswith(".jsonl"):
-            records = read_jsonl(path)
-        else:
-            loaded = json.loads(path.read_text(encoding="utf-8"))
-            records = loaded if isinstance(loaded, list) else _flatten(loaded)
-        chosen = [r for r in records if r.get("theme") == theme]
-        return sorted(chosen, key=lambda r: -float(r.get("score", 0)))[:limit]
-    return None
-
-
-def _flatten(by_theme: dict[str, Any]) -> list[dict[str, Any]]:
-    """{"<theme>": [{...}, ...]} as records carrying their theme."""
-    source = by_theme.get("themes", by_theme)
+    path = folder / THEME_LINES_FILE
+    if not path.is_file():
+        return None
+    chosen = [r for r in read_jsonl(path) if r.get("theme") == theme]
+    chosen.sort(key=lambda r: (-float(r.get("score", 0)), r.get("episode_key", ""), r.get("index", 0)))
     return [
-        {"theme": theme, **line}
-        for theme, lines in source.items()
-        if isinstance(lines, list)
-        for line in lines
-        if isinstance(line, dict)
+        {
+            "episode": r.get("episode_key", ""),
+            "speaker": r.get("speaker") or "",
+            "score": round(float(r.get("score", 0)), 4),
+            "text": r.get("text", ""),
+            "matched": ", ".join(r.get("matched") or []),
+        }
+        for r in chosen[:limit]
     ]

@@ -17,13 +17,13 @@ import gradio as gr
 import pandas as pd
 
 from app import chat, explore, locations, models
-from app.backend import AppBackend, BackendError, reviewer_name
+from app.backend import AppBackend, BackendError, OutputMissing, reviewer_name
 
 # (concurrency_id, limit): chats share two slots, classifications two, registry changes one at a time.
 CONCURRENCY = {"chat": 2, "classify": 2, "registry": 1, "read": 4}
 TITLE = "Stranger Things NLP"
 CALL_COLUMNS = ["endpoint", "invocations", "errors", "error kinds", "p50 ms", "p95 ms"]
-LINE_COLUMNS = ["theme", "score", "text"]
+LINE_COLUMNS = ["episode", "speaker", "score", "text", "matched"]
 READ: dict[str, Any] = {"concurrency_id": "read", "concurrency_limit": CONCURRENCY["read"]}
 Loader = tuple[Callable[[], Any], list[Any]]  # what a tab fills in when the page loads
 
@@ -257,20 +257,17 @@ def themes_tab(backend: AppBackend, tab: gr.Tab) -> list[Loader]:
         rows = explore.read_csv_rows(scores.path)
         names = explore.theme_names(rows)
         chosen = chosen if chosen in names else (names[0] if names else None)
-        found = explore.theme_lines(scores.path.parent, chosen) if chosen else None
-        if found is None:
-            for name in explore.THEME_LINES_FILES:  # copy one into the cache when the run wrote it
-                try:
-                    backend.output("ClassifyThemes", "themes", name)
-                except BackendError:
-                    continue
-                found = explore.theme_lines(scores.path.parent, chosen) if chosen else None
-                break
-        note = (
-            f"Run `{scores.run}`, {len(rows)} episodes."
-            if found is not None
-            else "This run's theme step wrote no strongest lines (theme_lines): it scores episodes only."
+        found, note = (
+            None,
+            "No run's theme step wrote strongest lines (theme_lines.jsonl): rerun the pipeline.",
         )
+        if chosen:
+            try:  # runs from before the theme step scored lines have none: the note says so
+                lines = backend.output("ClassifyThemes", "themes", explore.THEME_LINES_FILE)
+                found = explore.theme_lines(lines.path.parent, chosen)
+                note = f"Strongest lines for **{chosen}** (run `{lines.run}`), each episode's best first."
+            except OutputMissing:
+                pass
         return scores, rows, names, chosen, found or [], note
 
     def load() -> tuple[Any, ...]:

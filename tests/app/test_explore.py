@@ -55,19 +55,25 @@ def test_theme_table_puts_the_chosen_theme_first_and_highest_first() -> None:
     assert list(table[0])[:2] == ["episode_key", "fear"]
 
 
-def test_strongest_lines_are_read_where_the_step_wrote_them(tmp_path: Path) -> None:
-    assert explore.theme_lines(tmp_path, "fear") is None  # this run's step wrote none
-    lines = [
-        {"theme": "fear", "score": 0.7, "text": "Something is in the woods."},
-        {"theme": "friendship", "score": 0.9, "text": "Friends don't lie."},
-        {"theme": "fear", "score": 0.95, "text": "It's coming."},
+def test_strongest_lines_come_from_theme_lines_jsonl_strongest_first(tmp_path: Path) -> None:
+    assert explore.theme_lines(tmp_path, "fear") is None  # a run from before the step scored lines
+
+    def line(theme: str, key: str, score: float, text: str, matched: list[str]) -> dict:
+        return {"theme": theme, "season": 1, "episode": int(key[-1]), "episode_key": key, "rank": 1,
+                "score": score, "file": f"{key}.srt", "index": 3, "speaker": "Will", "text": text,
+                "matched": matched}  # fmt: skip
+
+    records = [
+        line("fear", "S01E01", 0.7, "Something is in the woods.", ["woods"]),
+        line("friendship", "S01E02", 0.9, "Friends don't lie.", ["friends"]),
+        line("fear", "S01E03", 0.95, "It's coming. Run.", ["run", "coming"]),
     ]
-    (tmp_path / "theme_lines.jsonl").write_text("\n".join(json.dumps(x) for x in lines), encoding="utf-8")
-    assert [x["text"] for x in explore.theme_lines(tmp_path, "fear") or []] == [
-        "It's coming.",
-        "Something is in the woods.",
-    ]
-    nested = tmp_path / "nested"
-    nested.mkdir()
-    (nested / "theme_lines.json").write_text(json.dumps({"fear": [{"score": 0.5, "text": "Run."}]}))
-    assert explore.theme_lines(nested, "fear") == [{"theme": "fear", "score": 0.5, "text": "Run."}]
+    (tmp_path / "theme_lines.jsonl").write_text("\n".join(json.dumps(r) for r in records), encoding="utf-8")
+    shown = explore.theme_lines(tmp_path, "fear")
+    assert shown == [
+        {"episode": "S01E03", "speaker": "Will", "score": 0.95, "text": "It's coming. Run.",
+         "matched": "run, coming"},
+        {"episode": "S01E01", "speaker": "Will", "score": 0.7, "text": "Something is in the woods.",
+         "matched": "woods"},
+    ]  # fmt: skip
+    assert explore.theme_lines(tmp_path, "fear", limit=1)[0]["episode"] == "S01E03"  # type: ignore[index]
