@@ -170,13 +170,14 @@ def test_the_character_network_is_drawn(page: Any) -> None:
     shot(page, "characters")
 
 
-def test_the_themes_tab_shows_the_heatmap_and_says_what_is_missing(page: Any) -> None:
+def test_the_themes_tab_shows_the_scores_and_a_themes_strongest_lines(page: Any) -> None:
     from playwright.sync_api import expect
 
     open_tab(page, "Themes")
     expect(page.locator("#themes-status")).to_contain_text("themes.")
     expect(page.locator('#themes-table [data-testid="cell-0-0"]')).to_contain_text("S0")
-    expect(page.locator("#themes-lines-note")).not_to_be_empty()
+    expect(page.locator("#themes-lines-note")).to_contain_text("Strongest lines for")
+    expect(page.locator('#themes-lines [data-testid="cell-0-0"]')).to_contain_text("S0")  # an episode key
     shot(page, "themes")
 
 
