@@ -249,7 +249,9 @@ def themes_tab(backend: AppBackend, tab: gr.Tab) -> list[Loader]:
         with gr.Column(scale=2):
             theme = gr.Dropdown([], label="Theme", interactive=True)
             lines_note = gr.Markdown(elem_id="themes-lines-note")
-            lines = gr.Dataframe(label="Strongest lines", interactive=False, wrap=True, elem_id="themes-lines")
+            lines = gr.Dataframe(
+                label="Strongest lines", interactive=False, wrap=True, elem_id="themes-lines"
+            )
     table = gr.Dataframe(label="Episodes", interactive=False, elem_id="themes-table")
 
     def read(chosen: str | None) -> tuple[Any, ...]:
