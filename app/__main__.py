@@ -17,6 +17,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from app.offline import seal
+from project.bundle import REPO_ROOT
+from project.defaults import LOCAL_HOME
 
 DEFAULT_PORT = 7860
 
@@ -39,7 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(args: argparse.Namespace) -> int:
     from app.backend import LocalBackend, open_backend
 
-    home = args.home or Path(__file__).resolve().parents[1] / ".local"
+    home = args.home or REPO_ROOT / LOCAL_HOME
     seal(home / "app" / "gradio")  # before gradio is imported (app.ui imports it)
     from app.ui import build, system_theme
 

@@ -35,13 +35,16 @@ from typing import Any
 from urllib.parse import urlparse
 
 from app.calls import CallLog
+from conf import load_config
 from conf.schema import Config
 from model_registry.backend import RegistryBackend
 from model_registry.cli import live_versions
 from model_registry.deploy_logic import NothingToRollBackTo
 from model_registry.settings import group_of
-from model_registry.studio import REPO_ROOT, Workspace
 from model_registry.types import ModelVersion
+from project.bundle import REPO_ROOT
+from project.defaults import LOCAL_HOME
+from workspace import LocalWorkspace, SageMakerWorkspace, Workspace
 
 LOG = logging.getLogger("app.backend")
 MODELS = ("chatbot", "classifier")
@@ -163,7 +166,7 @@ class AppBackend:
 
     def live(self) -> dict[str, str]:
         """Model package ARN -> the endpoint serving it (the registry CLI's own reading)."""
-        return live_versions(self.workspace.backend, self.cfg, self.registry)
+        return live_versions(self.workspace.backend, self.cfg)
 
     def review(self, group: str, version: int, status: str, note: str, reviewer: str) -> str:
         """Approve or reject as `make approve-model` does; the reviewer's name goes into the note."""
@@ -220,9 +223,11 @@ class LocalBackend(AppBackend):
 
     kind = "local"
 
+    workspace: LocalWorkspace
+
     def __init__(
         self,
-        workspace: Workspace,
+        workspace: LocalWorkspace,
         cache_dir: Path,
         serve_url: str = DEFAULT_SERVE_URL,
         timeout_s: float = 120.0,
@@ -390,6 +395,7 @@ class AwsBackend(AppBackend):
     """SageMaker Runtime, the SageMaker registry, S3 and CloudWatch of `cfg.env` through boto3."""
 
     kind = "aws"
+    workspace: SageMakerWorkspace
 
     def describe(self) -> str:
         region, pipeline = self.cfg.project.region, self.workspace.pipeline_name
@@ -473,11 +479,11 @@ def open_backend(
     serve_url: str = DEFAULT_SERVE_URL,
 ) -> AppBackend:
     """The backend for ENV: `local` -> LocalBackend, any other environment -> AwsBackend."""
-    home = Path(home) if home is not None else REPO_ROOT / ".local"
+    home = Path(home) if home is not None else REPO_ROOT / LOCAL_HOME
     cache = Path(cache_dir) if cache_dir is not None else home / "app"
     if env == "local":
-        return LocalBackend(Workspace.open("local", "local", home), cache, serve_url)
-    return AwsBackend(Workspace.open("sagemaker", env, home), cache)
+        return LocalBackend(LocalWorkspace(load_config("local"), home), cache, serve_url)
+    return AwsBackend(SageMakerWorkspace(load_config(env)), cache)
 
 
 def reviewer_name() -> str:

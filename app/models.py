@@ -6,9 +6,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from model_registry.metrics import compare
-from model_registry.types import ModelVersion
+from model_registry.types import ApprovalStatus, ModelVersion
 
-REVIEW_ACTIONS = {"approve": "Approved", "reject": "Rejected"}
+REVIEW_ACTIONS = {"approve": ApprovalStatus.APPROVED, "reject": ApprovalStatus.REJECTED}
 
 
 def version_rows(versions: list[ModelVersion], live: dict[str, str]) -> list[dict[str, Any]]:
@@ -82,7 +82,7 @@ class PendingReview:
     note: str
 
     @property
-    def status(self) -> str:
+    def status(self) -> ApprovalStatus:
         return REVIEW_ACTIONS[self.action]
 
     def question(self) -> str:

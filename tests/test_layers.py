@@ -1,6 +1,7 @@
 """Imports go one way: a package imports only the layers below it (read from the source with ast).
 
     conf, containers -> project -> model_registry -> steps, infra -> pipelines -> pipelines.local -> workspace
+    -> app
 
 conf and containers import none of the project's packages (containers are the code bundle the jobs run:
 no config package, no SDK); project/ holds the bundle, the images and the shared defaults; model_registry
@@ -30,12 +31,23 @@ RANKS: dict[str, int] = {
     "pipelines": 4,
     "pipelines.local": 5,
     "workspace": 6,
+    "app": 7,
 }
-PACKAGES = ("conf", "containers", "project", "model_registry", "steps", "infra", "pipelines", "workspace")
+PACKAGES = (
+    "conf",
+    "containers",
+    "project",
+    "model_registry",
+    "steps",
+    "infra",
+    "pipelines",
+    "workspace",
+    "app",
+)
 # The SageMaker SDK takes seconds to import and is absent from the job images and the Lambda: never
-# in containers/, and not at module top level below steps/.
+# in containers/, and not at module top level below steps/. The web app talks to AWS through boto3 only.
 SDK = "sagemaker"
-NO_SDK_ANYWHERE = ("containers", "infra")
+NO_SDK_ANYWHERE = ("containers", "infra", "app")
 NO_SDK_AT_TOP = ("conf", "project", "model_registry")
 
 

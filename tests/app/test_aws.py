@@ -52,21 +52,20 @@ def test_a_missing_endpoint_or_a_5xx_says_the_endpoint_is_unavailable() -> None:
 
 
 class StubbedSession:
-    """A boto3 session whose clients are the given (stubbed) ones."""
+    """A boto3 session whose clients are the given (stubbed) ones, plain clients for the rest."""
 
     def __init__(self, clients: dict[str, Any]) -> None:
         self.clients = clients
 
     def client(self, service: str) -> Any:
-        return self.clients[service]
+        return self.clients.get(service) or boto3.client(service, region_name="us-east-1")
 
 
 def aws_backend(clients: dict[str, Any], tmp_path: Any) -> AwsBackend:
-    from model_registry.studio import Workspace
+    from conf import load_config
+    from workspace import SageMakerWorkspace
 
-    workspace = Workspace.open("sagemaker", "dev", tmp_path)
-    workspace.session = StubbedSession(clients)
-    return AwsBackend(workspace, tmp_path / "cache")
+    return AwsBackend(SageMakerWorkspace(load_config("dev"), StubbedSession(clients)), tmp_path / "cache")
 
 
 def test_invoke_sends_json_to_the_environments_endpoint_and_times_the_call(tmp_path: Any) -> None:
