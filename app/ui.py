@@ -246,12 +246,10 @@ def themes_tab(backend: AppBackend, tab: gr.Tab) -> list[Loader]:
             scale=3,
             buttons=["download", "fullscreen"],
         )
-        with gr.Column(scale=2):
+        with gr.Column(scale=1):
             theme = gr.Dropdown([], label="Theme", interactive=True)
             lines_note = gr.Markdown(elem_id="themes-lines-note")
-            lines = gr.Dataframe(
-                label="Strongest lines", interactive=False, wrap=True, elem_id="themes-lines"
-            )
+    lines = gr.Dataframe(label="Strongest lines", interactive=False, wrap=True, elem_id="themes-lines")
     table = gr.Dataframe(label="Episodes", interactive=False, elem_id="themes-table")
 
     def read(chosen: str | None) -> tuple[Any, ...]:
@@ -267,7 +265,7 @@ def themes_tab(backend: AppBackend, tab: gr.Tab) -> list[Loader]:
             try:  # runs from before the theme step scored lines have none: the note says so
                 lines = backend.output("ClassifyThemes", "themes", explore.THEME_LINES_FILE)
                 found = explore.theme_lines(lines.path.parent, chosen)
-                note = f"Strongest lines for **{chosen}** (run `{lines.run}`), each episode's best first."
+                note = f"Strongest lines for **{chosen}** (run `{lines.run}`), strongest first."
             except OutputMissing:
                 pass
         return scores, rows, names, chosen, found or [], note
