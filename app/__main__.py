@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import signal
 import sys
 import threading
 from collections.abc import Sequence
@@ -56,6 +57,8 @@ def main(args: argparse.Namespace) -> int:
 
         threading.Thread(target=start, daemon=True).start()
     demo = build(backend)
+    # `kill` (SIGTERM) ends the app like Ctrl-C, so the finally below stops the serve-local it started.
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(0))
     try:
         demo.launch(
             server_name=args.host,
