@@ -19,13 +19,18 @@ import pytest
 
 from tests.app.conftest import CHATBOT_GROUP, CLASSIFIER_GROUP, free_port, register_pending
 
-pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.browser]
-
 CHROMIUM = os.environ.get("CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
 HOW_TO_ENABLE = (
     "the browser tests need Debian's chromium: run `make browser` as root "
     "(apt-get install -y chromium), or set CHROMIUM=/path/to/chromium"
 )
+# Skipped up front (not in a fixture): the session's whole-DAG run is not started for nothing.
+pytestmark = [
+    pytest.mark.e2e,
+    pytest.mark.slow,
+    pytest.mark.browser,
+    pytest.mark.skipif(not Path(CHROMIUM).is_file(), reason=HOW_TO_ENABLE),
+]
 ARTIFACTS = Path(
     os.environ.get("APP_TEST_ARTIFACTS") or Path(__file__).resolve().parents[2] / "build/test-artifacts/app"
 )
@@ -34,8 +39,6 @@ TIMEOUT_MS = 120_000  # a reply from the tiny chatbot on two busy cores
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    if not Path(CHROMIUM).is_file():
-        pytest.skip(HOW_TO_ENABLE)
     sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is missing: run `make install`")
     with sync_api.sync_playwright() as playwright:
         launched = playwright.chromium.launch(
