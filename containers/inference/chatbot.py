@@ -6,9 +6,10 @@
 
 Self-contained on purpose (stdlib, torch, transformers, peft only): the serving container loads this file
 alone. The prompt is rendered with the chat template saved beside the weights, the one used in training;
-without a system message the training system prompt is used. Caps: `max_new_tokens` and
-`max_input_tokens` from chatbot_config.json, overridable with the MAX_NEW_TOKENS / MAX_INPUT_TOKENS
-environment variables of the SageMaker Model; bodies over MAX_PAYLOAD_BYTES are refused.
+without a system message the training system prompt is used. The reply is the assistant's text only: no
+template words, roles or special tokens (`assistant_text`, turn markers read off the template itself).
+Caps: `max_new_tokens` and `max_input_tokens` from chatbot_config.json, overridable with the MAX_NEW_TOKENS /
+MAX_INPUT_TOKENS environment variables of the SageMaker Model; bodies over MAX_PAYLOAD_BYTES are refused.
 
 Client errors raise ClientError (a ValueError) with a message saying what to fix and an HTTP
 `status_code` (400 bad JSON or schema, 413 too large, 415 wrong content type). The Hugging Face
@@ -21,7 +22,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import torch
 
@@ -93,9 +94,11 @@ def load_chat_model(model_dir: str | Path, use_adapter: bool = True) -> dict[str
 
             model = PeftModel.from_pretrained(model, str(root / config["adapter_dir"]))
     model.to(device).eval()
+    tokenizer = _load_tokenizer(root, config.get("tokenizer_class", "AutoTokenizer"))
     return {
         "model": model,
-        "tokenizer": _load_tokenizer(root, config.get("tokenizer_class", "AutoTokenizer")),
+        "tokenizer": tokenizer,
+        "markers": turn_markers(tokenizer),
         "system_prompt": config.get("system_prompt"),
         "max_new_tokens": int(os.environ.get("MAX_NEW_TOKENS", config.get("max_new_tokens", 128))),
         "max_input_tokens": int(os.environ.get("MAX_INPUT_TOKENS", config.get("max_input_tokens", 1024))),
@@ -181,6 +184,77 @@ def with_system_prompt(messages: list[dict[str, str]], system_prompt: str | None
     return [{"role": "system", "content": system_prompt}, *messages]
 
 
+_PROBE = "\u2063probe\u2063"  # a string no template writes, to find where a message's content sits
+
+
+class TurnMarkers(NamedTuple):
+    """How the tokenizer's chat template opens the assistant's turn and ends a turn.
+
+    Found by rendering the template itself, so the same code fits ChatML (Qwen, the tiny models),
+    Llama 3 headers and any other template, with no per-family table. A NamedTuple, not a dataclass:
+    the handler may be loaded from a file path without a sys.modules entry, which dataclasses need.
+    """
+
+    header: str  # what add_generation_prompt appends, e.g. "<|im_start|>assistant\n"
+    turn_openers: tuple[str, ...]  # special tokens that start a turn, e.g. "<|im_start|>"
+    turn_enders: tuple[str, ...]  # special tokens that end one, e.g. "<|im_end|>", "<|eot_id|>"
+    specials: tuple[str, ...]  # every special token, longest first
+    roles: tuple[str, ...] = ROLES
+
+
+def _special_tokens(tokenizer: Any) -> list[str]:
+    tokens = set(tokenizer.all_special_tokens)
+    tokens.update(
+        str(added) for added in getattr(tokenizer, "added_tokens_decoder", {}).values() if added.special
+    )
+    return sorted((t for t in tokens if t), key=len, reverse=True)
+
+
+def turn_markers(tokenizer: Any) -> TurnMarkers:
+    """Render one exchange with the tokenizer's template and read the turn markers off it."""
+    user = [{"role": "user", "content": _PROBE}]
+    closed = tokenizer.apply_chat_template(user, tokenize=False, add_generation_prompt=False)
+    opened = tokenizer.apply_chat_template(user, tokenize=False, add_generation_prompt=True)
+    header = opened[len(closed) :] if opened.startswith(closed) else ""
+    answered = tokenizer.apply_chat_template(
+        [*user, {"role": "assistant", "content": _PROBE}], tokenize=False, add_generation_prompt=False
+    )
+    after_reply = answered[answered.rindex(_PROBE) + len(_PROBE) :]
+    specials = _special_tokens(tokenizer)
+    enders = [t for t in specials if t in after_reply]
+    if tokenizer.eos_token and tokenizer.eos_token not in enders:
+        enders.append(tokenizer.eos_token)
+    openers = [t for t in specials if header.strip().startswith(t)]
+    return TurnMarkers(header.strip(), tuple(openers), tuple(enders), tuple(specials))
+
+
+def assistant_text(raw: str, markers: TurnMarkers) -> str:
+    """The assistant's words only, from generated text decoded WITH its special tokens.
+
+    A small or undertrained model may open its reply with the assistant header again (once or several
+    times), or go on past its turn into a new one; decoding with skip_special_tokens would then leave the
+    header's words ("assistant\nassistant\nYou are mean."). Here: repeated leading headers (or bare role
+    lines) are dropped, the text is cut at the first end of turn or start of a new turn, and any special
+    token left is removed.
+    """
+    text = raw.strip()
+    while True:
+        if markers.header and text.startswith(markers.header):
+            text = text[len(markers.header) :].lstrip()
+            continue
+        first_line, newline, rest = text.partition("\n")
+        if newline and first_line.strip() in markers.roles:  # a template's role word on its own line
+            text = rest.lstrip()
+            continue
+        break
+    cuts = [text.find(marker) for marker in (*markers.turn_enders, *markers.turn_openers) if marker in text]
+    if cuts:
+        text = text[: min(cuts)]
+    for token in markers.specials:
+        text = text.replace(token, "")
+    return text.strip()
+
+
 def generate_replies(
     bundle: dict[str, Any],
     conversations: list[list[dict[str, str]]],
@@ -221,7 +295,14 @@ def generate_replies(
     with torch.inference_mode():
         output = model.generate(**encoded.to(device), **options)
     new_tokens = output[:, encoded["input_ids"].shape[1] :]
-    replies = [text.strip() for text in tokenizer.batch_decode(new_tokens, skip_special_tokens=True)]
+    markers = bundle.get("markers") or turn_markers(tokenizer)
+    # Decoded WITH special tokens, so that the turn structure is visible to assistant_text; padding
+    # after an early stop is dropped first.
+    raw = [
+        tokenizer.decode([t for t in row.tolist() if t != tokenizer.pad_token_id], skip_special_tokens=False)
+        for row in new_tokens
+    ]
+    replies = [assistant_text(text, markers) for text in raw]
     completion = [int((row != tokenizer.pad_token_id).sum()) for row in new_tokens]
     return replies, [int(n) for n in lengths], completion
 

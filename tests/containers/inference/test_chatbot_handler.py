@@ -10,7 +10,17 @@ import pytest
 
 from containers.inference import chatbot
 
-ALLOWED_IMPORTS = {"__future__", "json", "os", "pathlib", "typing", "torch", "transformers", "peft"}
+ALLOWED_IMPORTS = {
+    "__future__",
+    "dataclasses",
+    "json",
+    "os",
+    "pathlib",
+    "typing",
+    "torch",
+    "transformers",
+    "peft",
+}
 
 
 @pytest.fixture(scope="module")
@@ -157,3 +167,15 @@ def test_adapter_without_merge_gives_the_merged_replies(chatbot_run) -> None:
     assert (
         chatbot.generate_replies(merged, prompts, 12)[0] == chatbot.generate_replies(unmerged, prompts, 12)[0]
     )
+
+
+def test_replies_to_every_test_prompt_carry_no_template_text(bundle, chatbot_run) -> None:
+    """The trained tiny chatbot on data/sample's test prompts: words only, no roles or special tokens."""
+    from containers.training.chat_data import load_conversations
+
+    prompts = [messages[:-1] for messages in load_conversations(chatbot_run["data"] / "chatbot_test")]
+    replies, _, _ = chatbot.generate_replies(bundle, prompts, 24)
+    specials = chatbot.turn_markers(bundle["tokenizer"]).specials
+    for reply in replies:
+        assert not any(token in reply for token in specials), reply
+        assert reply.split("\n")[0].strip() not in chatbot.ROLES, reply
