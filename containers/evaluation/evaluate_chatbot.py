@@ -1,11 +1,14 @@
-"""Score the chatbot on held-out pairs: corpus BLEU and chrF (sacrebleu), evaluation.json and samples.jsonl.
+"""Score the chatbot on held-out pairs against its base: chrF and BLEU (sacrebleu), reply diversity.
 
     python containers/evaluation/evaluate_chatbot.py --model-dir <model folder or model.tar.gz folder> \
-        --test <chatbot_test dir> --output-dir <dir> [--max-new-tokens 48] [--compare-base true]
+        --test <chatbot_test dir> --output-dir <dir> [--max-new-tokens 48]
 
 Replies come from the serving handler's own code (containers/inference/chatbot.py): same template,
-same loading, greedy decoding in batches, so the score is the endpoint's score. With --compare-base the
-base model alone (no adapter) answers the same prompts, and its scores are reported beside.
+same loading, greedy decoding in batches, so the score is the endpoint's score. The base model alone (no
+adapter) always answers the same prompts too: the gate asks whether fine-tuning helped (`chrf_lift`),
+which a constant threshold cannot tell. Distinct replies are counted after folding case, punctuation and
+spacing, beside the references' own count, so a model that answers everything alike shows it
+(`distinct_reply_ratio`, defined in report.py). Writes evaluation.json and samples.jsonl.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import re
 import sys
 import tempfile
 from dataclasses import dataclass
@@ -24,7 +28,7 @@ if __package__ in (None, ""):
 
 import torch
 
-from containers.common.cli import add_flag, str_to_bool
+from containers.common.cli import add_flag
 from containers.common.errors import run_main
 from containers.common.io import read_json, resolve_model_dir, setup_logging, write_jsonl
 from containers.evaluation import report
@@ -44,7 +48,6 @@ class EvaluateArguments:
     max_new_tokens: int = 48
     batch_size: int = 16
     max_samples: int = 0
-    compare_base: bool = False
 
     def __post_init__(self) -> None:
         for flag, value in (("max-new-tokens", self.max_new_tokens), ("batch-size", self.batch_size)):
@@ -62,9 +65,6 @@ def parse_args(argv: list[str] | None = None) -> EvaluateArguments:
     add_flag(parser, "max_new_tokens", type=int, default=48)
     add_flag(parser, "batch_size", type=int, default=16)
     add_flag(parser, "max_samples", type=int, default=0, help="score only the first N pairs (0: all)")
-    add_flag(
-        parser, "compare_base", type=str_to_bool, default=False, help="also score the base without adapter"
-    )
     return EvaluateArguments(**vars(parser.parse_args(argv)))
 
 
@@ -85,6 +85,16 @@ def reply_all(
         replies.extend(batch)
         LOG.info("replied to %d/%d prompts", len(replies), len(prompts))
     return replies
+
+
+def reply_key(text: str) -> str:
+    """What makes two replies the same reply: words, ignoring case, punctuation and spacing."""
+    return " ".join(re.findall(r"[a-z0-9']+", text.lower()))
+
+
+def distinct(texts: list[str]) -> int:
+    """How many different replies `texts` holds (see reply_key); an empty reply counts as one."""
+    return len({reply_key(text) for text in texts})
 
 
 def score(replies: list[str], references: list[str]) -> dict[str, Any]:
@@ -112,18 +122,19 @@ def main(args: EvaluateArguments) -> dict[str, Any]:
         model_dir = resolve_model_dir(args.model_dir, Path(scratch) / "model")
         config = read_json(model_dir / "chatbot_config.json")
         replies = reply_all(load_chat_model(model_dir), prompts, args.max_new_tokens, args.batch_size)
-        base_replies = (
-            reply_all(
-                load_chat_model(model_dir, use_adapter=False), prompts, args.max_new_tokens, args.batch_size
-            )
-            if args.compare_base
-            else None
+        base_replies = reply_all(
+            load_chat_model(model_dir, use_adapter=False), prompts, args.max_new_tokens, args.batch_size
         )
-    scores = score(replies, references)
-    metrics = {"bleu": scores["bleu"], "chrf": scores["chrf"]}
-    if base_replies is not None:
-        base_scores = score(base_replies, references)
-        metrics.update({"base_bleu": base_scores["bleu"], "base_chrf": base_scores["chrf"]})
+    scores, base_scores = score(replies, references), score(base_replies, references)
+    metrics = {
+        "bleu": scores["bleu"],
+        "chrf": scores["chrf"],
+        "base_bleu": base_scores["bleu"],
+        "base_chrf": base_scores["chrf"],
+        "distinct_replies": distinct(replies),
+        "base_distinct_replies": distinct(base_replies),
+        "distinct_references": distinct(references),
+    }
     metadata = {
         "bleu_signature": scores["bleu_signature"],
         "chrf_signature": scores["chrf_signature"],
@@ -135,26 +146,26 @@ def main(args: EvaluateArguments) -> dict[str, Any]:
     result = report.build_report("chatbot", metrics, metadata)
     report.write_report("chatbot", result, args.output_dir)
     samples = [
-        {
-            "prompt": prompt,
-            "reference": reference,
-            "reply": reply,
-            **({"base_reply": base} if base_replies else {}),
-        }
-        for prompt, reference, reply, base in zip(
-            prompts, references, replies, base_replies or replies, strict=True
-        )
+        {"prompt": prompt, "reference": reference, "reply": reply, "base_reply": base}
+        for prompt, reference, reply, base in zip(prompts, references, replies, base_replies, strict=True)
     ]
     write_jsonl(args.output_dir / "samples.jsonl", samples)
+    figures = result["chatbot_metrics"]
     LOG.info(
-        "BLEU %.2f chrF %.2f on %d pairs%s",
-        metrics["bleu"],
+        "chrF %.2f (base %.2f, lift %.2f) BLEU %.2f (base %.2f); %d distinct replies, "
+        "references %d (ratio %.2f) on %d pairs",
         metrics["chrf"],
+        metrics["base_chrf"],
+        figures["chrf_lift"]["value"],
+        metrics["bleu"],
+        metrics["base_bleu"],
+        metrics["distinct_replies"],
+        metrics["distinct_references"],
+        figures["distinct_reply_ratio"]["value"],
         len(references),
-        f" (base: BLEU {metrics['base_bleu']:.2f} chrF {metrics['base_chrf']:.2f})" if base_replies else "",
     )
-    for name, value in metrics.items():
-        LOG.info("METRIC %s=%.4f step=0", name, value)
+    for name, entry in figures.items():
+        LOG.info("METRIC %s=%.4f step=0", name, entry["value"])
     return result
 
 

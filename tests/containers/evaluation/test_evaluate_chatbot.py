@@ -24,8 +24,6 @@ def chatbot_report(chatbot_run, tmp_path_factory: pytest.TempPathFactory) -> dic
             str(out),
             "--max-new-tokens",
             "24",
-            "--compare-base",
-            "true",
         ]
     )
     return {"report": evaluate_chatbot.main(args), "out": out}
@@ -89,10 +87,29 @@ def test_model_tar_gz_gives_the_same_scores(chatbot_run, chatbot_report, tmp_pat
         ]
     )
     again = evaluate_chatbot.main(args)["chatbot_metrics"]
-    assert again["bleu"]["value"] == pytest.approx(
-        chatbot_report["report"]["chatbot_metrics"]["bleu"]["value"]
+    first = chatbot_report["report"]["chatbot_metrics"]
+    for name in ("chrf", "base_chrf", "chrf_lift", "distinct_reply_ratio"):
+        assert again[name]["value"] == pytest.approx(first[name]["value"])
+
+
+def test_report_carries_the_derived_figures_the_gate_reads(chatbot_report) -> None:
+    body = chatbot_report["report"]["chatbot_metrics"]
+    assert body["chrf_lift"]["value"] == pytest.approx(body["chrf"]["value"] - body["base_chrf"]["value"])
+    assert body["distinct_reply_ratio"]["value"] == pytest.approx(
+        body["distinct_replies"]["value"] / body["distinct_references"]["value"]
     )
-    assert "base_bleu" not in again
+    samples = [
+        json.loads(line) for line in (chatbot_report["out"] / "samples.jsonl").read_text().splitlines()
+    ]
+    assert body["distinct_replies"]["value"] == evaluate_chatbot.distinct([s["reply"] for s in samples])
+    assert body["distinct_references"]["value"] == evaluate_chatbot.distinct(
+        [s["reference"] for s in samples]
+    )
+
+
+def test_replies_that_differ_only_in_case_or_punctuation_are_one_reply() -> None:
+    assert evaluate_chatbot.distinct(["Yes.", "yes", " YES!", "No.", "Friends don't lie."]) == 3
+    assert evaluate_chatbot.reply_key("Friends  don't LIE!") == "friends don't lie"
 
 
 def test_score_of_exact_replies_is_100() -> None:
