@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
 from pathlib import Path
 
 from containers.common.errors import InputDataError, MissingInputError
@@ -56,3 +57,37 @@ def label_map(labels: list[str]) -> dict[str, dict]:
         "label2id": {label: i for i, label in enumerate(ordered)},
         "id2label": {str(i): label for i, label in enumerate(ordered)},
     }
+
+
+class UnlearnableLocations(ValueError):
+    """The locations cannot train a classifier; the message says what to add."""
+
+
+def check_learnable(
+    rows: list[dict], folder: Path, validation_fraction: float, test_fraction: float
+) -> dict[str, int]:
+    """Refuse, before any training, locations a classifier cannot learn from or be tested on.
+
+    Needs two labels or more (one label is a constant, which scores 1.0 and means nothing) and, for every
+    label, one row in each split that is asked for (train, and validation/test when their fraction is
+    above 0): a label absent from the test split is never tested. Returns the count per label.
+    """
+    counts = dict(sorted(Counter(row["label"] for row in rows).items()))
+    if not rows:
+        raise UnlearnableLocations(
+            f"no locations in {folder}: its *.jsonl files hold no rows; "
+            'write one {"name", "description", "label"} object per line'
+        )
+    if len(counts) < 2:
+        raise UnlearnableLocations(
+            f"only one label ({', '.join(counts)}) in {folder}; a classifier needs at least two: "
+            "add locations of other kinds"
+        )
+    needed = 1 + (validation_fraction > 0) + (test_fraction > 0)
+    scarce = {label: n for label, n in counts.items() if n < needed}
+    if scarce:
+        raise UnlearnableLocations(
+            f"labels with fewer than {needed} rows in {folder} cannot be in every split "
+            f"(train, validation, test): {scarce}; add rows for them or merge them into another label"
+        )
+    return counts

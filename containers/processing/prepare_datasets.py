@@ -8,9 +8,10 @@ Chatbot: for the configured character, the previous line of the same episode (an
 user turn and the character's reply the assistant turn, written as chat messages. Stage directions are
 removed, short replies and duplicates dropped, and whole episodes go to train/validation/test (seeded), so
 no episode leaks between splits. Locations: text = name + description, split stratified by label (seeded),
-with the label map. Output folders follow docs/contracts.md (PrepareChatbotData, PrepareLocationData).
-`--datasets chatbot` (or `classifier`) builds one of the two and reads only its input folder: the
-pipeline runs them as two steps so that each is cached on its own data.
+with the label map; locations a classifier cannot learn from (no rows, one label, a label too rare to be
+in every split) are refused here, before any training. Output folders follow docs/contracts.md
+(PrepareChatbotData, PrepareLocationData). `--datasets chatbot` (or `classifier`) builds one of the two
+and reads only its input folder: the pipeline runs them as two steps so that each is cached on its own data.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from containers.common.cli import add_flag
 from containers.common.errors import InputDataError, run_main
 from containers.common.io import setup_logging, write_json, write_jsonl
 from containers.common.job_inputs import user_path
-from containers.processing.locations import label_map, read_locations
+from containers.processing.locations import check_learnable, label_map, read_locations
 from containers.processing.splits import split_episodes, stratified_split
 from containers.processing.transcripts import build_pairs, read_transcripts
 
@@ -120,6 +121,7 @@ def chatbot_datasets(args: PrepareArguments) -> tuple[dict[str, list[dict]], dic
 def classifier_datasets(args: PrepareArguments) -> tuple[dict[str, list[dict]], dict, dict]:
     """Location rows per split, the label map, and the report part."""
     rows = read_locations(args.locations_dir)
+    check_learnable(rows, args.locations_dir, args.validation_fraction, args.test_fraction)
     splits = stratified_split(rows, "label", args.validation_fraction, args.test_fraction, args.seed)
     report = {
         "rows": len(rows),

@@ -33,3 +33,21 @@ def load_label_map(train_dir: Path, rows: list[dict[str, str]]) -> dict[str, int
     if unknown:
         raise ValueError(f"labels {unknown} are not in {path}; regenerate the label map")
     return {label: int(index) for label, index in label2id.items()}
+
+
+class UnlearnableData(ValueError):
+    """The training split cannot teach a classifier anything; the message says what to fix."""
+
+
+def check_trainable(folder: Path, rows: list[dict[str, str]]) -> None:
+    """Refuse a training split with no rows or a single label before any model is built.
+
+    PrepareLocationData refuses such data first; this guards a job started on hand-made channels.
+    """
+    labels = sorted({row["label"] for row in rows})
+    if not rows:
+        raise UnlearnableData(f"the training split in {folder} holds no rows; prepare the locations first")
+    if len(labels) < 2:
+        raise UnlearnableData(
+            f"the training split in {folder} has one label only ({labels[0]}); a classifier needs two or more"
+        )

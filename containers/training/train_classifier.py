@@ -40,7 +40,7 @@ from transformers.trainer_utils import get_last_checkpoint
 from containers.common import tiny_models
 from containers.common.cli import add_flag, add_job_paths
 from containers.common.io import setup_logging, write_json
-from containers.training.classifier_data import LABEL_MAP, load_examples, load_label_map
+from containers.training.classifier_data import LABEL_MAP, check_trainable, load_examples, load_label_map
 
 LOG = logging.getLogger("train_classifier")
 INFERENCE_DIR = Path(__file__).resolve().parents[1] / "inference"
@@ -256,6 +256,7 @@ def main(args: ClassifierArguments) -> dict[str, Any]:
         torch.set_num_threads(1)
     set_seed(args.seed)
     train_rows, validation_rows = load_examples(args.train), load_examples(args.validation)
+    check_trainable(args.train, train_rows)
     label2id = load_label_map(args.train, train_rows)
     LOG.info(
         "%d training and %d validation texts, %d labels", len(train_rows), len(validation_rows), len(label2id)

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from containers.processing import prepare_datasets
+from containers.processing.locations import UnlearnableLocations
 from containers.processing.splits import split_counts, split_episodes, stratified_split
 from containers.processing.transcripts import (
     build_pairs,
@@ -267,3 +268,47 @@ def test_bad_arguments_fail_before_any_file_is_read(tmp_path, flags, message):
     argv = ["--transcripts-dir", str(missing), "--locations-dir", str(missing), "--output-dir", str(tmp_path)]
     with pytest.raises(ValueError, match=message):
         prepare_datasets.parse_args([*argv, *flags])
+
+
+def _locations(tmp_path: Path, lines: list[str]) -> Path:
+    folder = tmp_path / "locations"
+    folder.mkdir()
+    (folder / "locations.jsonl").write_text("".join(line + "\n" for line in lines))
+    return folder
+
+
+def _row(name: str, label: str) -> str:
+    return json.dumps({"name": name, "description": f"A place called {name}.", "label": label})
+
+
+@pytest.mark.parametrize(
+    ("lines", "match"),
+    [
+        ([], r"no locations in .*locations: its \*\.jsonl files hold no rows"),
+        (["", "   "], r"hold no rows"),
+        ([_row(f"Lab {i}", "lab") for i in range(9)], r"only one label \(lab\) .* at least two"),
+        (
+            [_row(f"Lab {i}", "lab") for i in range(9)] + [_row("Mall", "town"), _row("Diner", "town")],
+            r"fewer than 3 rows .*\{'town': 2\}; add rows for them",
+        ),
+    ],
+    ids=["empty-file", "blank-lines", "one-label", "rare-label"],
+)
+def test_locations_a_classifier_cannot_learn_from_are_refused(tmp_path, lines, match):
+    """Refused while preparing the data, in one line, not as an IndexError inside training."""
+    argv = ["--locations-dir", str(_locations(tmp_path, lines)), "--output-dir", str(tmp_path / "out")]
+    with pytest.raises(UnlearnableLocations, match=match) as caught:
+        prepare_datasets.main(prepare_datasets.parse_args([*argv, "--datasets", "classifier"]))
+    assert "\n" not in str(caught.value)
+    assert not (tmp_path / "out" / "classifier_train").exists()
+
+
+def test_a_label_rare_but_present_in_every_split_is_accepted(tmp_path):
+    lines = [_row(f"Lab {i}", "lab") for i in range(9)] + [_row(f"Mall {i}", "town") for i in range(3)]
+    argv = ["--locations-dir", str(_locations(tmp_path, lines)), "--output-dir", str(tmp_path / "out")]
+    manifest = prepare_datasets.main(prepare_datasets.parse_args([*argv, "--datasets", "classifier"]))
+    assert {name: counts["town"] for name, counts in manifest["classifier"]["per_split"].items()} == {
+        "train": 1,
+        "validation": 1,
+        "test": 1,
+    }

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from containers.training import train_classifier
-from containers.training.classifier_data import load_label_map
+from containers.training.classifier_data import UnlearnableData, load_label_map
 from tests.containers.conftest import REPO, classifier_argv
 
 
@@ -84,3 +84,26 @@ def test_bad_hyperparameters_fail_before_any_data_is_read(
     missing = str(tmp_path / "not-there")
     with pytest.raises(ValueError, match=message):
         train_classifier.parse_args(["--train", missing, "--validation", missing, *flags])
+
+
+@pytest.mark.parametrize(
+    ("train_lines", "match"),
+    [
+        ("", r"holds no rows"),
+        (
+            '{"text": "a lab", "label": "lab"}\n{"text": "the lab", "label": "lab"}\n',
+            r"one label only \(lab\)",
+        ),
+    ],
+    ids=["empty", "one-label"],
+)
+def test_unlearnable_training_split_is_refused_before_a_model_is_built(
+    tmp_path: Path, train_lines: str, match: str
+) -> None:
+    for split in ("train", "validation"):
+        (tmp_path / "data" / f"classifier_{split}").mkdir(parents=True)
+        (tmp_path / "data" / f"classifier_{split}" / f"{split}.jsonl").write_text(train_lines)
+    argv = classifier_argv(tmp_path / "data", tmp_path / "run")
+    with pytest.raises(UnlearnableData, match=match):
+        train_classifier.main(train_classifier.parse_args(argv))
+    assert not (tmp_path / "run" / "model").exists()
