@@ -145,9 +145,16 @@ class ClassifierHyperparameters(Strict):
     seed: int = 42
 
 
-class GateConfig(Strict):
-    metric: str
-    threshold: float
+GATE_DESCRIPTION = (
+    "the quality gate: {figure: minimum}, every figure of the evaluation report "
+    "(containers/evaluation/report.py) must reach its minimum; a *_lift minimum must be above 0"
+)
+
+
+def _gate(model: str, minimums: dict[str, float]) -> dict[str, float]:
+    from containers.evaluation.report import check_gate  # stdlib only: the one report schema
+
+    return check_gate(model, minimums)
 
 
 class ServingConfig(Strict):
@@ -175,8 +182,13 @@ class ChatbotConfig(Strict):
     spot: SpotConfig = SpotConfig()
     hyperparameters: ChatbotHyperparameters = ChatbotHyperparameters()
     evaluation_max_new_tokens: int = Field(default=48, ge=1)
-    gate: GateConfig
+    gate: dict[str, float] = Field(description=GATE_DESCRIPTION)
     serving: ServingConfig
+
+    @field_validator("gate")
+    @classmethod
+    def _gate(cls, value: dict[str, float]) -> dict[str, float]:
+        return _gate("chatbot", value)
 
 
 class ClassifierConfig(Strict):
@@ -184,8 +196,13 @@ class ClassifierConfig(Strict):
     training: ComputeConfig
     spot: SpotConfig = SpotConfig()
     hyperparameters: ClassifierHyperparameters = ClassifierHyperparameters()
-    gate: GateConfig
+    gate: dict[str, float] = Field(description=GATE_DESCRIPTION)
     serving: ServingConfig
+
+    @field_validator("gate")
+    @classmethod
+    def _gate(cls, value: dict[str, float]) -> dict[str, float]:
+        return _gate("classifier", value)
 
 
 class RegistryConfig(Strict):

@@ -1,10 +1,15 @@
-"""The quality gate of one model: metric >= threshold ? register and deploy : fail with the numbers.
+"""The quality gate of one model: every figure >= its minimum ? register and deploy : fail with the numbers.
+
+The figures (conf `<model>.gate`: {figure: minimum}) include ones derived against a baseline in the
+evaluation report: the classifier's accuracy_lift over the majority class, the chatbot's chrf_lift over its
+base and distinct_reply_ratio against the references, so neither a constant answer nor the untrained
+base passes. Each minimum is a pipeline Parameter (`<Model>Min<Figure>`, e.g. ChatbotMinChrfLift).
 
 Deployment from the pipeline is itself gated on the approval status the version was registered with:
 only an Approved version goes live here; a PendingManualApproval one waits for a reviewer, whose approval
 deploys it through the approval handler (model_registry/).
 
-The JSON path comes from the evaluation schema (`report.json_path`), never from a literal.
+JSON paths come from the evaluation schema (`report.json_path`), never from literals.
 """
 
 from __future__ import annotations
@@ -23,40 +28,48 @@ from steps.evaluate import report_file
 from steps.request_step import RequestStep
 
 
-def metric_value(ctx: StepContext, model: str, evaluate_step: RequestStep) -> JsonGet:
-    metric = getattr(ctx.cfg, model).gate.metric
+def figure_value(model: str, evaluate_step: RequestStep, figure: str) -> JsonGet:
+    """One figure of the model's evaluation report, read where the schema puts it."""
     return JsonGet(
         step_name=evaluate_step.name,
         property_file=report_file(model),
-        json_path=report.json_path(model, metric),
+        json_path=report.json_path(model, figure),
     )
 
 
 def build_fail_step(ctx: StepContext, model: str, evaluate_step: RequestStep) -> FailStep:
-    """Ends the run with a message naming the metric, its value and the threshold."""
-    metric = getattr(ctx.cfg, model).gate.metric
-    message = Join(
-        on="",
-        values=[
-            f"{model} {metric} = ",
-            metric_value(ctx, model, evaluate_step),
-            ", below the threshold ",
-            ctx.params.for_model(model).threshold,
-            f" ({report.json_path(model, metric)} in {report.REPORT_FILE}); the model was not registered.",
-        ],
+    """Ends the run with every comparison of the gate: figure, its value and its minimum.
+
+    A condition step says only that the conjunction failed, and a Join cannot choose its parts, so the
+    message lists each comparison with both numbers: the failed ones are those below their minimum.
+    """
+    values: list[Any] = [f"{model} did not pass its quality gate (every figure must reach its minimum): "]
+    for index, (figure, minimum) in enumerate(ctx.params.for_model(model).gate_minimums.items()):
+        values += [
+            f"{'; ' if index else ''}{figure} = ",
+            figure_value(model, evaluate_step, figure),
+            " (minimum ",
+            minimum,
+            ")",
+        ]
+    values.append(
+        f". Figures from {report.spec(model).problem_key}.<figure>.value in {report.REPORT_FILE}; "
+        "the model was not registered."
     )
-    return FailStep(name=names.MODEL_STEPS[model]["fail"], error_message=message)
+    return FailStep(name=names.MODEL_STEPS[model]["fail"], error_message=Join(on="", values=values))
 
 
 def build_gate_step(
     ctx: StepContext, model: str, evaluate_step: RequestStep, if_steps: list[Any], else_steps: list[Any]
 ) -> ConditionStep:
-    condition = ConditionGreaterThanOrEqualTo(
-        left=metric_value(ctx, model, evaluate_step), right=ctx.params.for_model(model).threshold
-    )
+    """Pass when every figure reaches its minimum (figure >= the Parameter of its minimum)."""
+    conditions = [
+        ConditionGreaterThanOrEqualTo(left=figure_value(model, evaluate_step, figure), right=minimum)
+        for figure, minimum in ctx.params.for_model(model).gate_minimums.items()
+    ]
     return ConditionStep(
         name=names.MODEL_STEPS[model]["gate"],
-        conditions=[condition],
+        conditions=conditions,
         if_steps=if_steps,
         else_steps=else_steps,
     )

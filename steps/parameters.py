@@ -7,7 +7,7 @@ be absent when spot is off, which a parameter cannot express (sagemaker-python-s
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 
 from sagemaker.core.workflow.parameters import Parameter, ParameterFloat, ParameterInteger, ParameterString
 
@@ -30,18 +30,19 @@ class PipelineParameters:
     chatbot_learning_rate: ParameterFloat
     chatbot_max_steps: ParameterInteger
     chatbot_evaluation_instance_type: ParameterString
-    chatbot_threshold: ParameterFloat
     chatbot_endpoint_instance_type: ParameterString
     classifier_model_id: ParameterString
     classifier_training_instance_type: ParameterString
     classifier_training_instance_count: ParameterInteger
     classifier_epochs: ParameterFloat
     classifier_learning_rate: ParameterFloat
-    classifier_threshold: ParameterFloat
     classifier_endpoint_instance_type: ParameterString
+    # model -> {report figure: its minimum}, one Parameter per comparison of the quality gate
+    gate_minimums: dict[str, dict[str, ParameterFloat]] = field(default_factory=dict)
 
     def all(self) -> list[Parameter]:
-        return [getattr(self, field.name) for field in fields(self)]
+        plain = [getattr(self, f.name) for f in fields(self) if f.name != "gate_minimums"]
+        return plain + [p for minimums in self.gate_minimums.values() for p in minimums.values()]
 
     def for_model(self, model: str) -> ModelParameters:
         """The parameters of one model branch ('chatbot' or 'classifier')."""
@@ -51,7 +52,7 @@ class PipelineParameters:
             training_instance_count=getattr(self, f"{model}_training_instance_count"),
             epochs=getattr(self, f"{model}_epochs"),
             learning_rate=getattr(self, f"{model}_learning_rate"),
-            threshold=getattr(self, f"{model}_threshold"),
+            gate_minimums=self.gate_minimums[model],
             endpoint_instance_type=getattr(self, f"{model}_endpoint_instance_type"),
         )
 
@@ -63,8 +64,24 @@ class ModelParameters:
     training_instance_count: ParameterInteger
     epochs: ParameterFloat
     learning_rate: ParameterFloat
-    threshold: ParameterFloat
+    gate_minimums: dict[str, ParameterFloat]
     endpoint_instance_type: ParameterString
+
+
+def gate_parameter_name(model: str, figure: str) -> str:
+    """'chatbot', 'chrf_lift' -> 'ChatbotMinChrfLift': the Parameter holding one gate minimum."""
+    return f"{model.capitalize()}Min{''.join(part.capitalize() for part in figure.split('_'))}"
+
+
+def build_gate_parameters(cfg: Config) -> dict[str, dict[str, ParameterFloat]]:
+    """One Float Parameter per gate comparison, in config order, default the configured minimum."""
+    return {
+        model: {
+            figure: ParameterFloat(gate_parameter_name(model, figure), default_value=float(minimum))
+            for figure, minimum in getattr(cfg, model).gate.items()
+        }
+        for model in ("chatbot", "classifier")
+    }
 
 
 def build_parameters(cfg: Config) -> PipelineParameters:
@@ -98,7 +115,6 @@ def build_parameters(cfg: Config) -> PipelineParameters:
         chatbot_evaluation_instance_type=ParameterString(
             "ChatbotEvaluationInstanceType", default_value=chat.serving.instance_type
         ),
-        chatbot_threshold=ParameterFloat("ChatbotGateThreshold", default_value=chat.gate.threshold),
         chatbot_endpoint_instance_type=ParameterString(
             "ChatbotEndpointInstanceType", default_value=chat.serving.instance_type
         ),
@@ -113,8 +129,8 @@ def build_parameters(cfg: Config) -> PipelineParameters:
         classifier_learning_rate=ParameterFloat(
             "ClassifierLearningRate", default_value=clf.hyperparameters.learning_rate
         ),
-        classifier_threshold=ParameterFloat("ClassifierGateThreshold", default_value=clf.gate.threshold),
         classifier_endpoint_instance_type=ParameterString(
             "ClassifierEndpointInstanceType", default_value=clf.serving.instance_type
         ),
+        gate_minimums=build_gate_parameters(cfg),
     )

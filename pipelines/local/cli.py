@@ -1,7 +1,7 @@
 """`run-local` and `serve-local`, registered into `python -m pipelines` by `add_commands`.
 
 python -m pipelines run-local --data data/sample                # make run-local [DATA=DIR]
-python -m pipelines run-local --param ChatbotGateThreshold=1000 # any pipeline Parameter
+python -m pipelines run-local --param ChatbotMinChrf=1000      # any pipeline Parameter
 python -m pipelines run-local --resume                          # continue the latest failed run
 python -m pipelines serve-local --port 8080                     # make serve-local [PORT=...]
 """

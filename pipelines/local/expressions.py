@@ -2,7 +2,7 @@
 
 The definition JSON (Version 2020-12-01) writes every run-time value as an expression:
 
-    {"Get": "Parameters.ChatbotGateThreshold"}
+    {"Get": "Parameters.ChatbotMinChrf"}
     {"Get": "Execution.PipelineExecutionId"}
     {"Get": "Steps.CleanSubtitles.ProcessingOutputConfig.Outputs['cleaned'].S3Output.S3Uri"}
     {"Std:Join": {"On": "/", "Values": ["s3://bucket", {"Get": "Execution.PipelineExecutionId"}]}}

@@ -22,8 +22,9 @@ def test_every_environment_loads(env: str) -> None:
 def test_overlay_changes_only_what_it_names() -> None:
     base = read_yaml(CONF / "base.yaml")
     prod = load_config("prod")
-    assert prod.chatbot.gate.threshold == 8.0  # from prod.yaml
-    assert prod.chatbot.gate.metric == base["chatbot"]["gate"]["metric"]  # untouched by the overlay
+    assert prod.chatbot.gate["chrf_lift"] == 2.0  # from prod.yaml
+    assert prod.chatbot.gate["chrf_lift"] != base["chatbot"]["gate"]["chrf_lift"]
+    assert prod.chatbot.hyperparameters.lora_r == base["chatbot"]["hyperparameters"]["lora_r"]  # untouched
     assert prod.project.tags == {"project": "stranger-things-nlp", "environment": "prod"}  # deep merge
 
 
@@ -112,3 +113,22 @@ def test_stack_outputs_are_read_last_and_errors_name_their_file(tmp_path: Path) 
     (folder / "outputs" / "prod.yaml").write_text("security:\n  kms_key: x\n")
     with pytest.raises(ConfigError, match=r"outputs/prod\.yaml: security\.kms_key: unknown key"):
         load_config("prod", folder)
+
+
+@pytest.mark.parametrize(
+    ("overlay", "match"),
+    [
+        ("chatbot:\n  gate:\n    bleuu: 5\n", r"chatbot\.gate: .*the gate cannot read 'bleuu'"),
+        (
+            "classifier:\n  gate:\n    accuracy_lift: 0\n",
+            r"accuracy_lift minimum is 0.*baseline itself passes",
+        ),
+        ("chatbot:\n  gate:\n    chrf_lift: -1\n", r"chrf_lift minimum is -1"),
+    ],
+    ids=["unknown-figure", "zero-lift", "negative-lift"],
+)
+def test_a_gate_the_baseline_would_pass_or_that_reads_nothing_is_rejected(
+    tmp_path: Path, overlay: str, match: str
+) -> None:
+    with pytest.raises(ConfigError, match=match):
+        load_config("dev", _conf_dir(tmp_path, overlay))

@@ -12,6 +12,7 @@ from containers.evaluation import report
 from pipelines.diagram import edges
 from project.bundle import bundle_hash
 from steps import names
+from steps.parameters import gate_parameter_name
 from tests.pipelines.conftest import steps_by_name
 
 FOLDERS = ("subtitles", "transcripts", "locations")
@@ -114,8 +115,9 @@ def test_parameter_defaults_come_from_config(definitions: dict[str, Any], env: s
     assert params["ChatbotLearningRate"] == ("Float", cfg.chatbot.hyperparameters.learning_rate)
     assert params["ChatbotMaxSteps"] == ("Integer", cfg.chatbot.hyperparameters.max_steps)
     assert params["ClassifierLearningRate"] == ("Float", cfg.classifier.hyperparameters.learning_rate)
-    assert params["ChatbotGateThreshold"] == ("Float", cfg.chatbot.gate.threshold)
-    assert params["ClassifierGateThreshold"] == ("Float", cfg.classifier.gate.threshold)
+    for model in ("chatbot", "classifier"):
+        for figure, minimum in getattr(cfg, model).gate.items():
+            assert params[gate_parameter_name(model, figure)] == ("Float", minimum)
     assert params["ChatbotEndpointInstanceType"] == ("String", cfg.chatbot.serving.instance_type)
 
 
@@ -123,8 +125,8 @@ def test_prod_and_dev_differ_where_their_config_does(definitions: dict[str, Any]
     def defaults(env: str) -> dict[str, Any]:
         return {p["Name"]: p["DefaultValue"] for p in definitions[env]["Parameters"]}
 
-    assert defaults("prod")["ChatbotGateThreshold"] == 8.0
-    assert defaults("dev")["ChatbotGateThreshold"] == 5.0
+    assert defaults("prod")["ChatbotMinChrfLift"] == 2.0
+    assert defaults("dev")["ChatbotMinChrfLift"] == 1.0
     assert defaults("prod")["ChatbotModelId"] == "Qwen/Qwen2.5-3B-Instruct"
     assert defaults("dev")["ChatbotModelId"] == "Qwen/Qwen2.5-1.5B-Instruct"
 
@@ -240,24 +242,40 @@ def test_gates_read_the_evaluation_schema_paths(
     definitions: dict[str, Any], model: str, gate: str, evaluate: str
 ) -> None:
     for env in ("dev", "prod", "local"):
-        metric = getattr(load_config(env), model).gate.metric
-        condition = steps_by_name(definitions[env])[gate]["Arguments"]["Conditions"][0]
-        assert condition["Type"] == "GreaterThanOrEqualTo"
-        json_get = condition["LeftValue"]["Std:JsonGet"]
-        assert json_get["Path"] == report.json_path(model, metric)
-        assert json_get["PropertyFile"] == {
-            "Get": f"Steps.{evaluate}.PropertyFiles.{model.capitalize()}EvaluationReport"
-        }
-        assert condition["RightValue"] == {"Get": f"Parameters.{model.capitalize()}GateThreshold"}
+        gate_minimums = getattr(load_config(env), model).gate
+        conditions = steps_by_name(definitions[env])[gate]["Arguments"]["Conditions"]
+        assert len(conditions) == len(gate_minimums)
+        for condition, figure in zip(conditions, gate_minimums, strict=True):
+            assert condition["Type"] == "GreaterThanOrEqualTo"
+            json_get = condition["LeftValue"]["Std:JsonGet"]
+            assert json_get["Path"] == report.json_path(model, figure)
+            assert json_get["PropertyFile"] == {
+                "Get": f"Steps.{evaluate}.PropertyFiles.{model.capitalize()}EvaluationReport"
+            }
+            assert condition["RightValue"] == {"Get": f"Parameters.{gate_parameter_name(model, figure)}"}
 
 
-def test_fail_step_message_names_metric_value_and_threshold(definitions: dict[str, Any]) -> None:
-    message = steps_by_name(definitions["dev"])["ChatbotBelowThreshold"]["Arguments"]["ErrorMessage"][
+def test_gates_compare_with_baselines_in_every_environment() -> None:
+    """No environment gates on constants alone: a lift over the baseline is always one of the figures."""
+    for env in ("dev", "prod", "local"):
+        cfg = load_config(env)
+        assert cfg.chatbot.gate["chrf_lift"] > 0 and cfg.chatbot.gate["distinct_reply_ratio"] > 0
+        assert cfg.classifier.gate["accuracy_lift"] > 0 and "macro_f1" in cfg.classifier.gate
+
+
+def test_fail_step_message_names_every_comparison_with_value_and_minimum(definitions: dict[str, Any]) -> None:
+    values = steps_by_name(definitions["dev"])["ChatbotBelowThreshold"]["Arguments"]["ErrorMessage"][
         "Std:Join"
-    ]
-    assert message["Values"][0] == "chatbot bleu = "
-    assert message["Values"][1]["Std:JsonGet"]["Path"] == "chatbot_metrics.bleu.value"
-    assert message["Values"][3] == {"Get": "Parameters.ChatbotGateThreshold"}
+    ]["Values"]
+    figures = list(load_config("dev").chatbot.gate)
+    read = [v["Std:JsonGet"]["Path"] for v in values if isinstance(v, dict) and "Std:JsonGet" in v]
+    minimums = [v["Get"] for v in values if isinstance(v, dict) and "Get" in v]
+    assert read == [report.json_path("chatbot", figure) for figure in figures]
+    assert minimums == [f"Parameters.{gate_parameter_name('chatbot', figure)}" for figure in figures]
+    texts = [v for v in values if isinstance(v, str)]
+    assert texts[0].startswith("chatbot did not pass its quality gate")
+    assert texts[1:-1:3] == [f"{'; ' if i else ''}{figure} = " for i, figure in enumerate(figures)]
+    assert texts[-1].endswith("the model was not registered.")
 
 
 def test_register_points_metrics_at_evaluation_json_and_takes_approval_from_a_parameter(

@@ -56,9 +56,14 @@ def test_configured_image_uri_wins() -> None:
 def test_parameters_per_model() -> None:
     params = build_parameters(load_config("local"))
     names = [p.name for p in params.all()]
-    assert len(names) == len(set(names)) == 20
+    cfg = load_config("local")
+    assert len(names) == len(set(names)) == 18 + len(cfg.chatbot.gate) + len(cfg.classifier.gate)
     classifier = params.for_model("classifier")
-    assert (classifier.threshold.name, classifier.threshold.default_value) == ("ClassifierGateThreshold", 0.3)
+    minimums = {figure: (p.name, p.default_value) for figure, p in classifier.gate_minimums.items()}
+    assert minimums == {
+        "accuracy_lift": ("ClassifierMinAccuracyLift", cfg.classifier.gate["accuracy_lift"]),
+        "macro_f1": ("ClassifierMinMacroF1", cfg.classifier.gate["macro_f1"]),
+    }
     assert classifier.model_id.default_value == "tiny:distilbert"
 
 

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import json
+import shutil
 import tarfile
+from collections import Counter
 from pathlib import Path
 
 import pytest
 
+from conf import load_config
 from containers.evaluation import evaluate_chatbot, report
+
+LOCAL_GATE = load_config("local").chatbot.gate
 
 
 @pytest.fixture(scope="module")
@@ -141,3 +146,55 @@ def test_bad_arguments_fail_before_loading_the_model(tmp_path: Path) -> None:
         evaluate_chatbot.parse_args([*argv, "--max-new-tokens", "0"])
     with pytest.raises(ValueError, match=r"--max-samples -2 is negative \(0 scores every pair\)"):
         evaluate_chatbot.parse_args([*argv, "--max-samples", "-2"])
+
+
+def test_fine_tuned_tiny_chatbot_passes_the_local_gate(chatbot_report) -> None:
+    assert report.gate_failures("chatbot", chatbot_report["report"], LOCAL_GATE) == []
+
+
+def test_the_untrained_base_fails_the_local_gate(chatbot_run, tmp_path: Path) -> None:
+    """The base served as if it were the fine-tuned model: no lift over itself, so the gate stops it."""
+    model = tmp_path / "model"
+    shutil.copytree(chatbot_run["run"] / "model", model)
+    config = json.loads((model / "chatbot_config.json").read_text())
+    shutil.rmtree(model / config["merged_dir"])
+    shutil.rmtree(model / config["adapter_dir"])
+    shutil.copytree(model / config["base_dir"], model / config["merged_dir"])
+    args = evaluate_chatbot.parse_args(
+        [
+            "--model-dir",
+            str(model),
+            "--test",
+            str(chatbot_run["data"] / "chatbot_test"),
+            "--output-dir",
+            str(tmp_path / "out"),
+            "--max-new-tokens",
+            "24",
+        ]
+    )
+    result = evaluate_chatbot.main(args)
+    assert report.read_metric(result, "chatbot", "chrf_lift") == pytest.approx(0.0)
+    failures = report.gate_failures("chatbot", result, LOCAL_GATE)
+    assert any(failure.startswith("chrf_lift = ") for failure in failures), failures
+
+
+def test_a_one_reply_model_fails_the_local_gate(chatbot_report) -> None:
+    """Answering every test prompt with the character's most frequent line: the diversity floor stops it,
+    whatever its chrF (it matches every reference that is that line)."""
+    samples = [
+        json.loads(line) for line in (chatbot_report["out"] / "samples.jsonl").read_text().splitlines()
+    ]
+    references = [sample["reference"] for sample in samples]
+    constant = [Counter(references).most_common(1)[0][0]] * len(references)
+    measured = chatbot_report["report"]["chatbot_metrics"]
+    metrics = {
+        "bleu": evaluate_chatbot.score(constant, references)["bleu"],
+        "chrf": evaluate_chatbot.score(constant, references)["chrf"],
+        "base_bleu": measured["base_bleu"]["value"],
+        "base_chrf": measured["base_chrf"]["value"],
+        "distinct_replies": evaluate_chatbot.distinct(constant),
+        "base_distinct_replies": measured["base_distinct_replies"]["value"],
+        "distinct_references": evaluate_chatbot.distinct(references),
+    }
+    failures = report.gate_failures("chatbot", report.build_report("chatbot", metrics), LOCAL_GATE)
+    assert any(failure.startswith("distinct_reply_ratio = ") for failure in failures), failures

@@ -3,11 +3,24 @@
 from __future__ import annotations
 
 import json
+import random
+from collections import Counter
 from pathlib import Path
 
 import pytest
 
+from conf import load_config
 from containers.evaluation import evaluate_classifier, report
+from containers.training.classifier_data import load_examples
+
+LOCAL_GATE = load_config("local").classifier.gate
+
+
+def _gate_failures(truth: list[str], predicted: list[str], labels: list[str]) -> list[str]:
+    metrics, extra = evaluate_classifier.classification_report(truth, predicted, labels)
+    return report.gate_failures(
+        "classifier", report.build_report("classifier", metrics, {}, extra), LOCAL_GATE
+    )
 
 
 def test_metrics_on_a_hand_made_case() -> None:
@@ -63,3 +76,39 @@ def test_a_batch_size_below_one_fails_before_loading_the_model(tmp_path: Path) -
     missing = str(tmp_path / "not-there")
     with pytest.raises(ValueError, match="--batch-size 0 must be at least 1"):
         evaluate_classifier.parse_args(["--model-dir", missing, "--test", missing, "--batch-size", "0"])
+
+
+def test_tiny_classifier_passes_the_local_gate(classifier_run, tmp_path: Path) -> None:
+    args = evaluate_classifier.parse_args(
+        [
+            "--model-dir",
+            str(classifier_run["run"] / "model"),
+            "--test",
+            str(classifier_run["data"] / "classifier_test"),
+            "--output-dir",
+            str(tmp_path),
+        ]
+    )
+    assert report.gate_failures("classifier", evaluate_classifier.main(args), LOCAL_GATE) == []
+
+
+def test_sample_test_split_is_large_enough_to_judge(sample_datasets) -> None:
+    rows = load_examples(sample_datasets / "classifier_test")
+    assert len(rows) >= 40
+
+
+def test_a_majority_class_classifier_fails_the_local_gate(sample_datasets) -> None:
+    truth = [row["label"] for row in load_examples(sample_datasets / "classifier_test")]
+    labels = sorted(set(truth))
+    majority = Counter(truth).most_common(1)[0][0]
+    failures = _gate_failures(truth, [majority] * len(truth), labels)
+    assert any(failure.startswith("accuracy_lift = 0,") for failure in failures), failures
+
+
+def test_chance_rarely_passes_the_local_gate_on_the_sample_test_split(sample_datasets) -> None:
+    """1000 classifiers guessing at random (seeded): on a test split of 40+ rows almost none pass."""
+    truth = [row["label"] for row in load_examples(sample_datasets / "classifier_test")]
+    labels = sorted(set(truth))
+    rng = random.Random(0)
+    passed = sum(not _gate_failures(truth, [rng.choice(labels) for _ in truth], labels) for _ in range(1000))
+    assert passed <= 20  # at most 2%; measured: 0 of 2000 at conf/local.yaml's minimums

@@ -8,6 +8,7 @@ deployed endpoints over HTTP. test_e2e_partial_rerun.py reuses the same run.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -85,16 +86,19 @@ def test_gate_false_branch_fails_the_run_with_its_message(
             "--data",
             str(runner.data),
             "--param",
-            "ChatbotGateThreshold=1000",
+            "ChatbotMinChrf=1000",
             "--quiet",
         ]
     )
 
     out = capsys.readouterr().out
     assert code == 1
-    assert "FAILED ChatbotBelowThreshold (Fail): chatbot chrf = " in out
-    tail = "(chatbot_metrics.chrf.value in evaluation.json); the model was not registered."
-    assert f", below the threshold 1000.0 {tail}" in out
+    head = "FAILED ChatbotBelowThreshold (Fail): chatbot did not pass its quality gate"
+    assert head in out
+    assert re.search(r": chrf = [0-9.]+ \(minimum 1000\.0\); chrf_lift = [0-9.]+ \(minimum 3\.0\)", out), out
+    assert (
+        "Figures from chatbot_metrics.<figure>.value in evaluation.json; the model was not registered." in out
+    )
 
 
 def test_deployed_endpoints_answer_over_http(full_run: tuple[FullRun, RunResult, str]) -> None:
