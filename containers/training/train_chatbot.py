@@ -110,8 +110,6 @@ class ChatbotArguments:
             raise ValueError(f"--lora-dropout {self.lora_dropout} must be in [0, 1)")
         if self.pretrain_steps < 0:
             raise ValueError(f"--pretrain-steps {self.pretrain_steps} is negative")
-        if self.pretrain_steps and not tiny_models.is_tiny(self.model_id):
-            raise ValueError("pretrain_steps is for tiny models only; set it to 0 for a Hub model")
         if self.pretrain_format not in chat_model.WARMUP_FORMATS:
             known = ", ".join(chat_model.WARMUP_FORMATS)
             raise ValueError(f"--pretrain-format {self.pretrain_format!r}: use one of {known}")
@@ -149,7 +147,11 @@ def parse_args(argv: list[str] | None = None) -> ChatbotArguments:
     add_flag(parser, "merge", type=str_to_bool, default=True, help="also write merged/ (base + adapter)")
     add_flag(parser, "save_steps", type=int, default=100)
     add_flag(
-        parser, "pretrain_steps", type=int, default=0, help="tiny models only: full-parameter warm-up steps"
+        parser,
+        "pretrain_steps",
+        type=int,
+        default=0,
+        help="tiny models only (skipped, with a warning, for a Hub model): full-parameter warm-up steps",
     )
     add_flag(parser, "pretrain_learning_rate", type=float, default=3e-3)
     add_flag(
@@ -240,7 +242,14 @@ def load_base(args: ChatbotArguments, conversations: list, tiny_folder: Path) ->
         if args.load_in_4bit:  # QLoRA on the warmed-up tiny base, as on a Hub base
             model = chat_model.load_causal_lm(tiny_folder, load_in_4bit=True)
         return tokenizer, model, losses
-    # pretrain_steps on a Hub model was refused with the arguments (ChatbotArguments).
+    if args.pretrain_steps:
+        # Ignored, not refused: `--param ChatbotModelId=<Hub id>` on the local config (pretrain_steps 300)
+        # must train the Hub model as is; warming up a pretrained model would only undo its training.
+        LOG.warning(
+            "pretrain_steps=%d warms up tiny bases only; %s is pretrained, so it is skipped",
+            args.pretrain_steps,
+            args.model_id,
+        )
     tokenizer = chat_model.load_tokenizer(args.model_id, tiny=False)
     return tokenizer, chat_model.load_causal_lm(args.model_id, args.load_in_4bit), []
 

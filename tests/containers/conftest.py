@@ -60,8 +60,8 @@ def chatbot_argv(data: Path, run: Path, **overrides: Any) -> list[str]:
         "per_device_batch_size": 32,
         "gradient_accumulation_steps": 1,
         "max_seq_length": 128,
-        "lora_r": 16,
-        "lora_alpha": 32,
+        "lora_r": 64,
+        "lora_alpha": 64,
         "gradient_checkpointing": "false",
         "packing": "false",
         "save_steps": 80,
@@ -94,7 +94,7 @@ def classifier_argv(data: Path, run: Path, **overrides: Any) -> list[str]:
         "learning_rate": 0.001,
         "per_device_batch_size": 8,
         "max_seq_length": 64,
-        "early_stopping_patience": 10,
+        "early_stopping_patience": 5,
     }
     settings.update(overrides)
     argv = [

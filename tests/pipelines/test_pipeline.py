@@ -227,7 +227,7 @@ def test_hyperparameters_are_strings_with_per_run_parameters(definitions: dict[s
     hyper = steps_by_name(definitions["local"])["TrainChatbot"]["Arguments"]["HyperParameters"]
     assert hyper["model_id"] == {"Get": "Parameters.ChatbotModelId"}
     assert hyper["epochs"] == {"Std:Join": {"On": "", "Values": [{"Get": "Parameters.ChatbotEpochs"}]}}
-    assert hyper["pretrain_steps"] == "300" and hyper["packing"] == "false" and hyper["lora_r"] == "16"
+    assert hyper["pretrain_steps"] == "300" and hyper["packing"] == "false" and hyper["lora_r"] == "64"
     assert all(isinstance(v, str | dict) for v in hyper.values())
 
 

@@ -118,10 +118,20 @@ def test_flags_accept_both_spellings_and_true_false() -> None:
         str_to_bool("maybe")
 
 
-def test_pretrain_steps_are_for_tiny_models_only(hand_datasets: Path, tmp_path: Path) -> None:
-    # Refused with the other arguments, before any data or model is loaded.
-    with pytest.raises(ValueError, match="pretrain_steps is for tiny models only"):
-        train_chatbot.parse_args(chatbot_argv(hand_datasets, tmp_path, model_id="Qwen/Qwen2.5-0.5B-Instruct"))
+def test_pretrain_steps_are_skipped_for_a_hub_model(
+    hand_datasets: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The local config's warm-up does not stop `--param ChatbotModelId=<Hub id>`: it is skipped, said so.
+
+    Offline the Hub load itself then fails, after the warning (no Hub in tests)."""
+    args = train_chatbot.parse_args(
+        chatbot_argv(hand_datasets, tmp_path, model_id="Qwen/Qwen2.5-0.5B-Instruct")
+    )
+    with caplog.at_level("WARNING"), pytest.raises(OSError):
+        train_chatbot.main(args)
+    assert (
+        "pretrain_steps=300 warms up tiny bases only; Qwen/Qwen2.5-0.5B-Instruct is pretrained" in caplog.text
+    )
 
 
 def test_unknown_tiny_model_is_refused(hand_datasets: Path, tmp_path: Path) -> None:
