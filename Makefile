@@ -195,6 +195,10 @@ bench: $(STAMP) ## Run the CPU benchmarks (processing, training, local run) and 
 	$(PY) benchmarks/training.py
 	$(PY) benchmarks/local_run.py
 
+.PHONY: bench-quality
+bench-quality: $(STAMP) ## Gate figures and their baselines over seeds 1 7 42 (DATA=dir, default data/sample; minutes)
+	$(PY) benchmarks/quality.py --data $(or $(DATA),data/sample)
+
 .PHONY: lock
 lock: $(STAMP) ## Refresh requirements/constraints.txt from the installed environment
 	$(PY) -m pip freeze --exclude-editable | grep -v '^-e ' > requirements/constraints.txt
