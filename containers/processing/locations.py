@@ -59,8 +59,8 @@ def label_map(labels: list[str]) -> dict[str, dict]:
     }
 
 
-class UnlearnableLocations(ValueError):
-    """The locations cannot train a classifier; the message says what to add."""
+class UnlearnableLocations(InputDataError):
+    """The locations cannot train a classifier; the message says what to add (one line, exit 2)."""
 
 
 def check_learnable(
@@ -75,19 +75,19 @@ def check_learnable(
     counts = dict(sorted(Counter(row["label"] for row in rows).items()))
     if not rows:
         raise UnlearnableLocations(
-            f"no locations in {folder}: its *.jsonl files hold no rows; "
+            f"no locations in {user_path(folder)}: its *.jsonl files hold no rows; "
             'write one {"name", "description", "label"} object per line'
         )
     if len(counts) < 2:
         raise UnlearnableLocations(
-            f"only one label ({', '.join(counts)}) in {folder}; a classifier needs at least two: "
+            f"only one label ({', '.join(counts)}) in {user_path(folder)}; a classifier needs at least two: "
             "add locations of other kinds"
         )
     needed = 1 + (validation_fraction > 0) + (test_fraction > 0)
     scarce = {label: n for label, n in counts.items() if n < needed}
     if scarce:
         raise UnlearnableLocations(
-            f"labels with fewer than {needed} rows in {folder} cannot be in every split "
+            f"labels with fewer than {needed} rows in {user_path(folder)} cannot be in every split "
             f"(train, validation, test): {scarce}; add rows for them or merge them into another label"
         )
     return counts

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from containers.common.errors import InputDataError
 from containers.common.io import read_json, read_jsonl_dir
 
 LABEL_MAP = "label_map.json"
@@ -35,7 +36,7 @@ def load_label_map(train_dir: Path, rows: list[dict[str, str]]) -> dict[str, int
     return {label: int(index) for label, index in label2id.items()}
 
 
-class UnlearnableData(ValueError):
+class UnlearnableData(InputDataError):
     """The training split cannot teach a classifier anything; the message says what to fix."""
 
 

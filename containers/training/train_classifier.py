@@ -39,6 +39,7 @@ from transformers.trainer_utils import get_last_checkpoint
 
 from containers.common import tiny_models
 from containers.common.cli import add_flag, add_job_paths
+from containers.common.errors import run_main
 from containers.common.io import setup_logging, write_json
 from containers.training.classifier_data import LABEL_MAP, check_trainable, load_examples, load_label_map
 
@@ -311,4 +312,6 @@ def main(args: ClassifierArguments) -> dict[str, Any]:
 
 if __name__ == "__main__":
     setup_logging()
-    main(parse_args())
+    # A training job reads its failure reason from /opt/ml/output/failure (not a processing job's
+    # message file): https://docs.aws.amazon.com/sagemaker/latest/dg/your-algorithms-training-algo-output.html
+    run_main(main, parse_args, LOG, message_file=Path("/opt/ml/output/failure"))
