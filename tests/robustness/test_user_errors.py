@@ -72,6 +72,21 @@ def test_a_json_line_that_is_not_an_object(data: Path, tmp_path: Path, line: str
     assert f"{path}:2: expected a JSON object" in error and f"found {found}" in error
 
 
+@pytest.mark.parametrize(
+    ("content", "says"),
+    [
+        ("", "its *.jsonl files hold no rows"),
+        ('{"name": "Lab", "description": "A lab.", "label": "lab"}\n' * 5, "only one label (lab)"),
+    ],
+    ids=["empty-file", "one-label"],
+)
+def test_locations_a_classifier_cannot_learn_from(data: Path, tmp_path: Path, content: str, says: str) -> None:
+    """Refused while preparing the data, before any training (an empty file was an IndexError in training)."""
+    (data / "locations" / "locations.jsonl").write_text(content, encoding="utf-8")
+    error = one_error_line(prepare(data, tmp_path / "out", "classifier"))
+    assert says in error and str(data / "locations") in error
+
+
 def test_a_cp1252_transcript(data: Path, tmp_path: Path) -> None:
     path = data / "transcripts" / "S01E01.csv"
     path.write_bytes("name,line\nMike,Hi.\nDustin,It’s a “code red”.\n".encode("cp1252"))
