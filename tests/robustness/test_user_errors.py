@@ -80,7 +80,9 @@ def test_a_json_line_that_is_not_an_object(data: Path, tmp_path: Path, line: str
     ],
     ids=["empty-file", "one-label"],
 )
-def test_locations_a_classifier_cannot_learn_from(data: Path, tmp_path: Path, content: str, says: str) -> None:
+def test_locations_a_classifier_cannot_learn_from(
+    data: Path, tmp_path: Path, content: str, says: str
+) -> None:
     """Refused while preparing the data, before any training (an empty file was an IndexError in training)."""
     (data / "locations" / "locations.jsonl").write_text(content, encoding="utf-8")
     error = one_error_line(prepare(data, tmp_path / "out", "classifier"))
