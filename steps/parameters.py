@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, fields
 from sagemaker.core.workflow.parameters import Parameter, ParameterFloat, ParameterInteger, ParameterString
 
 from conf.schema import Config
+from containers.evaluation import report
 from model_registry.types import APPROVAL_STATUSES
 
 
@@ -74,7 +75,12 @@ def gate_parameter_name(model: str, figure: str) -> str:
 
 
 def build_gate_parameters(cfg: Config) -> dict[str, dict[str, ParameterFloat]]:
-    """One Float Parameter per gate comparison, in config order, default the configured minimum."""
+    """One Float Parameter per gate comparison, in config order, default the configured minimum.
+
+    Raises ValueError when a figure is not in the evaluation report's schema (report.check_gate).
+    """
+    for model in ("chatbot", "classifier"):
+        report.check_gate(model, getattr(cfg, model).gate)
     return {
         model: {
             figure: ParameterFloat(gate_parameter_name(model, figure), default_value=float(minimum))

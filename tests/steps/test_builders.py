@@ -86,3 +86,10 @@ def test_every_model_has_one_row_naming_scripts_that_exist() -> None:
         assert (REPO_ROOT / "containers" / row.evaluate_script).is_file()
     with pytest.raises(ValueError, match="unknown model 'tagger'; known: chatbot, classifier"):
         spec("tagger")
+
+
+def test_a_gate_figure_the_report_does_not_carry_is_refused_when_the_gate_is_built() -> None:
+    cfg = load_config("local")
+    chatbot = cfg.chatbot.model_copy(update={"gate": {"bleuu": 5.0}})
+    with pytest.raises(ValueError, match=r"chatbot reports .*chrf_lift.*; the gate cannot read 'bleuu'"):
+        build_parameters(cfg.model_copy(update={"chatbot": chatbot}))
