@@ -1,0 +1,250 @@
+"""The documented service rules hold on dev and prod, and each rule fires on a definition that breaks it.
+
+Every mutation starts from the environment's real definition and changes one thing; the test asserts the
+rule it targets reports that step (and, where the mutation cannot break anything else, nothing more).
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import pytest
+
+from pipelines.service_rules import (
+    RuleContext,
+    check_service_rules,
+    device_of_image,
+    override_violations,
+    takes_ebs_volume,
+)
+from tests.pipelines.conftest import steps_by_name
+
+EXECUTION_ID = {"Get": "Execution.PipelineExecutionId"}
+
+
+def context(env: str) -> RuleContext:
+    return RuleContext(
+        bucket="stranger-things-nlp-artifacts",
+        prefix="stranger-things-nlp",
+        pipeline_name=f"stranger-things-nlp-{env}",
+    )
+
+
+def new_violations(
+    definitions: dict[str, Any], env: str, mutated: dict[str, Any] | None = None, **overrides: Any
+) -> list[tuple[str, str]]:
+    """(rule, step) of each violation the mutation (or the overrides) adds to the env's definition."""
+    ctx = context(env)
+    if mutated is None:
+        return [(v.rule, v.step) for v in override_violations(definitions[env], ctx, overrides)]
+    before = {str(v) for v in check_service_rules(definitions[env], ctx)}
+    return [(v.rule, v.step) for v in check_service_rules(mutated, ctx) if str(v) not in before]
+
+
+def mutate(definitions: dict[str, Any], env: str, step: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A deep copy of the env's definition and the Arguments of `step` in it, to change in place."""
+    copied = copy.deepcopy(definitions[env])
+    return copied, steps_by_name(copied)[step]["Arguments"]
+
+
+@pytest.mark.parametrize("env", ["dev", "prod"])
+def test_dev_and_prod_break_no_documented_rule(definitions: dict[str, Any], env: str) -> None:
+    assert [str(v) for v in check_service_rules(definitions[env], context(env))] == []
+
+
+def test_a_volume_key_on_an_nvme_instance_type_fires(definitions: dict[str, Any]) -> None:
+    broken, args = mutate(definitions, "prod", "CleanSubtitles")
+    assert args["ProcessingResources"]["ClusterConfig"]["VolumeKmsKeyId"]  # prod encrypts CPU volumes
+    args["ProcessingResources"]["ClusterConfig"]["InstanceType"] = "ml.r5d.large"  # local NVMe, CPU
+    assert new_violations(definitions, "prod", broken) == [("volume-kms-key-needs-ebs", "CleanSubtitles")]
+
+
+def test_an_alias_as_training_volume_key_fires(definitions: dict[str, Any]) -> None:
+    broken, args = mutate(definitions, "prod", "TrainLocationClassifier")
+    args["ResourceConfig"]["InstanceType"] = "ml.m5.xlarge"  # takes a volume: only the format is wrong
+    args["AlgorithmSpecification"]["TrainingImage"] = args["AlgorithmSpecification"]["TrainingImage"].replace(
+        ":gpu-", ":cpu-"
+    )
+    args["ResourceConfig"]["VolumeKmsKeyId"] = "alias/stranger-things-nlp"
+    assert ("training-volume-key-format", "TrainLocationClassifier") in new_violations(
+        definitions, "prod", broken
+    )
+
+
+def test_a_retry_policy_on_an_endpoint_step_fires(definitions: dict[str, Any]) -> None:
+    broken = copy.deepcopy(definitions["dev"])
+    steps_by_name(broken)["DeployChatbot"]["RetryPolicies"] = [
+        {"ExceptionType": ["Step.THROTTLING"], "IntervalSeconds": 5, "BackoffRate": 2.0, "MaxAttempts": 3}
+    ]
+    assert new_violations(definitions, "dev", broken) == [("retry-policy-step-type", "DeployChatbot")]
+
+
+def test_an_execution_variable_in_a_cache_key_fires(definitions: dict[str, Any]) -> None:
+    broken, args = mutate(definitions, "dev", "CleanSubtitles")
+    args["Environment"]["RUN"] = EXECUTION_ID
+    assert new_violations(definitions, "dev", broken) == [("cache-key-execution-variable", "CleanSubtitles")]
+
+
+def test_a_name_too_long_once_the_execution_id_is_joined_fires(definitions: dict[str, Any]) -> None:
+    broken, args = mutate(definitions, "dev", "ChatbotEndpointConfig")
+    # 51 characters fit the 63 of EndpointConfigName alone; with "-" and a 12-character execution id, 64.
+    args["EndpointConfigName"] = {"Std:Join": {"On": "-", "Values": ["e" * 51, EXECUTION_ID]}}
+    # The Endpoint step reads the same name (a step property resolved from the config step's request).
+    assert new_violations(definitions, "dev", broken) == [
+        ("string-limit", "ChatbotEndpointConfig"),
+        ("string-limit", "DeployChatbot"),
+    ]
+    args["EndpointConfigName"]["Std:Join"]["Values"][0] = "e" * 50
+    assert new_violations(definitions, "dev", broken) == []
+
+
+def test_a_name_outside_its_pattern_fires(definitions: dict[str, Any]) -> None:
+    broken, args = mutate(definitions, "dev", "DeployChatbot")
+    args["EndpointName"] = "stranger_things_chatbot"
+    assert new_violations(definitions, "dev", broken) == [("string-pattern", "DeployChatbot")]
+
+
+def test_an_enum_parameter_is_checked_at_its_longest_member(definitions: dict[str, Any]) -> None:
+    broken, args = mutate(definitions, "dev", "RegisterChatbot")
+    # ModelPackageDescription allows 1024 characters: with the longest approval status appended, 1025.
+    args["ModelPackageDescription"] = {
+        "Std:Join": {"On": "", "Values": ["d" * (1025 - 21), {"Get": "Parameters.ModelApprovalStatus"}]}
+    }
+    assert new_violations(definitions, "dev", broken) == [("string-limit", "RegisterChatbot")]
+
+
+def test_spot_max_wait_below_max_runtime_fires(definitions: dict[str, Any]) -> None:
+    broken, args = mutate(definitions, "dev", "TrainChatbot")
+    assert args["EnableManagedSpotTraining"] is True
+    stopping = args["StoppingCondition"]
+    stopping["MaxWaitTimeInSeconds"] = stopping["MaxRuntimeInSeconds"] - 1
+    assert new_violations(definitions, "dev", broken) == [("spot-max-wait", "TrainChatbot")]
+
+
+def test_max_wait_without_spot_fires(definitions: dict[str, Any]) -> None:
+    broken, args = mutate(definitions, "dev", "TrainChatbot")
+    del args["EnableManagedSpotTraining"]
+    assert new_violations(definitions, "dev", broken) == [("spot-max-wait", "TrainChatbot")]
+
+
+def test_data_capture_outside_the_project_fires(definitions: dict[str, Any]) -> None:
+    broken, args = mutate(definitions, "dev", "ClassifierEndpointConfig")
+    args["DataCaptureConfig"]["DestinationS3Uri"] = "s3://someone-elses-bucket/capture"
+    assert new_violations(definitions, "dev", broken) == [
+        ("data-capture-destination", "ClassifierEndpointConfig")
+    ]
+
+
+def test_an_instance_type_the_job_kind_does_not_take_fires(definitions: dict[str, Any]) -> None:
+    # ml.inf2.xlarge serves endpoints but cannot run a processing job.
+    found = new_violations(definitions, "dev", ProcessingInstanceType="ml.inf2.xlarge")
+    assert ("instance-type-for-job-kind", "CleanSubtitles") in found
+    assert all(rule == "instance-type-for-job-kind" for rule, _ in found)
+
+
+def test_a_cpu_override_for_a_gpu_image_fires(definitions: dict[str, Any]) -> None:
+    assert new_violations(definitions, "dev", ChatbotTrainingInstanceType="ml.m5.xlarge") == [
+        ("image-device", "TrainChatbot")
+    ]
+
+
+def test_a_gpu_override_for_a_cpu_image_fires(definitions: dict[str, Any]) -> None:
+    found = new_violations(definitions, "dev", ClassifierEndpointInstanceType="ml.g5.xlarge")
+    assert ("image-device", "ClassifierEndpointConfig") in found
+
+
+def test_an_endpoint_type_the_package_does_not_register_fires(definitions: dict[str, Any]) -> None:
+    assert new_violations(definitions, "dev", ChatbotEndpointInstanceType="ml.g6.xlarge") == [
+        ("serving-type-registered", "ChatbotEndpointConfig")
+    ]
+
+
+def test_overrides_within_the_definition_add_nothing(definitions: dict[str, Any]) -> None:
+    assert (
+        new_violations(
+            definitions,
+            "dev",
+            ChatbotEndpointInstanceType="ml.g5.2xlarge",
+            ChatbotTrainingInstanceType="ml.g5.12xlarge",
+            ProcessingInstanceType="ml.c5.2xlarge",
+        )
+        == []
+    )
+
+
+def test_two_training_jobs_on_one_checkpoint_prefix_fire(definitions: dict[str, Any]) -> None:
+    broken = copy.deepcopy(definitions["dev"])
+    steps = steps_by_name(broken)
+    steps["TrainLocationClassifier"]["Arguments"]["CheckpointConfig"] = copy.deepcopy(
+        steps["TrainChatbot"]["Arguments"]["CheckpointConfig"]
+    )
+    assert ("checkpoint-prefix", "TrainLocationClassifier") in new_violations(definitions, "dev", broken)
+
+
+def test_a_checkpoint_prefix_missing_a_run_time_input_fires(definitions: dict[str, Any]) -> None:
+    broken, args = mutate(definitions, "dev", "TrainChatbot")
+    values = args["CheckpointConfig"]["S3Uri"]["Std:Join"]["Values"]
+    values.remove({"Get": "Parameters.ChatbotMaxSteps"})
+    assert new_violations(definitions, "dev", broken) == [("checkpoint-prefix", "TrainChatbot")]
+
+
+def test_a_checkpoint_prefix_with_a_stale_digest_fires(definitions: dict[str, Any]) -> None:
+    broken, args = mutate(definitions, "dev", "TrainChatbot")
+    args["HyperParameters"]["lora_r"] = "64"  # a new LoRA rank must not resume the old rank's run
+    assert new_violations(definitions, "dev", broken) == [("checkpoint-prefix", "TrainChatbot")]
+
+
+def test_a_tuning_job_with_one_checkpoint_prefix_for_all_trials_fires(definitions: dict[str, Any]) -> None:
+    broken = copy.deepcopy(definitions["dev"])
+    training = steps_by_name(broken)["TrainChatbot"]["Arguments"]
+    broken["Steps"].append(
+        {
+            "Name": "TuneChatbot",
+            "Type": "Tuning",
+            "Arguments": {
+                "HyperParameterTuningJobConfig": {"Strategy": "Bayesian"},
+                "TrainingJobDefinition": {
+                    key: training[key]
+                    for key in ("AlgorithmSpecification", "RoleArn", "ResourceConfig", "StoppingCondition")
+                }
+                | {"CheckpointConfig": training["CheckpointConfig"], "EnableManagedSpotTraining": True},
+            },
+        }
+    )
+    assert new_violations(definitions, "dev", broken) == [("checkpoint-prefix", "TuneChatbot")]
+
+
+@pytest.mark.parametrize(
+    ("instance_type", "takes_volume"),
+    [
+        ("ml.m5.xlarge", True),
+        ("ml.c5.2xlarge", True),
+        ("ml.inf2.xlarge", True),
+        ("ml.p3.2xlarge", True),
+        ("ml.m5d.xlarge", False),
+        ("ml.g4dn.xlarge", False),
+        ("ml.p4d.24xlarge", False),
+        ("ml.g5.2xlarge", False),
+        ("ml.g6e.xlarge", False),
+        ("ml.trn1.2xlarge", False),
+    ],
+)
+def test_instance_types_that_take_an_ebs_volume(instance_type: str, takes_volume: bool) -> None:
+    assert takes_ebs_volume(instance_type) is takes_volume
+
+
+@pytest.mark.parametrize(
+    ("uri", "device"),
+    [
+        ("123456789012.dkr.ecr.us-east-1.amazonaws.com/stranger-things-nlp-training:gpu-de86a27a0122", "gpu"),
+        (
+            "123456789012.dkr.ecr.us-east-1.amazonaws.com/stranger-things-nlp-inference:cpu-0123456789ab",
+            "cpu",
+        ),
+        ("763104351884.dkr.ecr.us-east-1.amazonaws.com/pytorch-training:2.6.0-gpu-py312", "gpu"),
+        ("localhost:5000/my-image", None),
+    ],
+)
+def test_image_device_from_its_tag(uri: str, device: str | None) -> None:
+    assert device_of_image(uri) == device
