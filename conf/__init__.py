@@ -2,12 +2,14 @@
 
     from conf import load_config
     cfg = load_config("dev")          # typed, frozen, validated
+    cfg = load_config("dev", for_aws=True)   # and fit to send to AWS (no placeholder account/bucket)
 
 An unknown key, a wrong type or a key given twice in one file raises ConfigError naming the key and the
-file, before anything runs. What only exists once the stacks are deployed (the KMS key's ARN) is written
-by `make infra-outputs` to conf/outputs/<env>.yaml, read last when present: review and commit it.
-characters.yaml and themes.yaml are data for the jobs: they travel in the code
-bundle and the processing scripts that read them validate them (containers/processing/characters.py).
+file, before anything runs; so does a setting AWS or the jobs would refuse (conf/refusals.py). What only
+exists once the stacks are deployed (the KMS key's ARN) is written by `make infra-outputs` to
+conf/outputs/<env>.yaml, read last when present: review and commit it. characters.yaml and themes.yaml are
+data for the jobs: they travel in the code bundle and the processing scripts that read them validate them
+(containers/processing/characters.py).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+from conf.refusals import Refusal, aws_refusals, isolation_refusals, rollout_refusals
 from conf.schema import Config
 
 CONF_DIR = Path(__file__).resolve().parent
@@ -97,10 +100,24 @@ def _file_for(loc: tuple[Any, ...], origin: dict[str, Path], default: Path) -> P
     return default
 
 
+def _refused(lines: list[str]) -> ConfigError:
+    """One line for one problem; a header and one line each for several."""
+    if len(lines) == 1:
+        return ConfigError(lines[0])
+    return ConfigError("invalid configuration:\n  " + "\n  ".join(lines))
+
+
 def load_config(
-    env: str, conf_dir: Path | str | None = None, overrides: dict[str, Any] | None = None
+    env: str,
+    conf_dir: Path | str | None = None,
+    overrides: dict[str, Any] | None = None,
+    for_aws: bool = False,
 ) -> Config:
-    """Load base.yaml + <env>.yaml (+ optional overrides) into a validated, frozen Config."""
+    """Load base.yaml + <env>.yaml (+ optional overrides) into a validated, frozen Config.
+
+    `for_aws=True` (the commands that call AWS) also refuses the placeholders of base.yaml outside
+    ENV=local; building the definition offline accepts them.
+    """
     folder = Path(conf_dir) if conf_dir is not None else CONF_DIR
     base_file = folder / "base.yaml"
     env_file = folder / f"{env}.yaml"
@@ -120,7 +137,7 @@ def load_config(
         _merge(data, overrides, origin, Path("<overrides>"))
     data["env"] = env
     try:
-        return Config.model_validate(data)
+        cfg = Config.model_validate(data)
     except ValidationError as exc:
         lines = []
         for error in exc.errors():
@@ -128,4 +145,15 @@ def load_config(
             file = _file_for(error["loc"], origin, env_file)
             kind = "unknown key" if error["type"] == "extra_forbidden" else error["msg"]
             lines.append(f"{file}: {key}: {kind}")
-        raise ConfigError("invalid configuration:\n  " + "\n  ".join(lines)) from None
+        raise _refused(lines) from None
+    refusals: list[Refusal] = rollout_refusals(cfg) + isolation_refusals(cfg)
+    if for_aws:
+        refusals += aws_refusals(cfg)
+    if refusals:
+        raise _refused(
+            [
+                f"{_file_for(tuple(r.key.split('.')), origin, env_file)}: {r.key}: {r.message}"
+                for r in refusals
+            ]
+        )
+    return cfg

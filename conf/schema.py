@@ -11,7 +11,14 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-INSTANCE_TYPE = re.compile(r"^(ml|local)\.[a-z0-9]+\.[a-z0-9]+$")
+INSTANCE_TYPE = re.compile(r"^(ml|local)\.[a-z0-9-]+\.[a-z0-9]+$")
+# A KMS key id (a UUID, or mrk-... for a multi-Region key) or its key ARN. Not an alias: a training
+# job's ResourceConfig.VolumeKmsKeyId accepts only these two forms (AWS API_ResourceConfig).
+KMS_KEY = re.compile(
+    r"^(arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key/)?"
+    r"(mrk-[0-9a-f]{32}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$"
+)
+ROLLOUT = Literal["canary", "linear", "all_at_once"]
 APPROVAL = Literal["Approved", "Rejected", "PendingManualApproval"]
 
 
@@ -44,10 +51,22 @@ class ProjectConfig(Strict):
 
 
 class SecurityConfig(Strict):
-    kms_key_id: str | None = None
+    kms_key_id: str | None = Field(
+        default=None, description="KMS key id or key ARN for volumes, outputs and data capture"
+    )
     subnets: list[str] = Field(default_factory=list)
     security_group_ids: list[str] = Field(default_factory=list)
     network_isolation: bool = False
+
+    @field_validator("kms_key_id")
+    @classmethod
+    def _key_id_or_arn(cls, value: str | None) -> str | None:
+        if value is not None and not KMS_KEY.match(value):
+            raise ValueError(
+                f"{value!r} is not a KMS key id or key ARN (arn:aws:kms:<region>:<account>:key/<id>); "
+                "training volumes refuse an alias"
+            )
+        return value
 
     @model_validator(mode="after")
     def _vpc_complete(self) -> SecurityConfig:
@@ -168,6 +187,11 @@ def _gate(model: str, minimums: dict[str, float]) -> dict[str, float]:
 class ServingConfig(Strict):
     instance_type: str
     initial_instance_count: int = Field(default=1, ge=1)
+    strategy: ROLLOUT | None = Field(
+        default=None,
+        description="blue/green traffic shifting; unset: all_at_once for one instance, canary from two",
+    )
+    step_percent: int = Field(default=10, ge=1, le=50, description="canary size or linear step, in %")
     allowed_instance_types: list[str]
     data_capture_percentage: int = Field(default=100, ge=0, le=100)
     max_new_tokens: int = Field(default=128, ge=1)
@@ -177,6 +201,13 @@ class ServingConfig(Strict):
     @classmethod
     def _it(cls, value: str) -> str:
         return _check_instance_type(value)
+
+    @property
+    def rollout_strategy(self) -> str:
+        """The strategy in force: the configured one, or the one that fits the fleet size."""
+        if self.strategy is not None:
+            return self.strategy
+        return "all_at_once" if self.initial_instance_count == 1 else "canary"
 
     @field_validator("allowed_instance_types")
     @classmethod

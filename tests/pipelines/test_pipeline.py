@@ -325,7 +325,11 @@ def test_vpc_and_network_isolation_from_config() -> None:
     cfg = load_config(
         "dev",
         overrides={
-            "security": {"subnets": ["subnet-1"], "security_group_ids": ["sg-1"], "network_isolation": True}
+            "security": {"subnets": ["subnet-1"], "security_group_ids": ["sg-1"], "network_isolation": True},
+            # Isolated jobs cannot reach the Hub (conf/refusals.py): models come from S3 or the image.
+            "chatbot": {"model_id": "s3://stranger-things-nlp-artifacts/models/qwen/"},
+            "classifier": {"model_id": "/opt/models/distilbert"},
+            "themes": {"model_id": "/opt/models/bart-large-mnli"},
         },
     )
     import json
