@@ -1,7 +1,7 @@
 """`python -m pipelines <command> --env ENV`: the pipeline's CLI (the Makefile's targets call it).
 
     python -m pipelines definition --env dev --out build/definition-dev.json   # offline, deterministic
-    python -m pipelines validate --env prod                                    # botocore shapes + enums
+    python -m pipelines validate --env prod             # botocore shapes + enums + documented service rules
     python -m pipelines upsert --env dev                                       # uploads code, prints the ARN
     python -m pipelines start --env dev --param ChatbotEpochs=1
     python -m pipelines diagram --env dev
@@ -20,10 +20,11 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from botocore.exceptions import NoCredentialsError
+from botocore.exceptions import BotoCoreError, ClientError
 
-from conf import ENVIRONMENTS, ConfigError
+from conf import CONF_DIR, ENVIRONMENTS, ConfigError
 from pipelines import commands
+from pipelines.aws_errors import explain
 
 LOCAL_CLI = "pipelines.local.cli"
 
@@ -37,13 +38,20 @@ def build_parser() -> argparse.ArgumentParser:
         command.add_argument(
             "--env", default="dev", choices=ENVIRONMENTS, help="configuration overlay (conf/<env>.yaml)"
         )
+        command.add_argument(
+            "--conf-dir", default=str(CONF_DIR), help="configuration folder (default: the repository's conf/)"
+        )
         return command
 
     definition = add("definition", "write the pipeline definition JSON (offline, deterministic)")
     definition.add_argument("--out", help="file to write (default: standard output)")
     definition.set_defaults(func=commands.cmd_definition)
 
-    validate = add("validate", "check every step against botocore's SageMaker service model, enums included")
+    validate = add(
+        "validate",
+        "check every step against botocore's SageMaker service model (enums included) and the documented "
+        "service rules (pipelines/service_rules.py)",
+    )
     validate.add_argument("--definition", help="a definition JSON file (default: build the one of --env)")
     validate.set_defaults(func=commands.cmd_validate)
 
@@ -92,17 +100,21 @@ def _add_local_commands(sub: argparse._SubParsersAction) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    # The SDK logs at INFO, on every run, which config files it did not find and that telemetry is on
+    # (pipelines/session.py turns the sender off): not news to a person reading the one line that matters.
+    for name in ("sagemaker", "sagemaker.config"):  # the SDK gives sagemaker.config its own level if unset
+        logging.getLogger(name).setLevel(logging.WARNING)
     args = build_parser().parse_args(argv)
     try:
         result = args.func(args)
     except (ConfigError, FileNotFoundError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    except NoCredentialsError:
-        print(
-            f"error: {args.command} talks to AWS and found no credentials (AWS_PROFILE, SSO, ...)",
-            file=sys.stderr,
-        )
+    except (BotoCoreError, ClientError) as exc:
+        line = explain(exc, env=getattr(args, "env", "dev"))
+        if line is None:
+            raise
+        print(f"error: {args.command}: {line}", file=sys.stderr)
         return 2
     return int(result or 0)
 

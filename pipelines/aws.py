@@ -6,7 +6,9 @@ the definition `make definition` writes: the bundle hash in the definition is th
 
 from __future__ import annotations
 
+import json
 import logging
+import os
 from dataclasses import dataclass
 from typing import Any
 
@@ -65,6 +67,8 @@ def parse_params(pairs: list[str]) -> dict[str, str]:
 
 def typed_parameters(cfg: Config, overrides: dict[str, str]) -> dict[str, str | int | float]:
     """Check names against the pipeline's Parameters and convert values to each one's type."""
+    # Importing the SDK builds a client: the region must be set first (from config, not the shell).
+    os.environ.setdefault("AWS_DEFAULT_REGION", cfg.project.region)
     from steps.parameters import build_parameters
 
     known = {param.name: param for param in build_parameters(cfg).all()}
@@ -84,10 +88,53 @@ def typed_parameters(cfg: Config, overrides: dict[str, str]) -> dict[str, str | 
     return typed
 
 
+def aws_session(cfg: Config) -> Any:
+    """A boto3 session in the config's region whose credentials are resolved now.
+
+    Resolving them first matters: the offline session factory (pipelines/session.py) turns off EC2
+    instance-metadata lookups for the definition build, which would hide an instance role's credentials
+    from a client created afterwards; a session that has them keeps them.
+    """
+    session = _boto_session(cfg, None)
+    session.get_credentials()
+    return session
+
+
+def refuse_overrides(cfg: Config, overrides: dict[str, str]) -> dict[str, str | int | float]:
+    """The typed overrides, or ValueError (one line) when the built definition cannot serve them.
+
+    The image (CPU or GPU), torchrun, volume keys and the registered serving types are chosen at build
+    time from the config's instance types; a Parameter override cannot change them, so an override the
+    definition cannot serve (e.g. a GPU image on a CPU type) is refused before anything starts. A CPU run
+    is a config overlay built for CPU, not an override.
+    """
+    from conf.refusals import OFFLINE_MODEL_PREFIXES
+    from pipelines.definition import definition_json
+    from pipelines.service_rules import RuleContext, override_violations
+
+    typed = typed_parameters(cfg, overrides)
+    problems = [
+        f"{name}={value}: a Hub id cannot be downloaded with security.network_isolation on "
+        "(use an s3:// URI or a folder baked into the image)"
+        for name, value in typed.items()
+        if cfg.security.network_isolation
+        and name.endswith("ModelId")
+        and not str(value).startswith(OFFLINE_MODEL_PREFIXES)
+    ]
+    if typed:
+        definition = json.loads(definition_json(cfg))
+        problems += [str(v) for v in override_violations(definition, RuleContext.of(cfg), typed)]
+    if problems:
+        raise ValueError("refusing to start: " + "; ".join(problems))
+    return typed
+
+
 def start_pipeline(
     cfg: Config, overrides: dict[str, str], display_name: str | None = None, boto_session: Any | None = None
 ) -> str:
     """Start an execution of the environment's pipeline; returns the execution ARN."""
+    # The SDK builds a client when it is imported: the region must be known first (from config).
+    os.environ.setdefault("AWS_DEFAULT_REGION", cfg.project.region)
     from sagemaker.mlops.workflow import Pipeline
 
     from pipelines.session import make_session

@@ -8,6 +8,8 @@ stays a normal exception, so real bugs keep their traceback.
 
 from __future__ import annotations
 
+import re
+
 from botocore.exceptions import (
     BotoCoreError,
     ClientError,
@@ -39,6 +41,8 @@ THROTTLED = {
     "ProvisionedThroughputExceededException",
 }
 MISSING = {"ResourceNotFound", "ResourceNotFoundException", "NoSuchEntity", "NoSuchBucket"}
+# SageMaker answers a missing pipeline with ResourceNotFound or a ValidationException that says so.
+NOT_FOUND = re.compile(r"does not exist|could not find|not found", re.IGNORECASE)
 
 
 def explain(exc: BaseException, env: str = "dev") -> str | None:
@@ -81,7 +85,7 @@ def _client_error(exc: ClientError, env: str) -> str:
             f"{operation}: AWS throttled the request ({code}): wait a minute and retry, or let boto3 retry "
             "longer (AWS_RETRY_MODE=adaptive AWS_MAX_ATTEMPTS=10)"
         )
-    if code in MISSING or "does not exist" in message:
+    if code in MISSING or NOT_FOUND.search(message):
         hint = f"run `make upsert-pipeline ENV={env}` first" if "ipeline" in message + operation else ""
         return f"{operation}: {message or code}" + (f": {hint}" if hint else "")
     return f"{operation}: {code}: {message}"

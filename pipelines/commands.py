@@ -8,14 +8,20 @@ import sys
 from pathlib import Path
 
 from conf import load_config
+from conf.schema import Config
 from project.bundle import REPO_ROOT
+
+
+def _config(args: argparse.Namespace, for_aws: bool = False) -> Config:
+    """The environment's config; `for_aws` for commands that call AWS (placeholders refused)."""
+    return load_config(args.env, getattr(args, "conf_dir", None), for_aws=for_aws)
 
 
 def cmd_definition(args: argparse.Namespace) -> int:
     from pipelines.definition import write_definition
 
     out = Path(args.out) if args.out else None
-    text = write_definition(args.env, out)
+    text = write_definition(_config(args), out)
     if out is None:
         sys.stdout.write(text)
     else:
@@ -24,36 +30,49 @@ def cmd_definition(args: argparse.Namespace) -> int:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
+    """Shapes and enums (botocore), then the documented service rules; exit 1 on any finding."""
+    from pipelines.service_rules import RuleContext, check_service_rules
     from pipelines.validation import validate_definition
 
+    cfg = _config(args)
     if args.definition:
         definition = json.loads(Path(args.definition).read_text(encoding="utf-8"))
     else:
         from pipelines.definition import definition_json
 
-        definition = json.loads(definition_json(load_config(args.env)))
+        definition = json.loads(definition_json(cfg))
     problems = validate_definition(definition)
     for problem in problems:
         print(problem, file=sys.stderr)
+    violations = check_service_rules(definition, RuleContext.of(cfg))
+    for violation in violations:
+        print(f"{violation}\n    source: {violation.source}", file=sys.stderr)
     checked = sum(1 for _ in definition["Steps"])
-    print(f"{len(problems)} problem(s) in {checked} top-level steps", file=sys.stderr)
-    return 1 if problems else 0
+    print(
+        f"{len(problems)} shape problem(s), {len(violations)} service-rule violation(s) "
+        f"in {checked} top-level steps",
+        file=sys.stderr,
+    )
+    return 1 if problems or violations else 0
 
 
 def cmd_upsert(args: argparse.Namespace) -> int:
     from pipelines.aws import upsert_pipeline
 
-    result = upsert_pipeline(load_config(args.env))
+    result = upsert_pipeline(_config(args, for_aws=True))
     print(f"code: {result.code_uri}", file=sys.stderr)
     print(result.pipeline_arn)
     return 0
 
 
 def cmd_start(args: argparse.Namespace) -> int:
-    from pipelines.aws import parse_params, start_pipeline
+    from pipelines.aws import aws_session, parse_params, refuse_overrides, start_pipeline
 
-    cfg = load_config(args.env)
-    arn = start_pipeline(cfg, parse_params(args.param), display_name=args.display_name)
+    cfg = _config(args, for_aws=True)
+    session = aws_session(cfg)
+    overrides = parse_params(args.param)
+    refuse_overrides(cfg, overrides)
+    arn = start_pipeline(cfg, overrides, display_name=args.display_name, boto_session=session)
     print(arn)
     return 0
 
@@ -62,7 +81,7 @@ def cmd_diagram(args: argparse.Namespace) -> int:
     from pipelines.definition import definition_json
     from pipelines.diagram import mermaid, update_readme
 
-    text = mermaid(json.loads(definition_json(load_config(args.env))))
+    text = mermaid(json.loads(definition_json(_config(args))))
     out = REPO_ROOT / args.out if not Path(args.out).is_absolute() else Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(text, encoding="utf-8")
@@ -77,12 +96,13 @@ def cmd_diagram(args: argparse.Namespace) -> int:
 def cmd_iam_policy(args: argparse.Namespace) -> int:
     from pipelines.iam import execution_role_policy
 
-    print(json.dumps(execution_role_policy(load_config(args.env)), indent=2))
+    print(json.dumps(execution_role_policy(_config(args)), indent=2))
     return 0
 
 
 def cmd_build_containers(args: argparse.Namespace) -> int:
     from pipelines.containers import build_commands, run_commands
 
-    commands = build_commands(load_config(args.env), push=not args.no_push)
+    pushes = not args.no_push and not args.dry_run
+    commands = build_commands(_config(args, for_aws=pushes), push=not args.no_push)
     return run_commands(commands, dry_run=args.dry_run)

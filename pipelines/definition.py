@@ -29,9 +29,10 @@ def definition_json(cfg: Config, root: Path = REPO_ROOT) -> str:
     return json.dumps(definition, indent=2, ensure_ascii=False) + "\n"
 
 
-def write_definition(env: str, out: Path | None) -> str:
-    """Build the definition of `env`; write it to `out` when given. Returns the JSON text."""
-    text = definition_json(load_config(env))
+def write_definition(env: str | Config, out: Path | None) -> str:
+    """Build the definition of `env` (a name, or its loaded Config); write it to `out` when given.
+    Returns the JSON text."""
+    text = definition_json(load_config(env) if isinstance(env, str) else env)
     if out is not None:
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(text, encoding="utf-8")

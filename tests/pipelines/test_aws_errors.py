@@ -51,6 +51,10 @@ def client_error(code: str, message: str, operation: str = "StartPipelineExecuti
             "does not exist.: run `make upsert-pipeline ENV=dev` first",
         ),
         (
+            client_error("ValidationException", "Could not find pipeline with PipelineName x-dev."),
+            "Could not find pipeline with PipelineName x-dev.: run `make upsert-pipeline ENV=dev` first",
+        ),
+        (
             client_error("AccessDeniedException", "User is not authorized to perform: sagemaker:Start..."),
             "access denied (User is not authorized to perform: sagemaker:Start...)",
         ),

@@ -5,12 +5,15 @@ from __future__ import annotations
 import argparse
 import importlib.machinery
 import json
+import os
 import shutil
+import subprocess
 import sys
 import types
 from pathlib import Path
 
 import pytest
+import yaml
 
 from conf import load_config
 from pipelines.__main__ import build_parser, main
@@ -37,7 +40,29 @@ def test_validate_reports_a_broken_definition_file(
     assert main(["validate", "--definition", str(path)]) == 1
     err = capsys.readouterr().err
     assert "FingerprintData (CreateProcessingJob): Invalid type for parameter StoppingCondition" in err
-    assert "1 problem(s)" in err
+    assert "1 shape problem(s)" in err
+
+
+def test_validate_reports_a_broken_service_rule_with_its_source(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    definition = json.loads(definition_text("dev"))
+    deploy = next(s for s in definition["Steps"][-1]["Arguments"]["IfSteps"] if s["Type"] == "Condition")
+    endpoint = next(s for s in deploy["Arguments"]["IfSteps"] if s["Type"] == "Endpoint")
+    endpoint["RetryPolicies"] = [{"ExceptionType": ["Step.THROTTLING"], "MaxAttempts": 2}]
+    path = tmp_path / "broken.json"
+    path.write_text(json.dumps(definition))
+    assert main(["validate", "--definition", str(path)]) == 1
+    err = capsys.readouterr().err
+    assert f"{endpoint['Name']}: [retry-policy-step-type] a Endpoint step cannot carry RetryPolicies" in err
+    assert "source: https://docs.aws.amazon.com/sagemaker/latest/dg/pipelines-retry-policy.html" in err
+    assert "0 shape problem(s), 1 service-rule violation(s)" in err
+
+
+@pytest.mark.parametrize("env", ["dev", "prod"])
+def test_validate_passes_dev_and_prod(env: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["validate", "--env", env]) == 0
+    assert "0 shape problem(s), 0 service-rule violation(s)" in capsys.readouterr().err
 
 
 def test_a_missing_file_is_one_clear_error_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -184,3 +209,115 @@ def test_local_runner_commands_are_registered_when_present(monkeypatch: pytest.M
     module.add_commands = add_commands  # type: ignore[attr-defined]
     monkeypatch.setitem(sys.modules, "pipelines.local.cli", module)
     assert build_parser().parse_args(["run-local"]).func(None) == 7
+
+
+# ---- commands that call AWS: refusals and errors as one line ---------------------------------------
+OWN_PROJECT = {"account_id": "210987654321", "bucket": "my-team-st-nlp"}
+OWN_INPUT = "s3://my-team-st-nlp/stranger-things-nlp/data/raw"
+
+
+@pytest.fixture
+def own_conf(tmp_path: Path) -> Path:
+    """A conf folder whose dev overlay names a real-looking account and bucket (no placeholders)."""
+    folder = tmp_path / "conf"
+    shutil.copytree(REPO / "conf", folder)
+    overlay = yaml.safe_load((folder / "dev.yaml").read_text())
+    overlay["project"].update(OWN_PROJECT)
+    overlay["data"] = {"input_uri": OWN_INPUT}
+    (folder / "dev.yaml").write_text(yaml.safe_dump(overlay))
+    return folder
+
+
+def test_start_refuses_the_placeholder_account_before_calling_aws(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import pipelines.aws
+
+    monkeypatch.setattr(pipelines.aws, "start_pipeline", lambda *a, **k: pytest.fail("AWS was called"))
+    assert main(["start", "--env", "dev"]) == 2
+    err = capsys.readouterr().err
+    assert "project.account_id: 123456789012 is the placeholder account" in err
+    assert "set project.account_id in conf/dev.yaml" in err
+
+
+def test_start_refuses_an_override_the_definition_cannot_serve_in_one_line(
+    own_conf: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import pipelines.aws
+
+    monkeypatch.setattr(pipelines.aws, "start_pipeline", lambda *a, **k: pytest.fail("AWS was called"))
+    argv = [
+        "start",
+        "--env",
+        "dev",
+        "--conf-dir",
+        str(own_conf),
+        "--param",
+        "ChatbotTrainingInstanceType=ml.m5.xlarge",
+    ]
+    assert main(argv) == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1, lines
+    assert lines[0].startswith("error: refusing to start: TrainChatbot: [image-device] ")
+    assert "ml.m5.xlarge is a CPU type but the step's image is built for GPU" in lines[0]
+
+
+def test_start_with_no_region_and_no_credentials_prints_one_line(own_conf: Path, tmp_path: Path) -> None:
+    """A fresh shell: no AWS_DEFAULT_REGION (the suite sets one: unset here), no credentials at all."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env.update(
+        HOME=str(tmp_path),
+        AWS_CONFIG_FILE=str(tmp_path / "none"),
+        AWS_SHARED_CREDENTIALS_FILE=str(tmp_path / "none"),
+        AWS_EC2_METADATA_DISABLED="true",  # no instance-metadata probe from the test machine
+        HTTPS_PROXY="http://127.0.0.1:9",  # any HTTP attempt fails here instead of reaching out
+        HTTP_PROXY="http://127.0.0.1:9",
+    )
+    result = subprocess.run(
+        [sys.executable, "-m", "pipelines", "start", "--env", "dev", "--conf-dir", str(own_conf)],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "error: start: no usable AWS credentials were found: set AWS_PROFILE (after `aws sso login`) "
+        "or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY"
+    ]
+
+
+@pytest.mark.aws
+def test_start_of_a_pipeline_never_upserted_says_to_upsert(
+    own_conf: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from moto import mock_aws
+
+    with mock_aws():
+        assert main(["start", "--env", "dev", "--conf-dir", str(own_conf)]) == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1, lines
+    assert lines[0].startswith("error: start: StartPipelineExecution: ")
+    assert lines[0].endswith("run `make upsert-pipeline ENV=dev` first")
+
+
+def test_throttling_is_one_line_with_the_fix(
+    own_conf: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from botocore.exceptions import ClientError
+
+    import pipelines.aws
+
+    def throttled(*args: object, **kwargs: object) -> str:
+        raise ClientError(
+            {"Error": {"Code": "ThrottlingException", "Message": "Rate exceeded"}}, "StartPipelineExecution"
+        )
+
+    monkeypatch.setattr(pipelines.aws, "start_pipeline", throttled)
+    assert main(["start", "--env", "dev", "--conf-dir", str(own_conf)]) == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert lines == [
+        "error: start: StartPipelineExecution: AWS throttled the request (ThrottlingException): wait a "
+        "minute and retry, or let boto3 retry longer (AWS_RETRY_MODE=adaptive AWS_MAX_ATTEMPTS=10)"
+    ]
