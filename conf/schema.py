@@ -257,8 +257,8 @@ class ScheduleConfig(Strict):
 
 
 class DeploymentConfig(Strict):
-    strategy: Literal["canary", "linear", "all_at_once"] = "canary"
-    canary_percent: int = Field(default=10, ge=1, le=99)
+    """Waits and rollback alarms of every endpoint; the strategy is per endpoint (serving.strategy)."""
+
     wait_interval_s: int = Field(default=300, ge=0)
     alarm_latency_ms: int = Field(default=2000, ge=1)
     alarm_5xx_count: int = Field(default=5, ge=1)

@@ -59,6 +59,10 @@ class EndpointTarget:
     initial_instance_count: int = 1
     data_capture_percentage: int = 100
     model: str = ""  # 'chatbot' / 'classifier': names its data-capture folder as the pipeline does
+    # Blue/green traffic shifting of this endpoint (conf: <model>.serving.strategy / step_percent); a
+    # canary or linear step needs a fleet that can hold it, which the config checks at load.
+    strategy: Literal["canary", "linear", "all_at_once"] = "all_at_once"
+    step_percent: int = 10
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ from model_registry.types import ModelVersion
 VARIANT_NAME = "AllTraffic"
 MAX_NAME = 63
 TRAFFIC_TYPES = {"canary": "CANARY", "linear": "LINEAR", "all_at_once": "ALL_AT_ONCE"}
+ROLLOUT_FIELDS = ("strategy", "step_percent")
 
 
 def resource_name(target: EndpointTarget, version: ModelVersion, settings: HandlerSettings) -> str:
@@ -27,7 +28,8 @@ def resource_name(target: EndpointTarget, version: ModelVersion, settings: Handl
     fingerprint = json.dumps(
         {
             "package": version.arn,
-            "target": asdict(target),
+            # What is served, not how traffic shifts to it: a new rollout setting reuses the config.
+            "target": {k: v for k, v in asdict(target).items() if k not in ROLLOUT_FIELDS},
             "role": settings.execution_role_arn,
             "capture": settings.data_capture_s3_uri,
             "kms": settings.kms_key_id,

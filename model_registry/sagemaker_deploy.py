@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -134,11 +135,10 @@ class SageMakerDeployer:
             )
             LOG.info("creating endpoint %s with %s", target.endpoint_name, name)
             return
+        rollout = replace(self.settings.rollout, strategy=target.strategy, step_percent=target.step_percent)
         self.sm.update_endpoint(
             EndpointName=target.endpoint_name,
             EndpointConfigName=name,
-            DeploymentConfig=deployment_config(self.settings.rollout, target.endpoint_name),
+            DeploymentConfig=deployment_config(rollout, target.endpoint_name),
         )
-        LOG.info(
-            "updating endpoint %s to %s (%s)", target.endpoint_name, name, self.settings.rollout.strategy
-        )
+        LOG.info("updating endpoint %s to %s (%s)", target.endpoint_name, name, rollout.strategy)

@@ -42,6 +42,8 @@ def endpoint_targets(cfg: Config) -> dict[str, EndpointTarget]:
             endpoint_name=endpoint_name(cfg.project.name, model, cfg.env),
             instance_type=serving.instance_type,
             initial_instance_count=serving.initial_instance_count,
+            strategy=serving.rollout_strategy,
+            step_percent=serving.step_percent,
             data_capture_percentage=serving.data_capture_percentage,
             model=model,
         )
@@ -49,10 +51,9 @@ def endpoint_targets(cfg: Config) -> dict[str, EndpointTarget]:
 
 
 def rollout_policy(cfg: Config) -> RolloutPolicy:
+    """Waits and rollback alarms shared by the endpoints (each target carries its own strategy)."""
     deployment = cfg.deployment
     return RolloutPolicy(
-        strategy=deployment.strategy,
-        step_percent=deployment.canary_percent,
         wait_interval_s=deployment.wait_interval_s,
         termination_wait_s=deployment.wait_interval_s,
         alarm_latency_ms=deployment.alarm_latency_ms,

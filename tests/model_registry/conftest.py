@@ -66,10 +66,17 @@ def dev_cfg() -> Config:
     return load_config(
         "dev",
         overrides={
+            # Linear steps of 25% need a fleet of four (AWS: 10-50% of the instances per step).
             "chatbot": {
-                "serving": {"instance_type": "ml.m5.xlarge", "allowed_instance_types": ["ml.m5.xlarge"]}
+                "serving": {
+                    "instance_type": "ml.m5.xlarge",
+                    "allowed_instance_types": ["ml.m5.xlarge"],
+                    "initial_instance_count": 4,
+                    "strategy": "linear",
+                    "step_percent": 25,
+                }
             },
-            "deployment": {"strategy": "linear", "canary_percent": 25, "wait_interval_s": 120},
+            "deployment": {"wait_interval_s": 120},
         },
     )
 

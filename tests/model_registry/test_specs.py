@@ -137,6 +137,9 @@ def test_handler_policy_lists_actions_and_scopes_resources() -> None:
     }
     assert by_sid["UseProjectKmsKey"]["Resource"] == cfg.security.kms_key_id
     assert settings.targets["stranger-things-location-classifier"].initial_instance_count == 2
+    # Each endpoint rolls out as its fleet allows: one chatbot instance all at once, two classifiers canary.
+    assert settings.targets["stranger-things-chatbot"].strategy == "all_at_once"
+    assert settings.targets["stranger-things-location-classifier"].strategy == "canary"
 
 
 def test_lambda_bundle_imports_without_config_or_sdk(tmp_path: Path) -> None:
