@@ -87,14 +87,17 @@ def test_diagram_writes_mermaid_and_refreshes_the_readme_block(tmp_path: Path) -
 
 
 def test_upsert_without_credentials_says_so(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, own_conf: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
         monkeypatch.delenv(key, raising=False)
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
     monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
-    assert main(["upsert", "--env", "dev"]) == 2
-    assert "error: upsert talks to AWS and found no credentials" in capsys.readouterr().err
+    assert main(["upsert", "--env", "dev", "--conf-dir", str(own_conf)]) == 2
+    assert capsys.readouterr().err.strip().splitlines() == [
+        "error: upsert: no usable AWS credentials were found: set AWS_PROFILE (after `aws sso login`) "
+        "or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY"
+    ]
 
 
 def _actions(policy: dict) -> list[str]:
