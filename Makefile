@@ -113,7 +113,7 @@ definition: $(STAMP) ## Write the pipeline definition JSON for ENV to OUT (offli
 	$(PY) -m pipelines definition --env $(ENV) --out $(OUT)
 
 .PHONY: validate-pipeline
-validate-pipeline: $(STAMP) ## Check every step of ENV's definition against botocore's SageMaker model (enums too)
+validate-pipeline: $(STAMP) ## Check ENV's definition: botocore's SageMaker shapes and enums, then the documented service rules
 	$(PY) -m pipelines validate --env $(ENV)
 
 .PHONY: upsert-pipeline
