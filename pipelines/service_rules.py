@@ -25,7 +25,10 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
+from model_registry.naming import pipeline_name
 from pipelines.validation import flatten_steps
+from project.images import device_of as device_of_instance
+from project.instance_types import takes_ebs_volume
 
 UNKNOWN = object()  # a value only known at run time, with no documented bound
 
@@ -58,7 +61,7 @@ SRC_INSTANCE_ENUMS = (
 )
 SRC_IMAGE_DEVICE = (
     "https://github.com/aws/deep-learning-containers/blob/master/available_images.md "
-    "(CPU and GPU images are separate); pipelines/images.py (project image tags <device>-<sha12>)"
+    "(CPU and GPU images are separate); project/images.py (project image tags <device>-<sha12>)"
 )
 SRC_SERVING_TYPES = (
     f"{DOC}/APIReference/API_InferenceSpecification.html (SupportedRealtimeInferenceInstanceTypes)"
@@ -94,10 +97,7 @@ CACHE_KEY_ATTRIBUTES: dict[str, tuple[str, ...]] = {
         "TransformInput",
     ),
 }
-# Instance families with local NVMe storage: no EBS volume, so no VolumeKmsKeyId (SRC_VOLUME_KMS: the
-# SDK refuses a volume for any family with a "d" and for these, whose storage is instance storage).
-INSTANCE_STORAGE_FAMILIES = ("g5", "g6", "g7e", "p5", "p6-b200", "trn1", "trn2")
-GPU_FAMILY = re.compile(r"^(p|g)\d")
+INSTANCE_TYPE = re.compile(r"^ml\.[a-z0-9-]+\.[a-z0-9]+$")
 KMS_KEY_ID = re.compile(r"^(mrk-[0-9a-f]{32}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$")
 KMS_KEY_ARN = re.compile(r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key/(mrk-[0-9a-f]{32}|[0-9a-f-]{36})$")
 # Execution variables at their longest. A pipeline execution id is 12 lower-case letters and digits
@@ -151,10 +151,14 @@ class RuleContext:
 
     @classmethod
     def of(cls, cfg: Any) -> RuleContext:
-        from pipelines.pipeline import pipeline_name
-
         project = cfg.project
-        return cls(project.bucket, project.prefix, pipeline_name(cfg), project.region, project.account_id)
+        return cls(
+            project.bucket,
+            project.prefix,
+            pipeline_name(project.name, cfg.env),
+            project.region,
+            project.account_id,
+        )
 
 
 @dataclass
@@ -271,22 +275,9 @@ def references(value: Any) -> Iterator[str]:
 
 
 # ---- instance types -------------------------------------------------------------------------------
-def instance_family(instance_type: str) -> str:
-    parts = instance_type.split(".")
-    if len(parts) != 3 or parts[0] != "ml":
-        raise ValueError(f"{instance_type!r} is not an instance type such as ml.m5.xlarge")
-    return parts[1]
-
-
-def takes_ebs_volume(instance_type: str) -> bool:
-    """False for families with local NVMe instance storage (a "d" family such as m5d, p4d, g4dn, or
-    one of INSTANCE_STORAGE_FAMILIES): SageMaker gives them no EBS volume to encrypt with a key."""
-    family = instance_family(instance_type)
-    return "d" not in family and not family.startswith(INSTANCE_STORAGE_FAMILIES)
-
-
-def device_of_instance(instance_type: str) -> str:
-    return "gpu" if GPU_FAMILY.match(instance_family(instance_type)) else "cpu"
+def _is_instance_type(value: Any) -> bool:
+    """An `ml.<family>.<size>` string (anything else is rule_instance_type_for_job_kind's to report)."""
+    return isinstance(value, str) and INSTANCE_TYPE.match(value) is not None
 
 
 def device_of_image(uri: str) -> str | None:
@@ -345,7 +336,7 @@ def rule_volume_kms_key_needs_ebs(checked: Checked) -> list[Violation]:
             if "VolumeKmsKeyId" not in holder or step["Type"] == "EndpointConfig":
                 continue
             instance_type = checked.value(holder.get(member))
-            if isinstance(instance_type, str) and not takes_ebs_volume(instance_type):
+            if _is_instance_type(instance_type) and not takes_ebs_volume(instance_type):
                 found.append(
                     Violation(
                         "volume-kms-key-needs-ebs",
@@ -531,7 +522,7 @@ def rule_image_matches_instance_device(checked: Checked) -> list[Violation]:
         for path, holder, member in _instance_slots(step):
             image = _image_of(checked, step, holder)
             instance_type = checked.value(holder.get(member))
-            if not isinstance(image, str) or not isinstance(instance_type, str):
+            if not isinstance(image, str) or not _is_instance_type(instance_type):
                 continue
             wanted = device_of_image(image)
             repository_tag = image.rpartition("/")[2]

@@ -3,7 +3,8 @@
 S3 layout under `s3://<bucket>/<prefix>/`:
     code/<sha12>/...                      the code bundle (content-addressed; uploaded by upsert)
     <env>/runs/<execution id>/<Step>/<output>   each execution's outputs (not part of any cache key)
-    <env>/checkpoints/<Step>/<sha12>/<folder sha256>/...   training checkpoints (stable across spot restarts)
+    <env>/checkpoints/<Step>/<digest>/<run-time values>/...   training checkpoints, keyed on the
+                                          step's cache key (steps/checkpoints.py)
     <env>/data-capture/<model>/           endpoint data capture
 """
 
@@ -27,6 +28,7 @@ from conf.schema import Config
 from containers.processing.fingerprint_data import DEFAULT_FOLDERS
 from project.bundle import code_prefix, sourcedir_uri
 from steps import names
+from steps.checkpoints import checkpoint_digest, run_time_objects
 from steps.parameters import PipelineParameters
 
 PROCESSING_ROOT = "/opt/ml/processing"
@@ -89,11 +91,11 @@ class StepContext:
             values=[self.env_root, "runs", ExecutionVariables.PIPELINE_EXECUTION_ID, step_name, output],
         )
 
-    def checkpoint_uri(self, step_name: str, data_folder: str, *run_keys: Any) -> Join:
-        """Checkpoints keyed by code, the hash of `data_folder` and `run_keys` (model id, epochs, ...).
+    def checkpoint_uri(self, step_name: str, request: dict[str, Any]) -> Join:
+        """Checkpoints of a training step keyed on its cache key (steps/checkpoints.py says why).
 
-        A spot restart or a retried job of the same run resumes from them; new data, code or
-        hyperparameters start afresh instead of resuming someone else's run.
+        `request` is the step's CreateTrainingJob request without CheckpointConfig. A spot restart, a
+        retried job or RetryPipelineExecution resumes; a run with any other input starts afresh.
         """
         return Join(
             on="/",
@@ -101,9 +103,8 @@ class StepContext:
                 self.env_root,
                 "checkpoints",
                 step_name,
-                self.code_sha12,
-                self.data_fingerprint(data_folder),
-                *run_keys,
+                checkpoint_digest(request),
+                *run_time_objects(request),
             ],
         )
 

@@ -89,7 +89,6 @@ def build_deploy_steps(
         StepTypeEnum.ENDPOINT_CONFIG,
         endpoint_config_request(ctx, model, model_step),
         description=f"Endpoint config of the {model}, data capture on",
-        retry_policies=ctx.api_retry_policies(),
     )
     endpoint_step = RequestStep(
         step_names["deploy"],

@@ -13,6 +13,7 @@ from typing import Any
 from sagemaker.core.workflow.properties import PropertyFile
 from sagemaker.mlops.workflow.steps import StepTypeEnum
 
+from project.instance_types import takes_ebs_volume
 from steps.context import CODE_MOUNT, PROCESSING_ROOT, StepContext
 from steps.request_step import RequestStep
 
@@ -102,7 +103,10 @@ def processing_request(ctx: StepContext, job: ScriptJob) -> dict[str, Any]:
     }
     if cfg.security.kms_key_id:
         output_config["KmsKeyId"] = cfg.security.kms_key_id
-        cluster["VolumeKmsKeyId"] = cfg.security.kms_key_id
+        # Decided on the type the definition is built for (the Parameter's default): NVMe families have
+        # no EBS volume and AWS refuses a volume key there; a start override is checked by the rules.
+        if takes_ebs_volume(getattr(job.instance_type, "default_value", job.instance_type)):
+            cluster["VolumeKmsKeyId"] = cfg.security.kms_key_id
     request: dict[str, Any] = {
         "ProcessingResources": {"ClusterConfig": cluster},
         "AppSpecification": {

@@ -27,13 +27,15 @@ PROPERTY_SHAPES: dict[StepTypeEnum, str] = {
     StepTypeEnum.ENDPOINT: "DescribeEndpointOutput",
 }
 
-# Step types the service lets retry at the pipeline level (Endpoint steps are not retryable).
+# Step types that take retry policies, of those a RequestStep builds: AWS lists Processing, Training,
+# Tuning, AutoML, Create model, Register model, Transform and Notebook job steps
+# (https://docs.aws.amazon.com/sagemaker/latest/dg/pipelines-retry-policy.html); EndpointConfig and
+# Endpoint steps are not among them.
 RETRYABLE = {
     StepTypeEnum.PROCESSING,
     StepTypeEnum.TRAINING,
     StepTypeEnum.REGISTER_MODEL,
     StepTypeEnum.CREATE_MODEL,
-    StepTypeEnum.ENDPOINT_CONFIG,
 }
 
 

@@ -16,6 +16,7 @@ from sagemaker.mlops.workflow.steps import StepTypeEnum
 
 from conf.schema import ChatbotConfig, ClassifierConfig
 from project.images import device_of
+from project.instance_types import takes_ebs_volume
 from steps import names
 from steps.context import StepContext
 from steps.models import spec
@@ -98,8 +99,11 @@ def training_request(ctx: StepContext, model: str, prepare_step: RequestStep) ->
     }
     output: dict[str, Any] = {"S3OutputPath": ctx.run_output(step_name, "model")}
     if cfg.security.kms_key_id:
-        resources["VolumeKmsKeyId"] = cfg.security.kms_key_id
         output["KmsKeyId"] = cfg.security.kms_key_id
+        # NVMe families (ml.g5, ml.p4d...) have no EBS volume: AWS refuses a volume key there, and
+        # their local storage is encrypted by the instance (project/instance_types.py).
+        if takes_ebs_volume(model_cfg.training.instance_type):
+            resources["VolumeKmsKeyId"] = cfg.security.kms_key_id
     stopping: dict[str, Any] = {"MaxRuntimeInSeconds": model_cfg.training.max_runtime_s}
     request: dict[str, Any] = {
         "AlgorithmSpecification": {
@@ -121,12 +125,6 @@ def training_request(ctx: StepContext, model: str, prepare_step: RequestStep) ->
         # The hash of the folder this model is built from is part of the cache key (Environment is),
         # and of the checkpoint path; the other folders' data does not touch either.
         "Environment": ctx.fingerprint_environment((data_folder,)),
-        "CheckpointConfig": {
-            "S3Uri": ctx.checkpoint_uri(
-                step_name, data_folder, params.model_id, params.epochs, params.learning_rate
-            ),
-            "LocalPath": CHECKPOINT_DIR,
-        },
     }
     if model_cfg.spot.enabled:
         request["EnableManagedSpotTraining"] = True
@@ -136,6 +134,11 @@ def training_request(ctx: StepContext, model: str, prepare_step: RequestStep) ->
     vpc = ctx.vpc_config()
     if vpc:
         request["VpcConfig"] = vpc
+    # Last: the prefix is keyed on everything above that makes the step's cache key.
+    request["CheckpointConfig"] = {
+        "S3Uri": ctx.checkpoint_uri(step_name, request),
+        "LocalPath": CHECKPOINT_DIR,
+    }
     return request
 
 

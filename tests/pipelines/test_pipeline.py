@@ -3,6 +3,7 @@ retries, spot, gates."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -193,8 +194,8 @@ def test_processing_and_training_steps_retry_throttling_and_capacity(definitions
         if step["Type"] in {"Processing", "Training"}:
             kinds = {kind for policy in step["RetryPolicies"] for kind in policy["ExceptionType"]}
             assert {"Step.THROTTLING", "SageMaker.CAPACITY_ERROR", "SageMaker.RESOURCE_LIMIT"} <= kinds, name
-        if step["Type"] == "Endpoint":
-            assert "RetryPolicies" not in step  # the service does not retry Endpoint steps
+        if step["Type"] in {"Endpoint", "EndpointConfig"}:
+            assert "RetryPolicies" not in step, name  # not among the step types AWS retries
 
 
 def test_clean_subtitles_shards_its_input_by_s3_key(definitions: dict[str, Any]) -> None:
@@ -305,18 +306,53 @@ def test_endpoint_config_captures_data_and_endpoint_is_per_environment(definitio
 
 def test_prod_encrypts_volumes_and_outputs_with_its_kms_key(definitions: dict[str, Any]) -> None:
     steps = steps_by_name(definitions["prod"])
-    key = "alias/stranger-things-nlp"
-    processing = steps["CleanSubtitles"]["Arguments"]
+    key = load_config("prod").security.kms_key_id
+    processing = steps["CleanSubtitles"]["Arguments"]  # ml.m5.xlarge: an EBS volume to encrypt
     assert processing["ProcessingResources"]["ClusterConfig"]["VolumeKmsKeyId"] == key
     assert processing["ProcessingOutputConfig"]["KmsKeyId"] == key
-    training = steps["TrainChatbot"]["Arguments"]
-    assert (
-        training["ResourceConfig"]["VolumeKmsKeyId"] == key
-        and training["OutputDataConfig"]["KmsKeyId"] == key
-    )
+    # ml.g5 has local NVMe storage, encrypted by the instance: AWS refuses a volume key there.
+    for name in ("TrainChatbot", "TrainLocationClassifier"):
+        training = steps[name]["Arguments"]
+        assert "VolumeKmsKeyId" not in training["ResourceConfig"], name
+        assert training["OutputDataConfig"]["KmsKeyId"] == key
+    evaluation = steps["EvaluateChatbot"]["Arguments"]
+    assert "VolumeKmsKeyId" not in evaluation["ProcessingResources"]["ClusterConfig"]
+    assert evaluation["ProcessingOutputConfig"]["KmsKeyId"] == key
     assert (
         "KmsKeyId" not in steps_by_name(definitions["dev"])["TrainChatbot"]["Arguments"]["OutputDataConfig"]
     )
+
+
+def test_a_cpu_training_type_in_config_gets_the_volume_key() -> None:
+    from pipelines.definition import definition_json
+
+    cfg = load_config("prod", overrides={"classifier": {"training": {"instance_type": "ml.c5.2xlarge"}}})
+    training = steps_by_name(json.loads(definition_json(cfg)))["TrainLocationClassifier"]["Arguments"]
+    assert training["ResourceConfig"]["VolumeKmsKeyId"] == cfg.security.kms_key_id
+
+
+def test_checkpoints_are_keyed_on_the_training_cache_key(definitions: dict[str, Any]) -> None:
+    from steps.checkpoints import checkpoint_digest
+
+    args = steps_by_name(definitions["dev"])["TrainChatbot"]["Arguments"]
+    values = args["CheckpointConfig"]["S3Uri"]["Std:Join"]["Values"]
+    assert values[:4] == [
+        "s3://stranger-things-nlp-artifacts/stranger-things-nlp/dev",
+        "checkpoints",
+        "TrainChatbot",
+        checkpoint_digest(args),
+    ]
+    parameters = {v["Get"] for v in values if isinstance(v, dict) and "Get" in v}
+    assert {
+        "Parameters.ChatbotModelId",
+        "Parameters.ChatbotEpochs",
+        "Parameters.ChatbotLearningRate",
+        "Parameters.ChatbotMaxSteps",
+        "Parameters.ChatbotTrainingInstanceType",
+    } <= parameters
+    assert any("Std:JsonGet" in v for v in values if isinstance(v, dict))  # the transcripts' hash
+    # Not the execution id: CheckpointConfig is part of the cache key, training would never be cached.
+    assert "Execution.PipelineExecutionId" not in json.dumps(args["CheckpointConfig"])
 
 
 def test_vpc_and_network_isolation_from_config() -> None:

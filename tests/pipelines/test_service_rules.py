@@ -16,8 +16,8 @@ from pipelines.service_rules import (
     check_service_rules,
     device_of_image,
     override_violations,
-    takes_ebs_volume,
 )
+from project.instance_types import takes_ebs_volume
 from tests.pipelines.conftest import steps_by_name
 
 EXECUTION_ID = {"Get": "Execution.PipelineExecutionId"}
