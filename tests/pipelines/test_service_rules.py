@@ -17,7 +17,6 @@ from pipelines.service_rules import (
     device_of_image,
     override_violations,
 )
-from project.instance_types import takes_ebs_volume
 from tests.pipelines.conftest import steps_by_name
 
 EXECUTION_ID = {"Get": "Execution.PipelineExecutionId"}
@@ -213,25 +212,6 @@ def test_a_tuning_job_with_one_checkpoint_prefix_for_all_trials_fires(definition
         }
     )
     assert new_violations(definitions, "dev", broken) == [("checkpoint-prefix", "TuneChatbot")]
-
-
-@pytest.mark.parametrize(
-    ("instance_type", "takes_volume"),
-    [
-        ("ml.m5.xlarge", True),
-        ("ml.c5.2xlarge", True),
-        ("ml.inf2.xlarge", True),
-        ("ml.p3.2xlarge", True),
-        ("ml.m5d.xlarge", False),
-        ("ml.g4dn.xlarge", False),
-        ("ml.p4d.24xlarge", False),
-        ("ml.g5.2xlarge", False),
-        ("ml.g6e.xlarge", False),
-        ("ml.trn1.2xlarge", False),
-    ],
-)
-def test_instance_types_that_take_an_ebs_volume(instance_type: str, takes_volume: bool) -> None:
-    assert takes_ebs_volume(instance_type) is takes_volume
 
 
 @pytest.mark.parametrize(
