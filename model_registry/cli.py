@@ -29,7 +29,9 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from conf import load_config
+from botocore.exceptions import BotoCoreError, ClientError
+
+from conf import ConfigError, load_config
 from conf.schema import Config
 from model_registry.backend import BACKENDS, DEFAULT_ENV, Backend, SageMakerBackend, open_backend
 from model_registry.deploy_logic import NothingToRollBackTo
@@ -37,6 +39,7 @@ from model_registry.metrics import compare
 from model_registry.review import SAGEMAKER_NOTE, review
 from model_registry.settings import group_of, handler_settings
 from model_registry.types import ApprovalStatus, ModelVersion
+from project.aws_errors import explain
 from project.defaults import LOCAL_HOME, REGISTRY_DB_NAME
 
 LOG = logging.getLogger("model_registry")
@@ -55,6 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--env", default=None, help="config environment (default: local for the local backend, else dev)"
     )
+    parser.add_argument("--conf-dir", default=None, help="configuration folder (default: conf/)")
     parser.add_argument(
         "--db", type=Path, default=LOCAL_HOME / REGISTRY_DB_NAME, help="local registry database"
     )
@@ -193,7 +197,12 @@ def run_aws_command(args: argparse.Namespace, cfg: Config, session: Any) -> tupl
 def main(args: argparse.Namespace) -> int:
     if args.command in AWS_ONLY and args.backend != SageMakerBackend.name:
         raise SystemExit(f"{args.command} talks to AWS: pass --backend {SageMakerBackend.name}")
-    cfg = load_config(args.env or DEFAULT_ENV[args.backend])
+    # Against AWS, base.yaml's placeholder account and bucket are refused (conf/refusals.py).
+    on_aws = args.backend == SageMakerBackend.name
+    try:
+        cfg = load_config(args.env or DEFAULT_ENV[args.backend], args.conf_dir, for_aws=on_aws)
+    except ConfigError as error:
+        raise SystemExit(f"error: {error}") from None
     backend = open_backend(args.backend, cfg, db_path=args.db)
     if isinstance(backend, SageMakerBackend) and args.command in AWS_ONLY:
         data, text, code = run_aws_command(args, cfg, backend.session)
@@ -208,4 +217,11 @@ def main(args: argparse.Namespace) -> int:
 
 def cli(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
-    return main(build_parser().parse_args(argv))
+    args = build_parser().parse_args(argv)
+    try:
+        return main(args)
+    except (BotoCoreError, ClientError) as error:  # the outer boundary: AWS errors as one line
+        line = explain(error, env=args.env or DEFAULT_ENV[args.backend])
+        if line is None:
+            raise
+        raise SystemExit(f"error: {args.command}: {line}") from None

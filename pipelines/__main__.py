@@ -24,7 +24,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from conf import CONF_DIR, ENVIRONMENTS, ConfigError
 from pipelines import commands
-from pipelines.aws_errors import explain
+from project.aws_errors import explain
 
 LOCAL_CLI = "pipelines.local.cli"
 

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
+import yaml
 
 from model_registry.cli import build_parser, main
 from model_registry.local import LocalRegistry
@@ -13,6 +15,7 @@ from tests.model_registry.test_local_deploy import make_tarball
 
 CHATBOT = "stranger-things-chatbot"
 ENDPOINT = "stranger-things-nlp-local-chatbot"
+CONF = Path(__file__).resolve().parents[2] / "conf"
 
 
 def run(db: Path, *argv: str) -> int:
@@ -69,7 +72,29 @@ def test_errors_name_what_is_wrong(db: Path) -> None:
         run(db, "--backend", "sagemaker", "deploy-approval-handler")
 
 
+@pytest.fixture
+def own_conf(tmp_path: Path) -> Path:
+    """conf/ with an account and bucket of one's own in dev.yaml (AWS commands refuse the placeholders)."""
+    folder = tmp_path / "conf"
+    shutil.copytree(CONF, folder)
+    overlay = yaml.safe_load((folder / "dev.yaml").read_text())
+    overlay["project"].update({"account_id": "210987654321", "bucket": "my-team-st-nlp"})
+    overlay["data"] = {"input_uri": "s3://my-team-st-nlp/stranger-things-nlp/data/raw"}
+    (folder / "dev.yaml").write_text(yaml.safe_dump(overlay))
+    return folder
+
+
+def test_aws_commands_refuse_the_placeholder_account(tmp_path: Path) -> None:
+    with pytest.raises(SystemExit, match=r"project\.account_id: 123456789012 is the placeholder account"):
+        run(tmp_path / "unused.db", "--backend", "sagemaker", "--env", "dev", "list-schedules")
+
+
 @pytest.mark.aws
-def test_list_schedules_prints_json(aws, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_list_schedules_prints_json(
+    aws, tmp_path: Path, own_conf: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def run(db: Path, *argv: str) -> int:
+        return main(build_parser().parse_args(["--db", str(db), "--conf-dir", str(own_conf), *argv]))
+
     assert run(tmp_path / "unused.db", "--backend", "sagemaker", "--env", "dev", "list-schedules") == 0
     assert json.loads(capsys.readouterr().out) == {"schedules": []}

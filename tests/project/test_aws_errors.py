@@ -1,4 +1,4 @@
-"""pipelines/aws_errors.py: the AWS errors a person meets first become one line that says the fix."""
+"""project/aws_errors.py: the AWS errors a person meets first become one line that says the fix."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from botocore.exceptions import (
     TokenRetrievalError,
 )
 
-from pipelines.aws_errors import explain
+from project.aws_errors import explain
 
 
 def client_error(code: str, message: str, operation: str = "StartPipelineExecution") -> ClientError:
