@@ -59,6 +59,13 @@ def test_a_volume_key_on_an_nvme_instance_type_fires(definitions: dict[str, Any]
     assert new_violations(definitions, "prod", broken) == [("volume-kms-key-needs-ebs", "CleanSubtitles")]
 
 
+def test_an_nvme_override_of_a_step_with_a_volume_key_fires(definitions: dict[str, Any]) -> None:
+    # prod builds its processing steps for ml.m5.xlarge with a volume key; ml.r5d has NVMe storage.
+    found = new_violations(definitions, "prod", ProcessingInstanceType="ml.r5d.large")
+    assert ("volume-kms-key-needs-ebs", "CleanSubtitles") in found
+    assert {rule for rule, _ in found} == {"volume-kms-key-needs-ebs"}
+
+
 def test_an_alias_as_training_volume_key_fires(definitions: dict[str, Any]) -> None:
     broken, args = mutate(definitions, "prod", "TrainLocationClassifier")
     args["ResourceConfig"]["InstanceType"] = "ml.m5.xlarge"  # takes a volume: only the format is wrong
