@@ -12,11 +12,14 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 INSTANCE_TYPE = re.compile(r"^(ml|local)\.[a-z0-9-]+\.[a-z0-9]+$")
-# A KMS key id (a UUID, or mrk-... for a multi-Region key) or its key ARN. Not an alias: a training
-# job's ResourceConfig.VolumeKmsKeyId accepts only these two forms (AWS API_ResourceConfig).
+# A KMS key: its id (a UUID, or mrk-... for a multi-Region key), its key ARN, or an alias (name or ARN).
+# An alias names the key before the storage stack exists; training volumes need the id or ARN, which
+# `make infra-outputs` writes to conf/outputs/<env>.yaml (conf/refusals.py refuses an alias for AWS
+# where a training job would get it).
 KMS_KEY = re.compile(
-    r"^(arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key/)?"
-    r"(mrk-[0-9a-f]{32}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$"
+    r"^((arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key/)?"
+    r"(mrk-[0-9a-f]{32}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})"
+    r"|(arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:)?alias/[a-zA-Z0-9/_-]+)$"
 )
 ROLLOUT = Literal["canary", "linear", "all_at_once"]
 APPROVAL = Literal["Approved", "Rejected", "PendingManualApproval"]
@@ -52,7 +55,7 @@ class ProjectConfig(Strict):
 
 class SecurityConfig(Strict):
     kms_key_id: str | None = Field(
-        default=None, description="KMS key id or key ARN for volumes, outputs and data capture"
+        default=None, description="KMS key (id, key ARN or alias) for volumes, outputs and data capture"
     )
     subnets: list[str] = Field(default_factory=list)
     security_group_ids: list[str] = Field(default_factory=list)
@@ -63,8 +66,8 @@ class SecurityConfig(Strict):
     def _key_id_or_arn(cls, value: str | None) -> str | None:
         if value is not None and not KMS_KEY.match(value):
             raise ValueError(
-                f"{value!r} is not a KMS key id or key ARN (arn:aws:kms:<region>:<account>:key/<id>); "
-                "training volumes refuse an alias"
+                f"{value!r} is not a KMS key id, key ARN (arn:aws:kms:<region>:<account>:key/<id>) "
+                "or alias (alias/<name>)"
             )
         return value
 

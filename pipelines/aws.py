@@ -39,13 +39,23 @@ def pipeline_tags(cfg: Config) -> list[dict[str, str]]:
 
 
 def upsert_pipeline(cfg: Config, boto_session: Any | None = None) -> UpsertResult:
-    """Upload the code bundle, then create or update the pipeline (with description and tags)."""
+    """Check the documented service rules, upload the code bundle, then create or update the pipeline
+    (with description and tags). A definition AWS would refuse at run time is refused here, before
+    anything is uploaded (ValueError, one line)."""
     from pipelines.definition import build_pipeline
+    from pipelines.service_rules import RuleContext, check_service_rules
 
     session = _boto_session(cfg, boto_session)
+    pipeline = build_pipeline(cfg, boto_session=session)
+    violations = check_service_rules(json.loads(pipeline.definition()), RuleContext.of(cfg))
+    if violations:
+        raise ValueError(
+            "refusing to upsert: "
+            + "; ".join(map(str, violations))
+            + f" (`make validate-pipeline ENV={cfg.env}` shows each rule's source)"
+        )
     code_uri = upload_bundle(session.client("s3"), cfg.project.bucket, cfg.project.prefix)
     LOG.info("code bundle at %s", code_uri)
-    pipeline = build_pipeline(cfg, boto_session=session)
     response = pipeline.upsert(
         role_arn=cfg.project.role_arn,
         description=f"{cfg.project.name} ({cfg.env}): NLP analytics, chatbot and location classifier",

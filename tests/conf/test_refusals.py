@@ -54,14 +54,25 @@ def test_an_own_account_and_bucket_pass() -> None:
 
 
 def test_a_key_of_the_placeholder_account_is_refused_for_aws() -> None:
-    with pytest.raises(ConfigError, match=r"prod\.yaml: security\.kms_key_id: .* placeholder account"):
-        load_config("prod", overrides=OWN_PROJECT, for_aws=True)
+    key = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+    overrides = {**OWN_PROJECT, "security": {"kms_key_id": key}}
+    with pytest.raises(ConfigError, match=r"security\.kms_key_id: .* placeholder account"):
+        load_config("prod", overrides=overrides, for_aws=True)
 
 
-def test_a_kms_alias_is_refused_at_load(tmp_path: Path) -> None:
-    folder = _conf_dir(tmp_path, "security:\n  kms_key_id: alias/stranger-things-nlp\n")
-    with pytest.raises(ConfigError, match=r"dev\.yaml: security\.kms_key_id: .*refuse an alias"):
+def test_a_malformed_kms_key_is_refused_at_load(tmp_path: Path) -> None:
+    folder = _conf_dir(tmp_path, "security:\n  kms_key_id: my-project-key\n")
+    with pytest.raises(ConfigError, match=r"dev\.yaml: security\.kms_key_id: .*not a KMS key id"):
         load_config("dev", folder)
+
+
+def test_the_key_arn_from_the_stack_outputs_replaces_the_alias(tmp_path: Path) -> None:
+    """`make infra-outputs` writes conf/outputs/<env>.yaml; its key ARN is what the jobs get."""
+    folder = _conf_dir(tmp_path, "security:\n  kms_key_id: alias/stranger-things-nlp\n")
+    arn = "arn:aws:kms:us-east-1:210987654321:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+    (folder / "outputs").mkdir()
+    (folder / "outputs" / "dev.yaml").write_text(f"security:\n  kms_key_id: {arn}\n")
+    assert load_config("dev", folder).security.kms_key_id == arn
 
 
 @pytest.mark.parametrize(
@@ -70,9 +81,11 @@ def test_a_kms_alias_is_refused_at_load(tmp_path: Path) -> None:
         "1234abcd-12ab-34cd-56ef-1234567890ab",
         "arn:aws:kms:us-west-2:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab",
         "arn:aws:kms:eu-west-1:111122223333:key/mrk-1234abcd12ab34cd56ef1234567890ab",
+        "alias/stranger-things-nlp",
+        "arn:aws:kms:us-east-1:111122223333:alias/stranger-things-nlp",
     ],
 )
-def test_a_kms_key_id_or_arn_loads(key: str) -> None:
+def test_a_kms_key_id_arn_or_alias_loads(key: str) -> None:
     assert load_config("dev", overrides={"security": {"kms_key_id": key}}).security.kms_key_id == key
 
 

@@ -119,11 +119,13 @@ def test_deploying_again_changes_nothing_and_a_config_change_updates_through_a_c
     assert [(r.change_set_type, r.changes, r.executed) for r in again] == [("UPDATE", [], False)] * 4
 
     with (conf_dir / "dev.yaml").open("a", encoding="utf-8") as handle:
-        handle.write("deployment:\n  canary_percent: 20\n")
+        handle.write("deployment:\n  wait_interval_s: 120\n")
     updated = deploy(aws, conf_dir, only=["operations"])
     assert [(r.stack, r.change_set_type, r.executed) for r in updated] == [(STACKS[2], "UPDATE", True)]
     variables = aws.client("lambda").get_function(FunctionName=FUNCTION)["Configuration"]["Environment"]
-    assert json.loads(variables["Variables"][lambda_handler.SETTINGS_ENV])["rollout"]["step_percent"] == 20
+    assert (
+        json.loads(variables["Variables"][lambda_handler.SETTINGS_ENV])["rollout"]["wait_interval_s"] == 120
+    )
 
 
 def test_the_approval_flow_runs_on_what_the_stacks_made(

@@ -135,7 +135,9 @@ def test_handler_policy_lists_actions_and_scopes_resources() -> None:
         "Resource": "arn:aws:iam::123456789012:role/StrangerThingsNlpSageMakerExecution",
         "Condition": {"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}},
     }
-    assert by_sid["UseProjectKmsKey"]["Resource"] == cfg.security.kms_key_id
+    assert by_sid["UseProjectKmsKey"]["Condition"] == {
+        "ForAnyValue:StringEquals": {"kms:ResourceAliases": "alias/stranger-things-nlp"}
+    }
     assert settings.targets["stranger-things-location-classifier"].initial_instance_count == 2
     # Each endpoint rolls out as its fleet allows: one chatbot instance all at once, two classifiers canary.
     assert settings.targets["stranger-things-chatbot"].strategy == "all_at_once"

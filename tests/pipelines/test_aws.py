@@ -89,3 +89,15 @@ def test_tags_include_the_environment() -> None:
         {"Key": "environment", "Value": "prod"},
         {"Key": "project", "Value": "stranger-things-nlp"},
     ]
+
+
+def test_upsert_refuses_a_definition_aws_would_refuse_before_uploading(aws) -> None:  # type: ignore[no-untyped-def]
+    # prod's key is an alias (until `make infra-outputs` writes its ARN); on a CPU type the classifier's
+    # training job would get it as its volume key, which AWS takes as a key id or ARN only.
+    cfg = load_config("prod", overrides={"classifier": {"training": {"instance_type": "ml.c5.2xlarge"}}})
+    with pytest.raises(
+        ValueError, match=r"refusing to upsert: TrainLocationClassifier: \[training-volume-key-format\]"
+    ):
+        upsert_pipeline(cfg, aws)
+    assert aws.client("s3").list_objects_v2(Bucket=cfg.project.bucket).get("KeyCount", 0) == 0
+    assert aws.client("sagemaker").list_pipelines()["PipelineSummaries"] == []

@@ -129,8 +129,9 @@ def test_iam_policy_lists_actions_and_scopes_resources(env: str) -> None:
 
 def test_iam_policy_adds_kms_vpc_and_an_outside_data_bucket() -> None:
     prod = {s["Sid"]: s for s in execution_role_policy(load_config("prod"))["Statement"]}
-    assert prod["ProjectKmsKey"]["Resource"] == [load_config("prod").security.kms_key_id]
-    assert "Condition" not in prod["ProjectKmsKey"]  # a key ARN names the key itself
+    assert prod["ProjectKmsKey"]["Condition"] == {
+        "ForAnyValue:StringEquals": {"kms:ResourceAliases": ["alias/stranger-things-nlp"]}
+    }
     cfg = load_config(
         "dev",
         overrides={
