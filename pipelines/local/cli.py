@@ -2,7 +2,7 @@
 
 python -m pipelines run-local --data data/sample                # make run-local [DATA=DIR]
 python -m pipelines run-local --param ChatbotMinChrf=1000      # any pipeline Parameter
-python -m pipelines run-local --resume                          # continue the latest failed run
+python -m pipelines run-local --resume                          # continue the latest failed/stopped run
 python -m pipelines serve-local --port 8080                     # make serve-local [PORT=...]
 """
 
@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import argparse
 import logging
+import signal
 import sys
 from pathlib import Path
 from typing import Any
 
+from conf import ENVIRONMENTS
 from project.bundle import REPO_ROOT
 from project.defaults import LOCAL_HOME
 
@@ -29,7 +31,10 @@ def add_commands(subparsers: Any) -> None:
         description="Run the very definition JSON that upsert sends, step by step, on this machine.",
     )
     run.add_argument(
-        "--env", default="local", help="configuration overlay whose definition runs (default local)"
+        "--env",
+        default="local",
+        choices=ENVIRONMENTS,
+        help="configuration overlay whose definition runs (default local)",
     )
     run.add_argument(
         "--data",
@@ -46,7 +51,8 @@ def add_commands(subparsers: Any) -> None:
     run.add_argument(
         "--resume",
         action="store_true",
-        help="continue a failed run (--run-dir, default the latest) from its failed step",
+        help="continue a failed or stopped run (--run-dir, default the latest) from where it ended; "
+        "it keeps the run's parameters and --no-cache",
     )
     run.add_argument(
         "--no-cache", action="store_true", help="run every step even when a cached result exists"
@@ -91,6 +97,7 @@ def cmd_run_local(args: argparse.Namespace) -> int:
     from pipelines.local.dag import DefinitionError, load_definition, parse_assignments
     from pipelines.local.definition_source import build_definition, pipeline_name
     from pipelines.local.progress import make_reporter
+    from pipelines.local.run_lock import RunLockedError
     from pipelines.local.runner import RunOptions, latest_run, run_definition
 
     home: Path = args.home
@@ -123,9 +130,14 @@ def cmd_run_local(args: argparse.Namespace) -> int:
             **({"workers": args.workers} if args.workers else {}),
         )
         result = run_definition(definition, options, make_reporter(quiet=args.quiet), overrides)
-    except (DefinitionError, FileNotFoundError, ValueError) as exc:
+    except (DefinitionError, FileNotFoundError, ValueError, RunLockedError) as exc:
         print(f"run-local: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:  # Ctrl-C before the run started (building the definition): nothing to stop
+        print("run-local: interrupted before the run started", file=sys.stderr)
+        return 128 + signal.SIGINT
+    if result.stop_signal is not None:
+        return 128 + result.stop_signal  # the shell's convention for "ended by this signal"
     return 0 if result.ok else 1
 
 

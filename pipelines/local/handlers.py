@@ -18,6 +18,7 @@ from model_registry.local import LocalRegistry
 from pipelines.local.cache import StepCache, cache_key
 from pipelines.local.container import sagemaker_job_name
 from pipelines.local.expressions import Scope
+from pipelines.local.processes import JobControl
 from pipelines.local.sources import Source, find_source
 from pipelines.local.storage import Digests, RunStorage, StorageError
 from project.defaults import LOCAL_ARN_PREFIX
@@ -37,11 +38,12 @@ class Outcome:
     message: str = ""
     key: str | None = None
     decision: dict[str, Any] | None = None
+    data_inputs: dict[str, str] = field(default_factory=dict)  # see StepRecord.data_inputs
 
 
 @dataclass
 class Services:
-    """What handlers share: the run's storage, the cache (None when off), the registry."""
+    """What handlers share: the run's storage, the cache (None when off), the registry, its jobs."""
 
     storage: RunStorage
     repo_root: Path
@@ -50,6 +52,7 @@ class Services:
     models_dir: Path
     execution: dict[str, str]
     digests: Digests = field(default_factory=Digests)
+    jobs: JobControl = field(default_factory=JobControl)
 
     @property
     def masks(self) -> dict[str, str]:
@@ -64,6 +67,22 @@ class Services:
             return self.locate(uri).digest(self.digests)
         except StorageError:
             return "missing"
+
+    def data_digests(self, uris: Sequence[str]) -> dict[str, str]:
+        """The digests of the inputs among `uris` that are the user's data: neither the code bundle nor
+        anything under this run's folder (an earlier step's output, which --resume keeps as it is)."""
+        found: dict[str, str] = {}
+        run_dir = self.storage.run_dir.resolve()
+        for uri in uris:
+            try:
+                source = self.locate(uri)
+            except StorageError:
+                found[uri] = "missing"
+                continue
+            if source.is_code or source.path is None or source.path.resolve().is_relative_to(run_dir):
+                continue
+            found[uri] = source.digest(self.digests)
+        return found
 
 
 @dataclass(frozen=True)

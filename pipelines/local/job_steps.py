@@ -17,7 +17,7 @@ from pipelines.local.cache import StepCache
 from pipelines.local.container import processing_plan, training_artifact_uri, training_plan
 from pipelines.local.handlers import Outcome, StepCall, arn
 from pipelines.local.processes import JobPlan, deliver, prepare, run_plan, save_checkpoints
-from pipelines.local.state import CACHED, FAILED, SUCCEEDED
+from pipelines.local.state import CACHED, FAILED, STOPPED, SUCCEEDED
 from pipelines.local.storage import RunStorage, StorageError, fresh_dir
 
 
@@ -50,6 +50,7 @@ def run_job(call: StepCall, job: Job) -> Outcome:
     """Restore the job's results from the cache, or run it, upload its outputs and cache its results."""
     svc = call.services
     key = call.cache_key(job.inputs)
+    data = svc.data_digests(job.inputs)
     if key is not None and svc.cache is not None:
         entry = svc.cache.lookup(key, call.expire_after)
         if entry is not None:
@@ -57,11 +58,15 @@ def run_job(call: StepCall, job: Job) -> Outcome:
                 svc.cache.restore(key, label, fresh_dir(folder))
             reuse_log(svc.cache, key, call.log_path)
             metrics = entry.get("metrics", {})
-            return Outcome(CACHED, "hit", job.properties(metrics), job.property_files, metrics, key=key)
+            return Outcome(
+                CACHED, "hit", job.properties(metrics), job.property_files, metrics, key=key, data_inputs=data
+            )
     prepare(job.plan, svc.storage.step_dir(call.name), svc.storage)
-    result = run_plan(job.plan, call.log_path)
-    save_checkpoints(job.plan, svc.storage)
+    result = run_plan(job.plan, call.log_path, svc.jobs)
+    save_checkpoints(job.plan, svc.storage)  # also after a stop: a resumed training job continues
     cache_state = "miss" if key else "off"
+    if result.stopped:
+        return Outcome(STOPPED, cache_state, metrics=result.metrics, message=f"{job.what} {result.message}")
     if result.returncode != 0:
         message = f"{job.what} {result.message}"
         return Outcome(FAILED, cache_state, metrics=result.metrics, message=message, key=key)
@@ -77,6 +82,7 @@ def run_job(call: StepCall, job: Job) -> Outcome:
         result.metrics,
         message=result.message,
         key=key,
+        data_inputs=data,
     )
 
 

@@ -18,7 +18,7 @@ from typing import Any, TextIO
 
 from model_registry.metrics import metrics_from_report
 from pipelines.local.dag import Dag
-from pipelines.local.state import CACHED, FAILED, SKIPPED, RunResult, RunState, StepRecord
+from pipelines.local.state import CACHED, FAILED, SKIPPED, STOPPED, RunResult, RunState, StepRecord
 
 LOG_TAIL_LINES = 25
 
@@ -77,7 +77,9 @@ class Reporter:
 
     def finished(self, record: StepRecord) -> None:
         self._done += 1
-        label = {CACHED: "cached", FAILED: "FAILED", SKIPPED: "skip"}.get(record.status, "done")
+        label = {CACHED: "cached", FAILED: "FAILED", SKIPPED: "skip", STOPPED: "STOPPED"}.get(
+            record.status, "done"
+        )
         detail = (
             f" {record.duration_s:.1f}s" if record.duration_s is not None and record.status != SKIPPED else ""
         )
@@ -135,7 +137,7 @@ class LiveReporter(Reporter):
             took = f"{record.duration_s:.1f}s"
         else:
             took = ""
-        mark = {"Executing": ">", "Succeeded": "+", CACHED: "=", FAILED: "x", SKIPPED: "-"}.get(
+        mark = {"Executing": ">", "Succeeded": "+", CACHED: "=", FAILED: "x", SKIPPED: "-", STOPPED: "!"}.get(
             record.status, " "
         )
         columns = f"{record.name:26} {record.type:15} {record.status:10} {record.cache:5} {took:>7}"
@@ -195,6 +197,8 @@ def render_summary(result: RunResult) -> str:
     warnings = [f"  {r.name}: {r.message}" for r in records if r.status != FAILED and "warning:" in r.message]
     lines += _section("Warnings", warnings)
     lines += _failure_lines(records)
+    if state.status == STOPPED:
+        lines.append(f"STOPPED: {state.message}")
     return "\n".join(lines)
 
 

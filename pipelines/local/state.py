@@ -14,8 +14,9 @@ from pipelines.local.dag import Dag
 # Status values, as SageMaker names them where it has a name for them.
 PENDING, RUNNING = "Pending", "Executing"
 SUCCEEDED, CACHED, FAILED, SKIPPED, NOT_STARTED = "Succeeded", "Cached", "Failed", "Skipped", "NotStarted"
+STOPPED = "Stopped"  # SageMaker's status of a step or execution stopped on request (here: SIGINT/SIGTERM)
 DONE_OK = {SUCCEEDED, CACHED}
-TERMINAL = {SUCCEEDED, CACHED, FAILED, SKIPPED, NOT_STARTED}
+TERMINAL = {SUCCEEDED, CACHED, FAILED, SKIPPED, NOT_STARTED, STOPPED}
 
 
 @dataclass
@@ -34,6 +35,9 @@ class StepRecord:
     log: str | None = None
     decision: dict[str, Any] | None = None  # Condition steps: outcomes and the branch taken
     key: str | None = None
+    # Job steps: the content digest of each input that is the user's data (not code, not an earlier
+    # step's output), as the step read it. --resume reruns the step when one of them has changed since.
+    data_inputs: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -45,6 +49,7 @@ class RunState:
     steps: dict[str, StepRecord]
     status: str = RUNNING
     message: str = ""
+    use_cache: bool = True  # False for a --no-cache run; --resume keeps it
 
     def save(self, path: Path) -> None:
         data = {
@@ -52,6 +57,7 @@ class RunState:
             "parameters": self.parameters,
             "status": self.status,
             "message": self.message,
+            "options": {"use_cache": self.use_cache},
             "steps": {name: asdict(record) for name, record in self.steps.items()},
         }
         temporary = path.with_suffix(".tmp")
@@ -65,7 +71,12 @@ class RunState:
         data = json.loads(path.read_text(encoding="utf-8"))
         steps = {name: StepRecord(**record) for name, record in data["steps"].items()}
         return cls(
-            data["execution"], data["parameters"], steps, data.get("status", FAILED), data.get("message", "")
+            data["execution"],
+            data["parameters"],
+            steps,
+            data.get("status", FAILED),
+            data.get("message", ""),
+            bool(data.get("options", {}).get("use_cache", True)),
         )
 
 
@@ -78,6 +89,7 @@ class RunResult:
     state: RunState
     dag: Dag
     duration_s: float
+    stop_signal: int | None = None  # the signal that stopped the run (SIGINT, SIGTERM), if one did
 
     @property
     def ok(self) -> bool:

@@ -9,7 +9,8 @@ milliseconds, so scheduling, caching, resume and serving are tested without trai
     CountB (input b/) ──┘                              └─ else: BelowThreshold (Fail)
 
 Scripts append their name to the file named by DEMO_CALLS (to count runs) and fail on request when
-DEMO_FAIL names them.
+DEMO_FAIL names them. When DEMO_HANG names one, it starts a child of its own, writes "<its pid> <the
+child's pid>" to the file named by DEMO_HANG_PIDS and sleeps (the interrupt tests stop it mid-step).
 
 `SHOUT` is a toy step type of the project's own (a job that upper-cases its input), added to the runner
 the documented way, one handler and one row in `step_types.STEP_KINDS`; `with_shout` adds a step of
@@ -43,6 +44,13 @@ def _called(name):
     if os.environ.get("DEMO_FAIL") == name:
         print(f"demo failure requested for {name}")
         sys.exit(3)
+    if os.environ.get("DEMO_HANG") == name:
+        import subprocess, time
+        child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
+        pids = Path(os.environ["DEMO_HANG_PIDS"])
+        pids.with_suffix(".tmp").write_text(f"{os.getpid()} {child.pid}")
+        pids.with_suffix(".tmp").replace(pids)
+        time.sleep(600)
 """
 
 SCRIPTS = {

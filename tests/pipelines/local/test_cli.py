@@ -70,3 +70,13 @@ def test_built_definition_is_reused_until_a_source_changes(
     monkeypatch.setattr(pipelines.definition, "definition_json", no_rebuild)
     assert build_definition("local", tmp_path) == built
     assert len(list((tmp_path / "definitions").glob("local-*.json"))) == 1
+
+
+def test_env_must_be_a_known_environment(capsys: pytest.CaptureFixture[str]) -> None:
+    parser = argparse.ArgumentParser()
+    add_commands(parser.add_subparsers(dest="command"))
+    with pytest.raises(SystemExit):
+        parser.parse_args(["run-local", "--env", "staging"])
+    error = capsys.readouterr().err
+    assert "argument --env: invalid choice: 'staging'" in error
+    assert all(env in error for env in ("dev", "prod", "local"))

@@ -303,3 +303,45 @@ def test_network_isolated_training_takes_its_code_from_the_code_channel(demo: De
     assert (
         result.run_dir / "steps" / "Train" / "opt_ml" / "code" / "containers" / "demo" / "train.py"
     ).is_file()
+
+
+def test_resume_of_a_no_cache_run_keeps_the_cache_off(
+    demo: DemoRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    demo.run()  # fills the cache: a resume that used it would restore Evaluate instead of running it
+    monkeypatch.setenv("DEMO_FAIL", "Evaluate")
+    failed, _ = demo.run(use_cache=False)
+    monkeypatch.delenv("DEMO_FAIL")
+
+    resumed, output = demo.run(resume=True, run_dir=failed.run_dir)  # no use_cache=False this time
+
+    assert resumed.ok
+    assert statuses(resumed)["Evaluate"] == ("Succeeded", "off")
+    assert "started with --no-cache: the resumed steps do not use the cache either" in output
+    assert read_json(resumed.run_dir / "state.json")["options"] == {"use_cache": False}
+
+
+def test_resume_reruns_a_step_whose_data_changed_and_what_is_downstream(
+    demo: DemoRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DEMO_FAIL", "Evaluate")
+    failed, _ = demo.run()
+    monkeypatch.delenv("DEMO_FAIL")
+    before = failed.state.steps["CountA"].data_inputs
+    (demo.data / "a" / "one.txt").write_text("the quick brown fox jumps over")  # 6 words, was 5
+    demo.calls.unlink()
+
+    resumed, output = demo.run(resume=True, run_dir=failed.run_dir)
+
+    assert resumed.ok
+    # CountA read the changed folder: it runs again, and Train after it; CountB's data did not change.
+    assert demo.calls_made() == ["CountA", "Train", "Evaluate"]
+    assert statuses(resumed)["CountB"] == ("Succeeded", "miss")  # kept from the first attempt
+    assert resumed.state.steps["CountA"].data_inputs != before  # the record names the data it read
+    assert (
+        read_json(resumed.run_dir / "steps" / "Train" / "opt_ml" / "output" / "data" / "seen.json")[
+            "extra_words"
+        ]
+        == 3
+    )
+    assert "the data read by CountA changed since the run stopped: 9 step(s) run again" in output
