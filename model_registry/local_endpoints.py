@@ -2,10 +2,13 @@
 
 Each endpoint loads its model folder's `code/inference.py` as the toolkit does: `model_fn(model_dir)`,
 then per request `input_fn(body, content_type)`, `predict_fn(data, model)`, `output_fn(prediction,
-accept)`. The Model's environment (e.g. MAX_NEW_TOKENS) is applied while the handler runs. An error
-that carries a 4xx `status_code` (the handlers' ClientError), or a ValueError from `input_fn`, is the
-client's: its status (400 by default) and the message. Anything else is a 500. A redeploy (a new row in
-the registry's endpoints table) is picked up on the next request.
+accept)`. The Model's environment (e.g. MAX_NEW_TOKENS) is applied while `model_fn` loads the model:
+the handlers read it there (environment variables are per process, so applying them per request would
+serialise every endpoint behind one lock; a SageMaker container has one model and sets them once). An
+error that carries a 4xx `status_code` (the handlers' ClientError), or a ValueError or RecursionError
+(JSON nested too deeply) from `input_fn`, is the client's: its status (400 by default) and the message.
+Anything else is a 500. A redeploy (a new row in the registry's endpoints table) is picked up on the
+next request; endpoints load and reload independently of each other.
 
 Used by the HTTP server (`make serve-local`, pipelines/local/server.py) and by the notebooks' workspace,
 which invokes an endpoint in-process.
@@ -31,7 +34,7 @@ from model_registry.local import LocalRegistry
 from model_registry.types import Endpoint
 
 LOG = logging.getLogger("model_registry.local_endpoints")
-_ENV_LOCK = threading.Lock()  # environment variables are per process: one handler call at a time
+_ENV_LOCK = threading.Lock()  # environment variables are per process: one model load at a time
 
 
 class RequestError(Exception):
@@ -44,7 +47,7 @@ class RequestError(Exception):
 
 @contextmanager
 def model_environment(environment: dict[str, str]) -> Iterator[None]:
-    """Apply a Model's environment variables while its handler runs, then restore them."""
+    """Apply a Model's environment variables while its model loads, then restore them."""
     keys = {k: v for k, v in environment.items() if not k.startswith("SAGEMAKER_")}
     with _ENV_LOCK:
         saved = {k: os.environ.get(k) for k in keys}
@@ -90,23 +93,22 @@ class LoadedEndpoint:
     def invoke(self, body: bytes, content_type: str, accept: str) -> tuple[bytes, str]:
         """Run the handler chain on one request; raise RequestError with the right status."""
         h = self.handler
-        with model_environment(self.environment):
-            try:
-                data = h.input_fn(body, content_type) if hasattr(h, "input_fn") else json.loads(body)
-            except Exception as exc:  # the client's input: 4xx with the handler's own message
-                raise RequestError(
-                    _status_of(exc, 400 if isinstance(exc, ValueError) else 500), str(exc)
-                ) from exc
-            try:
-                prediction = h.predict_fn(data, self.model) if hasattr(h, "predict_fn") else self.model(data)
-                output = (
-                    h.output_fn(prediction, accept) if hasattr(h, "output_fn") else json.dumps(prediction)
-                )
-            except Exception as exc:
-                status = _status_of(exc, 500)
-                if status == 500:
-                    LOG.exception("endpoint %s failed", self.endpoint.name)
-                raise RequestError(status, str(exc)) from exc
+        try:
+            data = h.input_fn(body, content_type) if hasattr(h, "input_fn") else json.loads(body)
+        except RecursionError as exc:  # json.loads of [[[[...]]]]: the client's, not the server's
+            raise RequestError(400, "the JSON body is nested too deeply") from exc
+        except Exception as exc:  # the client's input: 4xx with the handler's own message
+            raise RequestError(
+                _status_of(exc, 400 if isinstance(exc, ValueError) else 500), str(exc)
+            ) from exc
+        try:
+            prediction = h.predict_fn(data, self.model) if hasattr(h, "predict_fn") else self.model(data)
+            output = h.output_fn(prediction, accept) if hasattr(h, "output_fn") else json.dumps(prediction)
+        except Exception as exc:
+            status = _status_of(exc, 500)
+            if status == 500:
+                LOG.exception("endpoint %s failed", self.endpoint.name)
+            raise RequestError(status, str(exc)) from exc
         if isinstance(output, tuple):  # output_fn may return (body, content type)
             output, accept = output[0], output[1]
         payload = output if isinstance(output, bytes) else str(output).encode("utf-8")
@@ -119,7 +121,8 @@ class EndpointPool:
     def __init__(self, registry: LocalRegistry) -> None:
         self.registry = registry
         self._loaded: dict[str, LoadedEndpoint] = {}
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # guards _locks only
+        self._locks: dict[str, threading.Lock] = {}  # one per endpoint: loading one never blocks another
 
     def names(self) -> list[str]:
         return [e.name for e in self.registry.list_endpoints()]
@@ -130,6 +133,8 @@ class EndpointPool:
             known = ", ".join(self.names()) or "none (run `make run-local` first)"
             raise RequestError(404, f"no endpoint named {name!r}; deployed: {known}")
         with self._lock:
+            lock = self._locks.setdefault(name, threading.Lock())
+        with lock:
             loaded = self._loaded.get(name)
             if loaded is None or loaded.endpoint.updated_at != endpoint.updated_at:
                 loaded = self._load(endpoint)

@@ -149,12 +149,16 @@ def _stored_input(run_dir: Path) -> str:
 
 def cmd_serve_local(args: argparse.Namespace) -> int:
     from model_registry.local import LocalRegistry
-    from pipelines.local.server import make_server
+    from pipelines.local.server import PortInUseError, make_server
 
     for name in ("pipelines.local.server", "model_registry.local_endpoints"):
         logging.getLogger(name).setLevel(logging.INFO)
     registry = LocalRegistry(args.home / "registry.db")
-    server = make_server(registry, args.host, args.port, preload=True)
+    try:
+        server = make_server(registry, args.host, args.port, preload=True)  # binds before loading
+    except PortInUseError as exc:
+        print(f"serve-local: {exc}", file=sys.stderr)
+        return 2
     endpoints = registry.list_endpoints()
     host, port = server.server_address[:2]
     print(f"serving {len(endpoints)} endpoint(s) on http://{host}:{port}", file=sys.stderr)
@@ -165,10 +169,9 @@ def cmd_serve_local(args: argparse.Namespace) -> int:
         )
     if not endpoints:
         print("  none deployed yet: run `make run-local` first", file=sys.stderr)
+    print("  GET /metrics  (requests, errors and latency per endpoint)", file=sys.stderr)
     try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        pass
+        server.serve_forever()  # uvicorn stops on SIGINT/SIGTERM after the requests in flight
     finally:
         server.server_close()
     return 0

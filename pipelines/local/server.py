@@ -2,117 +2,297 @@
 
     GET  /ping                              200 when at least one endpoint is deployed
     GET  /endpoints                         the endpoints and the model versions they serve
+    GET  /metrics                           requests, errors and latency per endpoint (JSON; Prometheus
+                                            text with ?format=prometheus or Accept: text/plain)
     POST /endpoints/<name>/invocations      invoke one endpoint (the SageMaker Runtime path)
     POST /invocations                       invoke the endpoint named in the X-Endpoint-Name header
                                             (the header may be left out when only one is deployed)
 
-HTTP only: loading and invoking the endpoints (the inference toolkit's contract, status codes of
-handler errors, reload on redeploy) is model_registry/local_endpoints.py.
+Why uvicorn and starlette rather than the standard library's http.server: under a burst the stdlib
+server listens with a backlog of 5 (connections are reset), spends a thread per connection (stalled
+clients hold threads), has no timeouts and parses HTTP loosely. uvicorn (h11 parser) answers malformed
+requests with 400 itself, keeps a stalled client as a cheap coroutine instead of a thread, takes the
+backlog we give it, and shuts down gracefully on SIGINT/SIGTERM; the web app already depends on both
+(gradio), at the versions pinned in requirements/constraints.txt. What they leave to us is here:
+- the request body is never read before its Content-Length is checked: missing 411, not a number 400,
+  over MAX_BODY_BYTES 413; a body that does not arrive within BODY_TIMEOUT_S is 408;
+- a client that connects and sends no complete request head within HEAD_TIMEOUT_S is disconnected;
+- every client mistake is a 4xx with a message (the handlers' own, see model_registry.local_endpoints);
+- each endpoint runs its handler in threads of its own (`ENDPOINT_THREADS` at once), so a busy chatbot
+  does not hold up the classifier; nothing is serialised across endpoints (a Model's environment is
+  applied when it loads, not per request);
+- a port in use is reported in one line before any model loads (`bind`).
+Loading and invoking the endpoints is model_registry/local_endpoints.py; this module only does HTTP.
 """
 
 from __future__ import annotations
 
-import json
+import asyncio
+import errno
 import logging
 import re
-from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+import socket
+import threading
+
+import anyio
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.routing import Route
+from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from model_registry.local import LocalRegistry
 from model_registry.local_endpoints import EndpointPool, RequestError
+from pipelines.local.server_metrics import ServerMetrics
 
 LOG = logging.getLogger("pipelines.local.server")
 ENDPOINT_HEADER = "X-Endpoint-Name"
-_INVOKE_PATH = re.compile(r"^/endpoints/([A-Za-z0-9-]+)/invocations/?$")
+BACKLOG = 1024  # pending connections the kernel queues for us (Linux caps it at net.core.somaxconn)
+MAX_BODY_BYTES = 1024 * 1024  # the handlers refuse more than 256 KiB themselves, with their own message
+BODY_TIMEOUT_S = 30.0
+HEAD_TIMEOUT_S = 15.0
+KEEP_ALIVE_S = 5
+MAX_CONNECTIONS = 2048  # beyond this, new requests get 503 instead of memory
+ENDPOINT_THREADS = 4  # handler calls of one endpoint at once; the others wait as coroutines
+_NAME = re.compile(r"^[A-Za-z0-9-]+$")
 
 
-def make_handler(pool: EndpointPool) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        server_version = "stranger-things-local/1"
+class PortInUseError(OSError):
+    """The port is taken (another serve-local, the web app, ...)."""
 
-        def log_message(self, format: str, *args: Any) -> None:
-            LOG.info("%s %s", self.address_string(), format % args)
 
-        def _send(self, status: int, body: bytes, content_type: str = "application/json") -> None:
-            self.send_response(status)
-            self.send_header("Content-Type", content_type)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
+def bind(host: str, port: int) -> socket.socket:
+    """The listening socket, made before any model loads, so a busy port costs nothing to find out."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        if exc.errno == errno.EADDRINUSE:
+            raise PortInUseError(
+                f"port {port} on {host} is in use (another serve-local?): stop it, or pick another port "
+                f"(make serve-local PORT={port + 1})"
+            ) from None
+        raise
+    sock.listen(BACKLOG)
+    sock.setblocking(False)
+    return sock
 
-        def _json(self, status: int, data: Any) -> None:
-            self._send(status, json.dumps(data).encode("utf-8"))
 
-        def do_GET(self) -> None:
-            path = self.path.split("?", 1)[0].rstrip("/")
-            if path == "/ping":
-                names = pool.names()
-                status = HTTPStatus.OK if names else HTTPStatus.SERVICE_UNAVAILABLE
-                self._json(status, {"status": "Healthy" if names else "NoEndpoints", "endpoints": names})
-            elif path == "/endpoints":
-                self._json(
-                    200,
-                    [
-                        {
-                            "name": e.name,
-                            "group": e.group,
-                            "version": e.version,
-                            "model_dir": str(e.model_dir),
-                            "updated_at": e.updated_at,
-                        }
-                        for e in pool.registry.list_endpoints()
-                    ],
-                )
-            else:
-                self._json(404, {"error": f"no route GET {path}; try /ping or /endpoints"})
+class TimedH11Protocol(H11Protocol):
+    """uvicorn's h11 protocol, plus a deadline for the first request head of a connection.
 
-        def do_POST(self) -> None:
-            path = self.path.split("?", 1)[0]
-            length = int(self.headers.get("Content-Length") or 0)
-            body = self.rfile.read(length)
-            try:
-                name = self._endpoint_name(path)
-                loaded = pool.get(name)
-                payload, content_type = loaded.invoke(
-                    body,
-                    self.headers.get("Content-Type", "application/json"),
-                    self.headers.get("Accept", "application/json"),
-                )
-            except RequestError as exc:
-                self._json(exc.status, {"error": str(exc)})
-                return
-            self._send(200, payload, content_type)
+    uvicorn times out a keep-alive connection only after a response; a client that connects and never
+    completes a request would otherwise keep its socket forever."""
 
-        def _endpoint_name(self, path: str) -> str:
-            match = _INVOKE_PATH.match(path)
-            if match:
-                return match.group(1)
-            if path.rstrip("/") != "/invocations":
-                raise RequestError(404, f"no route POST {path}; use /endpoints/<name>/invocations")
-            named = self.headers.get(ENDPOINT_HEADER)
-            if named:
-                return named
-            names = pool.names()
-            if len(names) == 1:
-                return names[0]
-            raise RequestError(
-                400,
-                f"several endpoints are deployed ({', '.join(names) or 'none'}): "
-                f"name one in the {ENDPOINT_HEADER} header or POST /endpoints/<name>/invocations",
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self.loop.call_later(HEAD_TIMEOUT_S, self._head_timeout)
+
+    def _head_timeout(self) -> None:
+        if self.cycle is None and not self.transport.is_closing():
+            self.transport.close()
+
+
+def _content_length(request: Request) -> int:
+    """The declared body size, checked before the body is read (411, 400, 413 otherwise)."""
+    raw = request.headers.get("content-length")
+    if raw is None:
+        raise RequestError(411, "send a Content-Length header (chunked request bodies are not accepted)")
+    if not raw.isdigit() or len(raw) > 12:
+        raise RequestError(400, f"Content-Length {raw[:40]!r} is not a byte count")
+    length = int(raw)
+    if length > MAX_BODY_BYTES:
+        raise RequestError(413, f"request body of {length} bytes; the limit is {MAX_BODY_BYTES}")
+    return length
+
+
+async def _read_body(request: Request, length: int) -> bytes:
+    try:
+        body = await asyncio.wait_for(request.body(), BODY_TIMEOUT_S)
+    except TimeoutError:
+        raise RequestError(408, f"the request body did not arrive within {BODY_TIMEOUT_S:.0f} s") from None
+    if len(body) != length:
+        raise RequestError(400, f"Content-Length says {length} bytes but the body has {len(body)}")
+    return body
+
+
+def _error(exc: RequestError) -> JSONResponse:
+    return JSONResponse({"error": str(exc)}, status_code=exc.status)
+
+
+def make_app(pool: EndpointPool, metrics: ServerMetrics | None = None) -> Starlette:
+    """The ASGI app over `pool`: the routes of the module docstring."""
+    metrics = metrics or ServerMetrics()
+    limiters: dict[str, anyio.CapacityLimiter] = {}
+
+    def limiter(name: str) -> anyio.CapacityLimiter:
+        if name not in limiters:
+            limiters[name] = anyio.CapacityLimiter(ENDPOINT_THREADS)
+        return limiters[name]
+
+    async def ping(_request: Request) -> Response:
+        names = await anyio.to_thread.run_sync(pool.names)
+        status = 200 if names else 503
+        return JSONResponse({"status": "Healthy" if names else "NoEndpoints", "endpoints": names}, status)
+
+    async def endpoints(_request: Request) -> Response:
+        listed = await anyio.to_thread.run_sync(pool.registry.list_endpoints)
+        return JSONResponse(
+            [
+                {
+                    "name": e.name,
+                    "group": e.group,
+                    "version": e.version,
+                    "model_dir": str(e.model_dir),
+                    "updated_at": e.updated_at,
+                }
+                for e in listed
+            ]
+        )
+
+    async def metrics_route(request: Request) -> Response:
+        wants_text = request.query_params.get(
+            "format"
+        ) == "prometheus" or "text/plain" in request.headers.get("accept", "")
+        if wants_text:
+            return PlainTextResponse(metrics.prometheus(), media_type="text/plain; version=0.0.4")
+        return JSONResponse(metrics.snapshot())
+
+    async def invoke(request: Request, name: str | None) -> Response:
+        started = metrics.clock()
+        label = name or "-"
+        try:
+            length = _content_length(request)
+            if name is None:
+                label = name = await anyio.to_thread.run_sync(_named_endpoint, request)
+            body = await _read_body(request, length)
+            loaded = await anyio.to_thread.run_sync(pool.get, name, limiter=limiter(name))
+            payload, content_type = await anyio.to_thread.run_sync(
+                loaded.invoke,
+                body,
+                request.headers.get("content-type", "application/json"),
+                request.headers.get("accept", "application/json"),
+                limiter=limiter(name),
             )
+        except RequestError as exc:
+            metrics.record(label if exc.status != 404 else "-", exc.status, started)
+            return _error(exc)
+        metrics.record(name, 200, started)
+        return Response(payload, 200, media_type=content_type)
 
-    return Handler
+    def _named_endpoint(request: Request) -> str:
+        named = request.headers.get(ENDPOINT_HEADER)
+        if named:
+            return named
+        names = pool.names()
+        if len(names) == 1:
+            return names[0]
+        raise RequestError(
+            400,
+            f"several endpoints are deployed ({', '.join(names) or 'none'}): "
+            f"name one in the {ENDPOINT_HEADER} header or POST /endpoints/<name>/invocations",
+        )
+
+    async def invoke_named(request: Request) -> Response:
+        name = request.path_params["name"]
+        if not _NAME.match(name):
+            return _error(RequestError(404, f"no endpoint named {name!r}"))
+        return await invoke(request, name)
+
+    async def invoke_default(request: Request) -> Response:
+        return await invoke(request, None)
+
+    async def not_found(request: Request, _exc: Exception) -> Response:
+        return JSONResponse(
+            {
+                "error": f"no route {request.method} {request.url.path}; try GET /ping, GET /endpoints, "
+                "GET /metrics or POST /endpoints/<name>/invocations"
+            },
+            status_code=404,
+        )
+
+    async def not_allowed(request: Request, _exc: Exception) -> Response:
+        return JSONResponse({"error": f"{request.method} is not allowed on {request.url.path}"}, 405)
+
+    return Starlette(
+        routes=[
+            Route("/ping", ping, methods=["GET"]),
+            Route("/endpoints", endpoints, methods=["GET"]),
+            Route("/metrics", metrics_route, methods=["GET"]),
+            Route("/invocations", invoke_default, methods=["POST"]),
+            Route("/endpoints/{name}/invocations", invoke_named, methods=["POST"]),
+        ],
+        exception_handlers={404: not_found, 405: not_allowed},
+    )
+
+
+class LocalServer:
+    """uvicorn serving `make_app` on an already bound socket; `serve_forever` in this thread or
+    `start` in a background thread (tests, benchmarks), `shutdown` to stop."""
+
+    def __init__(self, app: Starlette, sock: socket.socket) -> None:
+        self.socket = sock
+        self.server_address: tuple[str, int] = sock.getsockname()[:2]
+        config = uvicorn.Config(
+            app,
+            http=TimedH11Protocol,
+            backlog=BACKLOG,
+            timeout_keep_alive=KEEP_ALIVE_S,
+            limit_concurrency=MAX_CONNECTIONS,
+            log_level="warning",
+            access_log=False,
+            lifespan="off",
+        )
+        self._server = uvicorn.Server(config)
+        self._thread: threading.Thread | None = None
+        self._serving = threading.Event()
+        self._done = threading.Event()
+
+    @property
+    def url(self) -> str:
+        host, port = self.server_address
+        return f"http://{host}:{port}"
+
+    def serve_forever(self) -> None:
+        """Serve until SIGINT/SIGTERM (uvicorn finishes the requests in flight, then returns)."""
+        self._serving.set()
+        try:
+            self._server.run(sockets=[self.socket])
+        finally:
+            self._done.set()
+
+    def start(self) -> LocalServer:
+        self._thread = threading.Thread(target=self.serve_forever, name="serve-local", daemon=True)
+        self._thread.start()
+        pause = threading.Event()
+        while not self._server.started and self._thread.is_alive():
+            pause.wait(0.01)  # uvicorn has no started event to wait on
+        return self
+
+    def shutdown(self) -> None:
+        """Stop serving (from another thread) and wait until the server has finished."""
+        self._server.should_exit = True
+        if self._serving.is_set():
+            self._done.wait()
+
+    def server_close(self) -> None:
+        self.socket.close()
 
 
 def make_server(
     registry: LocalRegistry, host: str = "127.0.0.1", port: int = 8080, preload: bool = False
-) -> ThreadingHTTPServer:
+) -> LocalServer:
     """A server (not yet serving) over the registry's endpoints; port 0 picks a free port.
 
-    `preload` loads every endpoint's model first, so the first request is not the slow one and a
-    broken model folder shows up at start (logged; the other endpoints still serve).
+    The port is bound first (PortInUseError, in one line, before anything loads). `preload` then loads
+    every endpoint's model, so the first request is not the slow one and a broken model folder shows up
+    at start (logged; the other endpoints still serve).
     """
+    sock = bind(host, port)
     pool = EndpointPool(registry)
     if preload:
         for name in pool.names():
@@ -120,4 +300,7 @@ def make_server(
                 pool.get(name)
             except RequestError as exc:
                 LOG.error("endpoint %s cannot load: %s", name, exc)
-    return ThreadingHTTPServer((host, port), make_handler(pool))
+    return LocalServer(make_app(pool), sock)
+
+
+__all__ = ["LocalServer", "PortInUseError", "bind", "make_app", "make_server"]

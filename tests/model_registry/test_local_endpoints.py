@@ -17,7 +17,7 @@ import os
 
 
 def model_fn(model_dir):
-    return {"greeting": os.environ["GREETING"]}
+    return {"greeting": os.environ["GREETING"], "limit": os.environ["MAX_NEW_TOKENS"]}
 
 
 def input_fn(body, content_type):
@@ -28,7 +28,8 @@ def input_fn(body, content_type):
 
 
 def predict_fn(data, model):
-    return {"reply": f"{model['greeting']}, {data['name']}", "limit": os.environ["MAX_NEW_TOKENS"]}
+    reply = f"{model['greeting']}, {data['name']}"
+    return {"reply": reply, "limit": model["limit"], "at_request": os.environ.get("MAX_NEW_TOKENS")}
 """
 
 
@@ -38,7 +39,7 @@ def model_folder(root: Path) -> Path:
     return root
 
 
-def test_the_models_environment_applies_while_its_handler_runs_then_goes(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_the_models_environment_applies_while_it_loads_then_goes(monkeypatch) -> None:  # type: ignore[no-untyped-def]
     monkeypatch.delenv("MAX_NEW_TOKENS", raising=False)
     with model_environment({"MAX_NEW_TOKENS": "12", "SAGEMAKER_PROGRAM": "inference.py"}):
         assert os.environ["MAX_NEW_TOKENS"] == "12"
@@ -67,11 +68,15 @@ def test_the_pool_serves_a_deployed_version_and_maps_client_errors(tmp_path: Pat
     answer, content_type = pool.get("hawkins-greeter-endpoint").invoke(
         json.dumps({"name": "Dustin"}).encode(), "application/json", "application/json"
     )
-    assert json.loads(answer) == {"reply": "Hello, Dustin", "limit": "8"}
+    # The environment was there when the model loaded, and is not applied per request (no global lock).
+    assert json.loads(answer) == {"reply": "Hello, Dustin", "limit": "8", "at_request": None}
     assert content_type == "application/json"
     with pytest.raises(RequestError, match="send") as caught:
         pool.get("hawkins-greeter-endpoint").invoke(b"{}", "application/json", "application/json")
     assert caught.value.status == 400
+    with pytest.raises(RequestError, match="nested too deeply") as nested:
+        pool.get("hawkins-greeter-endpoint").invoke(b"[" * 100_000, "application/json", "application/json")
+    assert nested.value.status == 400
     with pytest.raises(RequestError, match="no endpoint named 'upside-down'") as missing:
         pool.get("upside-down")
     assert missing.value.status == 404

@@ -1,0 +1,96 @@
+"""What `GET /metrics` reports: requests, errors and latency per endpoint since the server started.
+
+Kept in memory and bounded: counters per (endpoint, status) and the latest `WINDOW` latencies per
+endpoint, from which p50/p99 are read (a sliding window, as a dashboard wants the recent figures).
+Requests that name no known endpoint count under "-". JSON for the app and dashboard, or the
+Prometheus text format (summary + counters) for a scraper.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import Counter, deque
+from typing import Any
+
+WINDOW = 2048
+
+
+def _quantile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else 0.0
+
+
+class ServerMetrics:
+    """Thread-safe counters and latency windows per endpoint."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._statuses: dict[str, Counter[int]] = {}
+        self._latencies: dict[str, deque[float]] = {}
+        self._seconds: dict[str, float] = {}
+        self.started = time.time()
+
+    @staticmethod
+    def clock() -> float:
+        return time.perf_counter()
+
+    def record(self, endpoint: str, status: int, started: float) -> None:
+        elapsed = time.perf_counter() - started
+        with self._lock:
+            self._statuses.setdefault(endpoint, Counter())[status] += 1
+            self._latencies.setdefault(endpoint, deque(maxlen=WINDOW)).append(elapsed)
+            self._seconds[endpoint] = self._seconds.get(endpoint, 0.0) + elapsed
+
+    def snapshot(self) -> dict[str, Any]:
+        """{"uptime_s", "endpoints": {name: {requests, errors, client_errors, server_errors, statuses,
+        latency_ms: {p50, p99, mean}}}}."""
+        with self._lock:
+            endpoints = {}
+            for name, statuses in sorted(self._statuses.items()):
+                window = list(self._latencies[name])
+                requests = sum(statuses.values())
+                client = sum(n for s, n in statuses.items() if 400 <= s < 500)
+                server = sum(n for s, n in statuses.items() if s >= 500)
+                endpoints[name] = {
+                    "requests": requests,
+                    "errors": client + server,
+                    "client_errors": client,
+                    "server_errors": server,
+                    "statuses": {str(s): n for s, n in sorted(statuses.items())},
+                    "latency_ms": {
+                        "p50": round(_quantile(window, 0.50) * 1000, 3),
+                        "p99": round(_quantile(window, 0.99) * 1000, 3),
+                        "mean": round(self._seconds[name] / requests * 1000, 3),
+                        "window": len(window),
+                    },
+                }
+        return {"uptime_s": round(time.time() - self.started, 1), "endpoints": endpoints}
+
+    def prometheus(self) -> str:
+        """The same figures in the Prometheus text exposition format."""
+        lines = [
+            "# HELP serve_local_requests_total Requests per endpoint and HTTP status.",
+            "# TYPE serve_local_requests_total counter",
+        ]
+        with self._lock:
+            for name, statuses in sorted(self._statuses.items()):
+                for status, count in sorted(statuses.items()):
+                    lines.append(f'serve_local_requests_total{{endpoint="{name}",status="{status}"}} {count}')
+            lines += [
+                "# HELP serve_local_latency_seconds Request latency per endpoint (recent window).",
+                "# TYPE serve_local_latency_seconds summary",
+            ]
+            for name, window in sorted(self._latencies.items()):
+                values = list(window)
+                for q in (0.5, 0.99):
+                    value = _quantile(values, q)
+                    lines.append(
+                        f'serve_local_latency_seconds{{endpoint="{name}",quantile="{q}"}} {value:.6f}'
+                    )
+                lines.append(
+                    f'serve_local_latency_seconds_sum{{endpoint="{name}"}} {self._seconds[name]:.6f}'
+                )
+                count = sum(self._statuses[name].values())
+                lines.append(f'serve_local_latency_seconds_count{{endpoint="{name}"}} {count}')
+        return "\n".join(lines) + "\n"
