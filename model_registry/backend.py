@@ -12,6 +12,7 @@ code over `Backend`.
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
@@ -67,6 +68,10 @@ class Backend(Protocol):
         """What follows a status change here: the handler's decision, or None when AWS decides later."""
         ...
 
+    def review_lock(self) -> AbstractContextManager[None]:
+        """Held over a status change and what follows it (see review())."""
+        ...
+
 
 @dataclass(frozen=True)
 class LocalBackend:
@@ -89,6 +94,9 @@ class LocalBackend:
         # No EventBridge locally: the handler the Lambda runs acts on the same event, here and now.
         event = state_change_event(changed, account=LOCAL_ACCOUNT_ID, region=LOCAL_REGION)
         return handle(event, handler_settings(cfg), self.registry, self.deployer)
+
+    def review_lock(self) -> AbstractContextManager[None]:
+        return self.registry.review_lock()
 
 
 @dataclass(frozen=True)
@@ -117,6 +125,11 @@ class SageMakerBackend:
     def after_review(self, cfg: Config, changed: ModelVersion) -> None:
         # The status change emits the event; the Lambda of the operations stack (make deploy-infra) acts.
         return None
+
+    def review_lock(self) -> AbstractContextManager[None]:
+        # No lock spans the Registry and a Lambda: the handler's read-back (deploy_logic.handle) keeps
+        # concurrent approve/reject events from leaving a rejected version live.
+        return nullcontext()
 
 
 def open_backend(

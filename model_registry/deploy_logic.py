@@ -228,16 +228,51 @@ def decide(
     )
 
 
+MAX_READ_BACKS = 5  # rounds of "deploy, read the status back, act again": each needs a new review
+
+
 def handle(
     event: dict[str, Any], settings: HandlerSettings, registry: VersionSource, deployer: Deployer
 ) -> Decision:
-    """Parse the event, decide, and carry the decision out; returns what was decided."""
+    """Parse the event, decide, and carry the decision out; returns what was decided.
+
+    Read-back: the status change and the deploy are two steps, and an approve and a reject of the same
+    version can be handled at once (two Lambda invocations, two CLI calls). The reject's handler may see
+    the version "not live" just before the approve's deploy lands, which would leave a rejected version
+    serving. So after deploying, the handler reads the deployed version's status back; when it is no
+    longer Approved it acts on that status, exactly as the event of that change would (a rollback). The
+    last handler to deploy therefore always leaves the endpoint on what the registry says is live.
+    Locally, review() also holds one lock over the status change and this function.
+    """
     change = parse_event(event)
     target = settings.targets.get(change.group)
     if target is None:
         decision = Decision("ignore", f"group {change.group!r} is not one of this project's", change.group)
         LOG.info("%s", decision.reason)
         return decision
+    for _ in range(MAX_READ_BACKS):
+        decision = _act(change, target, registry, deployer)
+        if decision.action not in ("deploy", "rollback") or decision.version is None:
+            return decision
+        deployed = registry.get(change.group, decision.version)
+        if deployed.status == ApprovalStatus.APPROVED:
+            return decision
+        LOG.warning(
+            "%s: version %s became %s while it was being deployed; acting on that",
+            target.endpoint_name,
+            deployed.version,
+            deployed.status,
+        )
+        change = StatusChange(deployed.group, deployed.version, deployed.arn, deployed.status)
+    raise RuntimeError(
+        f"{target.endpoint_name}: the status of {change.group} kept changing over {MAX_READ_BACKS} deploys; "
+        "review again once the reviews have settled"
+    )
+
+
+def _act(
+    change: StatusChange, target: EndpointTarget, registry: VersionSource, deployer: Deployer
+) -> Decision:
     current = registry.get(change.group, change.version)
     approved = registry.list_versions(change.group, status=ApprovalStatus.APPROVED)
     live_arn = deployer.live_package_arn(target.endpoint_name)

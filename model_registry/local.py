@@ -16,7 +16,9 @@ front (BEGIN IMMEDIATE) so that "read the highest version, insert the next" cann
 
 from __future__ import annotations
 
+import fcntl
 import json
+import os
 import sqlite3
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -112,6 +114,20 @@ class LocalRegistry:
             # WAL lets readers run while one process writes; it is a property of the file, set once.
             conn.execute("PRAGMA journal_mode=WAL")
             conn.executescript(_SCHEMA)
+
+    @contextmanager
+    def review_lock(self) -> Iterator[None]:
+        """Held by a review from its status change to the end of the deploy it causes, so an approve and
+        a reject of the same version (two `make approve-model` at once) cannot interleave: the endpoint
+        ends on the version the registry says is live. An flock beside the database, released by the
+        kernel if the holder dies; SQLite's own lock covers one statement's transaction, not this span."""
+        path = self.db_path.with_name(self.db_path.name + ".review.lock")
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)  # releases the lock
 
     # -- connection -------------------------------------------------------------------------------
 

@@ -31,6 +31,8 @@ def review(
     backend: Backend, cfg: Config, group: str, version: int, status: str, note: str = ""
 ) -> ReviewResult:
     """Set the status, then what the backend does next (locally: deploy or roll back, which may raise
-    NothingToRollBackTo)."""
-    changed = backend.registry.set_status(group, version, status, note=note)
-    return ReviewResult(changed, backend.after_review(cfg, changed))
+    NothingToRollBackTo), both under the backend's review lock: locally, a concurrent review of the same
+    group waits, so the endpoint always ends on the version the registry says is live."""
+    with backend.review_lock():
+        changed = backend.registry.set_status(group, version, status, note=note)
+        return ReviewResult(changed, backend.after_review(cfg, changed))
