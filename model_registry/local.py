@@ -115,6 +115,19 @@ class LocalRegistry:
             conn.execute("PRAGMA journal_mode=WAL")
             conn.executescript(_SCHEMA)
 
+    def change_stamp(self) -> tuple[int, ...]:
+        """Changes whenever a write commits (WAL mode: the -wal file grows or the database is rewritten);
+        one stat per file, for readers that cache what they read (the endpoint server)."""
+        stamp: list[int] = []
+        for path in (self.db_path, self.db_path.with_name(self.db_path.name + "-wal")):
+            try:
+                info = path.stat()
+            except FileNotFoundError:
+                stamp += [0, 0, 0]
+                continue
+            stamp += [info.st_mtime_ns, info.st_size, info.st_ino]
+        return tuple(stamp)
+
     @contextmanager
     def review_lock(self) -> Iterator[None]:
         """Held by a review from its status change to the end of the deploy it causes, so an approve and

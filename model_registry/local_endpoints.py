@@ -23,6 +23,7 @@ import os
 import re
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -115,20 +116,44 @@ class LoadedEndpoint:
         return payload, accept if accept and accept != "*/*" else "application/json"
 
 
+MAX_TABLE_AGE_S = 1.0  # re-read the endpoints table at least this often, even when its files look unchanged
+
+
 class EndpointPool:
-    """The registry's endpoints, each loaded on first use and reloaded when redeployed."""
+    """The registry's endpoints, each loaded on first use and reloaded when redeployed.
+
+    The endpoints table is re-read only when the registry's files changed (`LocalRegistry.change_stamp`:
+    one stat of the database and its WAL) or after MAX_TABLE_AGE_S: opening SQLite on every request cost
+    the server milliseconds per request on a loaded machine. A redeploy shows on the next request, or
+    within MAX_TABLE_AGE_S when two writes fall in one tick of the file clock with the same WAL size.
+    """
 
     def __init__(self, registry: LocalRegistry) -> None:
         self.registry = registry
         self._loaded: dict[str, LoadedEndpoint] = {}
-        self._lock = threading.Lock()  # guards _locks only
+        self._lock = threading.Lock()  # guards _locks and the table snapshot
         self._locks: dict[str, threading.Lock] = {}  # one per endpoint: loading one never blocks another
+        self._table: dict[str, Endpoint] = {}
+        self._stamp: tuple[int, ...] | None = None
+        self._read_at = 0.0
+
+    def endpoints(self) -> dict[str, Endpoint]:
+        """The endpoints table by name, read again when the registry changed."""
+        stamp, now = self.registry.change_stamp(), time.monotonic()
+        with self._lock:
+            if stamp == self._stamp and now - self._read_at < MAX_TABLE_AGE_S:
+                return self._table
+        # Stamp taken before the read: a write in between leaves a stale stamp, so the next call re-reads.
+        table = {e.name: e for e in self.registry.list_endpoints()}
+        with self._lock:
+            self._table, self._stamp, self._read_at = table, stamp, now
+        return table
 
     def names(self) -> list[str]:
-        return [e.name for e in self.registry.list_endpoints()]
+        return sorted(self.endpoints())
 
     def get(self, name: str) -> LoadedEndpoint:
-        endpoint = self.registry.endpoint(name)
+        endpoint = self.endpoints().get(name)
         if endpoint is None:
             known = ", ".join(self.names()) or "none (run `make run-local` first)"
             raise RequestError(404, f"no endpoint named {name!r}; deployed: {known}")

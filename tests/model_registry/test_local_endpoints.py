@@ -80,3 +80,22 @@ def test_the_pool_serves_a_deployed_version_and_maps_client_errors(tmp_path: Pat
     with pytest.raises(RequestError, match="no endpoint named 'upside-down'") as missing:
         pool.get("upside-down")
     assert missing.value.status == 404
+
+
+def test_a_redeploy_is_served_on_the_next_request_and_one_endpoint_loads_once(tmp_path: Path) -> None:
+    registry = LocalRegistry(tmp_path / "registry.db")
+    pool = EndpointPool(registry)
+    for n, greeting in ((1, "Hello"), (2, "Howdy")):
+        model_dir = model_folder(tmp_path / f"model{n}")
+        version = registry.register(
+            "hawkins-greeter",
+            model_data_url=str(model_dir),
+            approval_status="Approved",
+            environment={"GREETING": greeting, "MAX_NEW_TOKENS": "8"},
+        )
+        registry.deploy("hawkins-greeter-endpoint", version.group, version.version, model_dir)
+        first = pool.get("hawkins-greeter-endpoint")  # straight after the deploy: no wait
+        answer, _ = first.invoke(b'{"name": "Will"}', "application/json", "application/json")
+        assert json.loads(answer)["reply"] == f"{greeting}, Will"
+        assert pool.get("hawkins-greeter-endpoint") is first  # unchanged registry: not loaded again
+    assert pool.names() == ["hawkins-greeter-endpoint"]
