@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import threading
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -31,9 +30,7 @@ def call(base: str, path: str, body: Any = None, headers: dict[str, str] | None 
 
 
 def serve(registry: LocalRegistry) -> Iterator[str]:
-    server = make_server(registry, "127.0.0.1", 0)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
+    server = make_server(registry, "127.0.0.1", 0).start()
     try:
         yield f"http://127.0.0.1:{server.server_address[1]}"
     finally:
