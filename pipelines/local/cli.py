@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import signal
 import sys
 from pathlib import Path
@@ -20,6 +21,7 @@ from project.bundle import REPO_ROOT
 from project.defaults import LOCAL_HOME
 
 DATA_LAYOUT = ("subtitles", "transcripts", "locations")
+PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 DEFAULT_HOME = LOCAL_HOME
 
 
@@ -93,6 +95,27 @@ def data_override(folder: Path) -> str:
     return str(folder.resolve())
 
 
+def stop_with_parent() -> None:
+    """Have the kernel send this process SIGTERM when its parent exits (Linux; a no-op elsewhere).
+
+    `make run-local` is the usual parent, and GNU make does not pass a SIGTERM on to the command it runs:
+    `kill <make>` would leave the runner, and its jobs, running on their own. With this, the runner gets
+    the SIGTERM itself and stops the run as it does for Ctrl-C (jobs stopped, run marked Stopped).
+    The kernel watches the thread that started this process: a program that starts run-local from a
+    thread must keep that thread until the run ends (subprocess.run does).
+    """
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes
+
+    parent = os.getppid()
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0) != 0:
+        return  # not allowed here (some sandboxes): the runner still stops on its own signals
+    if os.getppid() != parent:  # the parent died before the call: nobody will send the signal
+        os.kill(os.getpid(), signal.SIGTERM)
+
+
 def cmd_run_local(args: argparse.Namespace) -> int:
     from pipelines.local.dag import DefinitionError, load_definition, parse_assignments
     from pipelines.local.definition_source import build_definition, pipeline_name
@@ -101,6 +124,7 @@ def cmd_run_local(args: argparse.Namespace) -> int:
     from pipelines.local.runner import RunOptions, latest_run, run_definition
 
     home: Path = args.home
+    stop_with_parent()
     try:
         overrides = parse_assignments(args.param)
         if args.data:

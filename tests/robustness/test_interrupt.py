@@ -9,12 +9,14 @@ whose Train job is told to start a child and sleep (DEMO_HANG).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -104,10 +106,31 @@ class Project:
     def state(self) -> dict[str, object]:
         return json.loads((self.run_dir / "state.json").read_text())
 
+    def leave_nothing(self) -> None:
+        """After a failed test: kill what the run may have left (the runner named in the lock, the job's
+        group), so a broken runner does not leak processes into the machine."""
+        with contextlib.suppress(OSError, ValueError):
+            runner = json.loads((self.run_dir / "run.lock").read_text() or "{}").get("pid")
+            if runner and self._ours(int(runner)):
+                os.kill(int(runner), signal.SIGKILL)
+        with contextlib.suppress(OSError, ValueError):
+            job, _child = (int(p) for p in self.pids.read_text().split())
+            if self._ours(job):
+                os.killpg(job, signal.SIGKILL)
+
+    def _ours(self, pid: int) -> bool:
+        """Whether `pid` is still a process of this test (its command line names the test's folders)."""
+        try:
+            return str(self.root.parent) in Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
+        except OSError:
+            return False
+
 
 @pytest.fixture
-def project(tmp_path: Path) -> Project:
-    return Project(tmp_path)
+def project(tmp_path: Path) -> Iterator[Project]:
+    project = Project(tmp_path)
+    yield project
+    project.leave_nothing()
 
 
 @pytest.mark.parametrize(
@@ -174,4 +197,32 @@ def test_a_job_that_ignores_sigterm_is_still_killed_and_leaves_nothing(project: 
     assert runner.returncode == 128 + signal.SIGTERM
     assert "Traceback" not in out + err
     assert not running(job) and not running(child)
+    assert project.state()["steps"]["Train"]["status"] == "Stopped"  # type: ignore[index]
+
+
+def test_killing_the_parent_that_started_it_stops_the_run(project: Project) -> None:
+    # `make run-local` does not pass SIGTERM on to the runner (GNU make kills only remote children):
+    # a shell waiting on the runner stands for make here. Killing it must still stop the run.
+    command = " ".join(f"'{part}'" for part in project.command()) + "; true"  # not exec'd: sh waits
+    parent = subprocess.Popen(
+        ["sh", "-c", command],
+        env=project.environment(hang="Train"),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + WAIT_S
+    while not project.pids.exists():
+        assert parent.poll() is None and time.monotonic() < deadline, "the job never started hanging"
+        time.sleep(0.05)
+    job, child = (int(p) for p in project.pids.read_text().split())
+
+    os.kill(parent.pid, signal.SIGKILL)  # the parent goes, without a word to the runner
+    parent.wait()
+    while project.state()["status"] != "Stopped":
+        assert time.monotonic() < deadline, f"the run was not stopped: {project.state()['status']}"
+        time.sleep(0.05)
+    while running(job) or running(child):
+        assert time.monotonic() < deadline, "the job outlived its runner"
+        time.sleep(0.05)
     assert project.state()["steps"]["Train"]["status"] == "Stopped"  # type: ignore[index]
