@@ -244,6 +244,10 @@ def test_every_client_mistake_is_a_4xx(served: LocalServer) -> None:
     assert status == 200
     assert metrics["endpoints"]["echo"]["client_errors"] == 2
     assert metrics["endpoints"]["echo"]["server_errors"] == 0
+    connection.request("GET", "/metrics?format=prometheus")
+    text = connection.getresponse().read().decode()
+    assert 'serve_local_requests_total{endpoint="echo",status="400"} 2' in text
+    assert 'serve_local_latency_seconds_count{endpoint="echo"} 2' in text
 
 
 def test_a_busy_endpoint_does_not_hold_up_another(served: LocalServer, home: Path) -> None:
