@@ -52,9 +52,14 @@ def unpack_model(source: Path, dest: Path) -> Path:
         return dest
     dest.parent.mkdir(parents=True, exist_ok=True)
     scratch = Path(tempfile.mkdtemp(prefix=f".{dest.name}-", dir=dest.parent))
-    with tarfile.open(tarball, "r:gz") as archive:
-        archive.extractall(scratch, filter="data")
-    (scratch / STAMP).write_text(stamp)
+    try:
+        with tarfile.open(tarball, "r:gz") as archive:
+            archive.extractall(scratch, filter="data")
+        (scratch / STAMP).write_text(stamp)
+    except (tarfile.TarError, OSError, EOFError) as error:
+        # A refused or truncated tarball leaves nothing behind: the half-unpacked scratch folder goes.
+        shutil.rmtree(scratch, ignore_errors=True)
+        raise ValueError(f"cannot unpack model artifact {tarball}: {error}") from error
     if dest.exists():
         shutil.rmtree(dest)
     scratch.rename(dest)

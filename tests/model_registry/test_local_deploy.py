@@ -155,3 +155,40 @@ def test_local_path_accepts_paths_and_file_uris_only(tmp_path: Path) -> None:
     assert local_path("file:///abs/model.tar.gz", tmp_path) == Path("/abs/model.tar.gz")
     with pytest.raises(ValueError, match="is not local"):
         local_path("s3://bucket/model.tar.gz", tmp_path)
+
+
+@pytest.mark.parametrize("member", ["../escape.txt", "link-out"])
+def test_unpack_model_refuses_a_hostile_tarball_and_leaves_no_scratch_folder(
+    tmp_path: Path, member: str
+) -> None:
+    import io
+
+    tarball = tmp_path / "model.tar.gz"
+    payload = b"not a model"
+    with tarfile.open(tarball, "w:gz") as archive:
+        good = tarfile.TarInfo("config.json")
+        good.size = len(payload)
+        archive.addfile(good, io.BytesIO(payload))
+        info = tarfile.TarInfo(member)
+        if member == "link-out":  # a link that leaves the model folder: the data filter refuses it
+            info.type, info.linkname = tarfile.SYMTYPE, "/etc/passwd"
+            archive.addfile(info)
+        else:
+            info.size = len(payload)
+            archive.addfile(info, io.BytesIO(payload))
+    deployed = tmp_path / "deployed"
+    deployed.mkdir()
+    with pytest.raises(ValueError, match="cannot unpack model artifact"):
+        unpack_model(tarball, deployed / "v1")
+    assert list(deployed.iterdir()) == []
+
+
+def test_unpack_model_refuses_a_truncated_tarball_and_leaves_no_scratch_folder(tmp_path: Path) -> None:
+    good = make_tarball(tmp_path, "good", "v1 " + "weights " * 20_000)
+    truncated = tmp_path / "model.tar.gz"
+    truncated.write_bytes(good.read_bytes()[:200])
+    deployed = tmp_path / "deployed"
+    deployed.mkdir()
+    with pytest.raises(ValueError, match="cannot unpack model artifact"):
+        unpack_model(truncated, deployed / "v1")
+    assert list(deployed.iterdir()) == []
