@@ -5,13 +5,22 @@ FingerprintData (uncached; each cached step below keys on the hash of the folder
   │                   └─► ClassifyThemes
   ├─► PrepareChatbotData ─► TrainChatbot ─► EvaluateChatbot ─► ChatbotQualityGate     [transcripts]
   │     ├─ pass: RegisterChatbot ─► CheckChatbotApproval (Approved?)
-  │     │          ─► CreateChatbotModel ─► ChatbotEndpointConfig ─► DeployChatbot
-  │     └─ fail: ChatbotBelowThreshold
+  │     │     ├─ yes: CreateChatbotModel ─► ChatbotEndpointConfig ─► DeployChatbot
+  │     │     │    ─► CheckClassifierGateAfterChatbotDeploy ─ fail: ClassifierBelowThresholdAfterChatbotDeploy
+  │     │     └─ no: CheckClassifierGateAfterChatbotRegister
+  │     │              ─ fail: ClassifierBelowThresholdAfterChatbotRegister
+  │     └─ fail: CheckClassifierGateAfterChatbotFailed ─ fail: ChatbotAndClassifierBelowThreshold
   └─► PrepareLocationData ─► TrainLocationClassifier ─► EvaluateClassifier            [locations]
         ─► ClassifierQualityGate
         ├─ pass: RegisterClassifier ─► CheckClassifierApproval (Approved?)
-        │          ─► CreateClassifierModel ─► ClassifierEndpointConfig ─► DeployClassifier
-        └─ fail: ClassifierBelowThreshold
+        │     ├─ yes: CreateClassifierModel ─► ClassifierEndpointConfig ─► DeployClassifier
+        │     │    ─► CheckChatbotGateAfterClassifierDeploy ─ fail: ChatbotBelowThresholdAfterClassifierDeploy
+        │     └─ no: CheckChatbotGateAfterClassifierRegister
+        │              ─ fail: ChatbotBelowThresholdAfterClassifierRegister
+        └─ fail: CheckChatbotGateAfterClassifierFailed ─ fail: ClassifierAndChatbotBelowThreshold
+
+A gate's fail branch holds no Fail step: each leaf of a model's branch checks the OTHER model's gate
+figures and fails the run there, so a failing gate never stops the other branch (steps/gate.py says why).
 """
 
 from __future__ import annotations
@@ -31,7 +40,7 @@ from steps.context import Images, StepContext
 from steps.deploy import build_deploy_steps
 from steps.evaluate import build_evaluate_step
 from steps.fingerprint_data import build_fingerprint_data_step
-from steps.gate import build_approval_step, build_fail_step, build_gate_step
+from steps.gate import build_approval_step, build_gate_step, build_verdict_step
 from steps.parameters import build_parameters
 from steps.prepare_datasets import build_prepare_step
 from steps.register import build_register_step
@@ -56,17 +65,27 @@ def resolve_images(cfg: Config, root: Path = REPO_ROOT) -> Images:
     )
 
 
-def _model_branch(ctx: StepContext, model: str) -> list[RequestStep | ConditionStep]:
-    """One model's steps from its own prepare step: the branches share no data step, so new data of
-    one model (transcripts or locations) leaves the other's cache keys, even their input URIs, alone."""
+def _model_branch(ctx: StepContext, model: str) -> list[RequestStep]:
+    """One model's steps up to its evaluation, from its own prepare step: the branches share no data
+    step, so new data of one model (transcripts or locations) leaves the other's cache keys, even their
+    input URIs, alone."""
     prepare_step = build_prepare_step(ctx, model)
     train = build_train_step(ctx, model, prepare_step)
-    evaluate = build_evaluate_step(ctx, model, train, prepare_step)
+    return [prepare_step, train, build_evaluate_step(ctx, model, train, prepare_step)]
+
+
+def _gate(
+    ctx: StepContext, model: str, branches: dict[str, list[RequestStep]], analytics: list[RequestStep]
+) -> ConditionStep:
+    """The model's gate and what follows it; its leaves read both evaluation reports (the verdicts) and
+    wait for the analytics steps, so no Fail step ends the run before they started."""
+    _, train, evaluate = branches[model]
+    evaluates = {m: steps[-1] for m, steps in branches.items()}
     register = build_register_step(ctx, model, train, evaluate)
-    approved = build_approval_step(ctx, model, register, build_deploy_steps(ctx, model, train, register))
-    fail = build_fail_step(ctx, model, evaluate)
-    gate = build_gate_step(ctx, model, evaluate, if_steps=[register, approved], else_steps=[fail])
-    return [prepare_step, train, evaluate, gate]
+    deploy = build_deploy_steps(ctx, model, train, register)
+    approved = build_approval_step(ctx, model, register, deploy, evaluates, analytics)
+    failed = build_verdict_step(ctx, model, "failed", evaluates, analytics)
+    return build_gate_step(ctx, model, evaluate, if_steps=[register, approved], else_steps=[failed])
 
 
 def get_pipeline(
@@ -77,13 +96,11 @@ def get_pipeline(
     ctx = StepContext(cfg, params, code_sha12 or bundle_hash(root), resolve_images(cfg, root))
     fingerprint = build_fingerprint_data_step(ctx)
     clean = build_clean_subtitles_step(ctx)
-    steps = [
-        fingerprint,
-        clean,
-        build_extract_entities_step(ctx, clean),
-        build_classify_themes_step(ctx, clean),
-        *(step for model in MODELS for step in _model_branch(ctx, model)),
-    ]
+    analytics = [build_extract_entities_step(ctx, clean), build_classify_themes_step(ctx, clean)]
+    steps: list[RequestStep | ConditionStep] = [fingerprint, clean, *analytics]
+    branches = {model: _model_branch(ctx, model) for model in MODELS}
+    for model in MODELS:
+        steps += [*branches[model], _gate(ctx, model, branches, analytics)]
     return Pipeline(
         name=pipeline_name(cfg.project.name, cfg.env),
         parameters=params.all(),

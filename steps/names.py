@@ -20,7 +20,6 @@ CREATE_CHATBOT_MODEL = "CreateChatbotModel"
 CHATBOT_ENDPOINT_CONFIG = "ChatbotEndpointConfig"
 DEPLOY_CHATBOT = "DeployChatbot"
 CHATBOT_APPROVED_FOR_DEPLOY = "CheckChatbotApproval"
-CHATBOT_BELOW_THRESHOLD = "ChatbotBelowThreshold"
 
 TRAIN_CLASSIFIER = "TrainLocationClassifier"
 EVALUATE_CLASSIFIER = "EvaluateClassifier"
@@ -30,7 +29,6 @@ CREATE_CLASSIFIER_MODEL = "CreateClassifierModel"
 CLASSIFIER_ENDPOINT_CONFIG = "ClassifierEndpointConfig"
 DEPLOY_CLASSIFIER = "DeployClassifier"
 CLASSIFIER_APPROVED_FOR_DEPLOY = "CheckClassifierApproval"
-CLASSIFIER_BELOW_THRESHOLD = "ClassifierBelowThreshold"
 
 # Per model: the names of its branch, in DAG order (the builders and tests look them up by model key).
 MODEL_STEPS: dict[str, dict[str, str]] = {
@@ -44,7 +42,6 @@ MODEL_STEPS: dict[str, dict[str, str]] = {
         "model": CREATE_CHATBOT_MODEL,
         "endpoint_config": CHATBOT_ENDPOINT_CONFIG,
         "deploy": DEPLOY_CHATBOT,
-        "fail": CHATBOT_BELOW_THRESHOLD,
     },
     "classifier": {
         "prepare": PREPARE_LOCATION_DATA,
@@ -56,6 +53,36 @@ MODEL_STEPS: dict[str, dict[str, str]] = {
         "model": CREATE_CLASSIFIER_MODEL,
         "endpoint_config": CLASSIFIER_ENDPOINT_CONFIG,
         "deploy": DEPLOY_CLASSIFIER,
-        "fail": CLASSIFIER_BELOW_THRESHOLD,
     },
+}
+
+# The verdict steps: where a model's branch can start nothing more (its gate failed, its version waits
+# for approval, or it was deployed), a Condition step reads the OTHER model's gate figures and fails the
+# run when they miss a minimum. Why a verdict at every leaf and no Fail step on a gate's else branch: see
+# steps/gate.py. Keys: model -> leaf ("failed", "registered", "deployed") -> (condition step, Fail step).
+VERDICT_LEAVES = ("failed", "registered", "deployed")
+
+
+def _title(model: str) -> str:
+    return {"chatbot": "Chatbot", "classifier": "Classifier"}[model]
+
+
+def _other(model: str) -> str:
+    return "classifier" if model == "chatbot" else "chatbot"
+
+
+def verdict_names(model: str, leaf: str) -> tuple[str, str]:
+    """(condition, fail) step names at one leaf of `model`'s branch, e.g. ('CheckClassifierGateAfter
+    ChatbotDeploy', 'ClassifierBelowThresholdAfterChatbotDeploy'); after a failed gate the Fail names both."""
+    this, other = _title(model), _title(_other(model))
+    suffix = {"failed": "Failed", "registered": "Register", "deployed": "Deploy"}[leaf]
+    check = f"Check{other}GateAfter{this}{suffix}"
+    fail = (
+        f"{this}And{other}BelowThreshold" if leaf == "failed" else f"{other}BelowThresholdAfter{this}{suffix}"
+    )
+    return check, fail
+
+
+VERDICT_STEPS: dict[str, dict[str, tuple[str, str]]] = {
+    model: {leaf: verdict_names(model, leaf) for leaf in VERDICT_LEAVES} for model in MODEL_STEPS
 }
