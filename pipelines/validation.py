@@ -168,7 +168,10 @@ def validate_definition(definition: dict[str, Any]) -> list[StepProblem]:
 
     model = botocore.session.get_session().get_service_model("sagemaker")
     defaults = {p["Name"]: p.get("DefaultValue", UNKNOWN) for p in definition.get("Parameters", [])}
+    from pipelines.fail_steps import stranding_problems
+
     problems = [StepProblem("<definition>", "-", message) for message in reference_errors(definition)]
+    problems += [StepProblem("<definition>", "Fail", message) for message in stranding_problems(definition)]
     for step in flatten_steps(definition["Steps"]):
         operation = OPERATIONS.get(step["Type"])
         if operation is None:

@@ -60,7 +60,6 @@ def test_steps_and_types(definitions: dict[str, Any]) -> None:
         "CreateChatbotModel": "Model",
         "ChatbotEndpointConfig": "EndpointConfig",
         "DeployChatbot": "Endpoint",
-        "ChatbotBelowThreshold": "Fail",
         "TrainLocationClassifier": "Training",
         "EvaluateClassifier": "Processing",
         "ClassifierQualityGate": "Condition",
@@ -69,7 +68,11 @@ def test_steps_and_types(definitions: dict[str, Any]) -> None:
         "CreateClassifierModel": "Model",
         "ClassifierEndpointConfig": "EndpointConfig",
         "DeployClassifier": "Endpoint",
-        "ClassifierBelowThreshold": "Fail",
+    } | {
+        name: kind
+        for model in ("chatbot", "classifier")
+        for check, fail in names.VERDICT_STEPS[model].values()
+        for name, kind in ((check, "Condition"), (fail, "Fail"))
     }
 
 
@@ -94,8 +97,23 @@ def test_edges_are_the_designed_dag(definitions: dict[str, Any]) -> None:
             (f"Check{model}Approval", f"Create{model}Model", "pass"),
             (f"Create{model}Model", f"{model}EndpointConfig", ""),
             (f"{model}EndpointConfig", f"Deploy{model}", ""),
-            (f"{model}QualityGate", f"{model}BelowThreshold", "fail"),
         }
+    for model, evaluate_other in {"chatbot": "EvaluateClassifier", "classifier": "EvaluateChatbot"}.items():
+        this = model.capitalize()
+        verdicts = names.VERDICT_STEPS[model]
+        expected |= {
+            (f"{this}QualityGate", verdicts["failed"][0], "fail"),
+            (f"Check{this}Approval", verdicts["registered"][0], "fail"),
+            (f"Deploy{this}", verdicts["deployed"][0], ""),
+        }
+        for check, fail in verdicts.values():
+            # Each verdict reads the other model's report and waits for the analytics steps.
+            expected |= {
+                (evaluate_other, check, ""),
+                ("ExtractEntities", check, ""),
+                ("ClassifyThemes", check, ""),
+            }
+            expected.add((check, fail, "fail"))
     for env in ("dev", "prod", "local"):
         assert set(edges(definitions[env])) == expected, env
 
@@ -264,10 +282,13 @@ def test_gates_compare_with_baselines_in_every_environment() -> None:
         assert cfg.classifier.gate["accuracy_lift"] > 0 and "macro_f1" in cfg.classifier.gate
 
 
+def _message_parts(definitions: dict[str, Any], step: str) -> list[Any]:
+    return steps_by_name(definitions["dev"])[step]["Arguments"]["ErrorMessage"]["Std:Join"]["Values"]
+
+
 def test_fail_step_message_names_every_comparison_with_value_and_minimum(definitions: dict[str, Any]) -> None:
-    values = steps_by_name(definitions["dev"])["ChatbotBelowThreshold"]["Arguments"]["ErrorMessage"][
-        "Std:Join"
-    ]["Values"]
+    """The chatbot's gate failed and the classifier's branch ended: every chatbot comparison, both numbers."""
+    values = _message_parts(definitions, "ChatbotBelowThresholdAfterClassifierDeploy")
     figures = list(load_config("dev").chatbot.gate)
     read = [v["Std:JsonGet"]["Path"] for v in values if isinstance(v, dict) and "Std:JsonGet" in v]
     minimums = [v["Get"] for v in values if isinstance(v, dict) and "Get" in v]
@@ -276,7 +297,30 @@ def test_fail_step_message_names_every_comparison_with_value_and_minimum(definit
     texts = [v for v in values if isinstance(v, str)]
     assert texts[0].startswith("chatbot did not pass its quality gate")
     assert texts[1:-1:3] == [f"{'; ' if i else ''}{figure} = " for i, figure in enumerate(figures)]
-    assert texts[-1].endswith("the model was not registered.")
+    assert "the model was not registered. The classifier branch ran to its end" in texts[-1]
+
+
+def test_both_failed_message_names_every_comparison_of_both_models(definitions: dict[str, Any]) -> None:
+    values = _message_parts(definitions, "ChatbotAndClassifierBelowThreshold")
+    cfg = load_config("dev")
+    read = [v["Std:JsonGet"]["Path"] for v in values if isinstance(v, dict) and "Std:JsonGet" in v]
+    assert read == [report.json_path("chatbot", f) for f in cfg.chatbot.gate] + [
+        report.json_path("classifier", f) for f in cfg.classifier.gate
+    ]
+    texts = [v for v in values if isinstance(v, str)]
+    assert texts[0].startswith("chatbot and classifier did not pass their quality gates")
+    assert texts[-1].endswith("neither model was registered.")
+
+
+def test_verdicts_compare_exactly_what_the_other_gate_compares(definitions: dict[str, Any]) -> None:
+    """A verdict's else branch is taken exactly when the other model's gate takes its else branch."""
+    steps = steps_by_name(definitions["dev"])
+    for model, other in (("chatbot", "classifier"), ("classifier", "chatbot")):
+        gate = steps[names.MODEL_STEPS[other]["gate"]]["Arguments"]["Conditions"]
+        for check, fail in names.VERDICT_STEPS[model].values():
+            assert steps[check]["Arguments"]["Conditions"] == gate, check
+            assert steps[check]["Arguments"]["IfSteps"] == []
+            assert [s["Name"] for s in steps[check]["Arguments"]["ElseSteps"]] == [fail]
 
 
 def test_register_points_metrics_at_evaluation_json_and_takes_approval_from_a_parameter(
@@ -470,9 +514,11 @@ def test_only_an_approved_version_is_deployed(definitions: dict[str, Any], model
     assert check["Arguments"]["Conditions"] == [
         {"Type": "Equals", "LeftValue": {"Get": "Parameters.ModelApprovalStatus"}, "RightValue": "Approved"}
     ]
+    verdicts = names.VERDICT_STEPS[model.lower()]
     assert [s["Name"] for s in check["Arguments"]["IfSteps"]] == [
         f"Create{model}Model",
         f"{model}EndpointConfig",
         f"Deploy{model}",
+        verdicts["deployed"][0],  # after the deploy: the other model's gate, else the run fails
     ]
-    assert check["Arguments"]["ElseSteps"] == []
+    assert [s["Name"] for s in check["Arguments"]["ElseSteps"]] == [verdicts["registered"][0]]
