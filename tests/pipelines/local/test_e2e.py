@@ -14,7 +14,9 @@ from pathlib import Path
 import pytest
 
 from model_registry.local import LocalRegistry
-from pipelines.local.state import RunResult
+from pipelines.local.runner import latest_run
+from pipelines.local.state import RunResult, RunState
+from steps import names
 from tests.pipelines.local.conftest import FullRun, statuses
 from tests.pipelines.local.test_server import call, serve
 
@@ -30,11 +32,18 @@ def test_whole_dag_runs_gates_pass_models_register_and_deploy(
     runner, result, output = full_run
     assert result.ok, output
     assert {r.status for r in result.state.steps.values()} == {"Succeeded", "Skipped"}
-    assert sorted(n for n, r in result.state.steps.items() if r.status == "Skipped") == [
-        "ChatbotBelowThreshold",
-        "ClassifierBelowThreshold",
-    ]
-    for gate in ("ChatbotQualityGate", "ClassifierQualityGate"):
+    # Both gates pass: every Fail step and the verdicts on the untaken branches are skipped; the verdicts
+    # after each deploy ran and found the other model's gate passed.
+    verdicts = names.VERDICT_STEPS
+    assert sorted(n for n, r in result.state.steps.items() if r.status == "Skipped") == sorted(
+        [*(v["failed"][0] for v in verdicts.values()), *(v["registered"][0] for v in verdicts.values())]
+        + [fail for v in verdicts.values() for _, fail in v.values()]
+    )
+    for gate in (
+        "ChatbotQualityGate",
+        "ClassifierQualityGate",
+        *(v["deployed"][0] for v in verdicts.values()),
+    ):
         assert result.state.steps[gate].decision["branch"] == "if"
 
     registry = LocalRegistry(runner.home / "registry.db")
@@ -70,12 +79,16 @@ def test_unchanged_rerun_reuses_every_cacheable_step(full_run: tuple[FullRun, Ru
     )
 
 
-def test_gate_false_branch_fails_the_run_with_its_message(
+def test_a_failed_chatbot_gate_fails_the_run_after_the_classifier_registers_and_deploys(
     full_run: tuple[FullRun, RunResult, str], capsys: pytest.CaptureFixture[str]
 ) -> None:
+    """Each model's fate is its own: the chatbot misses a minimum no model reaches; the classifier's branch
+    still registers and deploys a version, and only then the run fails, naming the chatbot's comparisons."""
     from pipelines.__main__ import main
 
     runner, _, _ = full_run
+    registry = LocalRegistry(runner.home / "registry.db")
+    chatbot_before = registry.latest_approved("stranger-things-chatbot")
     code = main(
         [
             "run-local",
@@ -93,12 +106,30 @@ def test_gate_false_branch_fails_the_run_with_its_message(
 
     out = capsys.readouterr().out
     assert code == 1
-    head = "FAILED ChatbotBelowThreshold (Fail): chatbot did not pass its quality gate"
+    head = "FAILED ChatbotBelowThresholdAfterClassifierDeploy (Fail): chatbot did not pass its quality gate"
     assert head in out
     assert re.search(r": chrf = [0-9.]+ \(minimum 1000\.0\); chrf_lift = [0-9.]+ \(minimum 3\.0\)", out), out
-    assert (
-        "Figures from chatbot_metrics.<figure>.value in evaluation.json; the model was not registered." in out
-    )
+    assert "the model was not registered. The classifier branch ran to its end before this step." in out
+
+    state = RunState.load(latest_run(runner.home) / "state.json")
+    steps = {name: record.status for name, record in state.steps.items()}
+    assert state.status == "Failed"
+    assert state.message.startswith("ChatbotBelowThresholdAfterClassifierDeploy: chatbot did not pass")
+    assert state.steps["ChatbotQualityGate"].decision["branch"] == "else"
+    assert steps["RegisterChatbot"] == steps["DeployChatbot"] == "Skipped"
+    # The chatbot's failed gate checked the classifier's figures, which passed: no Fail step there.
+    assert state.steps["CheckClassifierGateAfterChatbotFailed"].decision["branch"] == "if"
+    assert steps["ChatbotAndClassifierBelowThreshold"] == "Skipped"
+    # The classifier's branch ran to its end: its version registered (Approved here), then deployed.
+    for step in ("RegisterClassifier", "CheckClassifierApproval", "DeployClassifier"):
+        assert steps[step] == "Succeeded", step
+    assert not [name for name, status in steps.items() if status == "NotStarted"]
+    version = int(state.steps["RegisterClassifier"].properties["ModelPackageVersion"])
+    classifier = registry.get("stranger-things-location-classifier", version)
+    assert classifier.status == "Approved"
+    assert registry.latest_approved("stranger-things-chatbot") == chatbot_before
+    endpoints = {e.name: (e.group, e.version) for e in registry.list_endpoints()}
+    assert endpoints[CLASSIFIER_ENDPOINT] == ("stranger-things-location-classifier", version)
 
 
 def test_deployed_endpoints_answer_over_http(full_run: tuple[FullRun, RunResult, str]) -> None:
