@@ -14,10 +14,15 @@ must be upstream of F (F waits for it). "Can run in the same execution" compares
 each step needs; two Condition steps with identical Conditions decide alike (the verdict steps re-read
 the other model's gate comparisons), so their decisions are keyed by the Conditions themselves.
 Condition and Fail steps are exempt: they do no work of their own.
+
+And the other half (`gate_outcome_problems`): over every outcome of the gates and of every other
+Condition, the run ends Failed exactly when a gate failed, so a new leaf (a Condition whose branch ends
+without a verdict) cannot let a failed gate pass unnoticed.
 """
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 from typing import Any
@@ -110,4 +115,69 @@ def stranding_problems(definition: dict[str, Any]) -> list[str]:
                 "the run once the running steps finish, so those would never start. Put the Fail step "
                 "where it waits for them (DependsOn or a data dependency) or on a path they cannot take."
             )
+    return problems
+
+
+def _order(upstream: dict[str, set[str]]) -> list[str]:
+    remaining = {name: set(parents) for name, parents in upstream.items()}
+    order: list[str] = []
+    while remaining:
+        ready = sorted(name for name, parents in remaining.items() if not parents)
+        if not ready:
+            raise ValueError(f"the steps form a cycle: {', '.join(sorted(remaining))}")
+        order += ready
+        for name in ready:
+            del remaining[name]
+        for parents in remaining.values():
+            parents.difference_update(ready)
+    return order
+
+
+def _runs(
+    steps: dict[str, dict[str, Any]],
+    upstream: dict[str, set[str]],
+    owner: dict[str, tuple[str, str]],
+    decide: dict[str, bool],
+) -> set[str]:
+    """The steps that run when each Condition decides as `decide` says (keyed by its Conditions): a step
+    runs when everything upstream ran and, in a branch, its Condition took that branch."""
+    ran: set[str] = set()
+    for name in _order(upstream):
+        if not upstream[name] <= ran:
+            continue
+        if name in owner:
+            condition, side = owner[name]
+            key = json.dumps(steps[condition]["Arguments"].get("Conditions", []), sort_keys=True)
+            if decide[key] != (side == "if"):
+                continue
+        ran.add(name)
+    return ran
+
+
+def gate_outcome_problems(definition: dict[str, Any], gates: list[str]) -> list[str]:
+    """Every outcome of the `gates` (and of every other Condition) ends the run Failed exactly when a gate
+    failed: one message per outcome where no Fail step runs though a gate failed, or one runs though all
+    passed. Conditions with identical Conditions decide alike (the verdicts repeat a gate's)."""
+    steps, upstream, owner = _upstream(definition)
+    keys = {
+        name: json.dumps(step["Arguments"].get("Conditions", []), sort_keys=True)
+        for name, step in steps.items()
+        if step["Type"] == "Condition"
+    }
+    gate_keys = [keys[gate] for gate in gates]
+    others = sorted(set(keys.values()) - set(gate_keys))
+    problems: list[str] = []
+    for passed in itertools.product((True, False), repeat=len(gates)):
+        for inner in itertools.product((True, False), repeat=len(others)):
+            decide = dict(zip(gate_keys, passed, strict=True)) | dict(zip(others, inner, strict=True))
+            ran = _runs(steps, upstream, owner, decide)
+            fails = sorted(n for n in ran if steps[n]["Type"] == "Fail")
+            outcome = ", ".join(
+                f"{g} {'passes' if p else 'fails'}" for g, p in zip(gates, passed, strict=True)
+            )
+            if all(passed) and fails:
+                problems.append(f"when {outcome}: {', '.join(fails)} still fails the run")
+            if not all(passed) and not fails:
+                inner_text = f" (other conditions: {inner})" if others else ""
+                problems.append(f"when {outcome}{inner_text}: no Fail step runs, the run would succeed")
     return problems

@@ -168,10 +168,17 @@ def validate_definition(definition: dict[str, Any]) -> list[StepProblem]:
 
     model = botocore.session.get_session().get_service_model("sagemaker")
     defaults = {p["Name"]: p.get("DefaultValue", UNKNOWN) for p in definition.get("Parameters", [])}
-    from pipelines.fail_steps import stranding_problems
+    from pipelines.fail_steps import gate_outcome_problems, stranding_problems
+    from steps.names import MODEL_STEPS
 
     problems = [StepProblem("<definition>", "-", message) for message in reference_errors(definition)]
     problems += [StepProblem("<definition>", "Fail", message) for message in stranding_problems(definition)]
+    gates = [m["gate"] for m in MODEL_STEPS.values()]
+    if {s["Name"] for s in flatten_steps(definition["Steps"])} >= set(gates):
+        problems += [
+            StepProblem("<definition>", "Fail", message)
+            for message in gate_outcome_problems(definition, gates)
+        ]
     for step in flatten_steps(definition["Steps"]):
         operation = OPERATIONS.get(step["Type"])
         if operation is None:

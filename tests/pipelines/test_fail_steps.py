@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from pipelines.fail_steps import stranding_problems
+from pipelines.fail_steps import gate_outcome_problems, stranding_problems
 from pipelines.validation import flatten_steps
 from steps import names
 
@@ -21,9 +21,43 @@ def _step(definition: dict[str, Any], name: str) -> dict[str, Any]:
     return next(s for s in flatten_steps(definition["Steps"]) if s["Name"] == name)
 
 
+GATES = [names.CHATBOT_QUALITY_GATE, names.CLASSIFIER_QUALITY_GATE]
+
+
 @pytest.mark.parametrize("env", ["dev", "prod", "local"])
 def test_no_fail_step_can_strand_a_step_of_either_branch(definitions: dict[str, Any], env: str) -> None:
     assert stranding_problems(definitions[env]) == []
+
+
+@pytest.mark.parametrize("env", ["dev", "prod", "local"])
+def test_the_run_fails_exactly_when_a_gate_fails_whatever_the_approval(
+    definitions: dict[str, Any], env: str
+) -> None:
+    assert gate_outcome_problems(definitions[env], GATES) == []
+
+
+def test_a_leaf_without_a_verdict_lets_a_failed_gate_pass_unnoticed(definitions: dict[str, Any]) -> None:
+    """A branch end with no verdict (here: a version waiting for approval) and the other gate failed."""
+    broken = copy.deepcopy(definitions["dev"])
+    _step(broken, names.CHATBOT_APPROVED_FOR_DEPLOY)["Arguments"]["ElseSteps"] = []
+    problems = gate_outcome_problems(broken, GATES)
+    assert len(problems) == 1
+    assert problems[0].startswith(
+        "when ChatbotQualityGate passes, ClassifierQualityGate fails (other conditions"
+    )
+    assert problems[0].endswith("no Fail step runs, the run would succeed")
+
+
+def test_a_fail_step_on_a_passing_path_fires(definitions: dict[str, Any]) -> None:
+    broken = copy.deepcopy(definitions["dev"])
+    check, fail = names.VERDICT_STEPS["classifier"]["registered"]
+    verdict = _step(broken, check)
+    verdict["Arguments"]["IfSteps"], verdict["Arguments"]["ElseSteps"] = verdict["Arguments"]["ElseSteps"], []
+    problems = gate_outcome_problems(broken, GATES)
+    assert (
+        f"when ChatbotQualityGate passes, ClassifierQualityGate passes: {fail} still fails the run"
+        in problems
+    )
 
 
 def test_no_gate_has_a_fail_step_on_its_else_branch(definitions: dict[str, Any]) -> None:
