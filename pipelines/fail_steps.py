@@ -2,8 +2,9 @@
 
 What the service does, and this rule relies on:
 - A Fail step ends the execution: the steps already running finish, steps not yet started never start
-  (docs.aws.amazon.com/sagemaker/latest/dg/build-and-manage-steps-types.html, "Fail step"). Any step
-  that could still be waiting to start when a Fail step runs would be silently dropped.
+  (the "Fail step" section of docs.aws.amazon.com/sagemaker/latest/dg/build-and-manage-steps-types.html,
+  as the project's notes record it; pipelines/local/runner.py follows it). Any step that could still be
+  waiting to start when a Fail step runs would be silently dropped.
 - A step runs only when every step it depends on completed; a step in the untaken branch of a Condition
   step never runs, nor does anything downstream of it: there is no rejoin after a Condition step
   (sagemaker-python-sdk issue #3565; the SDK's local executor, sagemaker/mlops/local/pipeline.py
