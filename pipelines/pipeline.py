@@ -93,7 +93,7 @@ def get_pipeline(
 ) -> Pipeline:
     """The SageMaker Pipeline for `cfg`; building it (and its definition) makes no network call."""
     params = build_parameters(cfg)
-    ctx = StepContext(cfg, params, code_sha12 or bundle_hash(root), resolve_images(cfg, root))
+    ctx = StepContext(cfg, params, code_sha12 or bundle_hash(root), resolve_images(cfg, root), code_root=root)
     fingerprint = build_fingerprint_data_step(ctx)
     clean = build_clean_subtitles_step(ctx)
     analytics = [build_extract_entities_step(ctx, clean), build_classify_themes_step(ctx, clean)]

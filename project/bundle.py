@@ -8,6 +8,7 @@ a boto3 S3 client: the local runner imports this module to map code URIs back to
 
 from __future__ import annotations
 
+import ast
 import gzip
 import hashlib
 import io
@@ -127,12 +128,8 @@ def _key_of(uri: str) -> tuple[str, str]:
     return bucket, key
 
 
-def upload_bundle(s3_client: Any, bucket: str, prefix: str, root: Path = REPO_ROOT) -> str:
-    """Upload the bundle's files and sourcedir.tar.gz under its content-addressed prefix; returns the prefix.
-
-    Content addressing makes this idempotent: a prefix that already holds the tarball is left as it is.
-    """
-    files = bundle_files(root)
+def _upload_files(s3_client: Any, bucket: str, prefix: str, root: Path, files: list[str]) -> str:
+    """Upload one bundle (`files` and their sourcedir.tar.gz) under its content-addressed prefix."""
     sha12 = hash_files(root, files)[:HASH_LENGTH]
     target = code_prefix(bucket, prefix, sha12)
     target_bucket, key_prefix = _key_of(target)
@@ -145,3 +142,138 @@ def upload_bundle(s3_client: Any, bucket: str, prefix: str, root: Path = REPO_RO
     # The tarball goes last: its presence marks a complete upload.
     s3_client.put_object(Bucket=target_bucket, Key=tar_key, Body=sourcedir_tarball(root, files))
     return target
+
+
+def upload_bundle(s3_client: Any, bucket: str, prefix: str, root: Path = REPO_ROOT) -> str:
+    """Upload the whole bundle and every step's bundle (`step_bundles`), each under its content-addressed
+    prefix; returns the whole bundle's prefix.
+
+    Content addressing makes this idempotent: a prefix that already holds its tarball is left as it is.
+    """
+    whole = ""
+    for files in step_bundles(root).values():
+        target = _upload_files(s3_client, bucket, prefix, root, files)
+        whole = whole or target  # step_bundles lists the whole bundle first
+    return whole
+
+
+# ---- per-step code keys ---------------------------------------------------------------------------
+# One hash over all of containers/ would make a typo in one processing script recompute every step, GPU
+# training included. Each step therefore runs (and keys on) its own bundle: the closure of its script.
+
+
+def _module_file(root: Path, dotted: str) -> Path | None:
+    """The file of a `containers.*` module (a module or a package's __init__.py), or None."""
+    parts = dotted.split(".")
+    if parts[0] != CODE_FOLDER:
+        return None
+    base = root.joinpath(*parts)
+    for candidate in (base.with_suffix(".py"), base / "__init__.py"):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def _imported_modules(tree: ast.AST, module: str, is_package: bool) -> set[str]:
+    """Dotted names a module imports (relative imports resolved against `module`)."""
+    found: set[str] = set()
+    package = module if is_package else module.rpartition(".")[0]
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                anchor = package.split(".")[: len(package.split(".")) - (node.level - 1)]
+                base = ".".join([*anchor, *([node.module] if node.module else [])])
+            else:
+                base = node.module or ""
+            found.add(base)
+            # `from containers.processing import lexicon` imports a module, not a name.
+            found.update(f"{base}.{alias.name}" for alias in node.names)
+    return found
+
+
+def _referenced_files(tree: ast.AST, path: Path, root: Path, bundle: set[str]) -> set[str]:
+    """Bundle files a module names in string literals: a conf file ('characters.yaml'), a folder or file
+    beside it or under containers/ ('assets', 'inference', 'requirements.txt').
+
+    Static and deliberately generous: a file too many only costs a cache miss, one too few would break
+    the job (the local runner materialises exactly this closure, so its tests catch that)."""
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if not (isinstance(node, ast.Constant) and isinstance(node.value, str)):
+            continue
+        text = node.value
+        conf = [name for name in CONF_FILES if text == Path(name).name or text.endswith("/" + name)]
+        if conf:
+            found.update(conf)
+            continue
+        if len(text) < 3 or not all(c.isalnum() or c in "._-" for c in text) or text.startswith("."):
+            continue
+        for base in (path.parent, root / CODE_FOLDER):
+            target = (base / text).relative_to(root).as_posix()
+            if path.relative_to(root).as_posix().startswith(target + "/"):
+                continue  # the module's own package ('processing' in a docstring), not data it reads
+            found.update(name for name in bundle if name == target or name.startswith(target + "/"))
+    return found
+
+
+def step_files(script: str, root: Path = REPO_ROOT, bundle: Iterable[str] | None = None) -> list[str]:
+    """The closure of `script` (e.g. 'containers/training/train_chatbot.py'): the script, every
+    `containers` module it imports (transitively, with their packages' __init__.py), and the bundle
+    files those modules name (conf files, assets, the inference folder a training job packs)."""
+    files = set(bundle if bundle is not None else bundle_files(root))
+    if script not in files:
+        raise FileNotFoundError(
+            f"{script} is not in the code bundle ({CODE_FOLDER}/): check the step's script"
+        )
+    chosen: set[str] = set()
+    pending = [root / script]
+    while pending:
+        path = pending.pop()
+        relative = path.relative_to(root).as_posix()
+        if relative in chosen:
+            continue
+        chosen.add(relative)
+        if path.suffix != ".py":
+            continue
+        parts = path.relative_to(root).with_suffix("").parts
+        is_package = parts[-1] == "__init__"
+        module = ".".join(parts[:-1] if is_package else parts)
+        tree = ast.parse(path.read_bytes(), filename=str(path))
+        # Python imports every package on the way down: containers/__init__.py, containers/x/__init__.py.
+        for depth in range(1, len(parts) - (1 if is_package else 0)):
+            init = root.joinpath(*parts[:depth], "__init__.py")
+            if init.is_file():
+                pending.append(init)
+        for dotted in _imported_modules(tree, module, is_package):
+            target = _module_file(root, dotted)
+            if target is not None:
+                pending.append(target)
+        for name in _referenced_files(tree, path, root, files):
+            pending.append(root / name)
+    return sorted(chosen & files)
+
+
+def step_hash(script: str, root: Path = REPO_ROOT, bundle: Iterable[str] | None = None) -> str:
+    """The 12-digit content hash of `script`'s closure: its code key and S3 prefix `code/<hash>/`."""
+    return hash_files(root, step_files(script, root, bundle))[:HASH_LENGTH]
+
+
+def entry_scripts(root: Path = REPO_ROOT) -> list[str]:
+    """The bundle's scripts that jobs run: every module under containers/ with a `__main__` guard."""
+    return [
+        name
+        for name in bundle_files(root)
+        if name.endswith(".py") and '__name__ == "__main__"' in (root / name).read_text(encoding="utf-8")
+    ]
+
+
+def step_bundles(root: Path = REPO_ROOT) -> dict[str, list[str]]:
+    """Every per-step bundle of the tree: code hash -> files (the whole bundle included, by its hash)."""
+    bundle = bundle_files(root)
+    found = {hash_files(root, bundle)[:HASH_LENGTH]: bundle}
+    for script in entry_scripts(root):
+        files = step_files(script, root, bundle)
+        found[hash_files(root, files)[:HASH_LENGTH]] = files
+    return found

@@ -1,7 +1,8 @@
 """What every step builder needs: config, Parameters, code location, images, S3 layout, shared policies.
 
 S3 layout under `s3://<bucket>/<prefix>/`:
-    code/<sha12>/...                      the code bundle (content-addressed; uploaded by upsert)
+    code/<sha12>/...                      a code bundle (content-addressed; uploaded by upsert): each step
+                                          runs its script's own closure, so its own <sha12> (code_key)
     <env>/runs/<execution id>/<Step>/<output>   each execution's outputs (not part of any cache key)
     <env>/checkpoints/<Step>/<digest>/<run-time values>/...   training checkpoints, keyed on the
                                           step's cache key (steps/checkpoints.py)
@@ -11,6 +12,7 @@ S3 layout under `s3://<bucket>/<prefix>/`:
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from sagemaker.core.workflow.execution_variables import ExecutionVariables
@@ -26,7 +28,7 @@ from sagemaker.mlops.workflow.steps import CacheConfig
 
 from conf.schema import Config
 from containers.processing.fingerprint_data import DEFAULT_FOLDERS
-from project.bundle import code_prefix, sourcedir_uri
+from project.bundle import CODE_FOLDER, REPO_ROOT, code_prefix, sourcedir_uri, step_hash
 from steps import names
 from steps.checkpoints import checkpoint_digest, run_time_objects
 from steps.parameters import PipelineParameters
@@ -62,16 +64,41 @@ class Images:
 class StepContext:
     cfg: Config
     params: PipelineParameters
-    code_sha12: str
+    code_sha12: str  # the whole bundle's hash: the release's identity (registry metadata)
     images: Images
+    code_root: Path = REPO_ROOT
 
     # ---- code -------------------------------------------------------------------------------------
+    # SageMaker keys a cached step on its request arguments, not on the content behind an S3 URI
+    # ("Default cache key attributes by pipeline step type",
+    # https://docs.aws.amazon.com/sagemaker/latest/dg/pipelines-default-keys.html: Processing keys on
+    # AppSpecification, Environment, ProcessingInputs; Training on AlgorithmSpecification,
+    # CheckpointConfig, Environment, HyperParameters, InputDataConfig, ...).
+    # A CODE_FINGERPRINT variable beside one whole-bundle URI would not help: that URI is itself in
+    # ProcessingInputs / HyperParameters and changes with any edit. So each step's code URI is its own
+    # content-addressed bundle (the closure of its script, project.bundle.step_files): an edit changes
+    # the URI of exactly the steps that run the edited code.
+    def code_key(self, script: str) -> str:
+        """The 12-digit hash of the closure of `script` ('processing/x.py' or 'containers/...')."""
+        path = script if script.startswith(f"{CODE_FOLDER}/") else f"{CODE_FOLDER}/{script}"
+        return step_hash(path, self.code_root)
+
+    def code_uri_for(self, script: str) -> str:
+        """`s3://<bucket>/<prefix>/code/<code_key>/`: the bundle a job running `script` mounts."""
+        return code_prefix(self.cfg.project.bucket, self.cfg.project.prefix, self.code_key(script))
+
+    def sourcedir_uri_for(self, script: str) -> str:
+        """The training tarball of `script`'s bundle (`sagemaker_submit_directory`)."""
+        return sourcedir_uri(self.cfg.project.bucket, self.cfg.project.prefix, self.code_key(script))
+
     @property
     def code_uri(self) -> str:
+        """The whole bundle: only for a job whose script is not known here (prefer code_uri_for)."""
         return code_prefix(self.cfg.project.bucket, self.cfg.project.prefix, self.code_sha12)
 
     @property
     def sourcedir_uri(self) -> str:
+        """The whole bundle's tarball (prefer sourcedir_uri_for)."""
         return sourcedir_uri(self.cfg.project.bucket, self.cfg.project.prefix, self.code_sha12)
 
     # ---- S3 layout --------------------------------------------------------------------------------

@@ -81,7 +81,7 @@ def _s3_input(item: Input) -> dict[str, Any]:
 def processing_request(ctx: StepContext, job: ScriptJob) -> dict[str, Any]:
     """The CreateProcessingJob request (minus the job name, which the pipeline assigns)."""
     cfg = ctx.cfg
-    code = Input("code", ctx.code_uri, mount=CODE_MOUNT)
+    code = Input("code", ctx.code_uri_for(job.script), mount=CODE_MOUNT)
     inputs = [_s3_input(item) for item in [*job.inputs, code]]
     outputs = [
         {

@@ -52,7 +52,9 @@ def hyperparameters(ctx: StepContext, model: str) -> dict[str, Any]:
     values: dict[str, Any] = {
         "sagemaker_program": spec(model).train_script,
         "sagemaker_submit_directory": (
-            ISOLATED_SUBMIT_DIRECTORY if ctx.cfg.security.network_isolation else ctx.sourcedir_uri
+            ISOLATED_SUBMIT_DIRECTORY
+            if ctx.cfg.security.network_isolation
+            else ctx.sourcedir_uri_for(spec(model).train_script)
         ),
         "sagemaker_region": ctx.cfg.project.region,
     }
@@ -130,7 +132,8 @@ def training_request(ctx: StepContext, model: str, prepare_step: RequestStep) ->
         request["EnableManagedSpotTraining"] = True
         stopping["MaxWaitTimeInSeconds"] = max(model_cfg.spot.max_wait_s, model_cfg.training.max_runtime_s)
     if cfg.security.network_isolation:
-        request["InputDataConfig"].append(_channel(CODE_CHANNEL, ctx.sourcedir_uri, "application/x-tar"))
+        code = ctx.sourcedir_uri_for(spec(model).train_script)
+        request["InputDataConfig"].append(_channel(CODE_CHANNEL, code, "application/x-tar"))
     vpc = ctx.vpc_config()
     if vpc:
         request["VpcConfig"] = vpc

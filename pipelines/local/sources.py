@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pipelines.local.storage import Digests, RunStorage, StorageError, copy_into
-from project.bundle import SOURCEDIR_TARBALL, bundle_files, bundle_hash, hash_files, parse_code_uri
+from project.bundle import SOURCEDIR_TARBALL, bundle_files, hash_files, parse_code_uri, step_bundles
 
 
 @dataclass(frozen=True)
@@ -23,6 +23,7 @@ class Source:
     path: Path | None = None
     bundle_root: Path | None = None
     inner: str = ""
+    sha12: str = ""  # the code key in the URI: selects that step's bundle (its script's closure)
 
     @property
     def is_code(self) -> bool:
@@ -38,7 +39,9 @@ class Source:
 
     def _bundle_selection(self) -> list[str]:
         assert self.bundle_root is not None
-        files = bundle_files(self.bundle_root)
+        # The step's own bundle when the working tree has one under this hash; otherwise (a definition
+        # built from other code) the whole bundle: the jobs run the working tree's code.
+        files = step_bundles(self.bundle_root).get(self.sha12) or bundle_files(self.bundle_root)
         if self.inner in ("", SOURCEDIR_TARBALL):
             return files
         chosen = [f for f in files if f == self.inner or f.startswith(self.inner.rstrip("/") + "/")]
@@ -75,7 +78,7 @@ def find_source(uri: str, storage: RunStorage, repo_root: Path) -> Source:
         except ValueError:
             sha12 = ""
         if sha12:
-            return Source(uri=uri, bundle_root=repo_root, inner=inner)
+            return Source(uri=uri, bundle_root=repo_root, inner=inner, sha12=sha12)
     path = storage.local_path(uri)
     if not path.exists():
         hint = (
@@ -95,11 +98,10 @@ def stale_bundle_note(code_uris: set[str], repo_root: Path) -> str | None:
             hashes.add(parse_code_uri(uri)[0])
         except ValueError:
             continue
-    current = bundle_hash(repo_root)
-    stale = sorted(hashes - {current})
+    stale = sorted(hashes - set(step_bundles(repo_root)))
     if not stale:
         return None
     return (
-        f"the definition names code bundle {', '.join(stale)} but the working tree is {current}: "
+        f"the definition names code bundle {', '.join(stale)}, which the working tree does not have: "
         "the jobs run the working tree's code"
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import boto3
 import pytest
@@ -40,6 +41,14 @@ def test_upsert_creates_then_updates_with_tags_and_uploaded_code(aws) -> None:  
     assert (
         aws.client("s3").head_object(Bucket="stranger-things-nlp-artifacts", Key=tarball)["ContentLength"] > 0
     )
+    # Every step's own bundle (its code key) is uploaded too: each code URI the definition names exists.
+    code_keys = set(re.findall(r"/code/([0-9a-f]{12})/", described["PipelineDefinition"]))
+    assert len(code_keys) > 1
+    for key in code_keys:
+        listed = aws.client("s3").list_objects_v2(
+            Bucket="stranger-things-nlp-artifacts", Prefix=f"stranger-things-nlp/code/{key}/sourcedir.tar.gz"
+        )
+        assert listed["KeyCount"] == 1, key
 
     updated = upsert_pipeline(cfg, aws)
     assert updated.pipeline_arn == created.pipeline_arn

@@ -11,7 +11,7 @@ import pytest
 from conf import load_config
 from containers.evaluation import report
 from pipelines.diagram import edges
-from project.bundle import bundle_hash
+from project.bundle import step_hash
 from steps import names
 from steps.parameters import gate_parameter_name
 from tests.pipelines.conftest import steps_by_name
@@ -178,20 +178,29 @@ def test_expensive_steps_are_cached_and_keyed_by_the_folder_they_read(definition
     assert subtitles["Std:Join"]["Values"][1:] == ["subtitles", ""]
 
 
-def test_code_comes_from_the_content_addressed_bundle(definitions: dict[str, Any]) -> None:
-    sha12 = bundle_hash()
-    code_uri = f"s3://stranger-things-nlp-artifacts/stranger-things-nlp/code/{sha12}/"
+def test_each_job_runs_the_content_addressed_bundle_of_its_own_script(definitions: dict[str, Any]) -> None:
+    def code_uri(script: str) -> str:
+        return f"s3://stranger-things-nlp-artifacts/stranger-things-nlp/code/{step_hash(script)}/"
+
     for name, step in steps_by_name(definitions["dev"]).items():
         if step["Type"] == "Processing":
-            code = [i for i in step["Arguments"]["ProcessingInputs"] if i["InputName"] == "code"]
-            assert code[0]["S3Input"]["S3Uri"] == code_uri, name
-            assert code[0]["S3Input"]["LocalPath"] == "/opt/ml/processing/input/code"
             entry = step["Arguments"]["AppSpecification"]["ContainerEntrypoint"]
             assert entry[0] == "python3" and entry[1].startswith("/opt/ml/processing/input/code/containers/")
+            script = entry[1].removeprefix("/opt/ml/processing/input/code/")
+            code = [i for i in step["Arguments"]["ProcessingInputs"] if i["InputName"] == "code"]
+            assert code[0]["S3Input"]["S3Uri"] == code_uri(script), name
+            assert code[0]["S3Input"]["LocalPath"] == "/opt/ml/processing/input/code"
         if step["Type"] == "Training":
             hyper = step["Arguments"]["HyperParameters"]
-            assert hyper["sagemaker_submit_directory"] == code_uri + "sourcedir.tar.gz"
             assert hyper["sagemaker_program"].startswith("containers/training/train_")
+            assert (
+                hyper["sagemaker_submit_directory"]
+                == code_uri(hyper["sagemaker_program"]) + "sourcedir.tar.gz"
+            )
+    # Different scripts, different keys: an edit to one does not move the others.
+    assert step_hash("containers/training/train_chatbot.py") != step_hash(
+        "containers/processing/clean_subtitles.py"
+    )
 
 
 def test_every_script_the_definition_runs_exists(definitions: dict[str, Any], repo_root: str) -> None:
@@ -427,7 +436,8 @@ def test_vpc_and_network_isolation_from_config() -> None:
     # Isolated containers cannot download the code: it arrives as an input channel instead.
     training = steps["TrainLocationClassifier"]["Arguments"]
     code = [c for c in training["InputDataConfig"] if c["ChannelName"] == "code"]
-    assert code[0]["DataSource"]["S3DataSource"]["S3Uri"].endswith(f"/code/{bundle_hash()}/sourcedir.tar.gz")
+    classifier_key = step_hash("containers/training/train_classifier.py")
+    assert code[0]["DataSource"]["S3DataSource"]["S3Uri"].endswith(f"/code/{classifier_key}/sourcedir.tar.gz")
     assert (
         training["HyperParameters"]["sagemaker_submit_directory"]
         == "/opt/ml/input/data/code/sourcedir.tar.gz"
