@@ -116,9 +116,13 @@ definition: $(STAMP) ## Write the pipeline definition JSON for ENV to OUT (offli
 validate-pipeline: $(STAMP) ## Check ENV's definition: botocore's SageMaker shapes and enums, then the documented service rules
 	$(PY) -m pipelines validate --env $(ENV)
 
+.PHONY: plan
+plan: $(STAMP) ## Diff ENV's definition against the deployed one; which steps recompute, why, at what cost
+	$(PY) -m pipelines plan --env $(ENV)
+
 .PHONY: upsert-pipeline
-upsert-pipeline: $(STAMP) ## Upload the code bundles and create/update the pipeline for ENV; prints its ARN
-	$(PY) -m pipelines upsert --env $(ENV)
+upsert-pipeline: $(STAMP) ## Print the plan, ask, then upload the code and create/update ENV's pipeline (YES=1: no question)
+	$(PY) -m pipelines upsert --env $(ENV) $(if $(YES),--yes,)
 
 .PHONY: start-pipeline
 start-pipeline: $(STAMP) ## Start an execution for ENV; PARAMS="Name=value ..." overrides parameters

@@ -55,7 +55,17 @@ def build_parser() -> argparse.ArgumentParser:
     validate.add_argument("--definition", help="a definition JSON file (default: build the one of --env)")
     validate.set_defaults(func=commands.cmd_validate)
 
-    upsert = add("upsert", "upload the code bundle, create or update the pipeline, print its ARN")
+    plan = add(
+        "plan", "diff against the deployed pipeline; predict cache hits, recomputes and cost (read-only)"
+    )
+    plan.set_defaults(func=commands.cmd_plan)
+
+    upsert = add(
+        "upsert", "print the plan, ask, then upload the code bundles and create or update the pipeline"
+    )
+    upsert.add_argument(
+        "--yes", action="store_true", help="apply without asking (make upsert-pipeline YES=1)"
+    )
     upsert.set_defaults(func=commands.cmd_upsert)
 
     start = add("start", "start an execution, overriding parameters with --param Name=value")

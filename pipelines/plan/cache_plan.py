@@ -129,6 +129,10 @@ def describe_change(path: str, before: Any, after: Any) -> str:
         return f"code changed ({old_code.group(1)} -> {new_code.group(1)})"
     if path.endswith(("ImageUri", "TrainingImage")):
         return f"image {_show(before)} -> {_show(after)}"
+    if path.endswith(("InstanceType", "InstanceCount")):
+        return f"instances {path.rsplit('.', 1)[-1]} {_show(before)} -> {_show(after)}"
+    if path.startswith("Conditions"):
+        return f"condition {path} {_show(before)} -> {_show(after)}"
     if path.startswith("HyperParameters."):
         return f"hyperparameter {path.removeprefix('HyperParameters.')} {_show(before)} -> {_show(after)}"
     return f"{path} {_show(before)} -> {_show(after)}"

@@ -93,11 +93,31 @@ def test_upsert_without_credentials_says_so(
         monkeypatch.delenv(key, raising=False)
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
     monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
-    assert main(["upsert", "--env", "dev", "--conf-dir", str(own_conf)]) == 2
+    assert main(["upsert", "--env", "dev", "--conf-dir", str(own_conf), "--yes"]) == 2
     assert capsys.readouterr().err.strip().splitlines() == [
         "error: upsert: no usable AWS credentials were found: set AWS_PROFILE (after `aws sso login`) "
         "or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY"
     ]
+
+
+def test_plan_without_credentials_plans_against_nothing_and_upsert_will_not_apply_unasked(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, own_conf: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
+        monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    assert main(["plan", "--env", "dev"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("no AWS access (NoCredentialsError): planning against nothing\n")
+    assert "+ new pipeline:" in out and "TrainChatbot" in out
+    # Not a terminal (pytest's stdin) and no --yes: the plan, then a one-line refusal, nothing applied.
+    assert main(["upsert", "--env", "dev", "--conf-dir", str(own_conf)]) == 2
+    captured = capsys.readouterr()
+    assert "Next execution with the current data:" in captured.out
+    assert captured.err.strip().splitlines()[-1] == (
+        "upsert: not applied: stdin is not a terminal to confirm on; rerun with YES=1"
+    )
 
 
 def _actions(policy: dict) -> list[str]:
