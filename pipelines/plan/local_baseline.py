@@ -11,7 +11,7 @@ from typing import Any
 
 from containers.processing.fingerprint_data import DEFAULT_FOLDERS, fingerprint
 from pipelines.local.dag import load_definition, resolve_parameters
-from pipelines.local.state import DONE_OK, RunState
+from pipelines.local.state import DONE_OK, SUCCEEDED, RunState
 from pipelines.plan.cache_plan import Execution
 
 LOG = logging.getLogger(__name__)
@@ -47,5 +47,10 @@ def previous_local_run(run_dir: Path) -> Execution:
         parameters=state.parameters,
         fingerprints=fingerprints,
         completed=frozenset(name for name, rec in state.steps.items() if rec.status in DONE_OK),
-        durations={name: rec.duration_s for name, rec in state.steps.items() if rec.duration_s},
+        # A cache hit's time is the restore's, not the job's: only steps that ran tell how long they take.
+        durations={
+            name: rec.duration_s
+            for name, rec in state.steps.items()
+            if rec.duration_s and rec.status == SUCCEEDED
+        },
     )

@@ -25,7 +25,8 @@ def plan_table(plans: Sequence[StepPlan], durations: Mapping[str, float], table:
                 price, unpriced = "no price", unpriced + 1
             else:
                 total += cost.usd
-                price = f"${cost.usd:.2f} ({cost.minutes:.0f} min{'' if cost.measured else ', default'})"
+                amount = f"${cost.usd:.2f}" if cost.usd >= 0.01 else "<$0.01"
+                price = f"{amount} ({cost.minutes:.1f} min{'' if cost.measured else ', default'})"
         instance = f"{plan.instance_count} x {plan.instance_type}" if plan.instance_type else "-"
         if plan.spot:
             instance += " spot"
