@@ -13,7 +13,13 @@ from moto import mock_aws
 
 from conf import load_config
 from pipelines.plan.cache_plan import HIT, RECOMPUTE, plan_execution
-from pipelines.plan.deployed import LastExecution, deployed_definition, previous_execution, s3_fingerprints
+from pipelines.plan.deployed import (
+    LastExecution,
+    deployed_definition,
+    last_execution,
+    previous_execution,
+    s3_fingerprints,
+)
 from pipelines.plan.diff import diff_definitions
 from pipelines.plan.sagemaker_plan import sagemaker_plan
 from tests.pipelines.conftest import steps_by_name
@@ -53,12 +59,14 @@ def test_describe_pipeline_gives_the_deployed_definition_and_a_semantic_diff(
     steps = steps_by_name(deployed)
     steps["TrainChatbot"]["Arguments"]["HyperParameters"]["lora_r"] = "8"
     steps["TrainLocationClassifier"]["Arguments"]["AlgorithmSpecification"]["TrainingImage"] = "old:1"
-    next(p for p in deployed["Parameters"] if p["Name"] == "ClassifierGateThreshold")["DefaultValue"] = 0.5
+    epochs = next(p for p in deployed["Parameters"] if p["Name"] == "ClassifierEpochs")
+    current_epochs = epochs["DefaultValue"]
+    epochs["DefaultValue"] = current_epochs + 1
     _deploy(aws, deployed)
     assert deployed_definition(aws.client("sagemaker"), "stranger-things-nlp-dev") == deployed
 
     changes = diff_definitions(deployed, definitions["dev"])
-    assert "~ parameter ClassifierGateThreshold: 0.5 -> 0.6" in changes
+    assert f"~ parameter ClassifierEpochs: {current_epochs + 1!r} -> {current_epochs!r}" in changes
     assert "~ TrainChatbot: hyperparameter lora_r 8 -> 16" in changes
     assert any(c.startswith("~ TrainLocationClassifier: image old:1 -> ") for c in changes)
     assert len(changes) == 3
@@ -103,3 +111,89 @@ def test_s3_listing_keeps_the_recorded_fingerprint_until_a_folder_changes(
     recomputed = {name for name, p in plans.items() if p.status == RECOMPUTE}
     assert recomputed == {"PrepareLocationData", "TrainLocationClassifier", "EvaluateClassifier"}
     assert plans["TrainChatbot"].status == HIT
+
+
+def test_last_execution_reads_durations_completed_steps_and_the_fingerprint(aws: Any) -> None:
+    """ListPipelineExecutionSteps is not in moto: botocore's Stubber checks the calls against the model."""
+    from botocore.stub import Stubber
+
+    sm = boto3.client("sagemaker", region_name="us-east-1")
+    s3 = aws.client("s3")
+    output = f"s3://{BUCKET}/dev/runs/exec-1/FingerprintData/fingerprint"
+    folders = {"locations": {"sha256": "l" * 64, "files": 2, "bytes": 10}}
+    s3.put_object(
+        Bucket=BUCKET,
+        Key="dev/runs/exec-1/FingerprintData/fingerprint/fingerprint.json",
+        Body=json.dumps({"sha256": "x", "folders": folders}).encode(),
+    )
+    start = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
+    arn = "arn:aws:sagemaker:us-east-1:123456789012:pipeline/stranger-things-nlp-dev/execution/exec-1"
+    job = "arn:aws:sagemaker:us-east-1:123456789012:processing-job/pipelines-exec-1-fingerprintdata"
+    with Stubber(sm) as stub:
+        stub.add_response(
+            "list_pipeline_executions",
+            {"PipelineExecutionSummaries": [{"PipelineExecutionArn": arn, "StartTime": start}]},
+            {"PipelineName": "stranger-things-nlp-dev", "SortBy": "CreationTime", "SortOrder": "Descending"},
+        )
+        stub.add_response(
+            "list_pipeline_execution_steps",
+            {
+                "PipelineExecutionSteps": [
+                    {
+                        "StepName": "FingerprintData",
+                        "StepStatus": "Succeeded",
+                        "StartTime": start,
+                        "EndTime": start + timedelta(minutes=2),
+                        "Metadata": {"ProcessingJob": {"Arn": job}},
+                    },
+                    {
+                        "StepName": "TrainChatbot",
+                        "StepStatus": "Succeeded",
+                        "StartTime": start,
+                        "EndTime": start + timedelta(minutes=42),
+                    },
+                    {
+                        "StepName": "CleanSubtitles",
+                        "StepStatus": "Succeeded",
+                        "StartTime": start,
+                        "EndTime": start + timedelta(seconds=5),
+                        "CacheHitResult": {"SourcePipelineExecutionArn": arn},
+                    },
+                    {"StepName": "EvaluateChatbot", "StepStatus": "Failed", "StartTime": start},
+                ]
+            },
+            {"PipelineExecutionArn": arn},
+        )
+        stub.add_response(
+            "describe_processing_job",
+            {
+                "ProcessingJobName": "pipelines-exec-1-fingerprintdata",
+                "ProcessingJobArn": job,
+                "ProcessingJobStatus": "Completed",
+                "CreationTime": start,
+                "ProcessingResources": {
+                    "ClusterConfig": {
+                        "InstanceCount": 1,
+                        "InstanceType": "ml.m5.xlarge",
+                        "VolumeSizeInGB": 30,
+                    }
+                },
+                "AppSpecification": {"ImageUri": "img"},
+                "ProcessingOutputConfig": {
+                    "Outputs": [
+                        {
+                            "OutputName": "fingerprint",
+                            "S3Output": {"S3Uri": output, "LocalPath": "/x", "S3UploadMode": "EndOfJob"},
+                        }
+                    ]
+                },
+            },
+            {"ProcessingJobName": "pipelines-exec-1-fingerprintdata"},
+        )
+        last = last_execution(sm, s3, "stranger-things-nlp-dev")
+    assert last is not None
+    assert last.started == start
+    assert last.completed == frozenset({"FingerprintData", "TrainChatbot", "CleanSubtitles"})
+    # A cache hit's time says nothing about the job: only steps that ran give durations.
+    assert last.durations == {"FingerprintData": 120.0, "TrainChatbot": 2520.0}
+    assert last.folders == folders
