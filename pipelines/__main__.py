@@ -27,6 +27,7 @@ from pipelines import commands
 from project.aws_errors import explain
 
 LOCAL_CLI = "pipelines.local.cli"
+PLAN_CLI = "pipelines.plan.cli"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -55,16 +56,12 @@ def build_parser() -> argparse.ArgumentParser:
     validate.add_argument("--definition", help="a definition JSON file (default: build the one of --env)")
     validate.set_defaults(func=commands.cmd_validate)
 
-    plan = add(
-        "plan", "diff against the deployed pipeline; predict cache hits, recomputes and cost (read-only)"
-    )
-    plan.set_defaults(func=commands.cmd_plan)
+    add("plan", "diff against the deployed pipeline; predict cache hits, recomputes and cost (read-only)")
+    # Its handler, and upsert's confirmation, come from pipelines.plan (above the local runner, whose
+    # cache rules it shares): registered by _add_layer_commands, like run-local.
 
     upsert = add(
         "upsert", "print the plan, ask, then upload the code bundles and create or update the pipeline"
-    )
-    upsert.add_argument(
-        "--yes", action="store_true", help="apply without asking (make upsert-pipeline YES=1)"
     )
     upsert.set_defaults(func=commands.cmd_upsert)
 
@@ -90,21 +87,23 @@ def build_parser() -> argparse.ArgumentParser:
     build.add_argument("--no-push", action="store_true", help="build only")
     build.set_defaults(func=commands.cmd_build_containers)
 
-    _add_local_commands(sub)
+    for cli in (LOCAL_CLI, PLAN_CLI):  # the plan wraps run-local and upsert: it goes last
+        _add_layer_commands(sub, cli)
     return parser
 
 
-def _add_local_commands(sub: argparse._SubParsersAction) -> None:
-    """Let the local runner register run-local / serve-local, if it is installed in this tree."""
-    if importlib.util.find_spec(LOCAL_CLI.rsplit(".", 1)[0]) is None:
+def _add_layer_commands(sub: argparse._SubParsersAction, cli: str) -> None:
+    """Let a layer above this one (the local runner: run-local / serve-local; the plan: plan, upsert's
+    confirmation, run-local --plan) register its commands, if it is installed in this tree."""
+    if importlib.util.find_spec(cli.rsplit(".", 1)[0]) is None:
         return
     try:
-        spec = importlib.util.find_spec(LOCAL_CLI)
+        spec = importlib.util.find_spec(cli)
     except ModuleNotFoundError:
         return
     if spec is None:
         return
-    module = importlib.import_module(LOCAL_CLI)
+    module = importlib.import_module(cli)
     module.add_commands(sub)
 
 

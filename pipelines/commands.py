@@ -56,31 +56,10 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return 1 if problems or violations else 0
 
 
-def cmd_plan(args: argparse.Namespace) -> int:
-    from pipelines.plan.sagemaker_plan import sagemaker_plan
-
-    # Read-only and degrading to "planning against nothing": placeholders need not be refused here.
-    print(sagemaker_plan(_config(args)))
-    return 0
-
-
 def cmd_upsert(args: argparse.Namespace) -> int:
     from pipelines.aws import upsert_pipeline
-    from pipelines.plan.sagemaker_plan import sagemaker_plan
 
-    cfg = _config(args, for_aws=True)
-    if not args.yes:
-        print(sagemaker_plan(cfg))
-        if not sys.stdin.isatty():
-            print(
-                "upsert: not applied: stdin is not a terminal to confirm on; rerun with YES=1",
-                file=sys.stderr,
-            )
-            return 2
-        if input("Apply this plan? [y/N] ").strip().lower() not in ("y", "yes"):
-            print("upsert: not applied", file=sys.stderr)
-            return 1
-    result = upsert_pipeline(cfg)
+    result = upsert_pipeline(_config(args, for_aws=True))
     print(f"code: {result.code_uri}", file=sys.stderr)
     print(result.pipeline_arn)
     return 0

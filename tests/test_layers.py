@@ -1,12 +1,13 @@
 """Imports go one way: a package imports only the layers below it (read from the source with ast).
 
-    conf, containers -> project -> model_registry -> steps, infra -> pipelines -> pipelines.local -> workspace
-    -> app
+    conf, containers -> project -> model_registry -> steps, infra -> pipelines -> pipelines.local
+    -> pipelines.plan -> workspace -> app
 
 conf and containers import none of the project's packages (containers are the code bundle the jobs run:
 no config package, no SDK); project/ holds the bundle, the images and the shared defaults; model_registry
 never imports steps/ or pipelines/ (the deploy handler ships without them); only workspace/ (the
-notebooks' API) may import the local runner; infra/ (the stacks' CLI) sits beside steps/, neither
+notebooks' API) and pipelines.plan (which shares the runner's cache-key rules) may import the
+local runner; infra/ (the stacks' CLI) sits beside steps/, neither
 importing the other, and never imports the SDK. A function-level import counts like a top-level one: hiding
 an upward import inside a function is how cycles start. `make lint` runs this file.
 """
@@ -30,8 +31,9 @@ RANKS: dict[str, int] = {
     "infra": 3,
     "pipelines": 4,
     "pipelines.local": 5,
-    "workspace": 6,
-    "app": 7,
+    "pipelines.plan": 6,
+    "workspace": 7,
+    "app": 8,
 }
 PACKAGES = (
     "conf",

@@ -69,11 +69,6 @@ def add_commands(subparsers: Any) -> None:
     )
     run.add_argument("--workers", type=int, help="jobs at once (default: the number of CPU cores)")
     run.add_argument("--quiet", action="store_true", help="print the summary only")
-    run.add_argument(
-        "--plan",
-        action="store_true",
-        help="print which steps the run would reuse from the cache and which it would recompute; run nothing",
-    )
     run.set_defaults(func=cmd_run_local)
 
     serve = subparsers.add_parser(
@@ -149,9 +144,6 @@ def cmd_run_local(args: argparse.Namespace) -> int:
             definition = load_definition(args.definition)
         else:
             definition = build_definition(args.env, home, REPO_ROOT)
-        if args.plan:
-            print(local_plan(definition, overrides, home, args.env))
-            return 0
         options = RunOptions(
             home=home,
             run_dir=run_dir,
@@ -171,29 +163,6 @@ def cmd_run_local(args: argparse.Namespace) -> int:
     if result.stop_signal is not None:
         return 128 + result.stop_signal  # the shell's convention for "ended by this signal"
     return 0 if result.ok else 1
-
-
-def local_plan(definition: dict[str, Any], overrides: dict[str, str], home: Path, env: str) -> str:
-    """The plan of the next local run against the last run under `home` (none yet: everything runs)."""
-    from conf import load_config
-    from pipelines.local.runner import latest_run
-    from pipelines.plan.cache_plan import plan_execution
-    from pipelines.plan.cost import PriceTable
-    from pipelines.plan.local_baseline import next_local_run, previous_local_run
-    from pipelines.plan.report import plan_table
-
-    current = next_local_run(definition, overrides)
-    try:
-        run_dir = latest_run(home)
-    except FileNotFoundError:
-        previous, header = None, f"no previous run under {home / 'runs'}: planning against nothing"
-    else:
-        previous, header = previous_local_run(run_dir), f"plan against the last run {run_dir}"
-    durations = dict(previous.durations) if previous else {}
-    table = PriceTable.load(load_config(env).project.region)
-    body = plan_table(plan_execution(current, previous), durations, table)
-    note = "(costs: what these steps would cost on SageMaker; locally they run on this machine)"
-    return f"{header}\n{note}\n{body}"
 
 
 def _stored_input(run_dir: Path) -> str:
