@@ -7,7 +7,7 @@ pipeline Parameters whose defaults come from here; the rest stays in YAML.
 from __future__ import annotations
 
 import re
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -187,6 +187,98 @@ def _gate(model: str, minimums: dict[str, float]) -> dict[str, float]:
     return dict(minimums)
 
 
+class ContinuousRange(Strict):
+    """A real-valued hyperparameter range (ContinuousParameterRanges)."""
+
+    kind: Literal["continuous"] = "continuous"
+    min: float
+    max: float
+    scaling: Literal["Auto", "Linear", "Logarithmic", "ReverseLogarithmic"] = "Auto"
+
+
+class IntegerRange(Strict):
+    """An integer hyperparameter range (IntegerParameterRanges)."""
+
+    kind: Literal["integer"] = "integer"
+    min: int
+    max: int
+    scaling: Literal["Auto", "Linear", "Logarithmic"] = "Auto"  # no ReverseLogarithmic for integers
+
+
+class CategoricalRange(Strict):
+    """A hyperparameter chosen among values (CategoricalParameterRanges): at most 30 values."""
+
+    kind: Literal["categorical"] = "categorical"
+    values: list[str] = Field(min_length=1, max_length=30)
+
+
+ParameterRange = Annotated[ContinuousRange | IntegerRange | CategoricalRange, Field(discriminator="kind")]
+
+
+class TuningObjective(Strict):
+    metric: str = Field(description="a METRIC line of the training script (its MetricDefinitions)")
+    type: Literal["Maximize", "Minimize"] = "Maximize"
+
+
+class TuningConfig(Strict):
+    """Hyperparameter tuning of one model: a Bayesian tuning job replaces its training step when enabled.
+
+    Budgets as CreateHyperParameterTuningJob bounds them (ResourceLimits: 1-500 training jobs, at most 100
+    at once). `warm_start_from` names a completed tuning job of the same model to start from (empty: none);
+    a run may name another with the <Model>WarmStartTuningJob parameter, which exists only when set here
+    (the service refuses an empty parent name, and a static definition cannot drop WarmStartConfig per run).
+    """
+
+    enabled: bool = False
+    strategy: Literal["Bayesian"] = "Bayesian"
+    objective: TuningObjective
+    max_jobs: int = Field(default=10, ge=1, le=500)
+    max_parallel_jobs: int = Field(default=2, ge=1, le=100)
+    early_stopping: Literal["Auto", "Off"] = "Auto"
+    warm_start_from: str = Field(default="", pattern=r"^$|^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,31}$")
+    warm_start_type: Literal["IdenticalDataAndAlgorithm", "TransferLearning"] = "IdenticalDataAndAlgorithm"
+    ranges: dict[str, ParameterRange] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _budgets_and_ranges(self) -> TuningConfig:
+        if self.max_parallel_jobs > self.max_jobs:
+            raise ValueError(
+                f"max_parallel_jobs ({self.max_parallel_jobs}) exceeds max_jobs ({self.max_jobs})"
+            )
+        for name, bounds in self.ranges.items():
+            if isinstance(bounds, CategoricalRange):
+                continue
+            if bounds.min >= bounds.max:
+                raise ValueError(f"ranges.{name}: min ({bounds.min}) must be below max ({bounds.max})")
+            if bounds.scaling in ("Logarithmic", "ReverseLogarithmic") and bounds.min <= 0:
+                raise ValueError(f"ranges.{name}: {bounds.scaling} scaling needs min > 0")
+            if bounds.scaling == "ReverseLogarithmic" and bounds.max >= 1:
+                raise ValueError(f"ranges.{name}: ReverseLogarithmic scaling needs max < 1")
+        return self
+
+
+def _check_tuned_names(tuning: TuningConfig | None, hyperparameters: BaseModel) -> None:
+    """Tuned names must be hyperparameters of the model: a typo would tune a flag the script ignores."""
+    if tuning is None:
+        return
+    known = set(type(hyperparameters).model_fields)
+    unknown = sorted(set(tuning.ranges) - known)
+    if unknown:
+        raise ValueError(f"tuning.ranges: {unknown} are not hyperparameters of this model ({sorted(known)})")
+
+
+class TransformConfig(Strict):
+    """The batch transform of the registered classifier over every subtitle line (steps/transform.py)."""
+
+    enabled: bool = False
+    instance_type: str = "ml.m5.xlarge"
+    instance_count: int = Field(default=1, ge=1, le=100)
+    max_concurrent_transforms: int = Field(default=1, ge=1, le=100)
+
+    _valid_type = field_validator("instance_type")(_check_instance_type)
+
+
+
 class ServingConfig(Strict):
     instance_type: str
     initial_instance_count: int = Field(default=1, ge=1)
@@ -223,6 +315,7 @@ class ChatbotConfig(Strict):
     training: ComputeConfig
     spot: SpotConfig = SpotConfig()
     hyperparameters: ChatbotHyperparameters = ChatbotHyperparameters()
+    tuning: TuningConfig | None = None
     evaluation_max_new_tokens: int = Field(default=48, ge=1)
     gate: dict[str, float] = Field(description=GATE_DESCRIPTION)
     serving: ServingConfig
@@ -232,12 +325,19 @@ class ChatbotConfig(Strict):
     def _gate(cls, value: dict[str, float]) -> dict[str, float]:
         return _gate("chatbot", value)
 
+    @model_validator(mode="after")
+    def _tuned_names(self) -> ChatbotConfig:
+        _check_tuned_names(self.tuning, self.hyperparameters)
+        return self
+
 
 class ClassifierConfig(Strict):
     model_id: str
     training: ComputeConfig
     spot: SpotConfig = SpotConfig()
     hyperparameters: ClassifierHyperparameters = ClassifierHyperparameters()
+    tuning: TuningConfig | None = None
+    transform: TransformConfig = TransformConfig()
     gate: dict[str, float] = Field(description=GATE_DESCRIPTION)
     serving: ServingConfig
 
@@ -245,6 +345,11 @@ class ClassifierConfig(Strict):
     @classmethod
     def _gate(cls, value: dict[str, float]) -> dict[str, float]:
         return _gate("classifier", value)
+
+    @model_validator(mode="after")
+    def _tuned_names(self) -> ClassifierConfig:
+        _check_tuned_names(self.tuning, self.hyperparameters)
+        return self
 
 
 class RegistryConfig(Strict):

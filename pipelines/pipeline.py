@@ -12,7 +12,8 @@ FingerprintData (uncached; each cached step below keys on the hash of the folder
   │     └─ fail: CheckClassifierGateAfterChatbotFailed ─ fail: ChatbotAndClassifierBelowThreshold
   └─► PrepareLocationData ─► TrainLocationClassifier ─► EvaluateClassifier            [locations]
         ─► ClassifierQualityGate
-        ├─ pass: RegisterClassifier ─► CheckClassifierApproval (Approved?)
+        ├─ pass: RegisterClassifier ─► CreateClassifierBatchModel ─► ClassifySubtitleLines (reads the cues;
+        │        │   classifier.transform.enabled) ─► CheckClassifierApproval (Approved?)
         │     ├─ yes: CreateClassifierModel ─► ClassifierEndpointConfig ─► DeployClassifier
         │     │    ─► CheckChatbotGateAfterClassifierDeploy ─ fail: ChatbotBelowThresholdAfterClassifierDeploy
         │     └─ no: CheckChatbotGateAfterClassifierRegister
@@ -21,6 +22,10 @@ FingerprintData (uncached; each cached step below keys on the hash of the folder
 
 A gate's fail branch holds no Fail step: each leaf of a model's branch checks the OTHER model's gate
 figures and fails the run there, so a failing gate never stops the other branch (steps/gate.py says why).
+Those verdicts also wait for the batch transform, so no Fail step strands it.
+
+<model>.tuning.enabled: Tune<Model> (a Bayesian tuning job; TuneChatbot, TuneLocationClassifier)
+replaces the model's Train step, and the steps after it read the best trial's model.
 """
 
 from __future__ import annotations
@@ -46,6 +51,8 @@ from steps.prepare_datasets import build_prepare_step
 from steps.register import build_register_step
 from steps.request_step import RequestStep
 from steps.train import build_train_step
+from steps.transform import build_transform_steps
+from steps.tune import build_tune_step, tuning_config
 
 
 def resolve_images(cfg: Config, root: Path = REPO_ROOT) -> Images:
@@ -70,22 +77,44 @@ def _model_branch(ctx: StepContext, model: str) -> list[RequestStep]:
     step, so new data of one model (transcripts or locations) leaves the other's cache keys, even their
     input URIs, alone."""
     prepare_step = build_prepare_step(ctx, model)
-    train = build_train_step(ctx, model, prepare_step)
+    train = _training_step(ctx, model, prepare_step)
     return [prepare_step, train, build_evaluate_step(ctx, model, train, prepare_step)]
 
 
+def _training_step(ctx: StepContext, model: str, prepare_step: RequestStep) -> RequestStep:
+    """The model's Train step, or its Tune step when config enables tuning (same downstream wiring)."""
+    if tuning_config(ctx, model) is not None:
+        return build_tune_step(ctx, model, prepare_step)
+    return build_train_step(ctx, model, prepare_step)
+
+
+def _after_register(
+    ctx: StepContext, model: str, train: RequestStep, register: RequestStep, clean: RequestStep
+) -> list[RequestStep]:
+    """Steps that use the registered version beyond deployment: the classifier's batch transform."""
+    if model == "classifier" and ctx.cfg.classifier.transform.enabled:
+        return build_transform_steps(ctx, train, register, clean)
+    return []
+
+
 def _gate(
-    ctx: StepContext, model: str, branches: dict[str, list[RequestStep]], analytics: list[RequestStep]
+    ctx: StepContext,
+    model: str,
+    branches: dict[str, list[RequestStep]],
+    analytics: list[RequestStep],
+    clean: RequestStep,
 ) -> ConditionStep:
     """The model's gate and what follows it; its leaves read both evaluation reports (the verdicts) and
-    wait for the analytics steps, so no Fail step ends the run before they started."""
+    wait for the analytics steps (and the batch transform), so no Fail step ends the run before they
+    started."""
     _, train, evaluate = branches[model]
     evaluates = {m: steps[-1] for m, steps in branches.items()}
     register = build_register_step(ctx, model, train, evaluate)
     deploy = build_deploy_steps(ctx, model, train, register)
-    approved = build_approval_step(ctx, model, register, deploy, evaluates, analytics)
+    after = _after_register(ctx, model, train, register, clean)
+    approved = build_approval_step(ctx, model, register, deploy, evaluates, [*analytics, *after[-1:]])
     failed = build_verdict_step(ctx, model, "failed", evaluates, analytics)
-    return build_gate_step(ctx, model, evaluate, if_steps=[register, approved], else_steps=[failed])
+    return build_gate_step(ctx, model, evaluate, if_steps=[register, *after, approved], else_steps=[failed])
 
 
 def get_pipeline(
@@ -100,7 +129,7 @@ def get_pipeline(
     steps: list[RequestStep | ConditionStep] = [fingerprint, clean, *analytics]
     branches = {model: _model_branch(ctx, model) for model in MODELS}
     for model in MODELS:
-        steps += [*branches[model], _gate(ctx, model, branches, analytics)]
+        steps += [*branches[model], _gate(ctx, model, branches, analytics, clean)]
     return Pipeline(
         name=pipeline_name(cfg.project.name, cfg.env),
         parameters=params.all(),

@@ -17,6 +17,8 @@ from typing import Any
 OPERATIONS = {
     "Processing": "CreateProcessingJob",
     "Training": "CreateTrainingJob",
+    "Tuning": "CreateHyperParameterTuningJob",
+    "Transform": "CreateTransformJob",
     "RegisterModel": "CreateModelPackage",
     "Model": "CreateModel",
     "EndpointConfig": "CreateEndpointConfig",
@@ -26,6 +28,8 @@ OPERATIONS = {
 PIPELINE_ASSIGNED = {
     "CreateProcessingJob": {"ProcessingJobName": "pipelines-placeholder"},
     "CreateTrainingJob": {"TrainingJobName": "pipelines-placeholder"},
+    "CreateHyperParameterTuningJob": {"HyperParameterTuningJobName": "pipelines-placeholder"},
+    "CreateTransformJob": {"TransformJobName": "pipelines-placeholder"},
     "CreateModel": {"ModelName": "pipelines-placeholder"},
 }
 UNKNOWN = object()  # an expression whose value is only known at run time

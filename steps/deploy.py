@@ -18,6 +18,7 @@ from steps import names
 from steps.context import StepContext
 from steps.register import serving_environment
 from steps.request_step import RequestStep
+from steps.tune import model_artifacts
 
 JSON = "application/json"
 
@@ -33,7 +34,7 @@ def model_request(ctx: StepContext, model: str, train_step: RequestStep) -> dict
         "ExecutionRoleArn": ctx.cfg.project.role_arn,
         "PrimaryContainer": {
             "Image": ctx.images.inference[model],
-            "ModelDataUrl": train_step.properties.ModelArtifacts.S3ModelArtifacts,
+            "ModelDataUrl": model_artifacts(ctx, train_step),
             "Environment": serving_environment(ctx, model),
         },
         "EnableNetworkIsolation": ctx.cfg.security.network_isolation,

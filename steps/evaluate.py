@@ -16,6 +16,7 @@ from steps.models import spec
 from steps.prepare_datasets import split_uri
 from steps.processing import Input, Output, ScriptJob, processing_step
 from steps.request_step import RequestStep
+from steps.tune import model_artifacts
 
 EVALUATION_OUTPUT = "evaluation"
 
@@ -36,7 +37,7 @@ def report_uri(evaluate_step: RequestStep) -> Join:
 def build_evaluate_step(
     ctx: StepContext, model: str, train_step: RequestStep, prepare_step: RequestStep
 ) -> RequestStep:
-    artifacts = Input("model", train_step.properties.ModelArtifacts.S3ModelArtifacts)
+    artifacts = Input("model", model_artifacts(ctx, train_step))
     test = Input("test", split_uri(prepare_step, model, "test"))
     out = Output(EVALUATION_OUTPUT)
     arguments: list = [

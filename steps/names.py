@@ -13,6 +13,7 @@ PREPARE_CHATBOT_DATA = "PrepareChatbotData"
 PREPARE_LOCATION_DATA = "PrepareLocationData"
 
 TRAIN_CHATBOT = "TrainChatbot"
+TUNE_CHATBOT = "TuneChatbot"  # replaces TrainChatbot when chatbot.tuning.enabled
 EVALUATE_CHATBOT = "EvaluateChatbot"
 CHATBOT_QUALITY_GATE = "ChatbotQualityGate"
 REGISTER_CHATBOT = "RegisterChatbot"
@@ -22,6 +23,7 @@ DEPLOY_CHATBOT = "DeployChatbot"
 CHATBOT_APPROVED_FOR_DEPLOY = "CheckChatbotApproval"
 
 TRAIN_CLASSIFIER = "TrainLocationClassifier"
+TUNE_CLASSIFIER = "TuneLocationClassifier"  # replaces TrainLocationClassifier when classifier.tuning.enabled
 EVALUATE_CLASSIFIER = "EvaluateClassifier"
 CLASSIFIER_QUALITY_GATE = "ClassifierQualityGate"
 REGISTER_CLASSIFIER = "RegisterClassifier"
@@ -29,12 +31,16 @@ CREATE_CLASSIFIER_MODEL = "CreateClassifierModel"
 CLASSIFIER_ENDPOINT_CONFIG = "ClassifierEndpointConfig"
 DEPLOY_CLASSIFIER = "DeployClassifier"
 CLASSIFIER_APPROVED_FOR_DEPLOY = "CheckClassifierApproval"
+# Batch transform of the registered classifier over the cleaned subtitle lines (classifier.transform).
+CREATE_CLASSIFIER_BATCH_MODEL = "CreateClassifierBatchModel"
+CLASSIFY_SUBTITLE_LINES = "ClassifySubtitleLines"
 
 # Per model: the names of its branch, in DAG order (the builders and tests look them up by model key).
 MODEL_STEPS: dict[str, dict[str, str]] = {
     "chatbot": {
         "prepare": PREPARE_CHATBOT_DATA,
         "train": TRAIN_CHATBOT,
+        "tune": TUNE_CHATBOT,
         "evaluate": EVALUATE_CHATBOT,
         "gate": CHATBOT_QUALITY_GATE,
         "register": REGISTER_CHATBOT,
@@ -46,6 +52,7 @@ MODEL_STEPS: dict[str, dict[str, str]] = {
     "classifier": {
         "prepare": PREPARE_LOCATION_DATA,
         "train": TRAIN_CLASSIFIER,
+        "tune": TUNE_CLASSIFIER,
         "evaluate": EVALUATE_CLASSIFIER,
         "gate": CLASSIFIER_QUALITY_GATE,
         "register": REGISTER_CLASSIFIER,

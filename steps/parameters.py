@@ -11,7 +11,7 @@ from dataclasses import dataclass, field, fields
 
 from sagemaker.core.workflow.parameters import Parameter, ParameterFloat, ParameterInteger, ParameterString
 
-from conf.schema import Config
+from conf.schema import Config, TuningConfig
 from containers.evaluation import report
 from model_registry.types import APPROVAL_STATUSES
 
@@ -40,10 +40,19 @@ class PipelineParameters:
     classifier_endpoint_instance_type: ParameterString
     # model -> {report figure: its minimum}, one Parameter per comparison of the quality gate
     gate_minimums: dict[str, dict[str, ParameterFloat]] = field(default_factory=dict)
+    # Only when the model's tuning config names a warm-start parent (steps/tune.py says why).
+    chatbot_warm_start: ParameterString | None = None
+    classifier_warm_start: ParameterString | None = None
 
     def all(self) -> list[Parameter]:
-        plain = [getattr(self, f.name) for f in fields(self) if f.name != "gate_minimums"]
+        values = (getattr(self, f.name) for f in fields(self) if f.name != "gate_minimums")
+        plain = [value for value in values if value is not None]
         return plain + [p for minimums in self.gate_minimums.values() for p in minimums.values()]
+
+    def warm_start_of(self, model: str) -> ParameterString | None:
+        """The <Model>WarmStartTuningJob parameter, when the model's tuning warm-starts."""
+        value: ParameterString | None = getattr(self, f"{model}_warm_start")
+        return value
 
     def for_model(self, model: str) -> ModelParameters:
         """The parameters of one model branch ('chatbot' or 'classifier')."""
@@ -139,4 +148,13 @@ def build_parameters(cfg: Config) -> PipelineParameters:
             "ClassifierEndpointInstanceType", default_value=clf.serving.instance_type
         ),
         gate_minimums=build_gate_parameters(cfg),
+        chatbot_warm_start=_warm_start_parameter("Chatbot", chat.tuning),
+        classifier_warm_start=_warm_start_parameter("Classifier", clf.tuning),
     )
+
+
+def _warm_start_parameter(prefix: str, tuning: TuningConfig | None) -> ParameterString | None:
+    """<Prefix>WarmStartTuningJob: the parent tuning job, when tuning is on and config names one."""
+    if tuning is None or not tuning.enabled or not tuning.warm_start_from:
+        return None
+    return ParameterString(f"{prefix}WarmStartTuningJob", default_value=tuning.warm_start_from)

@@ -17,6 +17,7 @@ from steps.context import StepContext
 from steps.evaluate import report_uri
 from steps.models import spec
 from steps.request_step import RequestStep
+from steps.tune import model_artifacts
 
 JSON = "application/json"
 
@@ -47,7 +48,7 @@ def register_request(
             "Containers": [
                 {
                     "Image": ctx.images.inference[model],
-                    "ModelDataUrl": train_step.properties.ModelArtifacts.S3ModelArtifacts,
+                    "ModelDataUrl": model_artifacts(ctx, train_step),
                     "Environment": serving_environment(ctx, model),
                 }
             ],

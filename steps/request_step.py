@@ -17,14 +17,20 @@ from sagemaker.core.workflow.properties import Properties, PropertyFile
 from sagemaker.mlops.workflow.retry import RetryPolicy
 from sagemaker.mlops.workflow.steps import CacheConfig, ConfigurableRetryStep, StepTypeEnum
 
-# The Describe* shape whose fields a step's `properties` expose (what `Get: Steps.X....` may read).
-PROPERTY_SHAPES: dict[StepTypeEnum, str] = {
-    StepTypeEnum.PROCESSING: "DescribeProcessingJobResponse",
-    StepTypeEnum.TRAINING: "DescribeTrainingJobResponse",
-    StepTypeEnum.REGISTER_MODEL: "DescribeModelPackageOutput",
-    StepTypeEnum.CREATE_MODEL: "DescribeModelOutput",
-    StepTypeEnum.ENDPOINT_CONFIG: "DescribeEndpointConfigOutput",
-    StepTypeEnum.ENDPOINT: "DescribeEndpointOutput",
+# The Describe* shapes whose fields a step's `properties` expose (what `Get: Steps.X....` may read). A
+# Tuning step exposes two, as the SDK's TuningStep does (sagemaker.mlops.workflow.steps.TuningStep).
+PROPERTY_SHAPES: dict[StepTypeEnum, tuple[str, ...]] = {
+    StepTypeEnum.PROCESSING: ("DescribeProcessingJobResponse",),
+    StepTypeEnum.TRAINING: ("DescribeTrainingJobResponse",),
+    StepTypeEnum.TUNING: (
+        "DescribeHyperParameterTuningJobResponse",
+        "ListTrainingJobsForHyperParameterTuningJobResponse",
+    ),
+    StepTypeEnum.TRANSFORM: ("DescribeTransformJobResponse",),
+    StepTypeEnum.REGISTER_MODEL: ("DescribeModelPackageOutput",),
+    StepTypeEnum.CREATE_MODEL: ("DescribeModelOutput",),
+    StepTypeEnum.ENDPOINT_CONFIG: ("DescribeEndpointConfigOutput",),
+    StepTypeEnum.ENDPOINT: ("DescribeEndpointOutput",),
 }
 
 # Step types that take retry policies, of those a RequestStep builds: AWS lists Processing, Training,
@@ -34,6 +40,8 @@ PROPERTY_SHAPES: dict[StepTypeEnum, str] = {
 RETRYABLE = {
     StepTypeEnum.PROCESSING,
     StepTypeEnum.TRAINING,
+    StepTypeEnum.TUNING,
+    StepTypeEnum.TRANSFORM,
     StepTypeEnum.REGISTER_MODEL,
     StepTypeEnum.CREATE_MODEL,
 }
@@ -64,7 +72,12 @@ class RequestStep(ConfigurableRetryStep):
         self._request = request
         self.cache_config = cache_config
         self.property_files = property_files or []
-        self._properties = Properties(step_name=name, step=self, shape_name=PROPERTY_SHAPES[step_type])
+        shapes = PROPERTY_SHAPES[step_type]
+        self._properties = (
+            Properties(step_name=name, step=self, shape_name=shapes[0])
+            if len(shapes) == 1
+            else Properties(step_name=name, step=self, shape_names=list(shapes))
+        )
 
     @property
     def arguments(self) -> dict[str, Any]:

@@ -16,7 +16,9 @@ def test_every_step_is_a_valid_request(definitions: dict[str, Any], env: str) ->
     problems = validate_definition(definitions[env])
     assert [str(p) for p in problems] == []
     checked = [s for s in steps_by_name(definitions[env]).values() if s["Type"] in OPERATIONS]
-    assert len(checked) == 18  # 8 processing, 2 training, 2 x (register, model, endpoint config, endpoint)
+    # 8 processing, 2 training (local: 1 training, 1 tuning), 2 x (register, model, endpoint config,
+    # endpoint), the batch model and its transform
+    assert len(checked) == 20
 
 
 def _with(definition: dict[str, Any], step: str, path: list[str], value: Any) -> dict[str, Any]:

@@ -15,6 +15,18 @@ from tests.pipelines.conftest import definition_text, steps_by_name
 CODE = "/opt/ml/processing/input/code/containers/"
 
 
+def trial_hyperparameters(tuning: dict[str, Any]) -> dict[str, str]:
+    """A tuning trial's hyperparameters: the static ones and each range's bound (its first value)."""
+    ranges = tuning["HyperParameterTuningJobConfig"]["ParameterRanges"]
+    hyper = dict(tuning["TrainingJobDefinition"]["StaticHyperParameters"])
+    for kind in ("ContinuousParameterRanges", "IntegerParameterRanges"):
+        for item in ranges.get(kind, []):
+            hyper[item["Name"]] = item["MaxValue"]
+    for item in ranges.get("CategoricalParameterRanges", []):
+        hyper[item["Name"]] = item["Values"][0]
+    return hyper
+
+
 def script_calls(env: str) -> list[tuple[str, str, list[str]]]:
     definition = json.loads(definition_text(env))
     defaults = {p["Name"]: p["DefaultValue"] for p in definition["Parameters"]}
@@ -32,8 +44,8 @@ def script_calls(env: str) -> list[tuple[str, str, list[str]]]:
             calls.append(
                 (name, script, [concrete(a) for a in args["AppSpecification"]["ContainerArguments"]])
             )
-        elif step["Type"] == "Training":
-            hyper = args["HyperParameters"]
+        elif step["Type"] in ("Training", "Tuning"):
+            hyper = args["HyperParameters"] if step["Type"] == "Training" else trial_hyperparameters(args)
             script = hyper["sagemaker_program"].removeprefix("containers/")
             # The training toolkit passes every non-toolkit hyperparameter as `--key value`.
             argv = [part for key, value in hyper.items() if not key.startswith("sagemaker_")

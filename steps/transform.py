@@ -1,0 +1,106 @@
+"""CreateClassifierBatchModel -> ClassifySubtitleLines: the registered classifier over every subtitle line.
+
+Why this transform: the classifier was trained on location descriptions; run over every cleaned line
+of the corpus (CleanSubtitles' cues*.jsonl) it says which kind of setting each line evokes. Output line
+i answers input line i (`cues.jsonl.out`), so joining by position with cues.jsonl gives a per-episode
+profile of settings for the analytics, from the very version just registered, on a CPU instance in
+minutes. (The chatbot over a fixed prompt set was the other candidate: it needs a GPU instance per run
+and its review is a person reading replies, which the evaluation's samples.jsonl already gives.)
+
+Batch shape: SplitType Line + BatchStrategy MultiRecord send several JSON Lines per request (up to
+MaxPayloadInMB), AssembleWith Line writes one prediction a line; the handler
+(containers/inference/classifier.py) accepts application/jsonlines for that.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sagemaker.core.workflow.functions import Join
+from sagemaker.mlops.workflow.steps import StepTypeEnum
+
+from steps import names
+from steps.context import StepContext
+from steps.register import serving_environment
+from steps.request_step import RequestStep
+from steps.tune import model_artifacts
+
+JSON_LINES = "application/jsonlines"
+# One request of a MultiRecord batch: the classifier handler accepts JSON Lines bodies up to 1 MiB
+# (containers/inference/classifier.py MAX_JSONL_PAYLOAD_BYTES; a test keeps the two equal).
+MAX_PAYLOAD_MB = 1
+CLEANED_OUTPUT = "cleaned"
+CUES_PREFIX = "cues"  # cues.jsonl and the shards cues-<host>.jsonl, not manifest.json
+PREDICTIONS_OUTPUT = "predictions"
+
+
+def cues_prefix(clean_step: RequestStep) -> Join:
+    """The S3 prefix of CleanSubtitles' cue files: every cues*.jsonl shard, not the manifest."""
+    folder = clean_step.properties.ProcessingOutputConfig.Outputs[CLEANED_OUTPUT].S3Output.S3Uri
+    return Join(on="/", values=[folder, CUES_PREFIX])
+
+
+def batch_model_request(ctx: StepContext, train_step: RequestStep) -> dict[str, Any]:
+    """CreateModel of the registered classifier: its image, the best model's artifacts, its environment."""
+    request: dict[str, Any] = {
+        "ExecutionRoleArn": ctx.cfg.project.role_arn,
+        "PrimaryContainer": {
+            "Image": ctx.images.inference["classifier"],
+            "ModelDataUrl": model_artifacts(ctx, train_step),
+            "Environment": serving_environment(ctx, "classifier"),
+        },
+        "EnableNetworkIsolation": ctx.cfg.security.network_isolation,
+    }
+    vpc = ctx.vpc_config()
+    if vpc:
+        request["VpcConfig"] = vpc
+    return request
+
+
+def transform_request(ctx: StepContext, model_step: RequestStep, clean_step: RequestStep) -> dict[str, Any]:
+    """CreateTransformJob over the cue files (minus the job name, which the pipeline assigns)."""
+    cfg = ctx.cfg.classifier.transform
+    output: dict[str, Any] = {
+        "S3OutputPath": ctx.run_output(names.CLASSIFY_SUBTITLE_LINES, PREDICTIONS_OUTPUT),
+        "Accept": JSON_LINES,
+        "AssembleWith": "Line",
+    }
+    resources: dict[str, Any] = {"InstanceType": cfg.instance_type, "InstanceCount": cfg.instance_count}
+    if ctx.cfg.security.kms_key_id:
+        output["KmsKeyId"] = ctx.cfg.security.kms_key_id
+        resources["VolumeKmsKeyId"] = ctx.cfg.security.kms_key_id
+    return {
+        "ModelName": model_step.properties.ModelName,
+        "BatchStrategy": "MultiRecord",
+        "MaxPayloadInMB": MAX_PAYLOAD_MB,
+        "MaxConcurrentTransforms": cfg.max_concurrent_transforms,
+        "TransformInput": {
+            "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": cues_prefix(clean_step)}},
+            "ContentType": JSON_LINES,
+            "SplitType": "Line",
+        },
+        "TransformOutput": output,
+        "TransformResources": resources,
+    }
+
+
+def build_transform_steps(
+    ctx: StepContext, train_step: RequestStep, register_step: RequestStep, clean_step: RequestStep
+) -> list[RequestStep]:
+    """[CreateClassifierBatchModel, ClassifySubtitleLines], after the classifier's registration."""
+    model_step = RequestStep(
+        names.CREATE_CLASSIFIER_BATCH_MODEL,
+        StepTypeEnum.CREATE_MODEL,
+        batch_model_request(ctx, train_step),
+        description="The registered classifier as a SageMaker Model for the batch transform",
+        retry_policies=ctx.api_retry_policies(),
+        depends_on=[register_step],
+    )
+    transform_step = RequestStep(
+        names.CLASSIFY_SUBTITLE_LINES,
+        StepTypeEnum.TRANSFORM,
+        transform_request(ctx, model_step, clean_step),
+        description="Batch transform: the registered classifier's setting label of every subtitle line",
+        retry_policies=ctx.job_retry_policies(),
+    )
+    return [model_step, transform_step]
