@@ -5,6 +5,12 @@
     -> {"predictions": [{"label": "Hawkins Lab", "score": 0.91,
                          "top": [{"label": "Hawkins Lab", "score": 0.91}, ...]}]}
 
+Batch transform (SplitType Line, BatchStrategy MultiRecord, AssembleWith Line) sends JSON Lines:
+
+    Content-Type: application/jsonlines   {"inputs": "They hide in the lab corridor."}
+                                          {"text": "...", "episode": 3, ...}   (a record with "text")
+    Accept: application/jsonlines         -> one prediction object a line, in input order
+
 Self-contained on purpose (stdlib, torch, transformers only). Texts longer than the model's
 max_input_tokens are truncated (a location is usually named early); more than MAX_BATCH texts, a text
 over MAX_TEXT_CHARS or a body over MAX_PAYLOAD_BYTES is refused.
@@ -28,6 +34,10 @@ LABEL_MAP = "label_map.json"
 MAX_PAYLOAD_BYTES = 256 * 1024
 MAX_BATCH = 64
 MAX_TEXT_CHARS = 10_000
+JSON = "application/json"
+JSON_LINES = "application/jsonlines"
+# A MultiRecord batch request: up to the transform's MaxPayloadInMB (steps/transform.py sets 1).
+MAX_JSONL_PAYLOAD_BYTES = 1024 * 1024
 
 
 class ClientError(ValueError):
@@ -73,11 +83,43 @@ def model_fn(model_dir: str, context: Any = None) -> dict[str, Any]:
     return load_classifier(model_dir)
 
 
-def input_fn(request_body: str | bytes, request_content_type: str = "application/json") -> dict[str, Any]:
-    """Parse and validate {"inputs": str | [str], "parameters": {"top_k": int}}."""
-    if (request_content_type or "").split(";")[0].strip() != "application/json":
+def _media_type(value: str | None) -> str:
+    return (value or "").split(";")[0].strip().lower()
+
+
+def parse_json_lines(request_body: str | bytes) -> dict[str, Any]:
+    """Texts of a JSON Lines body: one object a line with "inputs" (a text) or "text" (a record)."""
+    if len(request_body) > MAX_JSONL_PAYLOAD_BYTES:
+        raise PayloadTooLarge(
+            f"request body is {len(request_body)} bytes; the JSON Lines limit is {MAX_JSONL_PAYLOAD_BYTES}"
+        )
+    text = request_body.decode("utf-8") if isinstance(request_body, bytes) else request_body
+    texts = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise ClientError(f"line {number} is not valid JSON: {exc}") from None
+        value = record.get("inputs", record.get("text")) if isinstance(record, dict) else None
+        if not isinstance(value, str):
+            raise ClientError(f'line {number} must be an object with "inputs" or "text" holding a string')
+        if len(value) > MAX_TEXT_CHARS:
+            raise PayloadTooLarge(f"line {number} is longer than {MAX_TEXT_CHARS} characters; shorten it")
+        texts.append(value)
+    if not texts:
+        raise ClientError("the JSON Lines body holds no record")
+    return {"texts": texts, "top_k": 1}
+
+
+def input_fn(request_body: str | bytes, request_content_type: str = JSON) -> dict[str, Any]:
+    """Parse and validate {"inputs": str | [str], "parameters": {"top_k": int}}, or JSON Lines."""
+    if _media_type(request_content_type) == JSON_LINES:
+        return parse_json_lines(request_body)
+    if _media_type(request_content_type) != JSON:
         raise UnsupportedContentType(
-            f"content type {request_content_type!r} is not supported; send application/json"
+            f"content type {request_content_type!r} is not supported; send {JSON} or {JSON_LINES}"
         )
     if len(request_body) > MAX_PAYLOAD_BYTES:
         raise PayloadTooLarge(f"request body is {len(request_body)} bytes; the limit is {MAX_PAYLOAD_BYTES}")
@@ -119,7 +161,11 @@ def classify(bundle: dict[str, Any], texts: list[str]) -> torch.Tensor:
 
 
 def predict_fn(data: dict[str, Any], model: dict[str, Any]) -> dict[str, Any]:
-    probabilities = classify(model, data["texts"])
+    # In chunks of MAX_BATCH: a batch-transform request may hold many more lines than a JSON request.
+    texts = data["texts"]
+    probabilities = torch.cat(
+        [classify(model, texts[i : i + MAX_BATCH]) for i in range(0, len(texts), MAX_BATCH)]
+    )
     top_k = min(data["top_k"], probabilities.shape[1])
     predictions = []
     for row in probabilities:
@@ -132,7 +178,10 @@ def predict_fn(data: dict[str, Any], model: dict[str, Any]) -> dict[str, Any]:
     return {"predictions": predictions}
 
 
-def output_fn(prediction: dict[str, Any], accept: str = "application/json") -> str:
-    if accept and accept.split(";")[0].strip() not in ("application/json", "*/*"):
-        raise UnsupportedContentType(f"accept {accept!r} is not supported; ask for application/json")
+def output_fn(prediction: dict[str, Any], accept: str = JSON) -> str:
+    """JSON, or JSON Lines (one prediction a line, in input order: AssembleWith Line keeps them aligned)."""
+    if _media_type(accept) == JSON_LINES:
+        return "".join(json.dumps(p, ensure_ascii=False) + "\n" for p in prediction["predictions"])
+    if accept and _media_type(accept) not in (JSON, "*/*"):
+        raise UnsupportedContentType(f"accept {accept!r} is not supported; ask for {JSON} or {JSON_LINES}")
     return json.dumps(prediction, ensure_ascii=False)

@@ -88,3 +88,52 @@ def test_long_texts_are_truncated_not_refused(bundle) -> None:
 def test_accept_must_be_json() -> None:
     with pytest.raises(classifier.UnsupportedContentType, match="ask for application/json"):
         classifier.output_fn({"predictions": []}, "text/csv")
+
+
+def test_json_lines_batch_answers_one_line_per_record_in_order(bundle) -> None:
+    # What a MultiRecord batch transform sends: records joined by newlines, some with "text" (a cue).
+    records = [
+        {"inputs": "A school gym with bleachers."},
+        {"text": "A dark forest road at night.", "episode": 1, "index": 7},
+        {"inputs": "A lab with long corridors and a water tank."},
+    ]
+    body = "\n".join(json.dumps(r) for r in records) + "\n"
+    lines = classifier.output_fn(
+        classifier.predict_fn(classifier.input_fn(body.encode(), "application/jsonlines"), bundle),
+        "application/jsonlines",
+    ).splitlines()
+    singles = [invoke(bundle, {"inputs": r.get("inputs", r.get("text"))})["predictions"][0] for r in records]
+    assert [json.loads(line) for line in lines] == singles
+
+
+def test_json_lines_over_max_batch_are_classified_in_chunks(bundle) -> None:
+    texts = [f"A basement with a couch and board games, room {i}." for i in range(classifier.MAX_BATCH + 3)]
+    body = "\n".join(json.dumps({"inputs": t}) for t in texts)
+    data = classifier.input_fn(body, "application/jsonlines")
+    assert len(classifier.predict_fn(data, bundle)["predictions"]) == len(texts)
+    with pytest.raises(classifier.PayloadTooLarge, match="send at most"):  # a JSON request keeps its cap
+        classifier.input_fn(json.dumps({"inputs": texts}), "application/json")
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        ('{"inputs": "ok"}\nnot json\n', "line 2 is not valid JSON"),
+        ('{"inputs": "ok"}\n{"label": "home"}\n', 'line 2 must be an object with "inputs" or "text"'),
+        ("\n\n", "holds no record"),
+    ],
+)
+def test_bad_json_lines_name_the_line(body: str, expected: str) -> None:
+    with pytest.raises(classifier.ClientError, match=expected):
+        classifier.input_fn(body, "application/jsonlines")
+
+
+def test_json_lines_body_over_the_transform_payload_is_refused() -> None:
+    from steps.transform import MAX_PAYLOAD_MB
+
+    assert classifier.MAX_JSONL_PAYLOAD_BYTES == MAX_PAYLOAD_MB * 1024 * 1024  # the step's MaxPayloadInMB
+    body = json.dumps({"inputs": "x" * 100}) + "\n"
+    with pytest.raises(classifier.PayloadTooLarge, match="JSON Lines limit"):
+        classifier.input_fn(
+            body * (classifier.MAX_JSONL_PAYLOAD_BYTES // len(body) + 1), "application/jsonlines"
+        )
