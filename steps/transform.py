@@ -101,6 +101,9 @@ def build_transform_steps(
         StepTypeEnum.TRANSFORM,
         transform_request(ctx, model_step, clean_step),
         description="Batch transform: the registered classifier's setting label of every subtitle line",
+        # On SageMaker the key holds the execution's own ModelName, so each execution transforms anew;
+        # the local runner keys on the model's content and the input files (a rerun reuses them).
+        cache_config=ctx.cache_config(),
         retry_policies=ctx.job_retry_policies(),
     )
     return [model_step, transform_step]

@@ -53,6 +53,8 @@ class Services:
     execution: dict[str, str]
     digests: Digests = field(default_factory=Digests)
     jobs: JobControl = field(default_factory=JobControl)
+    workers: int = 1  # --workers: a Tuning step runs at most this many trials at once
+    tuning_dir: Path = Path(".local/tuning")  # <home>/tuning: each tuning job's trials (warm starts)
 
     @property
     def masks(self) -> dict[str, str]:

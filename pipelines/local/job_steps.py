@@ -128,6 +128,9 @@ def run_processing(call: StepCall) -> Outcome:
 
 # -- Training ---------------------------------------------------------------------------------------
 
+# Where a training job writes (left out of its cache key): its Training row and the tuning trials' kind.
+TRAINING_DESTINATIONS = ("OutputDataConfig.S3OutputPath", "CheckpointConfig.S3Uri")
+
 
 def run_training(call: StepCall) -> Outcome:
     args, storage = call.args, call.services.storage

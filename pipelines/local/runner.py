@@ -187,6 +187,8 @@ class LocalRun:
             models_dir=options.registry_path.parent / "deployed",
             execution=self.state.execution,
             jobs=self.jobs,
+            workers=max(1, options.workers),
+            tuning_dir=options.home / "tuning",
         )
         if options.resume:
             self._rerun_on_changed_data()

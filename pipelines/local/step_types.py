@@ -17,8 +17,10 @@ from __future__ import annotations
 from pipelines.local.control_steps import run_condition, run_fail
 from pipelines.local.dag import Dag, DefinitionError
 from pipelines.local.handlers import StepKind
-from pipelines.local.job_steps import run_processing, run_training
+from pipelines.local.job_steps import TRAINING_DESTINATIONS, run_processing, run_training
 from pipelines.local.registry_steps import run_endpoint, run_endpoint_config, run_model, run_register
+from pipelines.local.transform_steps import run_transform
+from pipelines.local.tuning_steps import run_tuning
 
 STEP_KINDS: dict[str, StepKind] = {
     kind.type: kind
@@ -29,12 +31,10 @@ STEP_KINDS: dict[str, StepKind] = {
             is_job=True,
             destinations=("ProcessingOutputConfig.Outputs[*].S3Output.S3Uri",),
         ),
-        StepKind(
-            "Training",
-            run_training,
-            is_job=True,
-            destinations=("OutputDataConfig.S3OutputPath", "CheckpointConfig.S3Uri"),
-        ),
+        StepKind("Training", run_training, is_job=True, destinations=TRAINING_DESTINATIONS),
+        # Its trials are Training jobs with their own cache keys; the step itself is not cached whole.
+        StepKind("Tuning", run_tuning, is_job=True),
+        StepKind("Transform", run_transform, is_job=True, destinations=("TransformOutput.S3OutputPath",)),
         StepKind("Condition", run_condition, resolve_arguments=False),
         StepKind("Fail", run_fail),
         StepKind("RegisterModel", run_register, follows_cache_config=False),

@@ -86,6 +86,7 @@ out = Path(os.environ["SM_OUTPUT_DATA_DIR"]); out.mkdir(parents=True, exist_ok=T
 Path(args.checkpoint_dir).mkdir(parents=True, exist_ok=True)
 (Path(args.checkpoint_dir) / "last.txt").write_text("epoch 3")
 print("METRIC loss=0.25 step=3")
+print(f"METRIC fit={-abs(float(args.epochs) - 7):.6f}")  # what a tuning of the epochs maximises
 """,
     "containers/demo/evaluate.py": _PRELUDE
     + """
@@ -119,6 +120,8 @@ def model_fn(model_dir):
     return json.loads((Path(model_dir) / "model.json").read_text())
 
 def input_fn(body, content_type):
+    if content_type == "application/jsonlines":  # a batch transform's MultiRecord request
+        return {"lines": [json.loads(line) for line in body.splitlines() if line.strip()]}
     if content_type != "application/json":
         error = ClientError(f"send application/json, not {content_type}")
         error.status_code = 415
@@ -129,9 +132,13 @@ def input_fn(body, content_type):
     return data
 
 def predict_fn(data, model):
+    if "lines" in data:
+        return [{"echo": line["text"].upper(), "epochs": model["epochs"]} for line in data["lines"]]
     return {"echo": data["text"], "words": model["words"]}
 
 def output_fn(prediction, accept):
+    if accept == "application/jsonlines":
+        return "".join(json.dumps(p) + "\\n" for p in prediction)
     return json.dumps(prediction)
 """,
     "conf/characters.yaml": "characters: []\n",

@@ -45,4 +45,9 @@ def test_a_new_step_type_is_one_handler_and_one_row(
 
 def test_every_row_is_named_by_its_own_type() -> None:
     assert all(name == kind.type for name, kind in STEP_KINDS.items())
-    assert [name for name, kind in STEP_KINDS.items() if kind.is_job] == ["Processing", "Training"]
+    assert [name for name, kind in STEP_KINDS.items() if kind.is_job] == [
+        "Processing",
+        "Training",
+        "Tuning",
+        "Transform",
+    ]
