@@ -68,14 +68,27 @@ def execution_role_policy(cfg: Config) -> dict[str, Any]:
             "Effect": "Allow",
             "Action": [
                 "sagemaker:AddTags",
+                "sagemaker:CreateHyperParameterTuningJob",
                 "sagemaker:CreateProcessingJob",
                 "sagemaker:CreateTrainingJob",
+                "sagemaker:CreateTransformJob",
+                "sagemaker:DescribeHyperParameterTuningJob",
                 "sagemaker:DescribeProcessingJob",
                 "sagemaker:DescribeTrainingJob",
+                "sagemaker:DescribeTransformJob",
+                "sagemaker:ListTrainingJobsForHyperParameterTuningJob",
+                "sagemaker:StopHyperParameterTuningJob",
                 "sagemaker:StopProcessingJob",
                 "sagemaker:StopTrainingJob",
+                "sagemaker:StopTransformJob",
             ],
-            "Resource": [f"{arn}:processing-job/pipelines-*", f"{arn}:training-job/pipelines-*"],
+            # Tuning trials are training jobs named after their tuning job (pipelines-...-NNN-...).
+            "Resource": [
+                f"{arn}:processing-job/pipelines-*",
+                f"{arn}:training-job/pipelines-*",
+                f"{arn}:hyper-parameter-tuning-job/pipelines-*",
+                f"{arn}:transform-job/pipelines-*",
+            ],
         },
         {
             "Sid": "ModelRegistry",

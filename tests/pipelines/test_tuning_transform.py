@@ -185,3 +185,21 @@ def test_broken_tuning_and_transform_requests_are_reported(
 ) -> None:
     problems = [str(p) for p in validate_definition(_broken(definitions["local"], step, path, value))]
     assert any(step in p and expected in p for p in problems), problems
+
+
+def test_the_execution_role_may_run_every_job_type_the_definition_holds(definitions: dict[str, Any]) -> None:
+    from pipelines.iam import execution_role_policy
+    from pipelines.validation import OPERATIONS
+
+    jobs = next(
+        s for s in execution_role_policy(load_config("local"))["Statement"] if s["Sid"] == "PipelineJobs"
+    )
+    kinds = {"Processing", "Training", "Tuning", "Transform"}
+    used = {s["Type"] for s in steps_by_name(definitions["local"]).values()} & kinds
+    assert used == kinds
+    for kind in used:
+        assert f"sagemaker:{OPERATIONS[kind]}" in jobs["Action"]
+    assert "sagemaker:ListTrainingJobsForHyperParameterTuningJob" in jobs["Action"]  # TrainingJobSummaries
+    arn = "arn:aws:sagemaker:us-east-1:123456789012"
+    for resource in ("hyper-parameter-tuning-job", "transform-job", "training-job"):
+        assert f"{arn}:{resource}/pipelines-*" in jobs["Resource"]

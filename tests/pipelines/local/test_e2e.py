@@ -63,6 +63,50 @@ def test_whole_dag_runs_gates_pass_models_register_and_deploy(
         assert section in output
 
 
+def test_the_best_trial_of_the_tuning_is_the_model_evaluated_registered_and_transformed(
+    full_run: tuple[FullRun, RunResult, str],
+) -> None:
+    runner, result, output = full_run
+    assert result.ok, output
+    assert "TrainLocationClassifier" not in result.state.steps  # conf/local.yaml tunes the classifier
+    tune = result.state.steps["TuneLocationClassifier"].properties
+    summaries = tune["TrainingJobSummaries"]
+    assert 1 <= len(summaries) <= 3
+    scores = [s["FinalHyperParameterTuningJobObjectiveMetric"]["Value"] for s in summaries]
+    assert scores == sorted(scores, reverse=True)  # eval_macro_f1, maximised: best first
+    best = tune["BestTrainingJob"]
+    assert best == summaries[0] and best["ObjectiveStatus"] == "Succeeded"
+    # The objective is the last eval_macro_f1 METRIC line of the best trial's own log.
+    execution = result.state.execution["PipelineExecutionId"]
+    trial = best["TrainingJobName"].removeprefix(f"pipelines-{execution}-")
+    assert trial.startswith("TuneLocationClassifier-")
+    values = re.findall(
+        r"METRIC eval_macro_f1=([-+0-9.eE]+)", (result.run_dir / "logs" / f"{trial}.log").read_text()
+    )
+    assert float(values[-1]) == best["FinalHyperParameterTuningJobObjectiveMetric"]["Value"]
+    best_model = f"{best['TrainingJobName']}/output/model.tar.gz"
+    evaluated = result.state.steps["EvaluateClassifier"].properties["ProcessingInputs"][0]["S3Input"]["S3Uri"]
+    assert evaluated.endswith(best_model)
+    classifier = LocalRegistry(runner.home / "registry.db").latest_approved(
+        "stranger-things-location-classifier"
+    )
+    assert classifier is not None and classifier.model_data_url.endswith(best_model)
+
+    # The batch transform: one prediction per cleaned subtitle line, labels of the registered model.
+    clean = result.state.steps["CleanSubtitles"].properties["ProcessingOutputConfig"]["Outputs"][0]
+    cues = result.run_dir / "s3" / clean["S3Output"]["S3Uri"].removeprefix("s3://") / "cues.jsonl"
+    transform = result.state.steps["ClassifySubtitleLines"].properties["TransformOutput"]["S3OutputPath"]
+    predictions = result.run_dir / "s3" / transform.removeprefix("s3://") / "cues.jsonl.out"
+    labels = json.loads(
+        (
+            runner.home / "deployed" / "stranger-things-location-classifier" / "v1" / "label_map.json"
+        ).read_text()
+    )["label2id"]
+    answers = [json.loads(line) for line in predictions.read_text().splitlines()]
+    assert len(answers) == len(cues.read_text().splitlines()) > 0
+    assert {a["label"] for a in answers} <= set(labels)
+
+
 def test_unchanged_rerun_reuses_every_cacheable_step(full_run: tuple[FullRun, RunResult, str]) -> None:
     runner, first, _ = full_run
     result, output = runner.run()
@@ -72,7 +116,7 @@ def test_unchanged_rerun_reuses_every_cacheable_step(full_run: tuple[FullRun, Ru
     # FingerprintData is uncached in the definition (it keys everything else): it runs, the rest is reused.
     assert cached.pop("FingerprintData") == ("Succeeded", "off")
     assert set(cached.values()) == {("Cached", "hit")}
-    assert len(cached) == 13
+    assert len(cached) == 14  # with the tuning (its trials hit) and the batch transform
     assert (
         result.state.steps["RegisterChatbot"].properties["ModelPackageVersion"]
         == (first.state.steps["RegisterChatbot"].properties["ModelPackageVersion"])

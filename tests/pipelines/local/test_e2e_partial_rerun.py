@@ -24,7 +24,10 @@ pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 # The definition's cached steps (CacheConfig), by the input folder they read.
 SUBTITLE_STEPS = {"CleanSubtitles", "ExtractEntities", "ClassifyThemes"}
 CHATBOT_STEPS = {"PrepareChatbotData", "TrainChatbot", "EvaluateChatbot"}
-CLASSIFIER_STEPS = {"PrepareLocationData", "TrainLocationClassifier", "EvaluateClassifier"}
+# Local config tunes the classifier (TuneLocationClassifier in place of its training step); the batch
+# transform of the registered classifier reads the subtitles' cues and the classifier's model.
+CLASSIFIER_STEPS = {"PrepareLocationData", "TuneLocationClassifier", "EvaluateClassifier"}
+TRANSFORM_STEP = "ClassifySubtitleLines"
 
 
 def _fingerprint(result: RunResult) -> dict:
@@ -73,12 +76,12 @@ def test_a_changed_location_line_reruns_only_the_classifier_branch(
     state = statuses(result)
     assert state["FingerprintData"] == ("Succeeded", "off")  # uncached: it sees today's data
     with_cache = {name for name, step in steps_by_name(runner.definition).items() if "CacheConfig" in step}
-    assert with_cache == SUBTITLE_STEPS | CHATBOT_STEPS | CLASSIFIER_STEPS
+    assert with_cache == SUBTITLE_STEPS | CHATBOT_STEPS | CLASSIFIER_STEPS | {TRANSFORM_STEP}
     assert {name: state[name] for name in SUBTITLE_STEPS | CHATBOT_STEPS} == dict.fromkeys(
         SUBTITLE_STEPS | CHATBOT_STEPS, ("Cached", "hit")
     )
-    assert {name: state[name] for name in CLASSIFIER_STEPS} == dict.fromkeys(
-        CLASSIFIER_STEPS, ("Succeeded", "miss")
+    assert {name: state[name] for name in CLASSIFIER_STEPS | {TRANSFORM_STEP}} == dict.fromkeys(
+        CLASSIFIER_STEPS | {TRANSFORM_STEP}, ("Succeeded", "miss")
     )
     # The same chatbot model registers as its existing version; the new classifier as a new one.
     assert state["RegisterChatbot"] == ("Cached", "hit")
