@@ -4,6 +4,10 @@
                         "parameters": {"max_new_tokens": 48, "temperature": 0.7, "do_sample": true}}
     -> {"reply": "...", "usage": {"prompt_tokens": 31, "completion_tokens": 12}}
 
+Batch transform (SplitType Line, BatchStrategy MultiRecord, AssembleWith Line) sends JSON Lines: one
+request object a line (Content-Type application/jsonlines), answered one reply object a line, in order
+(Accept application/jsonlines).
+
 Self-contained on purpose (stdlib, torch, transformers, peft only): the serving container loads this file
 alone. The prompt is rendered with the chat template saved beside the weights, the one used in training;
 without a system message the training system prompt is used. The reply is the assistant's text only: no
@@ -30,6 +34,9 @@ CONFIG_FILE = "chatbot_config.json"
 MAX_PAYLOAD_BYTES = 256 * 1024
 MAX_MESSAGES = 64
 ROLES = ("system", "user", "assistant")
+JSON = "application/json"
+JSON_LINES = "application/jsonlines"
+MAX_JSONL_PAYLOAD_BYTES = 1024 * 1024  # a MultiRecord request, up to a transform's MaxPayloadInMB of 1
 PARAMETERS = {"max_new_tokens": int, "temperature": float, "top_p": float, "do_sample": bool}
 
 
@@ -154,11 +161,40 @@ def _check_parameters(parameters: Any) -> dict[str, Any]:
     return dict(parameters)
 
 
-def input_fn(request_body: str | bytes, request_content_type: str = "application/json") -> dict[str, Any]:
-    """Parse and validate a request: {"messages": [...], "parameters": {...}} (parameters optional)."""
-    if (request_content_type or "").split(";")[0].strip() != "application/json":
+def _media_type(value: str | None) -> str:
+    return (value or "").split(";")[0].strip().lower()
+
+
+def parse_json_lines(request_body: str | bytes) -> dict[str, Any]:
+    """A JSON Lines body: one request a line, each validated as a JSON request is."""
+    if len(request_body) > MAX_JSONL_PAYLOAD_BYTES:
+        raise PayloadTooLarge(
+            f"request body is {len(request_body)} bytes; the JSON Lines limit is {MAX_JSONL_PAYLOAD_BYTES}"
+        )
+    text = request_body.decode("utf-8") if isinstance(request_body, bytes) else request_body
+    requests = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            requests.append(_request(json.loads(line)))
+        except json.JSONDecodeError as exc:
+            raise ClientError(f"line {number} is not valid JSON: {exc}") from None
+        except ClientError as exc:
+            raise type(exc)(f"line {number}: {exc}") from None
+    if not requests:
+        raise ClientError("the JSON Lines body holds no request")
+    return {"requests": requests}
+
+
+def input_fn(request_body: str | bytes, request_content_type: str = JSON) -> dict[str, Any]:
+    """Parse and validate a request: {"messages": [...], "parameters": {...}} (parameters optional),
+    or JSON Lines of such requests."""
+    if _media_type(request_content_type) == JSON_LINES:
+        return parse_json_lines(request_body)
+    if _media_type(request_content_type) != JSON:
         raise UnsupportedContentType(
-            f"content type {request_content_type!r} is not supported; send application/json"
+            f"content type {request_content_type!r} is not supported; send {JSON} or {JSON_LINES}"
         )
     if len(request_body) > MAX_PAYLOAD_BYTES:
         raise PayloadTooLarge(f"request body is {len(request_body)} bytes; the limit is {MAX_PAYLOAD_BYTES}")
@@ -166,6 +202,10 @@ def input_fn(request_body: str | bytes, request_content_type: str = "application
         payload = json.loads(request_body)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise ClientError(f"request body is not valid JSON: {exc}") from None
+    return _request(payload)
+
+
+def _request(payload: Any) -> dict[str, Any]:
     if not isinstance(payload, dict):
         raise ClientError("request body must be a JSON object with a 'messages' list")
     unknown = sorted(set(payload) - {"messages", "parameters"})
@@ -308,6 +348,8 @@ def generate_replies(
 
 
 def predict_fn(data: dict[str, Any], model: dict[str, Any]) -> dict[str, Any]:
+    if "requests" in data:  # JSON Lines: each request on its own (their parameters may differ)
+        return {"predictions": [predict_fn(request, model) for request in data["requests"]]}
     parameters = data["parameters"]
     replies, prompt_tokens, completion_tokens = generate_replies(
         model,
@@ -323,7 +365,11 @@ def predict_fn(data: dict[str, Any], model: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def output_fn(prediction: dict[str, Any], accept: str = "application/json") -> str:
-    if accept and accept.split(";")[0].strip() not in ("application/json", "*/*"):
-        raise UnsupportedContentType(f"accept {accept!r} is not supported; ask for application/json")
+def output_fn(prediction: dict[str, Any], accept: str = JSON) -> str:
+    """JSON, or JSON Lines (one reply a line, in input order: AssembleWith Line keeps them aligned)."""
+    if _media_type(accept) == JSON_LINES:
+        answers = prediction.get("predictions", [prediction])
+        return "".join(json.dumps(a, ensure_ascii=False) + "\n" for a in answers)
+    if accept and _media_type(accept) not in (JSON, "*/*"):
+        raise UnsupportedContentType(f"accept {accept!r} is not supported; ask for {JSON} or {JSON_LINES}")
     return json.dumps(prediction, ensure_ascii=False)

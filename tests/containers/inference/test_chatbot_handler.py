@@ -179,3 +179,24 @@ def test_replies_to_every_test_prompt_carry_no_template_text(bundle, chatbot_run
     for reply in replies:
         assert not any(token in reply for token in specials), reply
         assert reply.split("\n")[0].strip() not in chatbot.ROLES, reply
+
+
+def test_json_lines_answer_one_reply_per_request_in_order(bundle) -> None:
+    requests = [
+        {"messages": [{"role": "user", "content": "Can you see Will?"}], "parameters": {"max_new_tokens": 6}},
+        {
+            "messages": [{"role": "user", "content": "Where is the gate?"}],
+            "parameters": {"max_new_tokens": 4},
+        },
+    ]
+    body = "\n".join(json.dumps(r) for r in requests) + "\n"
+    lines = chatbot.output_fn(
+        chatbot.predict_fn(chatbot.input_fn(body, "application/jsonlines"), bundle), "application/jsonlines"
+    ).splitlines()
+    assert [json.loads(line) for line in lines] == [invoke(bundle, json.dumps(r)) for r in requests]
+
+
+def test_a_bad_json_lines_request_names_its_line() -> None:
+    body = '{"messages": [{"role": "user", "content": "x"}]}\n{"messages": []}\n'
+    with pytest.raises(chatbot.ClientError, match=r"line 2: 'messages' must be a non-empty list"):
+        chatbot.input_fn(body, "application/jsonlines")
