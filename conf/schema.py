@@ -278,7 +278,6 @@ class TransformConfig(Strict):
     _valid_type = field_validator("instance_type")(_check_instance_type)
 
 
-
 class ServingConfig(Strict):
     instance_type: str
     initial_instance_count: int = Field(default=1, ge=1)

@@ -101,9 +101,8 @@ def build_transform_steps(
         StepTypeEnum.TRANSFORM,
         transform_request(ctx, model_step, clean_step),
         description="Batch transform: the registered classifier's setting label of every subtitle line",
-        # On SageMaker the key holds the execution's own ModelName, so each execution transforms anew;
-        # the local runner keys on the model's content and the input files (a rerun reuses them).
-        cache_config=ctx.cache_config(),
+        # No CacheConfig: its key would hold the execution's own ModelName, so it could never hit. The
+        # local runner reuses a transform of the same model content and input files (its Transform row).
         retry_policies=ctx.job_retry_policies(),
     )
     return [model_step, transform_step]

@@ -7,9 +7,10 @@ ranges from config. The objective is one of the METRIC lines the script prints, 
 through the definition's MetricDefinitions; `tuning_request` refuses an objective with no such line.
 
 Downstream steps read the best training job's model (`model_artifacts`): a trial's artifacts are at
-`<S3OutputPath>/<training job name>/output/model.tar.gz`, and the tuning step exposes the best trial's
-name as `BestTrainingJob.TrainingJobName` (DescribeHyperParameterTuningJob; the SDK's own
-`TuningStep.get_top_model_s3_uri` builds the same path from `TrainingJobSummaries[k].TrainingJobName`).
+`<S3OutputPath>/<training job name>/output/model.tar.gz` (S3OutputPath: `trials_output`), and the
+tuning step exposes the best trial's name as `BestTrainingJob.TrainingJobName`
+(DescribeHyperParameterTuningJob; the SDK's own `TuningStep.get_top_model_s3_uri` builds the same path
+from `TrainingJobSummaries[k].TrainingJobName`).
 
 Choices, and why:
 - No CheckpointConfig in the trials: every trial shares one definition, so one checkpoint URI, and the
@@ -71,6 +72,13 @@ def parameter_ranges(tuning: TuningConfig) -> dict[str, list[dict[str, Any]]]:
     return {key: value for key, value in ranges.items() if value}
 
 
+def trials_output(ctx: StepContext, step_name: str) -> str:
+    """Where the trials write: one fixed prefix, not per execution. TrainingJobDefinition is part of the
+    tuning step's cache key (an execution id in it would never hit), and every trial writes under its
+    own, unique training job name: `<prefix>/<training job name>/output/model.tar.gz`."""
+    return f"{ctx.env_root}/tuning/{step_name}/{MODEL_OUTPUT}"
+
+
 def training_job_definition(
     ctx: StepContext, model: str, prepare_step: RequestStep, tuning: TuningConfig
 ) -> dict[str, Any]:
@@ -78,8 +86,7 @@ def training_job_definition(
     request = training_request(ctx, model, prepare_step)
     request.pop("CheckpointConfig", None)  # see the module docstring
     request["AlgorithmSpecification"].pop("EnableSageMakerMetricsTimeSeries", None)  # not in this shape
-    step_name = names.MODEL_STEPS[model]["tune"]
-    request["OutputDataConfig"]["S3OutputPath"] = ctx.run_output(step_name, MODEL_OUTPUT)
+    request["OutputDataConfig"]["S3OutputPath"] = trials_output(ctx, names.MODEL_STEPS[model]["tune"])
     hyperparameters = request.pop("HyperParameters")
     request["StaticHyperParameters"] = {k: v for k, v in hyperparameters.items() if k not in tuning.ranges}
     return request
@@ -144,12 +151,10 @@ def model_artifacts(ctx: StepContext, step: RequestStep) -> Any:
     if step.step_type is StepTypeEnum.TRAINING:
         return step.properties.ModelArtifacts.S3ModelArtifacts
     if step.step_type is StepTypeEnum.TUNING:
-        # One flat Join over the trials' S3OutputPath parts (the same values as `ctx.run_output`).
-        output_path = ctx.run_output(step.name, MODEL_OUTPUT)
         return Join(
             on="/",
             values=[
-                *output_path.values,
+                trials_output(ctx, step.name),
                 step.properties.BestTrainingJob.TrainingJobName,
                 "output",
                 "model.tar.gz",

@@ -34,7 +34,15 @@ STEP_KINDS: dict[str, StepKind] = {
         StepKind("Training", run_training, is_job=True, destinations=TRAINING_DESTINATIONS),
         # Its trials are Training jobs with their own cache keys; the step itself is not cached whole.
         StepKind("Tuning", run_tuning, is_job=True),
-        StepKind("Transform", run_transform, is_job=True, destinations=("TransformOutput.S3OutputPath",)),
+        # A Transform's CacheConfig could never hit on SageMaker (ModelName is per execution); locally it
+        # is keyed on the model's content and its input files, so it uses the cache unless --no-cache.
+        StepKind(
+            "Transform",
+            run_transform,
+            is_job=True,
+            destinations=("TransformOutput.S3OutputPath",),
+            follows_cache_config=False,
+        ),
         StepKind("Condition", run_condition, resolve_arguments=False),
         StepKind("Fail", run_fail),
         StepKind("RegisterModel", run_register, follows_cache_config=False),

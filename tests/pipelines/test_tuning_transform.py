@@ -62,8 +62,13 @@ def test_tuning_request_comes_from_config_and_the_training_request(definitions: 
 def test_steps_after_tuning_read_the_best_training_jobs_model(definitions: dict[str, Any]) -> None:
     steps = steps_by_name(definitions["local"])
     output = steps[names.TUNE_CLASSIFIER]["Arguments"]["TrainingJobDefinition"]["OutputDataConfig"]
-    trial_output = output["S3OutputPath"]["Std:Join"]["Values"]
-    best_model = {"Std:Join": {"On": "/", "Values": [*trial_output, BEST_JOB, "output", "model.tar.gz"]}}
+    # A fixed prefix, not per execution: TrainingJobDefinition is part of the tuning step's cache key.
+    assert output["S3OutputPath"] == (
+        "s3://stranger-things-nlp-artifacts/stranger-things-nlp/local/tuning/TuneLocationClassifier/model"
+    )
+    best_model = {
+        "Std:Join": {"On": "/", "Values": [output["S3OutputPath"], BEST_JOB, "output", "model.tar.gz"]}
+    }
     evaluate = steps[names.EVALUATE_CLASSIFIER]["Arguments"]["ProcessingInputs"][0]["S3Input"]["S3Uri"]
     register = steps[names.REGISTER_CLASSIFIER]["Arguments"]["InferenceSpecification"]["Containers"][0]
     deployed = steps[names.CREATE_CLASSIFIER_MODEL]["Arguments"]["PrimaryContainer"]["ModelDataUrl"]
@@ -203,3 +208,20 @@ def test_the_execution_role_may_run_every_job_type_the_definition_holds(definiti
     arn = "arn:aws:sagemaker:us-east-1:123456789012"
     for resource in ("hyper-parameter-tuning-job", "transform-job", "training-job"):
         assert f"{arn}:{resource}/pipelines-*" in jobs["Resource"]
+
+
+@pytest.mark.parametrize("env", ["dev", "prod"])
+def test_tuning_and_transform_break_no_service_rule(env: str) -> None:
+    """The service rules beyond shapes (pipelines/service_rules.py: cache keys without execution
+    variables, no checkpoints shared by trials, volume keys only where a volume exists...), with the
+    classifier's and the chatbot's tuning enabled in an AWS environment."""
+    from pipelines.service_rules import RuleContext, check_service_rules
+
+    tuning = {"tuning": {"enabled": True}}
+    cfg = load_config(env, overrides={"classifier": tuning, "chatbot": tuning})
+    from pipelines.definition import definition_json
+
+    definition = json.loads(definition_json(cfg))
+    assert {names.TUNE_CHATBOT, names.TUNE_CLASSIFIER} <= set(steps_by_name(definition))
+    assert [str(v) for v in check_service_rules(definition, RuleContext.of(cfg))] == []
+    assert validate_definition(definition) == []

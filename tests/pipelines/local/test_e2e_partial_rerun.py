@@ -76,7 +76,7 @@ def test_a_changed_location_line_reruns_only_the_classifier_branch(
     state = statuses(result)
     assert state["FingerprintData"] == ("Succeeded", "off")  # uncached: it sees today's data
     with_cache = {name for name, step in steps_by_name(runner.definition).items() if "CacheConfig" in step}
-    assert with_cache == SUBTITLE_STEPS | CHATBOT_STEPS | CLASSIFIER_STEPS | {TRANSFORM_STEP}
+    assert with_cache == SUBTITLE_STEPS | CHATBOT_STEPS | CLASSIFIER_STEPS
     assert {name: state[name] for name in SUBTITLE_STEPS | CHATBOT_STEPS} == dict.fromkeys(
         SUBTITLE_STEPS | CHATBOT_STEPS, ("Cached", "hit")
     )

@@ -123,7 +123,6 @@ TRANSFORM = {
         },
         "TransformResources": {"InstanceType": "ml.m5.large", "InstanceCount": 1},
     },
-    "CacheConfig": {"Enabled": True, "ExpireAfter": "P30D"},
 }
 
 
