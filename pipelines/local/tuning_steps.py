@@ -185,7 +185,7 @@ def run_tuning(call: StepCall) -> Outcome:
     warm = _warm_start(study, args, space, tuning_dir)
     trials: list[Trial] = []
     with ThreadPoolExecutor(max_workers=parallel) as pool:
-        while len(trials) < max_jobs:
+        while len(trials) < max_jobs and not call.services.jobs.stopping:  # a stopped run starts no trial
             asked = [study.ask(space) for _ in range(min(parallel, max_jobs - len(trials)))]
             futures = [
                 pool.submit(_run_trial, call, len(trials) + i + 1, definition, dict(t.params), metric)
