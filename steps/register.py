@@ -1,7 +1,8 @@
 """RegisterChatbot / RegisterClassifier: a model package version in the model's group.
 
 Approval status from the ModelApprovalStatus parameter; ModelMetrics point at evaluation.json; the
-inference spec names the serving image, its environment and the instance types it may run on.
+inference spec names the serving image, its environment and the instance types it may run on; the
+ModelCard (steps/model_card.py) says what the version is for, what it learned from and how it scored.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from model_registry.settings import group_of
 from steps import names
 from steps.context import StepContext
 from steps.evaluate import report_uri
+from steps.model_card import model_card
 from steps.models import spec
 from steps.request_step import RequestStep
 from steps.tune import model_artifacts
@@ -65,6 +67,7 @@ def register_request(
             f"{spec(model).data_folder}_sha256": ctx.data_fingerprint(spec(model).data_folder),
             "environment": ctx.cfg.env,
         },
+        "ModelCard": model_card(ctx, model, train_step, evaluate_step),
     }
 
 
