@@ -47,6 +47,8 @@ class RegistryBackend(Protocol):
 
     def latest_approved(self, group: str) -> ModelVersion | None: ...
 
+    def card(self, group: str, version: int) -> dict[str, Any] | None: ...
+
 
 class Backend(Protocol):
     """A registry and the deployer of its endpoints, which always come together."""

@@ -4,10 +4,14 @@ Review and ship model versions, on SageMaker or on the local registry the local 
 
     list [GROUP]                       versions with status, metrics and where they are live
     show GROUP VERSION                 one version in full
-    approve GROUP VERSION [--note]     approve; locally this also runs the deploy handler
+    approve GROUP VERSION [--note] [--force]
+                                       approve; locally this also runs the deploy handler. A version
+                                       that scores below the live one asks first (refused when not on
+                                       a terminal) unless --force
     reject GROUP VERSION [--note]      reject; a live version rolls back to the previous approved one
     compare GROUP A B                  metrics of two versions side by side
     latest GROUP                       the latest approved version
+    card GROUP VERSION                 the version's model card (intended use, data, figures, limits)
     endpoints                          the environment's endpoints and what they serve
     list-schedules                     (sagemaker) the project's retraining schedules, as deployed
 
@@ -34,9 +38,10 @@ from botocore.exceptions import BotoCoreError, ClientError
 from conf import ConfigError, load_config
 from conf.schema import Config
 from model_registry.backend import BACKENDS, DEFAULT_ENV, Backend, SageMakerBackend, open_backend
+from model_registry.cards import render_card
 from model_registry.deploy_logic import NothingToRollBackTo
 from model_registry.metrics import compare
-from model_registry.review import SAGEMAKER_NOTE, review
+from model_registry.review import SAGEMAKER_NOTE, WorseThanLive, check_against_live, review
 from model_registry.settings import group_of, handler_settings
 from model_registry.types import ApprovalStatus, ModelVersion
 from project.aws_errors import explain
@@ -72,6 +77,13 @@ def build_parser() -> argparse.ArgumentParser:
         command.add_argument("version", type=int)
         if name != "show":
             command.add_argument("--note", default="", help="why (kept with the status)")
+        if name == "approve":
+            command.add_argument(
+                "--force", action="store_true", help="approve even when it scores below the live version"
+            )
+    carding = sub.add_parser("card", help="one version's model card")
+    carding.add_argument("group")
+    carding.add_argument("version", type=int)
     comparing = sub.add_parser("compare", help="two versions' metrics side by side")
     comparing.add_argument("group")
     comparing.add_argument("a", type=int)
@@ -139,11 +151,32 @@ def live_versions(backend: Backend, cfg: Config) -> dict[str, str]:
     return live
 
 
+def confirm(question: str) -> bool:
+    """Ask on the terminal; without one (a script, CI) the answer is no: pass --force instead."""
+    if not sys.stdin.isatty():
+        return False
+    return input(f"{question} [y/N] ").strip().lower() in ("y", "yes")
+
+
 def review_command(args: argparse.Namespace, cfg: Config, backend: Backend) -> tuple[Any, str, int]:
     status = ApprovalStatus.APPROVED if args.command == "approve" else ApprovalStatus.REJECTED
     group = resolve_group(cfg, args.group)
+    force = bool(getattr(args, "force", False))
+    if status == ApprovalStatus.APPROVED and not force:
+        try:
+            check_against_live(backend, cfg, group, args.version)
+        except WorseThanLive as worse:
+            if not confirm(f"{worse}\nApprove anyway?"):
+                text = f"not approved: {worse}"
+                data = {
+                    "approved": False,
+                    "reason": str(worse),
+                    "shortfalls": [asdict(s) for s in worse.shortfalls],
+                }
+                return data, text, 1
+            force = True
     try:
-        result = review(backend, cfg, group, args.version, status, note=args.note)
+        result = review(backend, cfg, group, args.version, status, note=args.note, force=force)
     except NothingToRollBackTo as error:
         LOG.error("%s", error)
         version = backend.registry.get(group, args.version)
@@ -179,6 +212,12 @@ def run_registry_command(args: argparse.Namespace, cfg: Config, backend: Backend
         if found is None:
             return None, f"no approved version in {args.group}", 1
         return asdict(found), format_version(found), 0
+    if args.command == "card":
+        group = resolve_group(cfg, args.group)
+        content = registry.card(group, args.version)
+        if content is None:
+            return None, f"{group} v{args.version} was registered without a model card", 1
+        return content, render_card(content, f"{group} v{args.version}"), 0
     if args.command == "endpoints":
         live = live_versions(backend, cfg)
         data = {endpoint: arn for arn, endpoint in live.items()}

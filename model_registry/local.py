@@ -26,6 +26,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from model_registry.cards import CARD_FILE_SUFFIX, model_card_request, parse_content, render_card
 from model_registry.types import (
     ApprovalStatus,
     Endpoint,
@@ -60,6 +61,13 @@ CREATE TABLE IF NOT EXISTS versions (
     created_at TEXT NOT NULL,
     status_updated_at TEXT NOT NULL,
     status_note TEXT NOT NULL,
+    PRIMARY KEY (group_name, version)
+);
+CREATE TABLE IF NOT EXISTS model_cards (
+    group_name TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    content TEXT NOT NULL,
+    status TEXT NOT NULL,
     PRIMARY KEY (group_name, version)
 );
 CREATE TABLE IF NOT EXISTS status_history (
@@ -284,6 +292,38 @@ class LocalRegistry:
         """The highest approved version of `group`, or None when none is approved."""
         approved = self.list_versions(group, status=ApprovalStatus.APPROVED)
         return approved[-1] if approved else None
+
+    # -- model cards ------------------------------------------------------------------------------
+
+    def card_path(self, group: str, version: int) -> Path:
+        """Where the version's card is kept as text, beside the registry: <home>/model-cards/<group>/vN."""
+        return self.db_path.parent / "model-cards" / group / f"v{int(version)}{CARD_FILE_SUFFIX}"
+
+    def set_card(self, group: str, version: int, content_text: str, status: str = "Draft") -> Path:
+        """Keep a version's model card (ModelCardContent JSON) and write its text; returns the text file."""
+        model_version = self.get(group, version)  # a missing version raises KeyError
+        content = parse_content(content_text)
+        model_card_request(content_text, status)  # checks the status
+        with self._write() as conn:
+            conn.execute(
+                "INSERT INTO model_cards (group_name, version, content, status) VALUES (?, ?, ?, ?)"
+                " ON CONFLICT(group_name, version) DO UPDATE SET content = excluded.content,"
+                " status = excluded.status",
+                (group, int(version), content_text, status),
+            )
+        path = self.card_path(group, version)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(render_card(content, f"{group} v{model_version.version}"), encoding="utf-8")
+        return path
+
+    def card(self, group: str, version: int) -> dict[str, Any] | None:
+        """The version's model card content, or None when it was registered without one."""
+        self.get(group, version)  # a missing version raises KeyError
+        with self._connect() as conn:
+            row = conn.execute(
+                "SELECT content FROM model_cards WHERE group_name = ? AND version = ?", (group, int(version))
+            ).fetchone()
+        return parse_content(row["content"]) if row is not None else None
 
     @staticmethod
     def _record_status(

@@ -18,6 +18,7 @@ from urllib.parse import urlparse
 
 from botocore.exceptions import ClientError
 
+from model_registry.cards import parse_content
 from model_registry.metrics import metrics_from_report
 from model_registry.types import ApprovalStatus, ModelVersion, check_status
 
@@ -131,6 +132,15 @@ class SageMakerRegistry:
             if any(text in message for text in ("does not exist", "not found", "Could not find")):
                 raise KeyError(f"no version {version} in model package group {group!r}") from error
             raise
+
+    def card(self, group: str, version: int) -> dict[str, Any] | None:
+        """The version's model card content (DescribeModelPackage's ModelCard), or None without one."""
+        try:
+            description = self.sm.describe_model_package(ModelPackageName=self.package_arn(group, version))
+        except ClientError as error:
+            raise KeyError(f"no version {version} in model package group {group!r}: {error}") from error
+        text = (description.get("ModelCard") or {}).get("ModelCardContent")
+        return parse_content(text) if text else None
 
     def set_status(self, group: str, version: int, status: str, note: str = "") -> ModelVersion:
         """Change the approval status (SageMaker emits the state-change event the handler acts on)."""

@@ -3,6 +3,7 @@
 - RegisterModel: a version in the local registry (`model_registry.local`), with the metrics of its
   ModelMetrics report; an identical registration (same model and report content, same status) reuses
   the version it made instead of adding a duplicate.
+  The request's ModelCard is kept with the version (and as text under <home>/model-cards/).
 - Model / EndpointConfig: records, as SageMaker keeps them, that the Endpoint step follows.
 - Endpoint: the model behind its config, unpacked as the registry's own deployer unpacks it, deployed
   to the local endpoint of that name. Only Approved versions go live (the registry's rule); a version
@@ -15,12 +16,16 @@ import json
 from pathlib import Path
 from typing import Any
 
+from model_registry.cards import InvalidModelCard
 from model_registry.local_deploy import unpack_model
 from model_registry.metrics import metrics_from_report
 from pipelines.local.expressions import Scope
 from pipelines.local.handlers import Outcome, Services, StepCall, arn
 from pipelines.local.state import CACHED, SUCCEEDED
 from pipelines.local.storage import StorageError
+
+# Where the local registry wrote the version's card as text (local only: the summary lists it).
+CARD_PROPERTY = "LocalModelCardPath"
 
 
 def report_metrics(path: Path, uri: str) -> dict[str, float]:
@@ -77,6 +82,7 @@ def run_register(call: StepCall) -> Outcome:
     )
     if key is not None and svc.cache is not None and reused is None:
         svc.cache.store(key, {"step": name, "group": version.group, "version": version.version}, {})
+    card = _keep_card(name, args, svc, version.group, version.version, reused is not None)
     properties = {
         **args,
         "ModelPackageArn": version.arn,
@@ -84,6 +90,7 @@ def run_register(call: StepCall) -> Outcome:
         "ModelPackageVersion": version.version,
         "ModelApprovalStatus": version.status,
         "ModelPackageStatus": "Completed",
+        **({CARD_PROPERTY: str(card)} if card is not None else {}),
     }
     return Outcome(
         CACHED if reused else SUCCEEDED,
@@ -93,6 +100,24 @@ def run_register(call: StepCall) -> Outcome:
         key=key,
         message=f"{group} version {version.version} ({version.status})",
     )
+
+
+def _keep_card(
+    name: str, args: dict[str, Any], svc: Services, group: str, version: int, reused: bool
+) -> Path | None:
+    """Store the request's ModelCard with the version (as CreateModelPackage does); its text file's path."""
+    card = args.get("ModelCard")
+    if not card:
+        return None
+    path = svc.registry.card_path(group, version)
+    if reused and svc.registry.card(group, version) is not None:
+        return path
+    try:
+        return svc.registry.set_card(
+            group, version, str(card["ModelCardContent"]), str(card.get("ModelCardStatus", "Draft"))
+        )
+    except InvalidModelCard as exc:
+        raise StorageError(f"{name}: ModelCard is not a valid model card: {exc}") from exc
 
 
 def _reusable_version(svc: Services, key: str, group: str, status: str) -> Any:

@@ -98,3 +98,70 @@ def test_list_schedules_prints_json(
 
     assert run(tmp_path / "unused.db", "--backend", "sagemaker", "--env", "dev", "list-schedules") == 0
     assert json.loads(capsys.readouterr().out) == {"schedules": []}
+
+
+# ---- model cards and approving a worse version ------------------------------------------------------
+
+
+def _card_text(bleu: float, chrf: float) -> str:
+    figures = [
+        {"name": "bleu", "type": "number", "value": bleu},
+        {"name": "chrf", "type": "number", "value": chrf},
+    ]
+    return json.dumps(
+        {
+            "intended_uses": {"intended_uses": "demo chat"},
+            "evaluation_details": [
+                {
+                    "name": "chatbot test split",
+                    "metric_groups": [{"name": "test split", "metric_data": figures}],
+                }
+            ],
+            "additional_information": {"caveats_and_recommendations": "knows only the transcripts"},
+        }
+    )
+
+
+def test_card_prints_the_stored_card(db: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    reg = LocalRegistry(db)
+    path = reg.set_card(CHATBOT, 2, _card_text(6.5, 22.0))
+    assert path.is_file() and "bleu                   6.5" in path.read_text(encoding="utf-8")
+
+    assert run(db, "card", "chatbot", "2") == 0
+    out = capsys.readouterr().out
+    assert out.startswith("# Model card: stranger-things-chatbot v2")
+    assert "demo chat" in out and "bleu                   6.5" in out and "knows only the transcripts" in out
+    assert run(db, "--json", "card", "chatbot", "2") == 0
+    assert json.loads(capsys.readouterr().out) == json.loads(_card_text(6.5, 22.0))
+
+    assert run(db, "card", "chatbot", "1") == 1  # registered without one: says so
+    assert "registered without a model card" in capsys.readouterr().out
+
+
+def test_approving_below_the_live_version_needs_force(db: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(db, "approve", "chatbot", "2") == 0  # v2 (bleu 6.5, chrf 22) goes live
+    capsys.readouterr()
+
+    # v1 scores below on both metrics: refused without a terminal to ask on, naming each difference.
+    assert run(db, "approve", "chatbot", "1") == 1
+    out = capsys.readouterr().out
+    assert "scores below the live v2" in out
+    assert "bleu 4.25 vs 6.5 (-2.25)" in out and "chrf 21 vs 22 (-1)" in out
+    assert LocalRegistry(db).get(CHATBOT, 1).status == "PendingManualApproval"
+    assert LocalRegistry(db).endpoint(ENDPOINT).version == 2  # type: ignore[union-attr]
+
+    assert run(db, "approve", "chatbot", "1", "--force", "--note", "rollback drill") == 0
+    assert LocalRegistry(db).get(CHATBOT, 1).status == "Approved"
+
+
+def test_a_confirmation_on_the_terminal_approves(
+    db: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import model_registry.cli as cli_module
+
+    assert run(db, "approve", "chatbot", "2") == 0
+    asked: list[str] = []
+    monkeypatch.setattr(cli_module, "confirm", lambda question: asked.append(question) or True)
+    assert run(db, "approve", "chatbot", "1") == 0
+    assert len(asked) == 1 and "bleu 4.25 vs 6.5 (-2.25)" in asked[0]
+    assert LocalRegistry(db).get(CHATBOT, 1).status == "Approved"
