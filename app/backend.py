@@ -40,6 +40,7 @@ from conf.schema import Config
 from model_registry.backend import RegistryBackend
 from model_registry.cli import live_versions
 from model_registry.deploy_logic import NothingToRollBackTo
+from model_registry.review import WorseThanLive, check_against_live
 from model_registry.settings import group_of
 from model_registry.types import ModelVersion
 from project.bundle import REPO_ROOT
@@ -168,13 +169,35 @@ class AppBackend:
         """Model package ARN -> the endpoint serving it (the registry CLI's own reading)."""
         return live_versions(self.workspace.backend, self.cfg)
 
-    def review(self, group: str, version: int, status: str, note: str, reviewer: str) -> str:
-        """Approve or reject as `make approve-model` does; the reviewer's name goes into the note."""
+    def card(self, group: str, version: int) -> dict[str, Any] | None:
+        """The version's model card content, or None when it was registered without one."""
+        try:
+            return self.registry.card(group, version)
+        except KeyError as error:
+            raise BackendError(f"{group} has no version {version}") from error
+
+    def shortfall(self, group: str, version: int) -> str:
+        """Why approving `version` needs a second thought ('' when it scores no worse than the live one)."""
+        try:
+            check_against_live(self.workspace.backend, self.cfg, group, version)
+        except WorseThanLive as worse:
+            return str(worse).replace(" Approve anyway with --force (the app asks you to confirm)", "")
+        except KeyError as error:
+            raise BackendError(f"{group} has no version {version}") from error
+        return ""
+
+    def review(
+        self, group: str, version: int, status: str, note: str, reviewer: str, force: bool = False
+    ) -> str:
+        """Approve or reject as `make approve-model` does; the reviewer's name goes into the note.
+
+        A version below the live one is refused (BackendError naming the difference) unless `force`:
+        the UI passes it once the reviewer confirmed a question that showed the difference."""
         recorded = (
             f"{note.strip()} (by {reviewer} in the app)" if note.strip() else f"by {reviewer} in the app"
         )
         try:
-            result = self.workspace.review(group, version, status, note=recorded)
+            result = self.workspace.review(group, version, status, note=recorded, force=force)
         except NothingToRollBackTo as error:
             raise BackendError(
                 f"{group} v{version} is now {status}, but nothing was deployed: {error}"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from model_registry.cards import render_card
 from model_registry.metrics import compare
 from model_registry.types import ApprovalStatus, ModelVersion
 
@@ -50,8 +51,8 @@ def comparison_rows(a: ModelVersion, b: ModelVersion) -> list[dict[str, Any]]:
     ]
 
 
-def card_text(version: ModelVersion) -> str:
-    """What the registry holds about a version, as Markdown; says so where no model card exists yet."""
+def card_text(version: ModelVersion, card: dict[str, Any] | None = None) -> str:
+    """What the registry holds about a version, as Markdown, with its model card when it has one."""
     lines = [
         f"**{version.group} v{version.version}**: {version.status}",
         f"- artifact: `{version.model_data_url}`",
@@ -65,10 +66,18 @@ def card_text(version: ModelVersion) -> str:
         )
     if version.description:
         lines.append(f"- description: {version.description}")
-    lines.append(
-        "\n_Model card: the registry holds none for this version yet (model cards are open work); "
-        "the fields above are what the registry records._"
-    )
+    if card is None:
+        lines.append(
+            "\n_Model card: none was registered with this version (it predates model cards); "
+            "the fields above are what the registry records._"
+        )
+    else:
+        lines += [
+            "",
+            render_card(card, f"{version.group} v{version.version}").replace(
+                "# Model card", "### Model card", 1
+            ),
+        ]
     return "\n".join(lines)
 
 
@@ -80,6 +89,7 @@ class PendingReview:
     version: int
     action: str  # approve | reject
     note: str
+    warning: str = ""  # approving below the live version: what it loses (model_registry.review)
 
     @property
     def status(self) -> ApprovalStatus:
@@ -91,7 +101,8 @@ class PendingReview:
             if self.action == "approve"
             else "rolls a live version back to the previous approved one"
         )
-        return f"{self.action.capitalize()} **{self.group} v{self.version}**? This {effect}."
+        question = f"{self.action.capitalize()} **{self.group} v{self.version}**? This {effect}."
+        return f"{question}\n\n**Warning:** {self.warning}" if self.warning else question
 
 
 def pending_review(group: str | None, version: Any, action: str, note: str) -> PendingReview:

@@ -9,6 +9,7 @@ concurrency group (CONCURRENCY), so a long chat reply does not hold up a classif
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -361,7 +362,8 @@ def models_tab(backend: AppBackend, tab: gr.Tab) -> list[Loader]:
         if chosen in (None, ""):
             return ""
         try:
-            return models.card_text(backend.version(chosen_group, int(chosen)))
+            number = int(chosen)
+            return models.card_text(backend.version(chosen_group, number), backend.card(chosen_group, number))
         except BackendError as error:
             return problem(error)
 
@@ -369,7 +371,10 @@ def models_tab(backend: AppBackend, tab: gr.Tab) -> list[Loader]:
         def handler(chosen_group: str, chosen: Any, why: str) -> tuple[Any, ...]:
             try:
                 request = models.pending_review(chosen_group, chosen, action, why)
-            except ValueError as error:
+                if action == "approve":
+                    warning = backend.shortfall(request.group, request.version)
+                    request = dataclasses.replace(request, warning=warning)
+            except (ValueError, BackendError) as error:
                 return None, gr.update(visible=False), "", problem(error)
             return request, gr.update(visible=True), request.question(), ""
 
@@ -379,8 +384,9 @@ def models_tab(backend: AppBackend, tab: gr.Tab) -> list[Loader]:
         if request is None:
             return (None, gr.update(visible=False), "Nothing to confirm.", *show(chosen_group))
         try:
+            # The question showed any shortfall against the live version: confirming approves anyway.
             summary = backend.review(
-                request.group, request.version, request.status, request.note, who or "unknown"
+                request.group, request.version, request.status, request.note, who or "unknown", force=True
             )
             message = "Done: " + summary.replace("\n", " · ")
         except BackendError as error:

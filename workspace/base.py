@@ -58,9 +58,12 @@ class Workspace(ABC):
     def endpoint_name(self, model: str) -> str:
         return endpoint_name(self.cfg.project.name, model, self.cfg.env)
 
-    def review(self, group: str, version: int, status: str, note: str = "") -> ReviewResult:
-        """Approve or reject; locally the deploy handler runs at once (see model_registry.review)."""
-        return review(self.backend, self.cfg, group, version, status, note)
+    def review(
+        self, group: str, version: int, status: str, note: str = "", force: bool = False
+    ) -> ReviewResult:
+        """Approve or reject; locally the deploy handler runs at once (see model_registry.review).
+        Approving below the live version raises WorseThanLive unless `force`."""
+        return review(self.backend, self.cfg, group, version, status, note, force=force)
 
     # ---- executions ---------------------------------------------------------------------------
 

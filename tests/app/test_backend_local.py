@@ -9,7 +9,14 @@ from pathlib import Path
 import pytest
 
 from app import locations
-from app.backend import EndpointUnavailable, LocalBackend, OutputMissing, RequestRejected, open_backend
+from app.backend import (
+    BackendError,
+    EndpointUnavailable,
+    LocalBackend,
+    OutputMissing,
+    RequestRejected,
+    open_backend,
+)
 from tests.app.conftest import CHATBOT_GROUP, CLASSIFIER_GROUP, free_port, register_pending
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -102,3 +109,28 @@ def test_approving_deploys_and_rejecting_rolls_back_as_make_approve_model_does(
     assert [version for version, (_, where) in after.items() if where == endpoint] == [
         max(v for v, (status, _) in after.items() if status == "Approved")
     ]
+
+
+def test_approving_below_the_live_version_is_refused_unless_confirmed(
+    local_backend: LocalBackend, app_home: Path
+) -> None:
+    from model_registry.local import LocalRegistry
+
+    registry = LocalRegistry(app_home / "registry.db")
+    live = registry.latest_approved(CHATBOT_GROUP)
+    assert live is not None
+    worse = registry.register(
+        CHATBOT_GROUP,
+        model_data_url=live.model_data_url,
+        metrics={name: value - 0.5 for name, value in live.metrics.items()},
+        description="scores below the live version",
+    ).version
+    name = sorted(live.metrics)[0]
+    warning = local_backend.shortfall(CHATBOT_GROUP, worse)
+    assert (
+        f"scores below the live v{live.version}" in warning and f"{name} " in warning and "(-0.5)" in warning
+    )
+    with pytest.raises(BackendError, match=f"scores below the live v{live.version}"):
+        local_backend.review(CHATBOT_GROUP, worse, "Approved", "", "eleven")
+    assert local_backend.version(CHATBOT_GROUP, worse).status == "PendingManualApproval"
+    local_backend.review(CHATBOT_GROUP, worse, "Rejected", "not better", "eleven")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from app import models
@@ -54,7 +56,24 @@ def test_a_review_needs_a_group_and_a_version_before_it_asks() -> None:
         models.pending_review("", 1, "approve", "")
 
 
-def test_the_card_says_what_the_registry_holds_and_that_model_cards_are_missing() -> None:
+def test_the_card_says_what_the_registry_holds_and_shows_the_model_card() -> None:
     text = models.card_text(V1)
     assert f"**{GROUP} v1**: Approved" in text and "`/m.tar.gz`" in text
-    assert "Model card: the registry holds none" in text
+    assert "Model card: none was registered" in text
+    card = {
+        "intended_uses": {"intended_uses": "demo chat"},
+        "additional_information": {"caveats_and_recommendations": "tiny"},
+    }
+    with_card = models.card_text(V1, card)
+    assert (
+        f"### Model card: {GROUP} v1" in with_card
+        and "demo chat" in with_card
+        and "none was registered" not in with_card
+    )
+
+
+def test_an_approval_below_the_live_version_warns_in_the_question() -> None:
+    pending = models.pending_review(GROUP, 2, "approve", "")
+    warned = dataclasses.replace(pending, warning="chrf 20 vs 22 (-2)")
+    assert warned.question().endswith("**Warning:** chrf 20 vs 22 (-2)")
+    assert "Warning" not in pending.question()
