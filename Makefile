@@ -212,6 +212,14 @@ lock-tools: $(TOOLS_STAMP) ## Refresh requirements/checkov.txt from .venv-tools
 	{ head -2 requirements/checkov.txt; $(TOOLS)/bin/python -m pip freeze; } > requirements/checkov.txt.new
 	mv requirements/checkov.txt.new requirements/checkov.txt
 
+KEEP ?= 3
+
+.PHONY: clean-runs
+clean-runs: $(STAMP) ## Remove all but the last KEEP (3) local run folders; keeps the registry, model cards, deployed models, cache
+	$(PY) -m pipelines.local.outputs prune --keep $(KEEP) --home .local
+
 .PHONY: clean
-clean: ## Remove local run folders and caches (keeps .venv)
+clean: ## Remove .local (runs, step cache, registry, model cards, deployed models), build, test caches (keeps .venv)
+	@echo "removing .local (runs, step cache, registry.db, model-cards, deployed models), build, .pytest_cache, .ruff_cache"
+	@echo "  (to drop only old runs and keep the registry: make clean-runs KEEP=3)"
 	rm -rf .local build .pytest_cache .ruff_cache

@@ -2,7 +2,8 @@
 
 The summary is what a person reads after `make run-local`: every step's status, duration and cache use;
 training metrics and evaluation reports; each quality gate's comparison and branch; registered
-versions; endpoints; and for a failed step its message and the tail of its log.
+versions; endpoints; for a failed step its message and the tail of its log; and last, the files a
+person opens (network.html, themes.png, the evaluation reports, sample replies, model cards) as links.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Any, TextIO
 
 from model_registry.metrics import metrics_from_report
 from pipelines.local.dag import Dag
+from pipelines.local.outputs import CARD_PROPERTY, LATEST, link, output_files
 from pipelines.local.state import CACHED, FAILED, SKIPPED, STOPPED, RunResult, RunState, StepRecord
 
 LOG_TAIL_LINES = 25
@@ -199,6 +201,7 @@ def render_summary(result: RunResult) -> str:
     lines += _failure_lines(records)
     if state.status == STOPPED:
         lines.append(f"STOPPED: {state.message}")
+    lines += _section("Open", _open_lines(result.run_dir, records))
     return "\n".join(lines)
 
 
@@ -244,6 +247,23 @@ def _endpoint_lines(records: list[StepRecord]) -> list[str]:
     lines = [f"  {r.message}" for r in records if r.type == "Endpoint" and r.status in ("Succeeded", CACHED)]
     if lines:
         lines.append("  serve them: make serve-local (GET /ping, POST /endpoints/<name>/invocations)")
+    return lines
+
+
+def _open_lines(run_dir: Path, records: list[StepRecord]) -> list[str]:
+    """The files a person opens, last in the summary, as file:// links (clickable in most terminals)."""
+    found = [(step, path) for step, path in output_files(run_dir) if path.is_file()]
+    for r in records:
+        card = r.properties.get(CARD_PROPERTY) if r.type == "RegisterModel" else None
+        if card and Path(card).is_file():
+            found.append((f"{r.name} model card", Path(card)))
+    if not found:
+        return []
+    width = max(len(label) for label, _ in found) + 1
+    lines = [f"  {label + ':':{width}} {link(path)}" for label, path in found]
+    latest = run_dir.parent.parent / LATEST
+    if latest.is_symlink() and latest.resolve() == run_dir.resolve():
+        lines.append(f"  (this run is also at {latest})")
     return lines
 
 

@@ -21,11 +21,9 @@ from model_registry.local_deploy import unpack_model
 from model_registry.metrics import metrics_from_report
 from pipelines.local.expressions import Scope
 from pipelines.local.handlers import Outcome, Services, StepCall, arn
+from pipelines.local.outputs import CARD_PROPERTY
 from pipelines.local.state import CACHED, SUCCEEDED
 from pipelines.local.storage import StorageError
-
-# Where the local registry wrote the version's card as text (local only: the summary lists it).
-CARD_PROPERTY = "LocalModelCardPath"
 
 
 def report_metrics(path: Path, uri: str) -> dict[str, float]:

@@ -40,6 +40,7 @@ from pipelines.local.cache import StepCache, input_uris
 from pipelines.local.dag import StepNode, build_dag, resolve_parameters
 from pipelines.local.expressions import Scope, resolve
 from pipelines.local.handlers import LOCAL_ACCOUNT, Outcome, Services, StepCall
+from pipelines.local.outputs import point_latest
 from pipelines.local.processes import JobControl, signal_name
 from pipelines.local.progress import Reporter
 from pipelines.local.run_lock import RunLock
@@ -301,6 +302,8 @@ class LocalRun:
     def _execute(self) -> RunResult:
         started = time.monotonic()
         notes = [*self.notes, stale_bundle_note(self._code_uris(), self.options.repo_root)]
+        self.options.home.mkdir(parents=True, exist_ok=True)
+        point_latest(self.options.home, self.run_dir)  # <home>/latest: the run in progress or last ended
         self.reporter.begin(self.run_dir, self.state, self.dag, "; ".join(n for n in notes if n) or None)
         stopping = False
         running: dict[Future[Outcome], tuple[StepRecord, float]] = {}
