@@ -160,9 +160,9 @@ approve-model reject-model: export REVIEW_NOTE = $(value NOTE)
 REVIEW_USAGE = { echo "usage: make $@ GROUP=<model package group> VERSION=<n> [NOTE=...]" >&2; exit 2; }
 
 .PHONY: approve-model
-approve-model: $(STAMP) ## Approve GROUP's VERSION (deploys it); NOTE="..." optional
+approve-model: $(STAMP) ## Approve GROUP's VERSION (deploys it); NOTE="..." optional; FORCE=1 if it scores below the live one
 	@test -n "$$REVIEW_GROUP" && test -n "$$REVIEW_VERSION" || $(REVIEW_USAGE)
-	$(REGISTRY) approve "$$REVIEW_GROUP" "$$REVIEW_VERSION" --note "$$REVIEW_NOTE"
+	$(REGISTRY) approve "$$REVIEW_GROUP" "$$REVIEW_VERSION" --note "$$REVIEW_NOTE"$(if $(FORCE), --force)
 
 .PHONY: reject-model
 reject-model: $(STAMP) ## Reject GROUP's VERSION (a live version rolls back); NOTE="..." optional
