@@ -107,6 +107,69 @@ def test_the_best_trial_of_the_tuning_is_the_model_evaluated_registered_and_tran
     assert {a["label"] for a in answers} <= set(labels)
 
 
+def test_each_registered_version_carries_a_card_with_the_runs_figures(
+    full_run: tuple[FullRun, RunResult, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    from model_registry.cards import metric_figures
+    from model_registry.cli import build_parser, main
+    from model_registry.metrics import metrics_from_report
+
+    runner, result, _ = full_run
+    registry = LocalRegistry(runner.home / "registry.db")
+    fingerprint = json.loads(
+        Path(result.state.steps["FingerprintData"].property_files["FingerprintFile"]).read_text()
+    )
+    for model, report_name, folder in (
+        ("Chatbot", "ChatbotEvaluationReport", "transcripts"),
+        ("Classifier", "ClassifierEvaluationReport", "locations"),
+    ):
+        register = result.state.steps[f"Register{model}"].properties
+        group, version = register["ModelPackageGroupName"], register["ModelPackageVersion"]
+        card = registry.card(group, version)
+        assert card is not None, f"{group} v{version} has no card"
+        registered = registry.get(group, version)
+        figures = metric_figures(card)
+        report = metrics_from_report(
+            json.loads(Path(result.state.steps[f"Evaluate{model}"].property_files[report_name]).read_text())
+        )
+        assert figures and all(report[name] == registered.metrics[name] == v for name, v in figures.items())
+        evaluation = card["evaluation_details"][0]["metadata"]
+        assert evaluation[f"{folder}_sha256"] == fingerprint["folders"][folder]["sha256"]
+        assert evaluation["pipeline_execution"] == result.state.execution["PipelineExecutionId"]
+
+        assert (
+            main(
+                build_parser().parse_args(
+                    ["--db", str(runner.home / "registry.db"), "card", group, str(version)]
+                )
+            )
+            == 0
+        )
+        printed = capsys.readouterr().out
+        assert printed.startswith(f"# Model card: {group} v{version}")
+        first = sorted(figures)[0]
+        assert f"{first:<22} {figures[first]:.4g}" in printed
+        assert Path(register["LocalModelCardPath"]).read_text(encoding="utf-8") == printed
+
+
+def test_summary_ends_with_the_files_to_open_and_latest_points_at_the_run(
+    full_run: tuple[FullRun, RunResult, str],
+) -> None:
+    runner, result, output = full_run
+    opened = output.rstrip().split("\nOpen:\n")[-1].splitlines()
+    assert opened, output
+    links = [line.split()[-1] for line in opened if "file://" in line]
+    names = [link.rsplit("/", 1)[-1] for link in links]
+    for expected in ("network.html", "themes.png", "evaluation.json", "samples.jsonl", ".card.md"):
+        assert any(name.endswith(expected) for name in names), (expected, opened)
+    assert names.count("evaluation.json") == 2  # one per model, each listed once
+    assert sum(name.endswith(".card.md") for name in names) == 2
+    for link in links:
+        path = Path(link.removeprefix("file://"))
+        assert path.is_absolute() and path.is_file(), link
+    assert (runner.home / "latest").resolve() == result.run_dir.resolve()
+
+
 def test_unchanged_rerun_reuses_every_cacheable_step(full_run: tuple[FullRun, RunResult, str]) -> None:
     runner, first, _ = full_run
     result, output = runner.run()
