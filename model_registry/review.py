@@ -4,8 +4,8 @@ On SageMaker the status change itself emits the event the deployed Lambda acts o
 EventBridge, so the same handler logic runs here, against the local endpoints (`Backend.after_review`).
 
 Approving a version that scores below the live one (the version its endpoint serves, else the latest
-approved) on any metric of its evaluation report raises `WorseThanLive`, naming each difference, unless
-`force=True`: the CLI asks (or takes --force), the web app asks before it calls with force.
+approved) on any figure its quality gate reads (conf `<model>.gate`) raises `WorseThanLive`, naming
+each difference, unless `force=True`: the CLI asks (or takes --force), the web app asks, then forces.
 """
 
 from __future__ import annotations
@@ -77,10 +77,13 @@ def live_version(backend: Backend, cfg: Config, group: str) -> ModelVersion | No
 
 
 def shortfalls(cfg: Config, candidate: ModelVersion, live: ModelVersion) -> list[Shortfall]:
-    """The report metrics on which `candidate` is worse than `live` (direction from the report schema)."""
+    """The gate's figures on which `candidate` is worse than `live` (direction from the report schema).
+
+    The gate's figures, not every number of the report: a lower base-model score or fewer distinct
+    references says nothing against the candidate."""
     try:
-        report = spec(model_of(cfg, candidate.group))
-        names, higher = report.metrics, report.higher_is_better
+        model = model_of(cfg, candidate.group)
+        names, higher = tuple(getattr(cfg, model).gate), spec(model).higher_is_better
     except ValueError:  # not one of the project's groups: compare what both carry, higher is better
         names, higher = tuple(sorted(set(candidate.metrics) & set(live.metrics))), True
     worse = []

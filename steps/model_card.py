@@ -124,12 +124,18 @@ def to_join(content: dict[str, Any]) -> Join | str:
 
 
 def _gate_rule(ctx: StepContext, model: str) -> Join:
-    """The gate's settings as text; a setting the run may override (a Parameter) is its run-time value."""
-    params = ctx.params.for_model(model)
+    """The gate as text: each figure with its minimum as the run had it (its `<Model>Min<Figure>`)."""
     values: list[Any] = []
-    for key, value in getattr(ctx.cfg, model).gate.model_dump().items():
-        values += [", " if values else "", f"{key}=", getattr(params, key, value)]
+    for figure, minimum in ctx.params.for_model(model).gate_minimums.items():
+        values += [", " if values else "", f"{figure} >= ", minimum]
     return Join(on="", values=values)
+
+
+def _note(model: str, figure: str) -> str:
+    """Where the figure is in the report and, for a figure against a baseline, what it means."""
+    derived = report.spec(model).derived.get(figure)
+    path = report.json_path(model, figure)
+    return (f"{path}: {derived.meaning}" if derived else path)[:1024]
 
 
 def card_content(
@@ -150,9 +156,9 @@ def card_content(
                     json_path=report.json_path(model, metric),
                 )
             ),
-            "notes": report.json_path(model, metric),
+            "notes": _note(model, metric),
         }
-        for metric in report.spec(model).metrics
+        for metric in report.spec(model).figures
     ]
     hyper = [
         {"name": key, "value": value}

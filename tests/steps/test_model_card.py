@@ -9,16 +9,29 @@ from typing import Any
 
 import pytest
 
+from conf import load_config
 from containers.evaluation import report
 from model_registry.cards import metric_figures, parse_content, render_card
 from pipelines.local.expressions import Scope, resolve
 from steps import names
+from steps.parameters import gate_parameter_name
 from tests.pipelines.conftest import definition_text, steps_by_name
 
 FINGERPRINT = "ab" * 32
 FIGURES = {
-    "chatbot": {"bleu": 7.25, "chrf": 31.5},
-    "classifier": {"accuracy": 0.8125, "macro_f1": 0.71875, "weighted_f1": 0.796875},
+    "chatbot": {
+        "bleu": 7.25,
+        "chrf": 31.5,
+        "base_chrf": 20.25,
+        "distinct_replies": 12,
+        "distinct_references": 16,
+    },
+    "classifier": {
+        "accuracy": 0.8125,
+        "macro_f1": 0.71875,
+        "weighted_f1": 0.796875,
+        "majority_class_accuracy": 0.5,
+    },
 }
 
 
@@ -86,8 +99,10 @@ def test_card_resolves_to_a_valid_card_with_the_runs_figures(
     assert not errors.has_errors(), errors.generate_report()
 
     written = json.loads(report_path.read_text(encoding="utf-8"))
-    expected = {m: report.read_metric(written, model, m) for m in report.spec(model).metrics}
-    assert metric_figures(content) == expected
+    expected = {m: report.read_metric(written, model, m) for m in report.spec(model).figures}
+    assert metric_figures(content) == expected  # measured figures, baselines and lifts alike
+    lift = "chrf_lift" if model == "chatbot" else "accuracy_lift"
+    assert expected[lift] == (11.25 if model == "chatbot" else 0.3125)
     evaluation = content["evaluation_details"][0]
     assert (
         evaluation["metadata"][f"{'transcripts' if model == 'chatbot' else 'locations'}_sha256"]
@@ -96,7 +111,10 @@ def test_card_resolves_to_a_valid_card_with_the_runs_figures(
     assert evaluation["metadata"]["evaluation_report"] == "s3://bucket/run-7/evaluation/evaluation.json"
     assert evaluation["metadata"]["pipeline_execution"] == "run-7"
     assert "after passing its quality gate" in evaluation["evaluation_observation"]
-    assert "=" in evaluation["metadata"]["gate_rule"]  # the gate's settings, as the run had them
+    minimums = {p["Name"]: p["DefaultValue"] for p in definition["Parameters"]}
+    figure = next(iter(getattr(load_config("dev"), model).gate))
+    minimum = minimums[gate_parameter_name(model, figure)]
+    assert f"{figure} >= {minimum}" in evaluation["metadata"]["gate_rule"]
     hyper = content["training_details"]["training_job_details"]["user_provided_hyper_parameters"]
     assert {"name": "seed", "value": "42"} in hyper and not any(
         h["name"].startswith("sagemaker_") for h in hyper
