@@ -217,7 +217,7 @@ def run_registry_command(args: argparse.Namespace, cfg: Config, backend: Backend
         content = registry.card(group, args.version)
         if content is None:
             return None, f"{group} v{args.version} was registered without a model card", 1
-        return content, render_card(content, f"{group} v{args.version}"), 0
+        return content, render_card(content, f"{group} v{args.version}").rstrip("\n"), 0
     if args.command == "endpoints":
         live = live_versions(backend, cfg)
         data = {endpoint: arn for arn, endpoint in live.items()}
