@@ -78,6 +78,8 @@ def metric_figures(content: dict[str, Any]) -> dict[str, float]:
 
 
 def _value(value: Any) -> str:
+    if isinstance(value, list):
+        return ", ".join(_value(item) for item in value)
     return f"{value:.4g}" if isinstance(value, float) else str(value)
 
 
