@@ -6,7 +6,8 @@
 
 Pruning removes run folders only: the registry (registry.db, model-cards/), the endpoints' unpacked
 models (deployed/) and the step cache stay. A run folder holding the model of an Approved version is
-kept too: approving or rolling back unpacks the version from its model_data_url, inside its run.
+kept too: approving or rolling back unpacks the version from its model_data_url, inside its run; so is
+a folder whose run lock is held (a run or an orphaned job still using it).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from model_registry.local import LocalRegistry
+from pipelines.local.run_lock import RunLock, RunLockedError
 from project.defaults import LOCAL_HOME, REGISTRY_DB_NAME
 
 LOG = logging.getLogger(__name__)
@@ -88,12 +90,15 @@ class Pruned:
     removed: list[Path] = field(default_factory=list)
     kept: list[Path] = field(default_factory=list)
     kept_for_registry: list[Path] = field(default_factory=list)
+    kept_in_use: list[Path] = field(default_factory=list)
 
     def text(self) -> str:
         lines = [f"removed {p}" for p in self.removed]
         lines += [f"kept {p} (holds an approved model version)" for p in self.kept_for_registry]
+        lines += [f"kept {p} (a run is using it)" for p in self.kept_in_use]
+        kept = len(self.kept) + len(self.kept_for_registry) + len(self.kept_in_use)
         lines.append(
-            f"{len(self.removed)} run folders removed, {len(self.kept) + len(self.kept_for_registry)} kept; "
+            f"{len(self.removed)} run folders removed, {kept} kept; "
             "registry.db, model-cards/, deployed/ and cache/ untouched"
         )
         return "\n".join(lines)
@@ -125,7 +130,15 @@ def prune_runs(home: Path, keep: int = DEFAULT_KEEP) -> Pruned:
         if any(model.is_relative_to(resolved) for model in approved):
             result.kept_for_registry.append(run)
             continue
-        shutil.rmtree(run)
+        try:
+            lock = RunLock.acquire(run)  # a run (or its orphaned job) still holding the folder keeps it
+        except RunLockedError:
+            result.kept_in_use.append(run)
+            continue
+        try:
+            shutil.rmtree(run)
+        finally:
+            lock.release()
         result.removed.append(run)
     return result
 

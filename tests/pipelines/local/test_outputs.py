@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
 
 from model_registry.local import LocalRegistry
 from pipelines.local.outputs import main, output_files, point_latest, prune_runs
+from pipelines.local.run_lock import RunLock
 
 RUNS = ["20261130-010000-aaaa", "20261130-020000-bbbb", "20261130-030000-cccc", "20261130-040000-dddd"]
 
@@ -48,8 +50,13 @@ def test_prune_keeps_the_last_runs_the_registry_and_runs_holding_approved_models
     registry.register("g", model_data_url=str(model / "model.tar.gz"), approval_status="Approved")
     registry.register("g", model_data_url=str(home / "runs" / RUNS[1] / "x.tar.gz"))  # pending: not kept
     point_latest(home, home / "runs" / RUNS[-1])
+    (home / "runs" / "20261130-000000-0000").mkdir()  # the oldest, still in use by a run
+    in_use = RunLock.acquire(home / "runs" / "20261130-000000-0000")
 
     result = prune_runs(home, keep=2)
+    in_use.release()
+    assert [p.name for p in result.kept_in_use] == ["20261130-000000-0000"]
+    shutil.rmtree(home / "runs" / "20261130-000000-0000")
     assert [p.name for p in result.removed] == [RUNS[1]]
     assert [p.name for p in result.kept_for_registry] == [RUNS[0]]
     assert sorted(p.name for p in (home / "runs").iterdir()) == [RUNS[0], RUNS[2], RUNS[3]]
@@ -57,7 +64,7 @@ def test_prune_keeps_the_last_runs_the_registry_and_runs_holding_approved_models
         assert (home / kept).exists(), kept
     assert registry.get("g", 1).status == "Approved"
     assert (home / "latest").resolve() == (home / "runs" / RUNS[-1]).resolve()
-    assert "1 run folders removed, 3 kept" in result.text()
+    assert "1 run folders removed, 4 kept" in result.text()
 
     with pytest.raises(SystemExit, match="keep at least the last run"):
         main(["prune", "--keep", "0", "--home", str(home)])
