@@ -18,7 +18,6 @@ from urllib.parse import urlparse
 
 from botocore.exceptions import ClientError
 
-from model_registry.cards import parse_content
 from model_registry.metrics import metrics_from_report
 from model_registry.types import ApprovalStatus, ModelVersion, check_status
 
@@ -135,6 +134,9 @@ class SageMakerRegistry:
 
     def card(self, group: str, version: int) -> dict[str, Any] | None:
         """The version's model card content (DescribeModelPackage's ModelCard), or None without one."""
+        # Imported here: the deploy handler's Lambda bundle (lambda_bundle.BUNDLE_MODULES) reads no cards.
+        from model_registry.cards import parse_content
+
         try:
             description = self.sm.describe_model_package(ModelPackageName=self.package_arn(group, version))
         except ClientError as error:
