@@ -28,6 +28,10 @@ SECTIONS: tuple[str, ...] = (
     "evaluation_details",
     "additional_information",
 )
+# A model package's card is a simplified model card: "model_overview is composed of the model_creator and
+# model_artifact properties" and there is no model_package_details (SageMaker API reference,
+# ModelPackageModelCard: docs.aws.amazon.com/sagemaker/latest/APIReference/API_ModelPackageModelCard.html).
+PACKAGE_OVERVIEW_KEYS: tuple[str, ...] = ("model_creator", "model_artifact")
 CARD_FILE_SUFFIX = ".card.md"
 
 
@@ -51,6 +55,12 @@ def parse_content(text: str) -> dict[str, Any]:
     if unknown:
         raise InvalidModelCard(
             f"model card sections {', '.join(unknown)} are not in the schema; use {', '.join(SECTIONS)}"
+        )
+    extra = sorted(set(content.get("model_overview") or {}) - set(PACKAGE_OVERVIEW_KEYS))
+    if extra:
+        raise InvalidModelCard(
+            f"model_overview.{', model_overview.'.join(extra)}: a model package's card overview holds only "
+            f"{' and '.join(PACKAGE_OVERVIEW_KEYS)}; put the rest in intended_uses or additional_information"
         )
     return content
 

@@ -166,12 +166,8 @@ def card_content(
         if not key.startswith("sagemaker_")
     ]
     content: dict[str, Any] = {
-        "model_overview": {
-            "model_description": PURPOSE[model],
+        "model_overview": {  # a model package card's overview holds these two only (see cards.py)
             "model_creator": ctx.cfg.project.name,
-            "model_owner": ctx.cfg.project.name,
-            "algorithm_type": ALGORITHM[model],
-            "problem_type": model,
             "model_artifact": [train_step.properties.ModelArtifacts.S3ModelArtifacts],
         },
         "intended_uses": {
@@ -221,7 +217,11 @@ def card_content(
         ],
         "additional_information": {
             "caveats_and_recommendations": LIMITATIONS[model],
-            "custom_details": {"environment": ctx.cfg.env},
+            "custom_details": {
+                "environment": ctx.cfg.env,
+                "algorithm_type": ALGORITHM[model],
+                "problem_type": model,
+            },
         },
     }
     return content

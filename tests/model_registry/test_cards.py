@@ -14,7 +14,7 @@ from model_registry.sagemaker_backend import SageMakerRegistry
 
 GROUP_ARN = "arn:aws:sagemaker:us-east-1:123456789012:model-package-group/stranger-things-chatbot"
 CONTENT = {
-    "model_overview": {"model_description": "a chatbot"},
+    "model_overview": {"model_creator": "stranger-things-nlp"},
     "evaluation_details": [
         {
             "name": "test",
@@ -30,7 +30,9 @@ def test_content_outside_the_schema_is_refused() -> None:
     with pytest.raises(InvalidModelCard, match="sections metrics are not in the schema"):
         parse_content(json.dumps({"metrics": {}}))
     with pytest.raises(InvalidModelCard, match="at most 100000"):
-        parse_content(json.dumps({"model_overview": {"model_description": "x" * 100_000}}))
+        parse_content(json.dumps({"intended_uses": {"intended_uses": "x" * 100_000}}))
+    with pytest.raises(InvalidModelCard, match=r"model_overview\.model_description: a model package's card"):
+        parse_content(json.dumps({"model_overview": {"model_description": "a chatbot"}}))
     with pytest.raises(InvalidModelCard, match="status 'Final'"):
         model_card_request("{}", "Final")
     assert parse_content(json.dumps(CONTENT)) == CONTENT
