@@ -19,6 +19,8 @@ MASKS = [
     (re.compile(r"/code/[0-9a-f]{12}/"), "/code/<bundle-sha12>/"),
     (re.compile(r":(cpu|gpu)-[0-9a-f]{12}\""), r":\1-<recipe-sha12>" + '"'),
     (re.compile(r"\"[0-9a-f]{12}\""), '"<bundle-sha12>"'),  # the bare hash: checkpoint keys, metadata
+    # the hash inside a JSON text fragment (the model card's Join): \"code_sha12\":\"<hash>\"
+    (re.compile(r'\\"code_sha12\\":\\"[0-9a-f]{12}\\"'), r'\\"code_sha12\\":\\"<bundle-sha12>\\"'),
 ]
 
 
@@ -37,6 +39,11 @@ def test_dev_definition_matches_the_golden_file() -> None:
     assert current == expected, (
         "the dev definition changed: review, then regenerate (see this module's docstring)"
     )
+
+
+def test_masks_hide_the_code_hash_inside_the_model_cards_json_text() -> None:
+    text = r'"\",\"code_sha12\":\"0123456789ab\",\"pipeline_execution\":\""'
+    assert masked(text) == r'"\",\"code_sha12\":\"<bundle-sha12>\",\"pipeline_execution\":\""'
 
 
 def test_masks_hide_only_hashes() -> None:
