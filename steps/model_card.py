@@ -32,6 +32,7 @@ from steps.evaluate import report_file, report_uri
 from steps.models import spec
 from steps.request_step import RequestStep
 from steps.train import hyperparameters
+from steps.tune import model_artifacts
 
 CARD_STATUS = "Draft"  # the version's approval status is the review; the card records what it is
 
@@ -168,7 +169,7 @@ def card_content(
     content: dict[str, Any] = {
         "model_overview": {  # a model package card's overview holds these two only (see cards.py)
             "model_creator": ctx.cfg.project.name,
-            "model_artifact": [train_step.properties.ModelArtifacts.S3ModelArtifacts],
+            "model_artifact": [model_artifacts(ctx, train_step)],
         },
         "intended_uses": {
             "purpose_of_model": PURPOSE[model],
