@@ -53,8 +53,9 @@ def test_a_changed_location_line_reruns_only_the_classifier_branch(
     runner, first, first_output = full_run
     assert first.ok, first_output
     home = tmp_path / "home"
-    # The cache, registry and deployed models of the first run; not its run folders (not needed).
-    shutil.copytree(runner.home, home, ignore=shutil.ignore_patterns("runs"))
+    # The cache, registry and deployed models of the first run; not its run folders (not needed), nor
+    # `latest`, which links into them.
+    shutil.copytree(runner.home, home, ignore=shutil.ignore_patterns("runs", "latest"))
     locations = runner.data / "locations" / "locations.jsonl"
     original = locations.read_bytes()
     lines = original.decode("utf-8").splitlines(keepends=True)
