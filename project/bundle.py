@@ -13,6 +13,7 @@ import gzip
 import hashlib
 import io
 import tarfile
+import threading
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -218,6 +219,12 @@ def _referenced_files(tree: ast.AST, path: Path, root: Path, bundle: set[str]) -
     return found
 
 
+# The local runner computes closures from several worker threads at once, and CPython 3.11's ast.parse is
+# not thread-safe there (CPython gh-106905: "SystemError: AST constructor recursion depth mismatch",
+# seen in a local run): parse one file at a time.
+_PARSE_LOCK = threading.Lock()
+
+
 def step_files(script: str, root: Path = REPO_ROOT, bundle: Iterable[str] | None = None) -> list[str]:
     """The closure of `script` (e.g. 'containers/training/train_chatbot.py'): the script, every
     `containers` module it imports (transitively, with their packages' __init__.py), and the bundle
@@ -240,7 +247,8 @@ def step_files(script: str, root: Path = REPO_ROOT, bundle: Iterable[str] | None
         parts = path.relative_to(root).with_suffix("").parts
         is_package = parts[-1] == "__init__"
         module = ".".join(parts[:-1] if is_package else parts)
-        tree = ast.parse(path.read_bytes(), filename=str(path))
+        with _PARSE_LOCK:
+            tree = ast.parse(path.read_bytes(), filename=str(path))
         # Python imports every package on the way down: containers/__init__.py, containers/x/__init__.py.
         for depth in range(1, len(parts) - (1 if is_package else 0)):
             init = root.joinpath(*parts[:depth], "__init__.py")
