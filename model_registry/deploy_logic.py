@@ -31,6 +31,7 @@ LOG = logging.getLogger(__name__)
 
 EVENT_SOURCE = "aws.sagemaker"
 EVENT_DETAIL_TYPE = "SageMaker Model Package State Change"
+COMPLETED = "Completed"  # the only ModelPackageStatus whose approval the handler acts on
 
 Action = Literal["ignore", "noop", "deploy", "rollback"]
 
@@ -250,6 +251,12 @@ def handle(
         decision = Decision("ignore", f"group {change.group!r} is not one of this project's", change.group)
         LOG.info("%s", decision.reason)
         return decision
+    package_status = (event.get("detail") or {}).get("ModelPackageStatus", COMPLETED)
+    if package_status != COMPLETED:
+        # A package still InProgress (or Failed) has no usable artifact yet; its Completed event follows.
+        decision = Decision("ignore", f"model package is {package_status}, not {COMPLETED}", change.group)
+        LOG.info("%s", decision.reason)
+        return decision
     for _ in range(MAX_READ_BACKS):
         decision = _act(change, target, registry, deployer)
         if decision.action not in ("deploy", "rollback") or decision.version is None:
@@ -275,6 +282,19 @@ def _act(
 ) -> Decision:
     current = registry.get(change.group, change.version)
     approved = registry.list_versions(change.group, status=ApprovalStatus.APPROVED)
+    state_of = getattr(deployer, "deployment_state", None)
+    if change.status == ApprovalStatus.APPROVED and state_of is not None:
+        state = state_of(target.endpoint_name)
+        if state.busy and state.moving_to == change.arn:
+            # The pipeline's deploy step (or a duplicate event) started this very update: done.
+            decision = Decision(
+                "noop",
+                f"{target.endpoint_name} is already being updated to version {change.version}",
+                change.group,
+                target.endpoint_name,
+            )
+            LOG.info("%s: %s (%s)", target.endpoint_name, decision.action, decision.reason)
+            return decision
     live_arn = deployer.live_package_arn(target.endpoint_name)
     decision = decide(change, current, approved, live_arn, target)
     if decision.action in ("deploy", "rollback"):

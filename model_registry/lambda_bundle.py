@@ -20,6 +20,7 @@ HANDLER = "model_registry.lambda_handler.handler"
 BUNDLE_MODULES: tuple[str, ...] = (
     "__init__.py",
     "deploy_logic.py",
+    "deploy_requests.py",
     "endpoint_spec.py",
     "lambda_handler.py",
     "metrics.py",

@@ -16,6 +16,7 @@ from typing import Any
 import boto3
 
 from model_registry.deploy_logic import HandlerSettings, handle
+from model_registry.deploy_requests import handle_request, is_direct_request
 from model_registry.sagemaker_backend import SageMakerRegistry
 from model_registry.sagemaker_deploy import SageMakerDeployer
 
@@ -30,12 +31,19 @@ logging.getLogger().setLevel(logging.INFO)  # the Lambda runtime installs the ha
 def handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
     """Deploy, roll back or ignore, per `deploy_logic.handle`; returns the decision (in the logs too).
 
+    A direct request from a pipeline step (`{"request": "reconcile" | "find", ...}`) is served by
+    `deploy_requests.handle_request` instead and returns the step's outputs.
+
     An exception (endpoint busy, nothing to roll back to) fails the invocation, so Lambda retries it
     and the Errors metric shows it.
     """
     settings = HandlerSettings.from_json(os.environ[SETTINGS_ENV])
     sagemaker = boto3.client("sagemaker")
     registry = SageMakerRegistry(sagemaker)
+    if is_direct_request(event):
+        # A pipeline Lambda step waits at most 10 minutes: never wait for a busy endpoint here.
+        deployer = SageMakerDeployer(sagemaker, settings, registry, busy_wait_s=0)
+        return handle_request(event, settings, registry, deployer)
     deployer = SageMakerDeployer(sagemaker, settings, registry, busy_wait_s=BUSY_WAIT_S)
     decision = handle(event, settings, registry, deployer)
     return asdict(decision)

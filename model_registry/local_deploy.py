@@ -13,6 +13,7 @@ import tempfile
 from pathlib import Path
 
 from model_registry.deploy_logic import EndpointTarget
+from model_registry.deploy_requests import DeploymentState
 from model_registry.local import LocalRegistry
 from model_registry.types import ModelVersion
 
@@ -79,6 +80,13 @@ class LocalDeployer:
     def live_package_arn(self, endpoint_name: str) -> str | None:
         endpoint = self.registry.endpoint(endpoint_name)
         return endpoint.model_package_arn if endpoint is not None else None
+
+    def deployment_state(self, endpoint_name: str) -> DeploymentState:
+        """Local endpoints switch at once: never busy."""
+        endpoint = self.registry.endpoint(endpoint_name)
+        if endpoint is None:
+            return DeploymentState(exists=False)
+        return DeploymentState(True, serving=endpoint.model_package_arn, status=endpoint.status)
 
     def deploy(self, target: EndpointTarget, version: ModelVersion) -> None:
         source = local_path(version.model_data_url, self.base_dir)

@@ -35,6 +35,11 @@ def handler_function_name(project_name: str, env: str) -> str:
     return f"{project_name}-{env}-deploy-handler"
 
 
+def handler_function_arn(region: str, account: str, project_name: str, env: str) -> str:
+    """The deploy handler's ARN: what the pipeline's Lambda steps invoke (and its role may invoke)."""
+    return f"arn:aws:lambda:{region}:{account}:function:{handler_function_name(project_name, env)}"
+
+
 def approval_rule_names(project_name: str, env: str) -> dict[str, str]:
     """The EventBridge rules feeding the deploy handler: one for approvals, one for rejections."""
     return {

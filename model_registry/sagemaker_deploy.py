@@ -16,6 +16,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from model_registry.deploy_logic import EndpointTarget, HandlerSettings, VersionSource
+from model_registry.deploy_requests import DeploymentState
 from model_registry.endpoint_spec import (
     deployment_config,
     endpoint_config_request,
@@ -43,6 +44,14 @@ def is_not_found(error: ClientError) -> bool:
     return err.get("Code") in ("ValidationException", "ResourceNotFound") and "Could not find" in err.get(
         "Message", ""
     )
+
+
+def _refuse_failed(endpoint_name: str, endpoint: dict[str, Any]) -> None:
+    if endpoint.get("EndpointStatus") == "Failed":
+        raise RuntimeError(
+            f"{endpoint_name} is Failed ({endpoint.get('FailureReason', 'no reason given')}): "
+            "delete it, then approve again to recreate it"
+        )
 
 
 class SageMakerDeployer:
@@ -95,12 +104,36 @@ class SageMakerDeployer:
         endpoint = self._settled_endpoint(endpoint_name)
         if endpoint is None:
             return None
-        if endpoint.get("EndpointStatus") == "Failed":
-            raise RuntimeError(
-                f"{endpoint_name} is Failed ({endpoint.get('FailureReason', 'no reason given')}): "
-                "delete it, then approve again to recreate it"
+        _refuse_failed(endpoint_name, endpoint)
+        return self._config_package(endpoint_name, endpoint["EndpointConfigName"])
+
+    def deployment_state(self, endpoint_name: str) -> DeploymentState:
+        """The endpoint's state now, without waiting: what it serves and, while busy, what it moves to.
+
+        During an update DescribeEndpoint keeps the serving config in EndpointConfigName and names the
+        new one in PendingDeploymentSummary (botocore's DescribeEndpointOutput); while Creating, the
+        config being created is EndpointConfigName itself.
+        """
+        endpoint = self._describe("describe_endpoint", EndpointName=endpoint_name)
+        if endpoint is None:
+            return DeploymentState(exists=False)
+        status = str(endpoint.get("EndpointStatus", ""))
+        _refuse_failed(endpoint_name, endpoint)
+        if status not in BUSY_STATES:
+            return DeploymentState(
+                True,
+                serving=self._config_package(endpoint_name, endpoint["EndpointConfigName"]),
+                status=status,
             )
-        config = self.sm.describe_endpoint_config(EndpointConfigName=endpoint["EndpointConfigName"])
+        pending = (endpoint.get("PendingDeploymentSummary") or {}).get("EndpointConfigName")
+        if status == "Creating":
+            pending = endpoint["EndpointConfigName"]
+        moving_to = self._config_package(endpoint_name, pending) if pending else None
+        return DeploymentState(True, busy=True, moving_to=moving_to, status=status)
+
+    def _config_package(self, endpoint_name: str, config_name: str) -> str | None:
+        """The model package behind an endpoint config (by ModelPackageName, else by its artifact)."""
+        config = self.sm.describe_endpoint_config(EndpointConfigName=config_name)
         model = self.sm.describe_model(ModelName=config["ProductionVariants"][0]["ModelName"])
         containers = [model.get("PrimaryContainer") or {}, *model.get("Containers", [])]
         package = next((c["ModelPackageName"] for c in containers if c.get("ModelPackageName")), None)

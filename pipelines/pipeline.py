@@ -4,22 +4,22 @@ FingerprintData (uncached; each cached step below keys on the hash of the folder
   ├─► CleanSubtitles ─┬─► ExtractEntities                                            [subtitles]
   │                   └─► ClassifyThemes
   ├─► PrepareChatbotData ─► TrainChatbot ─► EvaluateChatbot ─► ChatbotQualityGate     [transcripts]
-  │     ├─ pass: RegisterChatbot ─► CheckChatbotApproval (Approved?)
-  │     │     ├─ yes: CreateChatbotModel ─► ChatbotEndpointConfig ─► DeployChatbot
-  │     │     │    ─► CheckClassifierGateAfterChatbotDeploy ─ fail: ClassifierBelowThresholdAfterChatbotDeploy
-  │     │     └─ no: CheckClassifierGateAfterChatbotRegister
-  │     │              ─ fail: ClassifierBelowThresholdAfterChatbotRegister
+  │     ├─ pass: FindChatbotVersion (λ) ─► CheckChatbotIsNew (not in the group yet?)
+  │     │     ├─ yes: RegisterChatbot ─► CheckChatbotApproval (Approved?)
+  │     │     │     ├─ yes: DeployChatbot (λ)
+  │     │     │     │    ─► CheckClassifierGateAfterChatbotDeploy ─ fail: ClassifierBelowThresholdAfterChatbotDeploy
+  │     │     │     └─ no: CheckClassifierGateAfterChatbotRegister
+  │     │     │              ─ fail: ClassifierBelowThresholdAfterChatbotRegister
+  │     │     └─ no: CheckClassifierGateAfterChatbotKnown ─ fail: ClassifierBelowThresholdAfterChatbotKnown
   │     └─ fail: CheckClassifierGateAfterChatbotFailed ─ fail: ChatbotAndClassifierBelowThreshold
   └─► PrepareLocationData ─► TrainLocationClassifier ─► EvaluateClassifier            [locations]
-        ─► ClassifierQualityGate
-        ├─ pass: RegisterClassifier ─► CreateClassifierBatchModel ─► ClassifySubtitleLines (reads the cues;
-        │        │   classifier.transform.enabled) ─► CheckClassifierApproval (Approved?)
-        │     ├─ yes: CreateClassifierModel ─► ClassifierEndpointConfig ─► DeployClassifier
-        │     │    ─► CheckChatbotGateAfterClassifierDeploy ─ fail: ChatbotBelowThresholdAfterClassifierDeploy
-        │     └─ no: CheckChatbotGateAfterClassifierRegister
-        │              ─ fail: ChatbotBelowThresholdAfterClassifierRegister
-        └─ fail: CheckChatbotGateAfterClassifierFailed ─ fail: ClassifierAndChatbotBelowThreshold
+        ─► ClassifierQualityGate: the same shape (FindClassifierVersion, CheckClassifierIsNew,
+           RegisterClassifier, CheckClassifierApproval, DeployClassifier, CheckChatbotGateAfterClassifier...);
+           between RegisterClassifier and CheckClassifierApproval: CreateClassifierBatchModel ─►
+           ClassifySubtitleLines (reads the cues; classifier.transform.enabled)
 
+(λ): a Lambda step invoking the deploy handler, the function approvals invoke too (steps/deploy.py):
+the pipeline builds no endpoint itself, and registers only what its group does not hold yet.
 A gate's fail branch holds no Fail step: each leaf of a model's branch checks the OTHER model's gate
 figures and fails the run there, so a failing gate never stops the other branch (steps/gate.py says why).
 Those verdicts also wait for the batch transform, so no Fail step strands it.
@@ -42,7 +42,7 @@ from project.images import image_spec
 from steps.analytics import build_classify_themes_step, build_extract_entities_step
 from steps.clean_subtitles import build_clean_subtitles_step
 from steps.context import Images, StepContext
-from steps.deploy import build_deploy_steps
+from steps.deploy import build_deploy_step, build_find_step, build_new_version_step
 from steps.evaluate import build_evaluate_step
 from steps.fingerprint_data import build_fingerprint_data_step
 from steps.gate import build_approval_step, build_gate_step, build_verdict_step
@@ -110,11 +110,16 @@ def _gate(
     _, train, evaluate = branches[model]
     evaluates = {m: steps[-1] for m, steps in branches.items()}
     register = build_register_step(ctx, model, train, evaluate)
-    deploy = build_deploy_steps(ctx, model, train, register)
+    deploy = [build_deploy_step(ctx, model)]
     after = _after_register(ctx, model, train, register, clean)
     approved = build_approval_step(ctx, model, register, deploy, evaluates, [*analytics, *after[-1:]])
+    find = build_find_step(ctx, model, train, evaluate)
+    known = build_verdict_step(ctx, model, "known", evaluates, analytics)
+    is_new = build_new_version_step(
+        ctx, model, find, if_steps=[register, *after, approved], else_steps=[known]
+    )
     failed = build_verdict_step(ctx, model, "failed", evaluates, analytics)
-    return build_gate_step(ctx, model, evaluate, if_steps=[register, *after, approved], else_steps=[failed])
+    return build_gate_step(ctx, model, evaluate, if_steps=[find, is_new], else_steps=[failed])
 
 
 def get_pipeline(

@@ -1,103 +1,132 @@
-"""CreateXModel -> XEndpointConfig (data capture on) -> DeployX: the environment's endpoint of a model.
+"""FindXVersion -> CheckXIsNew -> RegisterX -> CheckXApproval -> DeployX: the registry end of a branch.
 
-The endpoint name is stable per environment and model (`<project>-<env>-<model>`): the Endpoint step
-creates it the first time and updates it to the new config afterwards. Endpoint configs are named per
-execution, because a config cannot be changed in place.
+One deployer (issue 11): the pipeline builds no endpoint itself. `DeployX` is a Lambda step that
+invokes the deploy handler (model_registry/lambda_handler.py, the function of the operations stack)
+with a direct request, `{"request": "reconcile", "group": ...}`; the handler points the environment's
+endpoint at the group's latest approved version, with the same guardrails as an approval (blue/green
+with alarm rollback, data capture), treats an update already in progress to that version as done, and
+returns once the update has started (a Lambda step waits at most 10 minutes). So an approval event and
+the pipeline converge on one endpoint state instead of racing. Endpoint steps would also be unable to
+carry the guardrails: the pull request that added EndpointConfig/Endpoint steps to the SDK says the
+service rejects DataCaptureConfig in an EndpointConfig step and DeploymentConfig in an Endpoint step.
+
+`FindXVersion` asks the same function (`{"request": "find", ...}`) for a version of the group with the
+same artifact and evaluation report: RegisterModel cannot be cached on SageMaker, so without it a fully
+cached scheduled run would add the same model as a new version for review every time (and a rejected
+model would come back).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
-from sagemaker.core.workflow.execution_variables import ExecutionVariables
-from sagemaker.core.workflow.functions import Join
-from sagemaker.mlops.workflow.steps import StepTypeEnum
+from sagemaker.core.workflow.conditions import ConditionEquals
+from sagemaker.mlops.workflow import ConditionStep
+from sagemaker.mlops.workflow.lambda_step import LambdaOutput, LambdaOutputTypeEnum, LambdaStep
 
 from model_registry import naming
+from model_registry.deploy_requests import FIND, RECONCILE, REQUEST_KEY
+from model_registry.settings import group_of
 from steps import names
 from steps.context import StepContext
-from steps.register import serving_environment
+from steps.evaluate import report_uri
 from steps.request_step import RequestStep
 from steps.tune import model_artifacts
 
-JSON = "application/json"
+FIND_OUTPUTS = ("found", "version", "status", "model_package_arn")
+DEPLOY_OUTPUTS = ("action", "reason", "endpoint_name", "version", "model_package_arn")
 
 
 def endpoint_name(ctx: StepContext, model: str) -> str:
-    """The environment's endpoint of `model`: the name the deploy handler updates too (one source)."""
+    """The environment's endpoint of `model`: the name the deploy handler updates (one source)."""
     return naming.endpoint_name(ctx.cfg.project.name, model, ctx.cfg.env)
 
 
-def model_request(ctx: StepContext, model: str, train_step: RequestStep) -> dict[str, Any]:
-    """CreateModel: the same image, artifacts and environment as the registered package."""
-    request: dict[str, Any] = {
-        "ExecutionRoleArn": ctx.cfg.project.role_arn,
-        "PrimaryContainer": {
-            "Image": ctx.images.inference[model],
-            "ModelDataUrl": model_artifacts(ctx, train_step),
-            "Environment": serving_environment(ctx, model),
-        },
-        "EnableNetworkIsolation": ctx.cfg.security.network_isolation,
-    }
-    vpc = ctx.vpc_config()
-    if vpc:
-        request["VpcConfig"] = vpc
-    return request
+def handler_arn(ctx: StepContext) -> str:
+    """The deploy handler's ARN (the operations stack names the function `naming.handler_function_name`)."""
+    project = ctx.cfg.project
+    return naming.handler_function_arn(project.region, project.account_id, project.name, ctx.cfg.env)
 
 
-def endpoint_config_request(ctx: StepContext, model: str, model_step: RequestStep) -> dict[str, Any]:
-    serving = getattr(ctx.cfg, model).serving
-    capture: dict[str, Any] = {
-        "EnableCapture": True,
-        "InitialSamplingPercentage": serving.data_capture_percentage,
-        "DestinationS3Uri": ctx.data_capture_uri(model),
-        "CaptureOptions": [{"CaptureMode": "Input"}, {"CaptureMode": "Output"}],
-        "CaptureContentTypeHeader": {"JsonContentTypes": [JSON]},
-    }
-    if ctx.cfg.security.kms_key_id:
-        capture["KmsKeyId"] = ctx.cfg.security.kms_key_id
-    return {
-        "EndpointConfigName": Join(
-            on="-", values=[endpoint_name(ctx, model), ExecutionVariables.PIPELINE_EXECUTION_ID]
-        ),
-        "ProductionVariants": [
-            {
-                "VariantName": "AllTraffic",
-                "ModelName": model_step.properties.ModelName,
-                "InitialInstanceCount": serving.initial_instance_count,
-                "InstanceType": ctx.params.for_model(model).endpoint_instance_type,
-            }
-        ],
-        "DataCaptureConfig": capture,
-    }
+@dataclass(frozen=True)
+class ExistingFunction:
+    """The function a LambdaStep invokes, by ARN only.
+
+    Why not the SDK's `Lambda(function_arn=...)`: its constructor builds a SageMaker Session (a boto
+    session that wants a region and credentials), and with neither code nor script it warns on every
+    build. LambdaStep reads only these three attributes; the function itself is the operations stack's.
+    """
+
+    function_arn: str
+    zipped_code_dir: None = None
+    script: None = None
 
 
-def build_deploy_steps(
-    ctx: StepContext, model: str, train_step: RequestStep, register_step: RequestStep
-) -> list[RequestStep]:
-    """[CreateModel, EndpointConfig, Endpoint] for `model`, after its registration succeeded."""
-    step_names = names.MODEL_STEPS[model]
-    model_step = RequestStep(
-        step_names["model"],
-        StepTypeEnum.CREATE_MODEL,
-        model_request(ctx, model, train_step),
-        description=f"The {model} as a SageMaker Model (registered image, artifacts and environment)",
-        retry_policies=ctx.api_retry_policies(),
-        depends_on=[register_step],
-    )
-    config_step = RequestStep(
-        step_names["endpoint_config"],
-        StepTypeEnum.ENDPOINT_CONFIG,
-        endpoint_config_request(ctx, model, model_step),
-        description=f"Endpoint config of the {model}, data capture on",
-    )
-    endpoint_step = RequestStep(
-        step_names["deploy"],
-        StepTypeEnum.ENDPOINT,
+class HandlerStep(LambdaStep):
+    """A LambdaStep invoking the deploy handler; its outputs are strings (see deploy_requests)."""
+
+    def __init__(
+        self,
+        name: str,
+        ctx: StepContext,
+        inputs: dict[str, Any],
+        outputs: tuple[str, ...],
+        description: str,
+        depends_on: list[Any] | None = None,
+    ) -> None:
+        super().__init__(
+            name,
+            lambda_func=ExistingFunction(handler_arn(ctx)),  # type: ignore[arg-type]
+            description=description,
+            inputs=inputs,
+            outputs=[LambdaOutput(output_name=o, output_type=LambdaOutputTypeEnum.String) for o in outputs],
+            depends_on=depends_on,
+        )
+
+    def _get_function_arn(self) -> str:
+        return str(self.lambda_func.function_arn)
+
+    def output(self, name: str) -> Any:
+        return self.properties.Outputs[name]
+
+
+def build_find_step(
+    ctx: StepContext, model: str, train_step: RequestStep, evaluate_step: RequestStep
+) -> HandlerStep:
+    """FindXVersion: is this artifact with this evaluation already a version of the group?"""
+    return HandlerStep(
+        names.MODEL_STEPS[model]["find"],
+        ctx,
         {
-            "EndpointName": endpoint_name(ctx, model),
-            "EndpointConfigName": config_step.properties.EndpointConfigName,
+            REQUEST_KEY: FIND,
+            "group": group_of(ctx.cfg, model),
+            "model_data_url": model_artifacts(ctx, train_step),
+            "evaluation_uri": report_uri(evaluate_step),
         },
-        description=f"Create or update the {ctx.cfg.env} endpoint of the {model}",
+        FIND_OUTPUTS,
+        f"Look the {model} group up for a version with this artifact and evaluation (any status)",
     )
-    return [model_step, config_step, endpoint_step]
+
+
+def build_new_version_step(
+    ctx: StepContext, model: str, find_step: HandlerStep, if_steps: list[Any], else_steps: list[Any]
+) -> ConditionStep:
+    """CheckXIsNew: register (and deploy) only what the group does not hold yet; a rejected one stays so."""
+    return ConditionStep(
+        name=names.MODEL_STEPS[model]["is_new"],
+        conditions=[ConditionEquals(left=find_step.output("found"), right="false")],
+        if_steps=if_steps,
+        else_steps=else_steps,  # a leaf of the model's branch: the verdict on the other model (steps/gate.py)
+    )
+
+
+def build_deploy_step(ctx: StepContext, model: str) -> HandlerStep:
+    """DeployX: the deploy handler reconciles the endpoint to the group's latest approved version."""
+    return HandlerStep(
+        names.MODEL_STEPS[model]["deploy"],
+        ctx,
+        {REQUEST_KEY: RECONCILE, "group": group_of(ctx.cfg, model)},
+        DEPLOY_OUTPUTS,
+        f"Point the {ctx.cfg.env} {model} endpoint at the latest approved version (the deploy handler)",
+    )

@@ -17,8 +17,8 @@ TUNE_CHATBOT = "TuneChatbot"  # replaces TrainChatbot when chatbot.tuning.enable
 EVALUATE_CHATBOT = "EvaluateChatbot"
 CHATBOT_QUALITY_GATE = "ChatbotQualityGate"
 REGISTER_CHATBOT = "RegisterChatbot"
-CREATE_CHATBOT_MODEL = "CreateChatbotModel"
-CHATBOT_ENDPOINT_CONFIG = "ChatbotEndpointConfig"
+FIND_CHATBOT_VERSION = "FindChatbotVersion"
+CHATBOT_IS_NEW = "CheckChatbotIsNew"
 DEPLOY_CHATBOT = "DeployChatbot"
 CHATBOT_APPROVED_FOR_DEPLOY = "CheckChatbotApproval"
 
@@ -27,8 +27,8 @@ TUNE_CLASSIFIER = "TuneLocationClassifier"  # replaces TrainLocationClassifier w
 EVALUATE_CLASSIFIER = "EvaluateClassifier"
 CLASSIFIER_QUALITY_GATE = "ClassifierQualityGate"
 REGISTER_CLASSIFIER = "RegisterClassifier"
-CREATE_CLASSIFIER_MODEL = "CreateClassifierModel"
-CLASSIFIER_ENDPOINT_CONFIG = "ClassifierEndpointConfig"
+FIND_CLASSIFIER_VERSION = "FindClassifierVersion"
+CLASSIFIER_IS_NEW = "CheckClassifierIsNew"
 DEPLOY_CLASSIFIER = "DeployClassifier"
 CLASSIFIER_APPROVED_FOR_DEPLOY = "CheckClassifierApproval"
 # Batch transform of the registered classifier over the cleaned subtitle lines (classifier.transform).
@@ -45,8 +45,8 @@ MODEL_STEPS: dict[str, dict[str, str]] = {
         "gate": CHATBOT_QUALITY_GATE,
         "register": REGISTER_CHATBOT,
         "approved": CHATBOT_APPROVED_FOR_DEPLOY,
-        "model": CREATE_CHATBOT_MODEL,
-        "endpoint_config": CHATBOT_ENDPOINT_CONFIG,
+        "find": FIND_CHATBOT_VERSION,
+        "is_new": CHATBOT_IS_NEW,
         "deploy": DEPLOY_CHATBOT,
     },
     "classifier": {
@@ -57,8 +57,8 @@ MODEL_STEPS: dict[str, dict[str, str]] = {
         "gate": CLASSIFIER_QUALITY_GATE,
         "register": REGISTER_CLASSIFIER,
         "approved": CLASSIFIER_APPROVED_FOR_DEPLOY,
-        "model": CREATE_CLASSIFIER_MODEL,
-        "endpoint_config": CLASSIFIER_ENDPOINT_CONFIG,
+        "find": FIND_CLASSIFIER_VERSION,
+        "is_new": CLASSIFIER_IS_NEW,
         "deploy": DEPLOY_CLASSIFIER,
     },
 }
@@ -67,7 +67,7 @@ MODEL_STEPS: dict[str, dict[str, str]] = {
 # for approval, or it was deployed), a Condition step reads the OTHER model's gate figures and fails the
 # run when they miss a minimum. Why a verdict at every leaf and no Fail step on a gate's else branch: see
 # steps/gate.py. Keys: model -> leaf ("failed", "registered", "deployed") -> (condition step, Fail step).
-VERDICT_LEAVES = ("failed", "registered", "deployed")
+VERDICT_LEAVES = ("failed", "registered", "deployed", "known")  # known: already in the group
 
 
 def _title(model: str) -> str:
@@ -82,7 +82,7 @@ def verdict_names(model: str, leaf: str) -> tuple[str, str]:
     """(condition, fail) step names at one leaf of `model`'s branch, e.g. ('CheckClassifierGateAfter
     ChatbotDeploy', 'ClassifierBelowThresholdAfterChatbotDeploy'); after a failed gate the Fail names both."""
     this, other = _title(model), _title(_other(model))
-    suffix = {"failed": "Failed", "registered": "Register", "deployed": "Deploy"}[leaf]
+    suffix = {"failed": "Failed", "registered": "Register", "deployed": "Deploy", "known": "Known"}[leaf]
     check = f"Check{other}GateAfter{this}{suffix}"
     fail = (
         f"{this}And{other}BelowThreshold" if leaf == "failed" else f"{other}BelowThresholdAfter{this}{suffix}"

@@ -244,7 +244,15 @@ def _registered_lines(records: list[StepRecord]) -> list[str]:
 
 
 def _endpoint_lines(records: list[StepRecord]) -> list[str]:
-    lines = [f"  {r.message}" for r in records if r.type == "Endpoint" and r.status in ("Succeeded", CACHED)]
+    lines = [
+        f"  {r.message}"
+        for r in records
+        if r.status in ("Succeeded", CACHED)
+        and (
+            r.type == "Endpoint"
+            or (r.type == "Lambda" and "endpoint_name" in r.properties.get("OutputParameters", {}))
+        )
+    ]
     if lines:
         lines.append("  serve them: make serve-local (GET /ping, POST /endpoints/<name>/invocations)")
     return lines

@@ -1,8 +1,9 @@
 """The registry and endpoint steps: RegisterModel, Model, EndpointConfig, Endpoint, locally.
 
 - RegisterModel: a version in the local registry (`model_registry.local`), with the metrics of its
-  ModelMetrics report; an identical registration (same model and report content, same status) reuses
-  the version it made instead of adding a duplicate.
+  ModelMetrics report; an identical registration (same model and report content, same requested
+  status) reuses the version it made instead of adding a duplicate, with the review it got since (a
+  rejected model is not registered again as a new approved version).
   The request's ModelCard is kept with the version (and as text under <home>/model-cards/).
 - Model / EndpointConfig: records, as SageMaker keeps them, that the Endpoint step follows.
 - Endpoint: the model behind its config, unpacked as the registry's own deployer unpacks it, deployed
@@ -129,8 +130,9 @@ def _reusable_version(svc: Services, key: str, group: str, status: str) -> Any:
         version = svc.registry.get(group, int(entry["version"]))
     except KeyError:
         return None
-    if version.status != status or not Path(version.model_data_url).is_file():
-        return None  # reviewed since, or its files are gone: register anew
+    if not Path(version.model_data_url).is_file():
+        return None  # its files are gone: register anew
+    # Reviewed since (approved or rejected): the review stands; a rejected model stays rejected.
     return version
 
 

@@ -18,6 +18,7 @@ from pipelines.local.control_steps import run_condition, run_fail
 from pipelines.local.dag import Dag, DefinitionError
 from pipelines.local.handlers import StepKind
 from pipelines.local.job_steps import TRAINING_DESTINATIONS, run_processing, run_training
+from pipelines.local.lambda_steps import run_lambda
 from pipelines.local.registry_steps import run_endpoint, run_endpoint_config, run_model, run_register
 from pipelines.local.transform_steps import run_transform
 from pipelines.local.tuning_steps import run_tuning
@@ -49,6 +50,8 @@ STEP_KINDS: dict[str, StepKind] = {
         StepKind("Model", run_model),
         StepKind("EndpointConfig", run_endpoint_config),
         StepKind("Endpoint", run_endpoint),
+        # The deploy handler's direct requests (FindXVersion, DeployX), by the handler's own code.
+        StepKind("Lambda", run_lambda),
     )
 }
 

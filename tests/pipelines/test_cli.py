@@ -77,7 +77,7 @@ def test_diagram_writes_mermaid_and_refreshes_the_readme_block(tmp_path: Path) -
     assert main(["diagram", "--env", "dev", "--out", str(out), "--readme", str(readme)]) == 0
     diagram = out.read_text()
     assert diagram.startswith("flowchart TD\n")
-    assert "    ChatbotQualityGate -- pass --> RegisterChatbot\n" in diagram
+    assert "    ChatbotQualityGate -- pass --> FindChatbotVersion\n" in diagram
     assert "    FingerprintData --> CleanSubtitles\n" in diagram
     assert readme.read_text() == f"# x\n\n{START}\n```mermaid\n{diagram}```\n{END}\n\nafter\n"
     assert update_readme(readme, diagram) is False  # idempotent

@@ -55,19 +55,19 @@ def test_steps_and_types(definitions: dict[str, Any]) -> None:
         "TrainChatbot": "Training",
         "EvaluateChatbot": "Processing",
         "ChatbotQualityGate": "Condition",
+        "FindChatbotVersion": "Lambda",
+        "CheckChatbotIsNew": "Condition",
         "RegisterChatbot": "RegisterModel",
         "CheckChatbotApproval": "Condition",
-        "CreateChatbotModel": "Model",
-        "ChatbotEndpointConfig": "EndpointConfig",
-        "DeployChatbot": "Endpoint",
+        "DeployChatbot": "Lambda",
         "TrainLocationClassifier": "Training",
         "EvaluateClassifier": "Processing",
         "ClassifierQualityGate": "Condition",
+        "FindClassifierVersion": "Lambda",
+        "CheckClassifierIsNew": "Condition",
         "RegisterClassifier": "RegisterModel",
         "CheckClassifierApproval": "Condition",
-        "CreateClassifierModel": "Model",
-        "ClassifierEndpointConfig": "EndpointConfig",
-        "DeployClassifier": "Endpoint",
+        "DeployClassifier": "Lambda",
         "CreateClassifierBatchModel": "Model",
         "ClassifySubtitleLines": "Transform",
     } | {
@@ -94,11 +94,11 @@ def test_edges_are_the_designed_dag(definitions: dict[str, Any]) -> None:
             (prepare, train, ""),
             (train, f"Evaluate{model}", ""),
             (f"Evaluate{model}", f"{model}QualityGate", ""),
-            (f"{model}QualityGate", f"Register{model}", "pass"),
+            (f"{model}QualityGate", f"Find{model}Version", "pass"),
+            (f"Find{model}Version", f"Check{model}IsNew", ""),
+            (f"Check{model}IsNew", f"Register{model}", "pass"),
             (f"Register{model}", f"Check{model}Approval", ""),
-            (f"Check{model}Approval", f"Create{model}Model", "pass"),
-            (f"Create{model}Model", f"{model}EndpointConfig", ""),
-            (f"{model}EndpointConfig", f"Deploy{model}", ""),
+            (f"Check{model}Approval", f"Deploy{model}", "pass"),
         }
     for model, evaluate_other in {"chatbot": "EvaluateClassifier", "classifier": "EvaluateChatbot"}.items():
         this = model.capitalize()
@@ -107,6 +107,7 @@ def test_edges_are_the_designed_dag(definitions: dict[str, Any]) -> None:
             (f"{this}QualityGate", verdicts["failed"][0], "fail"),
             (f"Check{this}Approval", verdicts["registered"][0], "fail"),
             (f"Deploy{this}", verdicts["deployed"][0], ""),
+            (f"Check{this}IsNew", verdicts["known"][0], "fail"),  # already in the group: a leaf too
         }
         for check, fail in verdicts.values():
             # Each verdict reads the other model's report and waits for the analytics steps.
@@ -360,14 +361,38 @@ def test_register_points_metrics_at_evaluation_json_and_takes_approval_from_a_pa
     }
 
 
-def test_endpoint_config_captures_data_and_endpoint_is_per_environment(definitions: dict[str, Any]) -> None:
-    steps = steps_by_name(definitions["prod"])
-    config = steps["ClassifierEndpointConfig"]["Arguments"]
-    assert config["DataCaptureConfig"]["EnableCapture"] is True
-    assert config["DataCaptureConfig"]["InitialSamplingPercentage"] == 100
-    assert config["ProductionVariants"][0]["InitialInstanceCount"] == 2  # prod.yaml
-    assert config["ProductionVariants"][0]["ModelName"] == {"Get": "Steps.CreateClassifierModel.ModelName"}
-    assert steps["DeployClassifier"]["Arguments"]["EndpointName"] == "stranger-things-nlp-prod-classifier"
+def test_deploy_steps_invoke_the_deploy_handler_per_environment(definitions: dict[str, Any]) -> None:
+    """One deployer: the pipeline's deploy and lookup steps are requests to the approval handler's function."""
+    for env in ("dev", "prod"):
+        steps = steps_by_name(definitions[env])
+        arn = f"arn:aws:lambda:us-east-1:123456789012:function:stranger-things-nlp-{env}-deploy-handler"
+        deploy = steps["DeployClassifier"]
+        assert deploy["FunctionArn"] == arn
+        assert deploy["Arguments"] == {"request": "reconcile", "group": "stranger-things-location-classifier"}
+        find = steps["FindClassifierVersion"]
+        assert find["FunctionArn"] == arn and find["Arguments"]["request"] == "find"
+        assert find["Arguments"]["model_data_url"] == {
+            "Get": "Steps.TrainLocationClassifier.ModelArtifacts.S3ModelArtifacts"
+        }
+        is_new = steps["CheckClassifierIsNew"]["Arguments"]
+        assert is_new["Conditions"] == [
+            {
+                "Type": "Equals",
+                "LeftValue": {"Get": "Steps.FindClassifierVersion.OutputParameters['found']"},
+                "RightValue": "false",
+            }
+        ]
+        # The batch transform uses the newly registered version, so it runs only when one was registered.
+        transform = ["CreateClassifierBatchModel", "ClassifySubtitleLines"]
+        assert transform[-1] in steps  # classifier.transform.enabled in both environments
+        assert [s["Name"] for s in is_new["IfSteps"]] == ["RegisterClassifier", *transform, "CheckClassifierApproval"]
+        assert is_new["ElseSteps"] == []
+    # No endpoint is built by the pipeline itself (the service would reject the guardrails there).
+    assert not {s["Type"] for s in steps_by_name(definitions["prod"]).values()} & {
+        "Model",
+        "EndpointConfig",
+        "Endpoint",
+    }
 
 
 def test_prod_encrypts_volumes_and_outputs_with_its_kms_key(definitions: dict[str, Any]) -> None:
@@ -445,7 +470,6 @@ def test_vpc_and_network_isolation_from_config() -> None:
         "SecurityGroupIds": ["sg-1"],
         "Subnets": ["subnet-1"],
     }
-    assert steps["CreateChatbotModel"]["Arguments"]["EnableNetworkIsolation"] is True
     # Isolated containers cannot download the code: it arrives as an input channel instead.
     training = steps["TrainLocationClassifier"]["Arguments"]
     code = [c for c in training["InputDataConfig"] if c["ChannelName"] == "code"]
@@ -539,8 +563,6 @@ def test_only_an_approved_version_is_deployed(definitions: dict[str, Any], model
     ]
     verdicts = names.VERDICT_STEPS[model.lower()]
     assert [s["Name"] for s in check["Arguments"]["IfSteps"]] == [
-        f"Create{model}Model",
-        f"{model}EndpointConfig",
         f"Deploy{model}",
         verdicts["deployed"][0],  # after the deploy: the other model's gate, else the run fails
     ]

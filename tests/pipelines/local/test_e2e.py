@@ -179,11 +179,20 @@ def test_unchanged_rerun_reuses_every_cacheable_step(full_run: tuple[FullRun, Ru
     # FingerprintData is uncached in the definition (it keys everything else): it runs, the rest is reused.
     assert cached.pop("FingerprintData") == ("Succeeded", "off")
     assert set(cached.values()) == {("Cached", "hit")}
-    assert len(cached) == 14  # with the tuning (its trials hit) and the batch transform
-    assert (
-        result.state.steps["RegisterChatbot"].properties["ModelPackageVersion"]
-        == (first.state.steps["RegisterChatbot"].properties["ModelPackageVersion"])
-    )
+    assert len(cached) == 14  # with the tuning (its trials hit)
+    # A fully cached run adds no model version: FindXVersion finds the same artifact and evaluation in
+    # the group, so CheckXIsNew skips registration and deployment (the endpoint already serves it).
+    registry = LocalRegistry(runner.home / "registry.db")
+    for model, group in (
+        ("Chatbot", "stranger-things-chatbot"),
+        ("Classifier", "stranger-things-location-classifier"),
+    ):
+        find = result.state.steps[f"Find{model}Version"].properties["OutputParameters"]
+        registered = first.state.steps[f"Register{model}"].properties
+        assert find["found"] == "true" and find["version"] == str(registered["ModelPackageVersion"])
+        assert result.state.steps[f"Register{model}"].status == "Skipped"
+        assert result.state.steps[f"Deploy{model}"].status == "Skipped"
+        assert [v.version for v in registry.list_versions(group)] == [registered["ModelPackageVersion"]]
 
 
 def test_a_failed_chatbot_gate_fails_the_run_after_the_classifier_registers_and_deploys(

@@ -185,10 +185,10 @@ def test_pending_approval_registers_without_deploying(demo: DemoRunner) -> None:
 
 def test_unsupported_step_type_is_named_before_anything_runs(demo: DemoRunner) -> None:
     definition = demo.definition()
-    definition["Steps"].append({"Name": "Notify", "Type": "Lambda", "Arguments": {}})
+    definition["Steps"].append({"Name": "Notify", "Type": "EMR", "Arguments": {}})
 
     with pytest.raises(
-        DefinitionError, match="step 'Notify' has type 'Lambda', which the local runner does not run"
+        DefinitionError, match="step 'Notify' has type 'EMR', which the local runner does not run"
     ):
         demo.run(definition=definition)
     assert demo.calls_made() == []
