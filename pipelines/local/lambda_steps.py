@@ -54,12 +54,13 @@ def run_lambda(call: StepCall) -> Outcome:
         deployer,
         resolve_uri=lambda uri: str(svc.storage.local_path(uri)),
     )
-    if call.args.get(REQUEST_KEY) == "find":
+    group = call.args["group"]
+    if call.args.get(REQUEST_KEY) != "find":
+        message = f"{outputs['endpoint_name']}: {outputs['action']} ({outputs['reason']})"
+    elif outputs["found"] == "true":
         message = (
-            f"{call.args['group']} holds it as version {outputs['version']} ({outputs['status']}): not registered again"
-            if outputs["found"] == "true"
-            else f"{call.args['group']}: a new version"
+            f"{group} holds it as version {outputs['version']} ({outputs['status']}): not registered again"
         )
     else:
-        message = f"{outputs['endpoint_name']}: {outputs['action']} ({outputs['reason']})"
+        message = f"{group}: a new version"
     return Outcome(SUCCEEDED, properties={"OutputParameters": outputs}, message=message)

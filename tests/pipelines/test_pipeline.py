@@ -362,7 +362,7 @@ def test_register_points_metrics_at_evaluation_json_and_takes_approval_from_a_pa
 
 
 def test_deploy_steps_invoke_the_deploy_handler_per_environment(definitions: dict[str, Any]) -> None:
-    """One deployer: the pipeline's deploy and lookup steps are requests to the approval handler's function."""
+    """One deployer: the deploy and lookup steps are requests to the approval handler's function."""
     for env in ("dev", "prod"):
         steps = steps_by_name(definitions[env])
         arn = f"arn:aws:lambda:us-east-1:123456789012:function:stranger-things-nlp-{env}-deploy-handler"
