@@ -134,8 +134,8 @@ diagram: $(STAMP) ## Draw the DAG (docs/pipeline.mmd and the mermaid block in RE
 
 .PHONY: iam-policy
 # Not echoed: stdout is the JSON alone, so `make iam-policy ENV=dev > policy.json` is a valid document.
-iam-policy: $(STAMP) ## Print the least-privilege execution-role policy for ENV
-	@$(PY) -m pipelines iam-policy --env $(ENV)
+iam-policy: $(STAMP) ## Print the least-privilege policy of ROLE (job, default, or pipeline) for ENV
+	@$(PY) -m pipelines iam-policy --env $(ENV) --role $(or $(ROLE),job)
 
 .PHONY: build-containers
 build-containers: $(STAMP) ## Build the project images (extend the AWS DLCs) and push them to ECR

@@ -41,12 +41,24 @@ class ProjectConfig(Strict):
     account_id: str = Field(pattern=r"^\d{12}$", description="AWS account that holds the pipeline")
     bucket: str = Field(min_length=3, max_length=63, description="S3 bucket for code, data and outputs")
     prefix: str = Field(description="key prefix under the bucket for everything this project writes")
-    role_name: str = Field(description="name of the SageMaker execution role")
+    role_name: str = Field(
+        description="name of the job role: the identity job code and endpoints run as (data access only)"
+    )
+    pipeline_role_name: str = Field(
+        default="StrangerThingsNlpSageMakerPipeline",
+        description="name of the pipeline role: creates the jobs, registers, invokes the deploy handler",
+    )
     tags: dict[str, str] = Field(default_factory=dict)
 
     @property
     def role_arn(self) -> str:
+        """The job role's ARN (every job's RoleArn, the served models' ExecutionRoleArn)."""
         return f"arn:aws:iam::{self.account_id}:role/{self.role_name}"
+
+    @property
+    def pipeline_role_arn(self) -> str:
+        """The pipeline role's ARN (what upsert passes as the pipeline's RoleArn)."""
+        return f"arn:aws:iam::{self.account_id}:role/{self.pipeline_role_name}"
 
     @property
     def s3_root(self) -> str:

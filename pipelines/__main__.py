@@ -77,7 +77,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     diagram.set_defaults(func=commands.cmd_diagram)
 
-    iam = add("iam-policy", "print the execution role's least-privilege policy (JSON)")
+    iam = add("iam-policy", "print a role's least-privilege policy (JSON): the job role or the pipeline role")
+    iam.add_argument(
+        "--role", choices=("job", "pipeline"), default="job", help="job: what job code runs as (default)"
+    )
     iam.set_defaults(func=commands.cmd_iam_policy)
 
     build = add("build-containers", "build the project images (FROM the AWS DLCs) and push them to ECR")

@@ -57,7 +57,7 @@ def upsert_pipeline(cfg: Config, boto_session: Any | None = None) -> UpsertResul
     code_uri = upload_bundle(session.client("s3"), cfg.project.bucket, cfg.project.prefix)
     LOG.info("code bundle at %s", code_uri)
     response = pipeline.upsert(
-        role_arn=cfg.project.role_arn,
+        role_arn=cfg.project.pipeline_role_arn,  # the pipeline role; jobs run as the job role
         description=f"{cfg.project.name} ({cfg.env}): NLP analytics, chatbot and location classifier",
         tags=pipeline_tags(cfg),
     )

@@ -94,9 +94,10 @@ def cmd_diagram(args: argparse.Namespace) -> int:
 
 
 def cmd_iam_policy(args: argparse.Namespace) -> int:
-    from pipelines.iam import execution_role_policy
+    from pipelines.iam import execution_role_policy, pipeline_role_policy
 
-    print(json.dumps(execution_role_policy(_config(args)), indent=2))
+    generate = pipeline_role_policy if args.role == "pipeline" else execution_role_policy
+    print(json.dumps(generate(_config(args)), indent=2))
     return 0
 
 

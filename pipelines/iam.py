@@ -1,10 +1,21 @@
-"""The execution role's least-privilege policy, generated from config (`make iam-policy ENV=...`).
+"""The two roles' least-privilege policies, generated from config (`make iam-policy ENV=... ROLE=...`).
+
+Two roles, because job code must not hold the pipeline's powers (issue 11):
+- the job role (`execution_role_policy`, conf `project.role_name`): the identity all job code and the
+  served models run as. Data access only: read the project's data, write run outputs, pull images,
+  write logs and metrics. `code/` is read-only to it (an explicit Deny), so a job cannot overwrite the
+  content-addressed bundles cached steps trust; it cannot register or approve a model.
+- the pipeline role (`pipeline_role_policy`, conf `project.pipeline_role_name`): what SageMaker
+  Pipelines acts as. It creates the jobs (passing the job role), registers versions
+  (CreateModelPackage, never UpdateModelPackage: approval is a reviewer's), reads the property files
+  the gates read, and invokes the deploy handler (the Lambda steps FindXVersion and DeployX).
 
 Every statement lists its actions (no wildcards in actions) and scopes resources to the project: its
 bucket and prefix (plus the input data's bucket and prefix), the jobs SageMaker Pipelines starts
-(named `pipelines-*`), its model package groups, its endpoints `<project>-<env>-*`, its ECR
-repositories, its log groups, and the KMS key and VPC when config sets them. The few actions AWS only
-authorises on `*` (ecr:GetAuthorizationToken, cloudwatch:PutMetricData, ec2:Describe*) say so.
+(named `pipelines-*`), its model package groups, its ECR repositories, its log groups, and the KMS key
+and VPC when config sets them. The few actions AWS only authorises on `*` (ecr:GetAuthorizationToken,
+cloudwatch:PutMetricData, ec2:Describe*) say so. tests/iam replays what the code and the jobs do
+against these documents.
 """
 
 from __future__ import annotations
@@ -12,6 +23,9 @@ from __future__ import annotations
 from typing import Any
 
 from conf.schema import Config
+from model_registry.naming import handler_function_arn
+
+CODE_FOLDER = "code"  # <prefix>/code/<sha>/...: the content-addressed bundles upsert uploads
 
 DLC_ACCOUNTS = ("763104351884",)  # where the AWS Deep Learning Containers live
 
@@ -34,13 +48,21 @@ def _s3_statements(cfg: Config) -> list[dict[str, Any]]:
         f"arn:aws:s3:::{bucket}/{prefix}/*" if prefix else f"arn:aws:s3:::{bucket}/*"
         for bucket, prefix in locations
     )
+    code = f"{project_prefix}/{CODE_FOLDER}/*" if project_prefix else f"{CODE_FOLDER}/*"
     statements: list[dict[str, Any]] = [
         {
             "Sid": "ProjectObjects",
             "Effect": "Allow",
             "Action": ["s3:AbortMultipartUpload", "s3:GetObject", "s3:PutObject"],
             "Resource": objects,
-        }
+        },
+        {
+            # Cached steps trust the content-addressed bundles under code/: jobs read them, never write.
+            "Sid": "CodeIsReadOnlyForJobs",
+            "Effect": "Deny",
+            "Action": ["s3:AbortMultipartUpload", "s3:DeleteObject", "s3:PutObject"],
+            "Resource": [f"arn:aws:s3:::{project_bucket}/{code}"],
+        },
     ]
     for index, (bucket, prefix) in enumerate(sorted(locations)):
         statement: dict[str, Any] = {
@@ -56,82 +78,10 @@ def _s3_statements(cfg: Config) -> list[dict[str, Any]]:
 
 
 def execution_role_policy(cfg: Config) -> dict[str, Any]:
-    """The IAM policy document (version 2012-10-17) for the pipeline's execution role."""
+    """The job role's policy document: what job code and served models may do (data access only)."""
     region, account = cfg.project.region, cfg.project.account_id
-    arn = f"arn:aws:sagemaker:{region}:{account}"
-    groups = [cfg.registry.chatbot_group, cfg.registry.classifier_group]
-    endpoints = f"{cfg.project.name}-{cfg.env}-*"
     statements = [
         *_s3_statements(cfg),
-        {
-            "Sid": "PipelineJobs",
-            "Effect": "Allow",
-            "Action": [
-                "sagemaker:AddTags",
-                "sagemaker:CreateHyperParameterTuningJob",
-                "sagemaker:CreateProcessingJob",
-                "sagemaker:CreateTrainingJob",
-                "sagemaker:CreateTransformJob",
-                "sagemaker:DescribeHyperParameterTuningJob",
-                "sagemaker:DescribeProcessingJob",
-                "sagemaker:DescribeTrainingJob",
-                "sagemaker:DescribeTransformJob",
-                "sagemaker:ListTrainingJobsForHyperParameterTuningJob",
-                "sagemaker:StopHyperParameterTuningJob",
-                "sagemaker:StopProcessingJob",
-                "sagemaker:StopTrainingJob",
-                "sagemaker:StopTransformJob",
-            ],
-            # Tuning trials are training jobs named after their tuning job (pipelines-...-NNN-...).
-            "Resource": [
-                f"{arn}:processing-job/pipelines-*",
-                f"{arn}:training-job/pipelines-*",
-                f"{arn}:hyper-parameter-tuning-job/pipelines-*",
-                f"{arn}:transform-job/pipelines-*",
-            ],
-        },
-        {
-            "Sid": "ModelRegistry",
-            "Effect": "Allow",
-            "Action": [
-                "sagemaker:AddTags",
-                "sagemaker:CreateModelPackage",
-                "sagemaker:CreateModelPackageGroup",
-                "sagemaker:DescribeModelPackage",
-                "sagemaker:DescribeModelPackageGroup",
-                "sagemaker:ListModelPackages",
-                "sagemaker:UpdateModelPackage",
-            ],
-            "Resource": [f"{arn}:model-package-group/{g}" for g in groups]
-            + [f"{arn}:model-package/{g}/*" for g in groups],
-        },
-        {
-            "Sid": "ModelsAndEndpoints",
-            "Effect": "Allow",
-            "Action": [
-                "sagemaker:AddTags",
-                "sagemaker:CreateEndpoint",
-                "sagemaker:CreateEndpointConfig",
-                "sagemaker:CreateModel",
-                "sagemaker:DescribeEndpoint",
-                "sagemaker:DescribeEndpointConfig",
-                "sagemaker:DescribeModel",
-                "sagemaker:UpdateEndpoint",
-            ],
-            # Models are named by the pipeline (pipelines-<execution>-...); endpoints by us.
-            "Resource": [
-                f"{arn}:model/pipelines-*",
-                f"{arn}:endpoint-config/{endpoints}",
-                f"{arn}:endpoint/{endpoints}",
-            ],
-        },
-        {
-            "Sid": "PassThisRoleToSageMaker",
-            "Effect": "Allow",
-            "Action": ["iam:PassRole"],
-            "Resource": [cfg.project.role_arn],
-            "Condition": {"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}},
-        },
         {
             "Sid": "PullImages",
             "Effect": "Allow",
@@ -165,6 +115,96 @@ def execution_role_policy(cfg: Config) -> dict[str, Any]:
         },
     ]
     statements += _kms_statements(cfg) + _vpc_statements(cfg)
+    return {"Version": "2012-10-17", "Statement": statements}
+
+
+def pipeline_role_policy(cfg: Config) -> dict[str, Any]:
+    """The pipeline role's policy document: create the jobs, register, invoke the deploy handler."""
+    region, account = cfg.project.region, cfg.project.account_id
+    arn = f"arn:aws:sagemaker:{region}:{account}"
+    groups = [cfg.registry.chatbot_group, cfg.registry.classifier_group]
+    prefix = cfg.project.prefix.strip("/")
+    statements: list[dict[str, Any]] = [
+        {
+            "Sid": "PipelineJobs",
+            "Effect": "Allow",
+            "Action": [
+                "sagemaker:AddTags",
+                "sagemaker:CreateHyperParameterTuningJob",
+                "sagemaker:CreateProcessingJob",
+                "sagemaker:CreateTrainingJob",
+                "sagemaker:CreateTransformJob",
+                "sagemaker:DescribeHyperParameterTuningJob",
+                "sagemaker:DescribeProcessingJob",
+                "sagemaker:DescribeTrainingJob",
+                "sagemaker:DescribeTransformJob",
+                "sagemaker:ListTrainingJobsForHyperParameterTuningJob",
+                "sagemaker:StopHyperParameterTuningJob",
+                "sagemaker:StopProcessingJob",
+                "sagemaker:StopTrainingJob",
+                "sagemaker:StopTransformJob",
+            ],
+            # Tuning trials are training jobs named after their tuning job (pipelines-...-NNN-...).
+            "Resource": [
+                f"{arn}:processing-job/pipelines-*",
+                f"{arn}:training-job/pipelines-*",
+                f"{arn}:hyper-parameter-tuning-job/pipelines-*",
+                f"{arn}:transform-job/pipelines-*",
+            ],
+        },
+        {
+            # CreateClassifierBatchModel: the batch transform's model (named pipelines-<execution>-...);
+            # endpoints are the deploy handler's, never the pipeline's.
+            "Sid": "BatchTransformModel",
+            "Effect": "Allow",
+            "Action": ["sagemaker:AddTags", "sagemaker:CreateModel", "sagemaker:DescribeModel"],
+            "Resource": [f"{arn}:model/pipelines-*"],
+        },
+        {
+            "Sid": "RegisterVersions",
+            "Effect": "Allow",
+            "Action": [
+                "sagemaker:AddTags",
+                "sagemaker:CreateModelPackage",
+                "sagemaker:DescribeModelPackage",
+                "sagemaker:DescribeModelPackageGroup",
+            ],
+            "Resource": [f"{arn}:model-package-group/{g}" for g in groups]
+            + [f"{arn}:model-package/{g}/*" for g in groups],
+        },
+        {
+            "Sid": "PassJobRoleToSageMaker",
+            "Effect": "Allow",
+            "Action": ["iam:PassRole"],
+            "Resource": [cfg.project.role_arn],
+            "Condition": {"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}},
+        },
+        {
+            # FindXVersion and DeployX: the deploy handler of this environment, nothing else.
+            "Sid": "InvokeDeployHandler",
+            "Effect": "Allow",
+            "Action": ["lambda:InvokeFunction"],
+            "Resource": [handler_function_arn(region, account, cfg.project.name, cfg.env)],
+        },
+        {
+            # The gates' JsonGet reads the evaluation reports (property files) the jobs wrote.
+            "Sid": "ReadPropertyFiles",
+            "Effect": "Allow",
+            "Action": ["s3:GetObject"],
+            "Resource": [
+                f"arn:aws:s3:::{cfg.project.bucket}/{prefix}/*"
+                if prefix
+                else f"arn:aws:s3:::{cfg.project.bucket}/*"
+            ],
+        },
+    ]
+    key = cfg.security.kms_key_id
+    if key:
+        # CreateTrainingJob/CreateProcessingJob with a volume or output key: the caller needs a grant.
+        kms = _kms_statements(cfg)[0]
+        statements.append(
+            {**kms, "Sid": "GrantJobsTheProjectKey", "Action": ["kms:CreateGrant", "kms:DescribeKey"]}
+        )
     return {"Version": "2012-10-17", "Statement": statements}
 
 

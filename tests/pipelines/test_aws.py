@@ -33,7 +33,7 @@ def test_upsert_creates_then_updates_with_tags_and_uploaded_code(aws) -> None:  
     assert created.code_uri.endswith(f"/code/{bundle_hash()}/")
     described = sm.describe_pipeline(PipelineName="stranger-things-nlp-dev")
     assert json.loads(described["PipelineDefinition"]) == json.loads(definition_text("dev"))
-    assert described["RoleArn"] == cfg.project.role_arn
+    assert described["RoleArn"] == cfg.project.pipeline_role_arn  # the pipeline role, not the job role
     assert "stranger-things-nlp (dev)" in described["PipelineDescription"]
     tags = {(t["Key"], t["Value"]) for t in sm.list_tags(ResourceArn=created.pipeline_arn)["Tags"]}
     assert tags == {("project", "stranger-things-nlp"), ("environment", "dev")}

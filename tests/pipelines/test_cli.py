@@ -19,7 +19,7 @@ from conf import load_config
 from pipelines.__main__ import build_parser, main
 from pipelines.containers import build_commands
 from pipelines.diagram import END, START, update_readme
-from pipelines.iam import execution_role_policy
+from pipelines.iam import execution_role_policy, pipeline_role_policy
 from tests.pipelines.conftest import definition_text
 
 REPO = Path(__file__).resolve().parents[2]
@@ -135,16 +135,33 @@ def test_iam_policy_lists_actions_and_scopes_resources(env: str) -> None:
     assert by_sid["ProjectObjects"]["Resource"] == [
         "arn:aws:s3:::stranger-things-nlp-artifacts/stranger-things-nlp/*"
     ]
-    assert by_sid["ModelsAndEndpoints"]["Resource"][-1] == (
-        f"arn:aws:sagemaker:us-east-1:123456789012:endpoint/stranger-things-nlp-{env}-*"
-    )
-    assert (
-        "arn:aws:sagemaker:us-east-1:123456789012:model-package-group/stranger-things-chatbot"
-        in (by_sid["ModelRegistry"]["Resource"])
-    )
-    assert by_sid["PassThisRoleToSageMaker"]["Resource"] == [
+    # The job role has data access only: it cannot register or approve a model, pass a role, touch an
+    # endpoint, or write under code/ (the bundles cached steps trust).
+    assert not {a for a in _actions(policy) if a.startswith(("sagemaker:", "iam:"))}
+    assert by_sid["CodeIsReadOnlyForJobs"] == {
+        "Sid": "CodeIsReadOnlyForJobs",
+        "Effect": "Deny",
+        "Action": ["s3:AbortMultipartUpload", "s3:DeleteObject", "s3:PutObject"],
+        "Resource": ["arn:aws:s3:::stranger-things-nlp-artifacts/stranger-things-nlp/code/*"],
+    }
+
+
+@pytest.mark.parametrize("env", ["dev", "prod", "local"])
+def test_pipeline_role_creates_jobs_registers_and_invokes_the_deployer(env: str) -> None:
+    policy = pipeline_role_policy(load_config(env))
+    assert all("*" not in action and ":" in action for action in _actions(policy))
+    assert "sagemaker:UpdateModelPackage" not in _actions(policy)  # approval is a reviewer's
+    by_sid = {s["Sid"]: s for s in policy["Statement"]}
+    assert by_sid["InvokeDeployHandler"]["Resource"] == [
+        f"arn:aws:lambda:us-east-1:123456789012:function:stranger-things-nlp-{env}-deploy-handler"
+    ]
+    assert by_sid["PassJobRoleToSageMaker"]["Resource"] == [
         "arn:aws:iam::123456789012:role/StrangerThingsNlpSageMakerExecution"
     ]
+    assert (
+        "arn:aws:sagemaker:us-east-1:123456789012:model-package-group/stranger-things-chatbot"
+        in by_sid["RegisterVersions"]["Resource"]
+    )
 
 
 def test_iam_policy_adds_kms_vpc_and_an_outside_data_bucket() -> None:
@@ -169,6 +186,8 @@ def test_iam_policy_adds_kms_vpc_and_an_outside_data_bucket() -> None:
 def test_cli_prints_the_policy(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["iam-policy", "--env", "dev"]) == 0
     assert json.loads(capsys.readouterr().out) == execution_role_policy(load_config("dev"))
+    assert main(["iam-policy", "--env", "dev", "--role", "pipeline"]) == 0
+    assert json.loads(capsys.readouterr().out) == pipeline_role_policy(load_config("dev"))
 
 
 @pytest.fixture
