@@ -105,6 +105,16 @@ def deploy_handler_policy(
             "Resource": endpoint_resources,
         },
         {
+            # Endpoints built before one deployer (the pipeline's own Endpoint steps) serve a config
+            # named <endpoint>-<execution id> and a model named pipelines-<id>-...: the handler reads
+            # them to learn what is live (then replaces them with its own <endpoint>-v<n>-<hash>).
+            "Sid": "ReadPipelineBuiltEndpoints",
+            "Effect": "Allow",
+            "Action": ["sagemaker:DescribeEndpointConfig", "sagemaker:DescribeModel"],
+            "Resource": [sm(f"endpoint-config/{endpoint}-*") for endpoint in endpoints]
+            + [sm("model/pipelines-*")],
+        },
+        {
             "Sid": "ReadRollbackAlarms",
             "Effect": "Allow",
             "Action": ["cloudwatch:DescribeAlarms"],
