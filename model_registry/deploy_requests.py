@@ -23,6 +23,7 @@ Stdlib only: this module travels in the Lambda bundle.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -112,16 +113,29 @@ def reconcile(
     return Decision("deploy", f"latest approved version {latest.version}", **chosen)
 
 
+def same_uri(stored: str, asked: str) -> bool:
+    """SageMaker: a cached step hands on the very S3 URI it wrote, so equal URIs are the same object."""
+    return stored == asked
+
+
 def find(
-    group: str, model_data_url: str, evaluation_uri: str, registry: VersionSource
+    group: str,
+    model_data_url: str,
+    evaluation_uri: str,
+    registry: VersionSource,
+    same: Callable[[str, str], bool] = same_uri,
 ) -> ModelVersion | None:
     """The newest version of `group` registered with this artifact and this evaluation report, any status."""
     try:
         versions = registry.list_versions(group)
     except KeyError:  # no such group yet: nothing registered
         return None
-    same = [v for v in versions if v.model_data_url == model_data_url and v.evaluation_uri == evaluation_uri]
-    return max(same, key=lambda v: v.version) if same else None
+    matches = [
+        v
+        for v in versions
+        if same(v.model_data_url, model_data_url) and same(v.evaluation_uri, evaluation_uri)
+    ]
+    return max(matches, key=lambda v: v.version) if matches else None
 
 
 def find_outputs(found: ModelVersion | None) -> dict[str, Any]:
@@ -141,11 +155,12 @@ def handle_request(
     settings: HandlerSettings,
     registry: VersionSource,
     deployer: StatefulDeployer,
-    resolve_uri: Any = None,
+    same: Callable[[str, str], bool] = same_uri,
 ) -> dict[str, Any]:
     """Serve one direct request; returns the Lambda step's outputs (flat strings).
 
-    `resolve_uri` maps a request's URIs to what the registry stores (the local backend stores paths).
+    `same` says whether a stored artifact/report location and a requested one are the same object
+    (the local backend stores paths, one run folder per run, so it compares contents).
     """
     kind = event.get(REQUEST_KEY)
     group = _field(event, "group")
@@ -161,13 +176,7 @@ def handle_request(
         }
     if kind == FIND:
         _target(settings, group)
-        uri = resolve_uri or (lambda value: value)
-        found = find(
-            group,
-            uri(_field(event, "model_data_url")),
-            uri(_field(event, "evaluation_uri")),
-            registry,
-        )
+        found = find(group, _field(event, "model_data_url"), _field(event, "evaluation_uri"), registry, same)
         LOG.info("%s: %s", group, f"version {found.version} ({found.status})" if found else "not registered")
         return find_outputs(found)
     raise BadRequest(f"unknown request {kind!r}: expected {RECONCILE!r} or {FIND!r}")

@@ -9,6 +9,9 @@ Only the deploy handler is known: another function is refused, naming it.
 
 from __future__ import annotations
 
+import filecmp
+from pathlib import Path
+
 from conf import load_config
 from model_registry.deploy_logic import HandlerSettings
 from model_registry.deploy_requests import REQUEST_KEY, handle_request
@@ -47,13 +50,16 @@ def run_lambda(call: StepCall) -> Outcome:
     svc = call.services
     settings = settings_for(str(call.definition.get("FunctionArn", "")))
     deployer = LocalDeployer(svc.registry, deploy_root=svc.models_dir, base_dir=svc.repo_root)
-    outputs = handle_request(
-        call.args,
-        settings,
-        svc.registry,
-        deployer,
-        resolve_uri=lambda uri: str(svc.storage.local_path(uri)),
-    )
+
+    def same(stored: str, asked: str) -> bool:
+        # The registry stores the path a version's files had in the run that registered it; each run
+        # has its own S3 folder, so the same object handed on by a cached step is compared by content.
+        here, there = Path(stored), svc.storage.local_path(asked)
+        return (
+            here.is_file() and there.is_file() and (here == there or filecmp.cmp(here, there, shallow=False))
+        )
+
+    outputs = handle_request(call.args, settings, svc.registry, deployer, same)
     group = call.args["group"]
     if call.args.get(REQUEST_KEY) != "find":
         message = f"{outputs['endpoint_name']}: {outputs['action']} ({outputs['reason']})"
