@@ -132,6 +132,10 @@ start-pipeline: $(STAMP) ## Start an execution for ENV; PARAMS="Name=value ..." 
 diagram: $(STAMP) ## Draw the DAG (docs/pipeline.mmd and the mermaid block in README)
 	$(PY) -m pipelines diagram --env $(ENV)
 
+.PHONY: smoke-aws
+smoke-aws: $(STAMP) ## Preflight, upsert and run a CPU/tiny-model smoke variant of ENV on AWS; prints cost; cleans up unless KEEP=1
+	$(PY) -m pipelines smoke-aws --env $(ENV) $(if $(KEEP),--keep,)
+
 .PHONY: iam-policy
 # Not echoed: stdout is the JSON alone, so `make iam-policy ENV=dev > policy.json` is a valid document.
 iam-policy: $(STAMP) ## Print the least-privilege policy of ROLE (job, default, or pipeline) for ENV

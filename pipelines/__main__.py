@@ -70,6 +70,15 @@ def build_parser() -> argparse.ArgumentParser:
     start.add_argument("--display-name", help="execution display name")
     start.set_defaults(func=commands.cmd_start)
 
+    smoke = add(
+        "smoke-aws", "preflight, upsert and run a CPU/tiny-model smoke variant, report cost, clean up"
+    )
+    smoke.add_argument(
+        "--keep", action="store_true", help="keep the smoke pipeline and its registered versions"
+    )
+    smoke.add_argument("--poll-s", type=float, default=30.0, help="seconds between progress polls")
+    smoke.set_defaults(func=commands.cmd_smoke_aws)
+
     diagram = add("diagram", "draw the DAG as mermaid (docs/pipeline.mmd and the README block)")
     diagram.add_argument("--out", default="docs/pipeline.mmd", help="mermaid file to write")
     diagram.add_argument(

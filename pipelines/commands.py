@@ -77,6 +77,16 @@ def cmd_start(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_smoke_aws(args: argparse.Namespace) -> int:
+    import boto3
+
+    from pipelines.smoke import run_smoke, smoke_config
+
+    cfg = smoke_config(args.env)
+    session = boto3.session.Session(region_name=cfg.project.region)
+    return run_smoke(cfg, session, say=print, keep=args.keep, poll_s=args.poll_s)
+
+
 def cmd_diagram(args: argparse.Namespace) -> int:
     from pipelines.definition import definition_json
     from pipelines.diagram import mermaid, update_readme
