@@ -88,6 +88,9 @@ class HandlerSettings:
     data_capture_s3_uri: str = ""
     kms_key_id: str | None = None
     tags: dict[str, str] = field(default_factory=dict)
+    # The served model's network guardrails, as the jobs have them (conf security.*).
+    network_isolation: bool = False
+    vpc_config: dict[str, list[str]] | None = None
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), sort_keys=True)
@@ -102,6 +105,8 @@ class HandlerSettings:
             data_capture_s3_uri=data.get("data_capture_s3_uri", ""),
             kms_key_id=data.get("kms_key_id"),
             tags=dict(data.get("tags", {})),
+            network_isolation=bool(data.get("network_isolation", False)),
+            vpc_config=data.get("vpc_config"),
         )
 
 

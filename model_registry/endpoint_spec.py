@@ -36,6 +36,8 @@ def resource_name(target: EndpointTarget, version: ModelVersion, settings: Handl
         },
         sort_keys=True,
     )
+    if settings.network_isolation or settings.vpc_config:  # only then: existing names stay as they were
+        fingerprint += json.dumps([settings.network_isolation, settings.vpc_config], sort_keys=True)
     digest = hashlib.sha256(fingerprint.encode()).hexdigest()[:8]
     suffix = f"-v{version.version}-{digest}"
     return target.endpoint_name[: MAX_NAME - len(suffix)].rstrip("-") + suffix
@@ -54,12 +56,17 @@ def model_request(name: str, version: ModelVersion, settings: HandlerSettings) -
     """CreateModel from the registered package: image, artifact and environment come from the package."""
     if not settings.execution_role_arn:
         raise ValueError("execution_role_arn is empty: the model needs the SageMaker execution role")
-    return {
+    request: dict[str, Any] = {
         "ModelName": name,
         "ExecutionRoleArn": settings.execution_role_arn,
         "PrimaryContainer": {"ModelPackageName": version.arn},
         "Tags": tag_list(settings, version),
     }
+    if settings.network_isolation:
+        request["EnableNetworkIsolation"] = True
+    if settings.vpc_config:
+        request["VpcConfig"] = settings.vpc_config
+    return request
 
 
 def data_capture_uri(settings: HandlerSettings, target: EndpointTarget) -> str:

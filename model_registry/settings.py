@@ -71,4 +71,10 @@ def handler_settings(cfg: Config) -> HandlerSettings:
         data_capture_s3_uri=f"{cfg.project.s3_root.rstrip('/')}/{cfg.env}/data-capture",
         kms_key_id=cfg.security.kms_key_id,
         tags={**cfg.project.tags, "project": cfg.project.name, "environment": cfg.env},
+        network_isolation=cfg.security.network_isolation,
+        vpc_config=(
+            {"SecurityGroupIds": list(cfg.security.security_group_ids), "Subnets": list(cfg.security.subnets)}
+            if cfg.security.subnets
+            else None
+        ),
     )

@@ -166,3 +166,29 @@ def test_sagemaker_deployer_reads_the_pending_deployment(
     decision = reconcile(GROUP, settings, registry, busy)
     assert decision.action == "noop" and "already being updated to version 2" in decision.reason
     assert v1 != v2
+
+
+def test_served_models_keep_the_jobs_network_guardrails() -> None:
+    """The pipeline's own CreateModel step had network isolation and the VPC; the one deployer keeps them."""
+    from conf import load_config
+    from model_registry.endpoint_spec import model_request, resource_name
+
+    cfg = load_config(
+        "dev",
+        overrides={
+            "security": {"network_isolation": True, "subnets": ["subnet-1"], "security_group_ids": ["sg-1"]},
+            "chatbot": {"model_id": "s3://b/models/base/"},
+            "classifier": {"model_id": "s3://b/models/clf/"},
+            "themes": {"model_id": "s3://b/models/nli/"},
+        },
+    )
+    settings = handler_settings(cfg)
+    assert HandlerSettings.from_json(settings.to_json()) == settings
+    target = settings.targets[GROUP]
+    request = model_request(
+        resource_name(target, version(1, "Approved"), settings), version(1, "Approved"), settings
+    )
+    assert request["EnableNetworkIsolation"] is True
+    assert request["VpcConfig"] == {"SecurityGroupIds": ["sg-1"], "Subnets": ["subnet-1"]}
+    plain = handler_settings(load_config("dev"))
+    assert "VpcConfig" not in model_request("m", version(1, "Approved"), plain)
