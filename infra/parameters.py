@@ -90,6 +90,7 @@ def _execution(cfg: Config) -> dict[str, str]:
         "Environment": cfg.env,
         "StorageStack": stack_name(cfg, "storage"),
         "RoleName": cfg.project.role_name,
+        "PipelineRoleName": cfg.project.pipeline_role_name,
         "Prefix": cfg.project.prefix.strip("/"),
         "ChatbotGroup": cfg.registry.chatbot_group,
         "ClassifierGroup": cfg.registry.classifier_group,

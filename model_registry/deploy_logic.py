@@ -38,11 +38,16 @@ Action = Literal["ignore", "noop", "deploy", "rollback"]
 
 def approval_rule_pattern(groups: list[str], status: str) -> dict[str, Any]:
     """The EventBridge pattern for model package state changes of `groups` whose approval status is
-    `status`; nothing else. The operations stack's rules carry it (tests/infra checks they are equal)."""
+    `status` and whose package is Completed (an InProgress or Failed package has nothing to deploy);
+    nothing else. The operations stack's rules carry it (tests/infra checks they are equal)."""
     return {
         "source": [EVENT_SOURCE],
         "detail-type": [EVENT_DETAIL_TYPE],
-        "detail": {"ModelPackageGroupName": sorted(groups), "ModelApprovalStatus": [status]},
+        "detail": {
+            "ModelPackageGroupName": sorted(groups),
+            "ModelApprovalStatus": [status],
+            "ModelPackageStatus": [COMPLETED],
+        },
     }
 
 

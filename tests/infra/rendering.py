@@ -56,6 +56,7 @@ def rendered(cfg: Config, stack: str) -> tuple[dict[str, Any], Resolver]:
         f"{storage}-BucketArn": f"arn:aws:s3:::{cfg.project.bucket}",
         f"{storage}-KmsKeyArn": KMS_KEY_ARN,
         f"{execution}-ExecutionRoleArn": cfg.project.role_arn,
+        f"{execution}-PipelineRoleArn": cfg.project.pipeline_role_arn,
     }
     return template, Resolver(template, refs, attributes, imports)
 

@@ -21,7 +21,7 @@ from model_registry.iam_policies import deploy_handler_policy, scheduler_policy,
 from model_registry.naming import handler_function_name
 from model_registry.scheduling import pipeline_arn, schedule_request
 from model_registry.settings import handler_settings, project_groups, rollout_policy
-from pipelines.iam import execution_role_policy
+from pipelines.iam import execution_role_policy, pipeline_role_policy
 from tests.infra.rendering import KMS_KEY_ARN, normalised, properties, rendered
 
 
@@ -45,6 +45,16 @@ def template_execution_policy(cfg: Config) -> dict[str, Any]:
 def test_execution_role_policy_in_the_stack_is_the_generated_one(env: str) -> None:
     cfg = deployed(env)
     assert template_execution_policy(cfg) == normalised(execution_role_policy(cfg))
+
+
+@pytest.mark.parametrize("env", ["dev", "prod"])
+def test_pipeline_role_policy_in_the_stack_is_the_generated_one(env: str) -> None:
+    cfg = deployed(env)
+    template, resolver = rendered(cfg, "execution")
+    resources = template["Resources"]
+    document = resolver.resolve(resources["PipelinePolicy"]["Properties"]["PolicyDocument"])
+    assert normalised(document) == normalised(pipeline_role_policy(cfg))
+    assert resolver.resolve(resources["PipelineRole"]["Properties"]["RoleName"]) == cfg.project.pipeline_role_name
 
 
 def test_execution_role_policy_matches_in_a_vpc_too() -> None:
@@ -153,4 +163,5 @@ def test_every_stack_imports_only_what_a_stack_before_it_exports() -> None:
         for output in template.get("Outputs", {}).values():
             if "Export" in output:
                 exported.add(resolver.resolve(output["Export"]["Name"]))
-    assert len(exported) == 5  # bucket name and ARN, key ARN, execution role ARN, notifications topic
+    # bucket name and ARN, key ARN, job (execution) and pipeline role ARNs, notifications topic
+    assert len(exported) == 6
