@@ -54,7 +54,8 @@ def test_pipeline_role_policy_in_the_stack_is_the_generated_one(env: str) -> Non
     resources = template["Resources"]
     document = resolver.resolve(resources["PipelinePolicy"]["Properties"]["PolicyDocument"])
     assert normalised(document) == normalised(pipeline_role_policy(cfg))
-    assert resolver.resolve(resources["PipelineRole"]["Properties"]["RoleName"]) == cfg.project.pipeline_role_name
+    role = resources["PipelineRole"]["Properties"]["RoleName"]
+    assert resolver.resolve(role) == cfg.project.pipeline_role_name
 
 
 def test_execution_role_policy_matches_in_a_vpc_too() -> None:
