@@ -20,7 +20,7 @@ from pipelines.__main__ import build_parser, main
 from pipelines.containers import build_commands
 from pipelines.diagram import END, START, update_readme
 from pipelines.iam import execution_role_policy, pipeline_role_policy
-from tests.pipelines.conftest import definition_text
+from tests.pipelines.conftest import definition_text, steps_by_name
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -47,14 +47,13 @@ def test_validate_reports_a_broken_service_rule_with_its_source(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     definition = json.loads(definition_text("dev"))
-    deploy = next(s for s in definition["Steps"][-1]["Arguments"]["IfSteps"] if s["Type"] == "Condition")
-    endpoint = next(s for s in deploy["Arguments"]["IfSteps"] if s["Type"] == "Endpoint")
-    endpoint["RetryPolicies"] = [{"ExceptionType": ["Step.THROTTLING"], "MaxAttempts": 2}]
+    deploy = steps_by_name(definition)["DeployClassifier"]  # a Lambda step: not in AWS's retryable list
+    deploy["RetryPolicies"] = [{"ExceptionType": ["Step.THROTTLING"], "MaxAttempts": 2}]
     path = tmp_path / "broken.json"
     path.write_text(json.dumps(definition))
     assert main(["validate", "--definition", str(path)]) == 1
     err = capsys.readouterr().err
-    assert f"{endpoint['Name']}: [retry-policy-step-type] a Endpoint step cannot carry RetryPolicies" in err
+    assert "DeployClassifier: [retry-policy-step-type] a Lambda step cannot carry RetryPolicies" in err
     assert "source: https://docs.aws.amazon.com/sagemaker/latest/dg/pipelines-retry-policy.html" in err
     assert "0 shape problem(s), 1 service-rule violation(s)" in err
 

@@ -7,6 +7,8 @@ rule it targets reports that step (and, where the mutation cannot break anything
 from __future__ import annotations
 
 import copy
+import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -45,6 +47,18 @@ def mutate(definitions: dict[str, Any], env: str, step: str) -> tuple[dict[str, 
     """A deep copy of the env's definition and the Arguments of `step` in it, to change in place."""
     copied = copy.deepcopy(definitions[env])
     return copied, steps_by_name(copied)[step]["Arguments"]
+
+
+LEGACY = Path(__file__).parent / "golden" / "legacy-endpoint-steps-dev.json"
+
+
+@pytest.fixture
+def legacy(definitions: dict[str, Any]) -> dict[str, Any]:
+    """The dev definition plus the Model/EndpointConfig/Endpoint steps it had before one deployer: the
+    pipeline no longer builds endpoints (issue 11), but the rules still guard a definition that does."""
+    with_endpoints = copy.deepcopy(definitions["dev"])
+    with_endpoints["Steps"] += json.loads(LEGACY.read_text(encoding="utf-8"))["Steps"]
+    return {"dev": with_endpoints}
 
 
 @pytest.mark.parametrize("env", ["dev", "prod"])
@@ -92,23 +106,25 @@ def test_an_execution_variable_in_a_cache_key_fires(definitions: dict[str, Any])
     assert new_violations(definitions, "dev", broken) == [("cache-key-execution-variable", "CleanSubtitles")]
 
 
-def test_a_name_too_long_once_the_execution_id_is_joined_fires(definitions: dict[str, Any]) -> None:
+def test_a_name_too_long_once_the_execution_id_is_joined_fires(legacy: dict[str, Any]) -> None:
+    definitions = legacy
     broken, args = mutate(definitions, "dev", "ChatbotEndpointConfig")
     # 51 characters fit the 63 of EndpointConfigName alone; with "-" and a 12-character execution id, 64.
     args["EndpointConfigName"] = {"Std:Join": {"On": "-", "Values": ["e" * 51, EXECUTION_ID]}}
     # The Endpoint step reads the same name (a step property resolved from the config step's request).
     assert new_violations(definitions, "dev", broken) == [
         ("string-limit", "ChatbotEndpointConfig"),
-        ("string-limit", "DeployChatbot"),
+        ("string-limit", "DeployChatbotEndpoint"),
     ]
     args["EndpointConfigName"]["Std:Join"]["Values"][0] = "e" * 50
     assert new_violations(definitions, "dev", broken) == []
 
 
-def test_a_name_outside_its_pattern_fires(definitions: dict[str, Any]) -> None:
-    broken, args = mutate(definitions, "dev", "DeployChatbot")
+def test_a_name_outside_its_pattern_fires(legacy: dict[str, Any]) -> None:
+    definitions = legacy
+    broken, args = mutate(definitions, "dev", "DeployChatbotEndpoint")
     args["EndpointName"] = "stranger_things_chatbot"
-    assert new_violations(definitions, "dev", broken) == [("string-pattern", "DeployChatbot")]
+    assert new_violations(definitions, "dev", broken) == [("string-pattern", "DeployChatbotEndpoint")]
 
 
 def test_an_enum_parameter_is_checked_at_its_longest_member(definitions: dict[str, Any]) -> None:
@@ -134,7 +150,8 @@ def test_max_wait_without_spot_fires(definitions: dict[str, Any]) -> None:
     assert new_violations(definitions, "dev", broken) == [("spot-max-wait", "TrainChatbot")]
 
 
-def test_data_capture_outside_the_project_fires(definitions: dict[str, Any]) -> None:
+def test_data_capture_outside_the_project_fires(legacy: dict[str, Any]) -> None:
+    definitions = legacy
     broken, args = mutate(definitions, "dev", "ClassifierEndpointConfig")
     args["DataCaptureConfig"]["DestinationS3Uri"] = "s3://someone-elses-bucket/capture"
     assert new_violations(definitions, "dev", broken) == [
@@ -155,12 +172,14 @@ def test_a_cpu_override_for_a_gpu_image_fires(definitions: dict[str, Any]) -> No
     ]
 
 
-def test_a_gpu_override_for_a_cpu_image_fires(definitions: dict[str, Any]) -> None:
+def test_a_gpu_override_for_a_cpu_image_fires(legacy: dict[str, Any]) -> None:
+    definitions = legacy
     found = new_violations(definitions, "dev", ClassifierEndpointInstanceType="ml.g5.xlarge")
     assert ("image-device", "ClassifierEndpointConfig") in found
 
 
-def test_an_endpoint_type_the_package_does_not_register_fires(definitions: dict[str, Any]) -> None:
+def test_an_endpoint_type_the_package_does_not_register_fires(legacy: dict[str, Any]) -> None:
+    definitions = legacy
     assert new_violations(definitions, "dev", ChatbotEndpointInstanceType="ml.g6.xlarge") == [
         ("serving-type-registered", "ChatbotEndpointConfig")
     ]
