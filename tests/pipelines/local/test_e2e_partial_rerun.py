@@ -84,9 +84,14 @@ def test_a_changed_location_line_reruns_only_the_classifier_branch(
     assert {name: state[name] for name in CLASSIFIER_STEPS | {TRANSFORM_STEP}} == dict.fromkeys(
         CLASSIFIER_STEPS | {TRANSFORM_STEP}, ("Succeeded", "miss")
     )
-    # The same chatbot model registers as its existing version; the new classifier as a new one.
-    assert state["RegisterChatbot"] == ("Cached", "hit")
+    # The same chatbot model is found in its group, so it is not registered again (nor redeployed);
+    # the new classifier is registered as a new version and deployed.
+    found = result.state.steps["FindChatbotVersion"].properties["OutputParameters"]
+    assert found["found"] == "true"
+    assert found["version"] == str(first.state.steps["RegisterChatbot"].properties["ModelPackageVersion"])
+    assert state["RegisterChatbot"][0] == state["DeployChatbot"][0] == "Skipped"
     assert state["RegisterClassifier"] == ("Succeeded", "miss")
+    assert result.state.steps["DeployClassifier"].properties["OutputParameters"]["action"] == "deploy"
 
     # The retrained classifier is a new version and now serves; the chatbot keeps its version.
     registry = LocalRegistry(home / "registry.db")
