@@ -7,7 +7,8 @@ FingerprintData (uncached; each cached step below keys on the hash of the folder
   │     ├─ pass: FindChatbotVersion (λ) ─► CheckChatbotIsNew (not in the group yet?)
   │     │     ├─ yes: RegisterChatbot ─► CheckChatbotApproval (Approved?)
   │     │     │     ├─ yes: DeployChatbot (λ)
-  │     │     │     │    ─► CheckClassifierGateAfterChatbotDeploy ─ fail: ClassifierBelowThresholdAfterChatbotDeploy
+  │     │     │     │    ─► CheckClassifierGateAfterChatbotDeploy
+  │     │     │     │         ─ fail: ClassifierBelowThresholdAfterChatbotDeploy
   │     │     │     └─ no: CheckClassifierGateAfterChatbotRegister
   │     │     │              ─ fail: ClassifierBelowThresholdAfterChatbotRegister
   │     │     └─ no: CheckClassifierGateAfterChatbotKnown ─ fail: ClassifierBelowThresholdAfterChatbotKnown

@@ -386,13 +386,13 @@ def test_deploy_steps_invoke_the_deploy_handler_per_environment(definitions: dic
         transform = ["CreateClassifierBatchModel", "ClassifySubtitleLines"]
         assert transform[-1] in steps  # classifier.transform.enabled in both environments
         assert [s["Name"] for s in is_new["IfSteps"]] == ["RegisterClassifier", *transform, "CheckClassifierApproval"]
-        assert is_new["ElseSteps"] == []
-    # No endpoint is built by the pipeline itself (the service would reject the guardrails there).
-    assert not {s["Type"] for s in steps_by_name(definitions["prod"]).values()} & {
-        "Model",
-        "EndpointConfig",
-        "Endpoint",
-    }
+        # Already in the group: a leaf of the branch, so it holds the verdict on the other model.
+        assert [s["Name"] for s in is_new["ElseSteps"]] == [names.VERDICT_STEPS["classifier"]["known"][0]]
+    # No endpoint is built by the pipeline itself (the service would reject the guardrails there); its
+    # only Model is the batch transform's.
+    prod = steps_by_name(definitions["prod"]).values()
+    assert not {s["Type"] for s in prod} & {"EndpointConfig", "Endpoint"}
+    assert [s["Name"] for s in prod if s["Type"] == "Model"] == ["CreateClassifierBatchModel"]
 
 
 def test_prod_encrypts_volumes_and_outputs_with_its_kms_key(definitions: dict[str, Any]) -> None:
