@@ -226,7 +226,9 @@ def test_a_failed_chatbot_gate_fails_the_run_after_the_classifier_registers_and_
 
     out = capsys.readouterr().out
     assert code == 1
-    head = "FAILED ChatbotBelowThresholdAfterClassifierDeploy (Fail): chatbot did not pass its quality gate"
+    # The classifier is unchanged since the first run: FindClassifierVersion finds it in its group, so its
+    # branch ends at the "already known" leaf (no second registration), whose verdict fails the run.
+    head = "FAILED ChatbotBelowThresholdAfterClassifierKnown (Fail): chatbot did not pass its quality gate"
     assert head in out
     assert re.search(r": chrf = [0-9.]+ \(minimum 1000\.0\); chrf_lift = [0-9.]+ \(minimum 3\.0\)", out), out
     assert "the model was not registered. The classifier branch ran to its end before this step." in out
@@ -234,18 +236,18 @@ def test_a_failed_chatbot_gate_fails_the_run_after_the_classifier_registers_and_
     state = RunState.load(latest_run(runner.home) / "state.json")
     steps = {name: record.status for name, record in state.steps.items()}
     assert state.status == "Failed"
-    assert state.message.startswith("ChatbotBelowThresholdAfterClassifierDeploy: chatbot did not pass")
+    assert state.message.startswith("ChatbotBelowThresholdAfterClassifierKnown: chatbot did not pass")
     assert state.steps["ChatbotQualityGate"].decision["branch"] == "else"
     assert steps["RegisterChatbot"] == steps["DeployChatbot"] == "Skipped"
     # The chatbot's failed gate checked the classifier's figures, which passed: no Fail step there.
     assert state.steps["CheckClassifierGateAfterChatbotFailed"].decision["branch"] == "if"
     assert steps["ChatbotAndClassifierBelowThreshold"] == "Skipped"
-    # The classifier's branch ran to its end: its version registered (Approved here; the same version as
-    # the first run's, since nothing it was trained on changed: Cached), then deployed.
-    for step in ("RegisterClassifier", "CheckClassifierApproval", "DeployClassifier"):
-        assert steps[step] in ("Succeeded", "Cached"), step
+    # The classifier's branch ran to its end: its version is found in the group (the first run's), not
+    # registered again, and the endpoint keeps serving it.
+    assert steps["FindClassifierVersion"] == "Succeeded"
+    assert steps["RegisterClassifier"] == steps["DeployClassifier"] == "Skipped"
     assert not [name for name, status in steps.items() if status == "NotStarted"]
-    version = int(state.steps["RegisterClassifier"].properties["ModelPackageVersion"])
+    version = int(state.steps["FindClassifierVersion"].properties["OutputParameters"]["version"])
     classifier = registry.get("stranger-things-location-classifier", version)
     assert classifier.status == "Approved"
     assert registry.latest_approved("stranger-things-chatbot") == chatbot_before
