@@ -6,7 +6,8 @@ the jobs do (job role) is read off the steps instead:
 - pipeline role: CreateProcessingJob / CreateTrainingJob (named `pipelines-<id>-...` by the service)
   with the tags it adds, DescribeX while it polls, iam:PassRole of each job's RoleArn, CreateModelPackage
   into the step's group, lambda:InvokeFunction of each Lambda step, s3:GetObject of the property files
-  the conditions read, kms:CreateGrant when a job names a volume or output key;
+  the conditions read, kms:CreateGrant when a job names a volume or output key; the Tuning, Transform
+  and Model (batch transform) steps alike: their jobs/model, the role they pass;
 - job role: s3:GetObject/ListBucket of every input (code bundle included), s3:PutObject under every
   output and checkpoint prefix, the ECR pulls of its image, its log streams, KMS data keys for its
   outputs; the served model (the job role is the models' ExecutionRoleArn): its artifact and image.
@@ -183,8 +184,46 @@ def definition_accesses(definition: dict[str, Any], region: str, account: str) -
                 out += s3_write("job", args["CheckpointConfig"]["S3Uri"], name)
             out += ecr_pull("job", args["AlgorithmSpecification"]["TrainingImage"], name)
             keys = [args["ResourceConfig"].get("VolumeKmsKeyId"), args["OutputDataConfig"].get("KmsKeyId")]
+        elif kind == "Transform":
+            # The batch model runs as its ExecutionRoleArn (the job role): it reads the input, writes the output.
+            out += _job_control(name, "transform-job", "TransformJob", region, account)
+            source = args["TransformInput"]["DataSource"]["S3DataSource"]["S3Uri"]
+            out += s3_read("job", source, region, account, name)
+            out += s3_write("job", args["TransformOutput"]["S3OutputPath"], name)
+            keys = [
+                args.get("TransformResources", {}).get("VolumeKmsKeyId"),
+                args["TransformOutput"].get("KmsKeyId"),
+            ]
+        elif kind == "Tuning":
+            tuning = "hyper-parameter-tuning-job"
+            out += _job_control(name, tuning, "HyperParameterTuningJob", region, account)
+            job = f"arn:aws:sagemaker:{region}:{account}:{tuning}/pipelines-{EXECUTION_ID}-{name.lower()}"
+            out.append(
+                Access("pipeline", "sagemaker:ListTrainingJobsForHyperParameterTuningJob", job, source=name)
+            )
+            definition_ = args["TrainingJobDefinition"]
+            out.append(_pass_role(definition_["RoleArn"], name))
+            out += job_logs("job", "TrainingJobs", region, account, name)
+            for channel in definition_.get("InputDataConfig", []):
+                out += s3_read("job", channel["DataSource"]["S3DataSource"]["S3Uri"], region, account, name)
+            out += s3_write("job", definition_["OutputDataConfig"]["S3OutputPath"], name)
+            out += ecr_pull("job", definition_["AlgorithmSpecification"]["TrainingImage"], name)
+            keys = [
+                definition_["ResourceConfig"].get("VolumeKmsKeyId"),
+                definition_["OutputDataConfig"].get("KmsKeyId"),
+            ]
         else:
             keys = []
+        if kind == "Model":
+            # CreateClassifierBatchModel: named by the service like the jobs; runs as the job role.
+            model = f"arn:aws:sagemaker:{region}:{account}:model/pipelines-{EXECUTION_ID}-{name.lower()}"
+            out += [
+                Access("pipeline", f"sagemaker:{a}", model, source=name) for a in ("CreateModel", "AddTags")
+            ]
+            out.append(_pass_role(args["ExecutionRoleArn"], name))
+            container = args["PrimaryContainer"]
+            out += s3_read("job", container["ModelDataUrl"], region, account, f"{name} (served)")
+            out += ecr_pull("job", container["Image"], f"{name} (served)")
         for key in filter(None, keys):
             out += kms_use("pipeline", key, ("CreateGrant", "DescribeKey"), region, account, name)
             out += kms_use("job", key, ("Decrypt", "GenerateDataKey"), region, account, name)
@@ -209,3 +248,18 @@ def definition_accesses(definition: dict[str, Any], region: str, account: str) -
             obj = f"arn:aws:s3:::{bucket}/{key.rstrip('/')}/{prop['FilePath']}"
             out.append(Access("pipeline", "s3:GetObject", obj, source=f"{name} property file"))
     return out
+
+
+def _pass_role(role: str, source: str) -> Access:
+    return Access(
+        "pipeline", "iam:PassRole", role, (("iam:PassedToService", "sagemaker.amazonaws.com"),), source
+    )
+
+
+def _job_control(name: str, job_kind: str, api: str, region: str, account: str) -> list[Access]:
+    """Create/Describe/Stop and AddTags of a job the service names `pipelines-<id>-<step>`."""
+    job = f"arn:aws:sagemaker:{region}:{account}:{job_kind}/pipelines-{EXECUTION_ID}-{name.lower()}"
+    out = [
+        Access("pipeline", f"sagemaker:{a}{api}", job, source=name) for a in ("Create", "Describe", "Stop")
+    ]
+    return [*out, Access("pipeline", "sagemaker:AddTags", job, source=name)]
