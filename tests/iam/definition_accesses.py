@@ -185,7 +185,7 @@ def definition_accesses(definition: dict[str, Any], region: str, account: str) -
             out += ecr_pull("job", args["AlgorithmSpecification"]["TrainingImage"], name)
             keys = [args["ResourceConfig"].get("VolumeKmsKeyId"), args["OutputDataConfig"].get("KmsKeyId")]
         elif kind == "Transform":
-            # The batch model runs as its ExecutionRoleArn (the job role): it reads the input, writes the output.
+            # The batch model runs as its ExecutionRoleArn (the job role): reads the input, writes the output.
             out += _job_control(name, "transform-job", "TransformJob", region, account)
             source = args["TransformInput"]["DataSource"]["S3DataSource"]["S3Uri"]
             out += s3_read("job", source, region, account, name)

@@ -385,7 +385,11 @@ def test_deploy_steps_invoke_the_deploy_handler_per_environment(definitions: dic
         # The batch transform uses the newly registered version, so it runs only when one was registered.
         transform = ["CreateClassifierBatchModel", "ClassifySubtitleLines"]
         assert transform[-1] in steps  # classifier.transform.enabled in both environments
-        assert [s["Name"] for s in is_new["IfSteps"]] == ["RegisterClassifier", *transform, "CheckClassifierApproval"]
+        assert [s["Name"] for s in is_new["IfSteps"]] == [
+            "RegisterClassifier",
+            *transform,
+            "CheckClassifierApproval",
+        ]
         # Already in the group: a leaf of the branch, so it holds the verdict on the other model.
         assert [s["Name"] for s in is_new["ElseSteps"]] == [names.VERDICT_STEPS["classifier"]["known"][0]]
     # No endpoint is built by the pipeline itself (the service would reject the guardrails there); its
