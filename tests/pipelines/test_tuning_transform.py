@@ -71,9 +71,9 @@ def test_steps_after_tuning_read_the_best_training_jobs_model(definitions: dict[
     }
     evaluate = steps[names.EVALUATE_CLASSIFIER]["Arguments"]["ProcessingInputs"][0]["S3Input"]["S3Uri"]
     register = steps[names.REGISTER_CLASSIFIER]["Arguments"]["InferenceSpecification"]["Containers"][0]
-    deployed = steps[names.CREATE_CLASSIFIER_MODEL]["Arguments"]["PrimaryContainer"]["ModelDataUrl"]
+    found = steps[names.MODEL_STEPS["classifier"]["find"]]["Arguments"]["model_data_url"]
     batch = steps[names.CREATE_CLASSIFIER_BATCH_MODEL]["Arguments"]["PrimaryContainer"]["ModelDataUrl"]
-    assert evaluate == register["ModelDataUrl"] == deployed == batch == best_model
+    assert evaluate == register["ModelDataUrl"] == found == batch == best_model
 
 
 def test_warm_start_from_config_is_a_parameter_of_the_run() -> None:
@@ -192,13 +192,15 @@ def test_broken_tuning_and_transform_requests_are_reported(
     assert any(step in p and expected in p for p in problems), problems
 
 
-def test_the_execution_role_may_run_every_job_type_the_definition_holds(definitions: dict[str, Any]) -> None:
-    from pipelines.iam import execution_role_policy
+def test_the_pipeline_role_may_run_every_job_type_the_definition_holds(definitions: dict[str, Any]) -> None:
+    """The pipeline role (what upsert passes) creates the jobs; the job role only runs inside them."""
+    from pipelines.iam import pipeline_role_policy
     from pipelines.validation import OPERATIONS
 
-    jobs = next(
-        s for s in execution_role_policy(load_config("local"))["Statement"] if s["Sid"] == "PipelineJobs"
-    )
+    policy = pipeline_role_policy(load_config("local"))["Statement"]
+    jobs = next(s for s in policy if s["Sid"] == "PipelineJobs")
+    batch_model = next(s for s in policy if s["Sid"] == "BatchTransformModel")
+    assert "sagemaker:CreateModel" in batch_model["Action"]  # CreateClassifierBatchModel
     kinds = {"Processing", "Training", "Tuning", "Transform"}
     used = {s["Type"] for s in steps_by_name(definitions["local"]).values()} & kinds
     assert used == kinds
