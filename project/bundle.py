@@ -9,14 +9,13 @@ a boto3 S3 client: the local runner imports this module to map code URIs back to
 from __future__ import annotations
 
 import ast
-import gzip
 import hashlib
-import io
-import tarfile
 import threading
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
+
+from containers.common.tarball import tarball_bytes
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 CONF_FILES = ("conf/characters.yaml", "conf/themes.yaml")
@@ -27,7 +26,6 @@ HASH_LENGTH = 12
 EXCLUDED_PARTS = {"__pycache__", ".pytest_cache", ".ruff_cache", ".mypy_cache", ".ipynb_checkpoints"}
 EXCLUDED_SUFFIXES = (".pyc", ".pyo", ".swp", "~")
 EXCLUDED_NAMES = {".DS_Store"}
-TAR_MTIME = 0  # fixed metadata: the same files always give the same tarball bytes
 
 
 # Image recipes are not code the jobs run: changing one must not invalidate cached steps.
@@ -106,22 +104,7 @@ def parse_code_uri(uri: str) -> tuple[str, str]:
 def sourcedir_tarball(root: Path = REPO_ROOT, files: list[str] | None = None) -> bytes:
     """The bundle as a gzipped tarball with fixed metadata: identical files give identical bytes."""
     names = files if files is not None else bundle_files(root)
-    raw = io.BytesIO()
-    with tarfile.open(fileobj=raw, mode="w", format=tarfile.PAX_FORMAT) as archive:
-        for name in sorted(names):
-            data = (root / name).read_bytes()
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            info.mtime = TAR_MTIME
-            info.mode = 0o644
-            info.uid = info.gid = 0
-            info.uname = info.gname = ""
-            archive.addfile(info, io.BytesIO(data))
-    out = io.BytesIO()
-    # mtime=0 and no file name in the gzip header: otherwise each build would differ.
-    with gzip.GzipFile(fileobj=out, mode="wb", mtime=0, filename="") as gz:
-        gz.write(raw.getvalue())
-    return out.getvalue()
+    return tarball_bytes([(name, root / name) for name in names])
 
 
 def _key_of(uri: str) -> tuple[str, str]:
