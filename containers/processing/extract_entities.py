@@ -7,7 +7,9 @@ Reads every `cues*.jsonl` of the cleaning step. Mentions come from the cast file
 canonical names, case-insensitive, longest match wins) and, with --ner-model, from a token-classification
 model for names the file does not list. The network links characters that appear within --window
 utterances of each other in one episode. Writes mentions.jsonl, graph.json (node-link), graph.graphml,
-network.html (self-contained, offline), centrality.csv and summary.json (docs/contracts.md, ExtractEntities).
+network.html (self-contained, offline), centrality.csv and summary.json (docs/contracts.md, ExtractEntities),
+and each season's own network (the same counts over that season's episodes only): season_edges.csv
+(season, source, target, weight), season_centrality.csv and network-season-<n>.html.
 """
 
 from __future__ import annotations
@@ -29,11 +31,17 @@ from containers.common.cli import add_flag
 from containers.common.errors import run_main
 from containers.common.io import read_jsonl_dir, setup_logging, write_json, write_jsonl
 from containers.processing.characters import Cast, Mention, load_cast
-from containers.processing.network import add_centralities, build_graph, cooccurrence_counts
+from containers.processing.network import network, season_networks
 from containers.processing.network_html import render_html
 
 LOG = logging.getLogger("extract_entities")
 CENTRALITY_COLUMNS = ["name", "appearances", "weighted_degree", "betweenness", "pagerank", "community"]
+SEASON_EDGE_COLUMNS = ["season", "source", "target", "weight"]
+
+
+def season_page(season: int) -> str:
+    """The file name of a season's network page (one self-contained page per season)."""
+    return f"network-season-{season}.html"
 
 
 @dataclass(frozen=True)
@@ -149,13 +157,32 @@ def mention_rows(rows: list[dict], mentions: list[list[Mention]]) -> list[dict]:
     ]
 
 
-def write_centrality(path: Path, graph: nx.Graph) -> None:
+def centrality_rows(graph: nx.Graph) -> list[list]:
+    """One row a character (CENTRALITY_COLUMNS), highest PageRank first."""
     ranked = sorted(graph.nodes(data=True), key=lambda item: (-item[1]["pagerank"], item[0]))
+    return [[name, *(attrs[column] for column in CENTRALITY_COLUMNS[1:])] for name, attrs in ranked]
+
+
+def write_csv(path: Path, header: list[str], rows: list[list]) -> None:
     with path.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
-        writer.writerow(CENTRALITY_COLUMNS)
-        for name, attrs in ranked:
-            writer.writerow([name, *(attrs[column] for column in CENTRALITY_COLUMNS[1:])])
+        writer.writerow(header)
+        writer.writerows(rows)
+
+
+def write_seasons(out: Path, graphs: dict[int, nx.Graph]) -> None:
+    """Each season's weights, centralities and page: what a season filter draws (the app's)."""
+    edges = [
+        [season, a, b, attrs["weight"]]
+        for season, graph in graphs.items()
+        for a, b, attrs in sorted((min(a, b), max(a, b), attrs) for a, b, attrs in graph.edges(data=True))
+    ]
+    write_csv(out / "season_edges.csv", SEASON_EDGE_COLUMNS, edges)
+    ranked = [[season, *row] for season, graph in graphs.items() for row in centrality_rows(graph)]
+    write_csv(out / "season_centrality.csv", ["season", *CENTRALITY_COLUMNS], ranked)
+    for season, graph in graphs.items():
+        title = f"Stranger Things character network, season {season}"
+        (out / season_page(season)).write_text(render_html(graph, title), encoding="utf-8")
 
 
 def main(args: EntitiesArguments) -> dict:
@@ -168,16 +195,16 @@ def main(args: EntitiesArguments) -> dict:
         found = ner_mentions(cast, rows, args.ner_model, args.ner_batch_size)
         mentions = [merge_mentions(a, b) for a, b in zip(mentions, found, strict=True)]
     episodes = presence(cast, rows, mentions)
-    appearances = Counter(name for sets in episodes.values() for present in sets for name in present)
-    counts = cooccurrence_counts(sorted(episodes.items()), args.window)
-    graph = add_centralities(build_graph(counts, appearances, args.min_edge_weight), seed=args.seed)
+    graph = network(episodes.items(), args.window, args.min_edge_weight, args.seed)
+    seasons = season_networks(episodes, args.window, args.min_edge_weight, args.seed)
     out = args.output_dir
     out.mkdir(parents=True, exist_ok=True)
     write_jsonl(out / "mentions.jsonl", mention_rows(rows, mentions))
     write_json(out / "graph.json", nx.node_link_data(graph, edges="edges"))
     nx.write_graphml(graph, out / "graph.graphml")
     (out / "network.html").write_text(render_html(graph), encoding="utf-8")
-    write_centrality(out / "centrality.csv", graph)
+    write_csv(out / "centrality.csv", CENTRALITY_COLUMNS, centrality_rows(graph))
+    write_seasons(out, seasons)
     by_source = Counter(m.source for found in mentions for m in found)
     summary = {
         "utterances": len(rows),
@@ -191,6 +218,10 @@ def main(args: EntitiesArguments) -> dict:
             n for n, _ in sorted(graph.nodes(data="pagerank"), key=lambda x: (-x[1], x[0]))[:10]
         ],
         "ner_model": args.ner_model,
+        "seasons": [
+            {"season": season, "nodes": g.number_of_nodes(), "edges": g.number_of_edges()}
+            for season, g in seasons.items()
+        ],
     }
     write_json(out / "summary.json", summary)
     LOG.info("network: %d characters, %d links; wrote %s", summary["nodes"], summary["edges"], out)

@@ -7,8 +7,8 @@ of one episode; windows never cross an episode boundary.
 
 from __future__ import annotations
 
-from collections import Counter, deque
-from collections.abc import Iterable
+from collections import Counter, defaultdict, deque
+from collections.abc import Iterable, Mapping
 
 import networkx as nx
 
@@ -73,3 +73,29 @@ def add_centralities(graph: nx.Graph, seed: int = 42) -> nx.Graph:
             community=int(community_of.get(name, -1)),
         )
     return graph
+
+
+def network(
+    episodes: Iterable[tuple[Episode, list[set[str]]]], window: int, min_edge_weight: int = 1, seed: int = 42
+) -> nx.Graph:
+    """The co-occurrence network of `episodes` with its centralities: nodes are the characters present
+    (their utterance count as `appearances`), edges the pair counts of `cooccurrence_counts`."""
+    ordered = sorted(episodes)
+    appearances = Counter(name for _, sets in ordered for present in sets for name in present)
+    counts = cooccurrence_counts(ordered, window)
+    return add_centralities(build_graph(counts, appearances, min_edge_weight), seed=seed)
+
+
+def season_networks(
+    episodes: Mapping[Episode, list[set[str]]], window: int, min_edge_weight: int = 1, seed: int = 42
+) -> dict[int, nx.Graph]:
+    """One network per season, from that season's episodes alone (seasons without a character left out).
+
+    Windows never cross an episode, so a pair's weights over the seasons add up to its weight in the
+    all-season network (before `min_edge_weight` drops weak links); centralities are each season's own.
+    """
+    by_season: dict[int, list[tuple[Episode, list[set[str]]]]] = defaultdict(list)
+    for key, sets in episodes.items():
+        by_season[key[0]].append((key, sets))
+    graphs = {season: network(items, window, min_edge_weight, seed) for season, items in by_season.items()}
+    return {season: graph for season, graph in sorted(graphs.items()) if graph.number_of_nodes()}

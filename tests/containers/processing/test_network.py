@@ -6,7 +6,7 @@ from collections import Counter
 
 import pytest
 
-from containers.processing.network import add_centralities, build_graph, cooccurrence_counts
+from containers.processing.network import add_centralities, build_graph, cooccurrence_counts, season_networks
 
 
 def test_window_one_counts_only_shared_utterances():
@@ -57,3 +57,21 @@ def test_min_edge_weight_drops_weak_links():
         Counter({("A", "B"): 1, ("B", "C"): 2}), Counter(dict.fromkeys("ABC", 1)), min_edge_weight=2
     )
     assert list(graph.edges) == [("B", "C")]
+
+
+def test_season_networks_count_each_season_alone_and_leave_out_empty_seasons():
+    episodes = {
+        (1, 1): [{"A", "B"}, {"C"}],
+        (2, 1): [{"A"}, {"B"}],
+        (2, 2): [{"A", "B"}],
+        (3, 1): [set(), set()],  # nobody present: no season-3 network
+    }
+    graphs = season_networks(episodes, window=2)
+    assert list(graphs) == [1, 2]
+    assert {(a, b): w for a, b, w in graphs[1].edges(data="weight")} == {
+        ("A", "B"): 1,
+        ("A", "C"): 1,
+        ("B", "C"): 1,
+    }
+    assert {tuple(sorted(e)): w for *e, w in graphs[2].edges(data="weight")} == {("A", "B"): 2}
+    assert graphs[2].nodes["A"]["appearances"] == 2 and "C" not in graphs[2]
