@@ -212,22 +212,25 @@ class AppBackend:
         """Execution ids to read outputs from, newest first."""
         raise NotImplementedError
 
-    def output(self, step: str, output: str, filename: str) -> RunOutput:
-        """The newest run's file `filename` of `step`'s `output`, copied under the cache folder."""
+    def output(self, step: str, output: str, filename: str, run: str | None = None) -> RunOutput:
+        """The newest run's file `filename` of `step`'s `output` (or run `run`'s: files that belong
+        together come from one run), copied under the cache folder."""
         tried: list[str] = []
-        for run in self.runs():
-            target = self.cache_dir / "runs" / _safe(run) / step / output / filename
+        for candidate in [run] if run else self.runs():
+            target = self.cache_dir / "runs" / _safe(candidate) / step / output / filename
             if target.is_file():
-                return RunOutput(run, target)
+                return RunOutput(candidate, target)
             try:
-                data = self.workspace.read_output(run, step, output, filename)
+                data = self.workspace.read_output(candidate, step, output, filename)
             except (KeyError, FileNotFoundError, LookupError) as error:
-                tried.append(f"{run}: {error}")
+                tried.append(f"{candidate}: {error}")
                 continue
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(data)
-            return RunOutput(run, target)
+            return RunOutput(candidate, target)
         detail = f" (looked in {'; '.join(tried[:3])})" if tried else ""
+        if run:
+            raise OutputMissing(f"run {run} has no {step}'s {output}/{filename}{detail}")
         raise OutputMissing(
             f"no run has {step}'s {output}/{filename} yet: run the pipeline first "
             f"(`make run-local`, or `make start-pipeline ENV={self.env}`){detail}"

@@ -1,21 +1,26 @@
 """Characters and Themes tab logic: the entity and theme steps' outputs as tables.
 
-Reads the files the steps write (README "Processing outputs"): ExtractEntities' centrality.csv,
-mentions.jsonl and network.html; ClassifyThemes' themes.csv, themes.png and theme_lines.jsonl (each
-episode's strongest lines per theme; docs/contracts.md). Nothing here computes a model output again.
+Reads the files the steps write (README "Processing outputs"): ExtractEntities' network.html and
+centrality.csv, and each season's own network (network-season-<n>.html, season_centrality.csv,
+season_edges.csv); ClassifyThemes' themes.csv, themes.png and theme_lines.jsonl (each episode's strongest
+lines per theme; docs/contracts.md). Nothing here computes a model output again.
 """
 
 from __future__ import annotations
 
 import csv
 import json
-from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from app.backend import AppBackend, OutputMissing
+
 ALL_SEASONS = "All seasons"
+ENTITIES = "ExtractEntities"
+SEASON_CENTRALITY = "season_centrality.csv"
+SEASON_EDGES = "season_edges.csv"
 THEME_LINES_FILE = "theme_lines.jsonl"
-NUMERIC = ("appearances", "weighted_degree", "betweenness", "pagerank", "community")
 
 
 def read_csv_rows(path: Path) -> list[dict[str, Any]]:
@@ -37,31 +42,80 @@ def read_jsonl(path: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
-def seasons(mentions: list[dict[str, Any]]) -> list[str]:
-    """The season choices: all, then each season that has a mention."""
-    found = sorted({int(m["season"]) for m in mentions if m.get("season") is not None})
-    return [ALL_SEASONS, *(f"Season {s}" for s in found)]
+@dataclass(frozen=True)
+class CharacterView:
+    """What the Characters tab shows for a season choice: the page to draw, the table and the choices."""
+
+    run: str
+    page: Path
+    rows: list[dict[str, Any]]
+    choices: list[str]
+    note: str
 
 
-def character_table(
-    centrality: list[dict[str, Any]], mentions: list[dict[str, Any]], season: str = ALL_SEASONS
-) -> list[dict[str, Any]]:
-    """The centrality table; for one season, each character's mentions and lines spoken in that season.
+def season_label(season: int) -> str:
+    return f"Season {season}"
 
-    The network's centralities are over all seasons (graph.json holds one weight per link); a season's
-    view counts that season's utterances from mentions.jsonl beside them.
+
+def season_number(choice: str) -> int:
+    """The season of a choice ('Season 2' -> 2); ValueError naming the choice otherwise."""
+    number = choice.removeprefix("Season ").strip()
+    if not number.isdigit():
+        raise ValueError(f"{choice!r} is not a season: choose {ALL_SEASONS!r} or 'Season <n>'")
+    return int(number)
+
+
+def season_choices(season_rows: list[dict[str, Any]]) -> list[str]:
+    """All seasons, then each season the entity step drew a network for."""
+    found = sorted({int(row["season"]) for row in season_rows})
+    return [ALL_SEASONS, *(season_label(s) for s in found)]
+
+
+def season_table(season_rows: list[dict[str, Any]], season: int) -> list[dict[str, Any]]:
+    """One season's centrality rows (season_centrality.csv), in the step's order (PageRank first)."""
+    return [
+        {key: value for key, value in row.items() if key != "season"}
+        for row in season_rows
+        if int(row["season"]) == season
+    ]
+
+
+def character_view(backend: AppBackend, choice: str = ALL_SEASONS) -> CharacterView:
+    """The latest run's network for `choice`: every season (network.html, centrality.csv) or one season's
+    own network (network-season-<n>.html, its rows of season_centrality.csv), all from one run.
+
+    A run from before the entity step wrote per-season networks offers all seasons only, and says so.
     """
-    if season == ALL_SEASONS:
-        return centrality
-    number = int(season.removeprefix("Season "))
-    in_season = [m for m in mentions if m.get("season") == number]
-    mentioned = Counter(entry["name"] for m in in_season for entry in m.get("mentions", []))
-    rows = []
-    for row in centrality:
-        count = mentioned.get(row["name"], 0)
-        if count:
-            rows.append({"name": row["name"], f"mentions in season {number}": count, **row})
-    return sorted(rows, key=lambda r: -r[f"mentions in season {number}"])
+    whole = backend.output(ENTITIES, "entities", "network.html")
+    run = whole.run
+    try:
+        season_rows = read_csv_rows(backend.output(ENTITIES, "entities", SEASON_CENTRALITY, run=run).path)
+    except OutputMissing:
+        season_rows = []
+    choices = season_choices(season_rows)
+    if choice == ALL_SEASONS:
+        rows = read_csv_rows(backend.output(ENTITIES, "entities", "centrality.csv", run=run).path)
+        note = f"Run `{run}`, all seasons: {len(rows)} characters."
+        if not season_rows:
+            note += (
+                " This run's entity step wrote no per-season networks: rerun the pipeline "
+                "(`make run-local`) to filter by season."
+            )
+        return CharacterView(run, whole.path, rows, choices, note)
+    season = season_number(choice)
+    if choice not in choices:
+        raise OutputMissing(f"run {run} has no network for season {season} (it has: {', '.join(choices)})")
+    rows = season_table(season_rows, season)
+    edges = read_csv_rows(backend.output(ENTITIES, "entities", SEASON_EDGES, run=run).path)
+    links = sum(1 for edge in edges if int(edge["season"]) == season)
+    page = backend.output(ENTITIES, "entities", season_page(season), run=run).path
+    note = f"Run `{run}`, season {season} alone: {len(rows)} characters, {links} links."
+    return CharacterView(run, page, rows, choices, note)
+
+
+def season_page(season: int) -> str:
+    """The entity step's page of one season's network (containers/processing/extract_entities.py)."""
+    return f"network-season-{season}.html"
 
 
 def theme_names(rows: list[dict[str, Any]]) -> list[str]:

@@ -197,39 +197,40 @@ def iframe(path: Path, height: int = 560) -> str:
 def characters_tab(backend: AppBackend, tab: gr.Tab) -> list[Loader]:
     status = gr.Markdown(elem_id="characters-status")
     network = gr.HTML(elem_id="characters-network")
-    season = gr.Dropdown([explore.ALL_SEASONS], value=explore.ALL_SEASONS, label="Season", interactive=True)
+    season = gr.Dropdown(
+        [explore.ALL_SEASONS],
+        value=explore.ALL_SEASONS,
+        label="Season",
+        interactive=True,
+        elem_id="characters-season",
+    )
     table = gr.Dataframe(label="Centrality", interactive=False, elem_id="characters-table")
-
-    def read(chosen: str) -> tuple[Any, ...]:
-        graph = backend.output("ExtractEntities", "entities", "network.html")
-        centrality = explore.read_csv_rows(
-            backend.output("ExtractEntities", "entities", "centrality.csv").path
-        )
-        mentions = explore.read_jsonl(backend.output("ExtractEntities", "entities", "mentions.jsonl").path)
-        rows = explore.character_table(centrality, mentions, chosen)
-        note = (
-            f"Run `{graph.run}`: {len(centrality)} characters. The network and its centralities cover "
-            "every season (the entity step writes one weight per link, not per season); a season lists "
-            "its characters by mentions in that season."
-        )
-        return graph, rows, explore.seasons(mentions), note
 
     def load() -> tuple[Any, ...]:
         try:
-            graph, rows, choices, note = read(explore.ALL_SEASONS)
+            view = explore.character_view(backend)
         except (BackendError, OSError, ValueError) as error:
             return problem(error), "", gr.skip(), None
-        return note, iframe(graph.path), gr.update(choices=choices, value=explore.ALL_SEASONS), frame(rows)
+        return (
+            view.note,
+            iframe(view.page),
+            gr.update(choices=view.choices, value=explore.ALL_SEASONS),
+            frame(view.rows),
+        )
 
     def pick(chosen: str) -> tuple[Any, ...]:
         try:
-            _, rows, _, note = read(chosen)
+            view = explore.character_view(backend, chosen)
         except (BackendError, OSError, ValueError) as error:
-            return problem(error), None
-        return note, frame(rows)
+            return problem(error), gr.skip(), None
+        return view.note, iframe(view.page), frame(view.rows)
 
     season.change(
-        pick, [season], [status, table], concurrency_id="read", concurrency_limit=CONCURRENCY["read"]
+        pick,
+        [season],
+        [status, network, table],
+        concurrency_id="read",
+        concurrency_limit=CONCURRENCY["read"],
     )
     return [(load, [status, network, season, table])]
 
@@ -490,7 +491,7 @@ TABS: list[tuple[str, Callable[[AppBackend, gr.Tab], list[Loader]]]] = [
 def build(backend: AppBackend) -> gr.Blocks:
     """The Blocks of the app over `backend`; the caller launches it (app/__main__.py)."""
     backend.cache_dir.mkdir(parents=True, exist_ok=True)
-    gr.set_static_paths([str(backend.cache_dir)])  # network.html is served from the cache folder
+    gr.set_static_paths([str(backend.cache_dir)])  # the network pages are served from the cache folder
     loaders: list[Loader] = []
     with gr.Blocks(title=TITLE, analytics_enabled=False) as demo:
         gr.Markdown(f"# {TITLE}\n{backend.describe()}")

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from app import locations
+from app import explore, locations
 from app.backend import (
     BackendError,
     EndpointUnavailable,
@@ -18,6 +18,7 @@ from app.backend import (
     open_backend,
 )
 from tests.app.conftest import CHATBOT_GROUP, CLASSIFIER_GROUP, free_port, register_pending
+from tests.app.test_explore import drawn
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -63,6 +64,17 @@ def test_run_outputs_are_found_in_the_latest_run_and_cached(local_backend: Local
     assert scores.run == page.run and scores.path.read_text().startswith("season,episode,episode_key,")
     with pytest.raises(OutputMissing, match=r"no run has ExtractEntities's entities/nothing\.txt yet"):
         local_backend.output("ExtractEntities", "entities", "nothing.txt")
+
+
+def test_the_season_filter_draws_that_seasons_network_from_the_same_run(local_backend: LocalBackend) -> None:
+    whole = explore.character_view(local_backend)
+    assert whole.choices == ["All seasons", "Season 1", "Season 2", "Season 3"]  # data/sample's seasons
+    season = explore.character_view(local_backend, "Season 2")
+    assert season.run == whole.run and season.page.name == "network-season-2.html"
+    everyone, all_weights = drawn(whole.page)
+    names, weights = drawn(season.page)
+    assert {r["name"] for r in season.rows} == names and names < everyone
+    assert weights != all_weights and all(weights[pair] <= all_weights[pair] for pair in weights)
 
 
 def test_without_runs_or_server_the_messages_say_what_to_do(tmp_path: Path) -> None:
