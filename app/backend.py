@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
+from app import local_metrics
 from app.calls import CallLog
 from conf import load_config
 from conf.schema import Config
@@ -386,7 +387,10 @@ class LocalBackend(AppBackend):
             )
             rows: list[dict[str, Any]] = []
         else:
-            rows = server_metric_rows(metrics)
+            try:
+                rows = local_metrics.endpoint_rows(metrics)
+            except local_metrics.MetricsFormatError as error:
+                raise BackendError(str(error)) from None
         capture = self.workspace.home / "data-capture"
         if not capture.is_dir():
             notes.append(f"no data capture under {capture}: serve-local does not capture requests yet.")
@@ -405,16 +409,6 @@ def _error_message(error: urllib.error.HTTPError) -> str:
         return str(json.loads(error.read())["error"])
     except (ValueError, KeyError, TypeError):
         return f"HTTP {error.code} {error.reason}"
-
-
-def server_metric_rows(metrics: Any) -> list[dict[str, Any]]:
-    """serve-local's /metrics answer as table rows: one per endpoint, whatever figures it names."""
-    endpoints = metrics.get("endpoints", metrics) if isinstance(metrics, dict) else {}
-    rows = []
-    for name, figures in sorted(endpoints.items()) if isinstance(endpoints, dict) else []:
-        if isinstance(figures, dict):
-            rows.append({"endpoint": name, **{k: v for k, v in figures.items() if not isinstance(v, dict)}})
-    return rows
 
 
 class AwsBackend(AppBackend):

@@ -17,7 +17,7 @@ from typing import Any
 import gradio as gr
 import pandas as pd
 
-from app import chat, explore, locations, models
+from app import chat, explore, locations, models, operations
 from app.backend import AppBackend, BackendError, OutputMissing, reviewer_name
 
 # (concurrency_id, limit): chats share two slots, classifications two, registry changes one at a time.
@@ -34,8 +34,7 @@ def frame(rows: list[dict[str, Any]], columns: Sequence[str] = ()) -> pd.DataFra
     return pd.DataFrame(rows) if rows else pd.DataFrame(columns=list(columns) or ["(nothing yet)"])
 
 
-def problem(error: Exception) -> str:
-    return f"**Problem:** {error}"
+problem = operations.problem  # one wording for every tab's problems
 
 
 def system_theme() -> gr.themes.Base:
@@ -440,30 +439,20 @@ def operations_tab(backend: AppBackend, tab: gr.Tab) -> list[Loader]:
     refresh = gr.Button("Refresh", elem_id="ops-refresh")
     notes = gr.Markdown(elem_id="ops-notes")
     endpoints = gr.Dataframe(label="Endpoints", interactive=False, elem_id="ops-endpoints")
-    serving = gr.Dataframe(label="Serving-side figures", interactive=False)
+    serving = gr.Dataframe(
+        label="Serving-side figures (serve-local's /metrics or CloudWatch: invocations, errors, p50/p95)",
+        interactive=False,
+        elem_id="ops-serving",
+    )
     calls = gr.Dataframe(label="This app's calls (invocations, errors, latency p50/p95)", interactive=False)
 
     def figures() -> tuple[Any, ...]:
-        lines: list[str] = [f"Backend: {backend.describe()}"]
-        try:
-            infos = [vars(info) for info in backend.endpoints()]
-        except BackendError as error:
-            infos = []
-            lines.append(problem(error))
-        try:
-            rows, missing = backend.endpoint_figures()
-            lines += [f"- {m}" for m in missing]
-        except BackendError as error:
-            rows = []
-            lines.append(problem(error))
-        app_calls = backend.calls.rows()
-        if not app_calls:
-            lines.append("- No calls from this app yet: chat or classify to fill the last table.")
+        view = operations.operations_view(backend)
         return (
-            "\n".join(lines),
-            frame(infos, ["model", "name", "status", "group", "version"]),
-            frame(rows, ["endpoint", "(serving-side figures: none reported)"]),
-            frame(app_calls, CALL_COLUMNS),
+            view.notes,
+            frame(view.endpoints, operations.ENDPOINT_COLUMNS),
+            frame(view.serving, operations.SERVING_COLUMNS),
+            frame(view.calls, CALL_COLUMNS),
         )
 
     refresh.click(

@@ -1,7 +1,7 @@
 """What `GET /metrics` reports: requests, errors and latency per endpoint since the server started.
 
 Kept in memory and bounded: counters per (endpoint, status) and the latest `WINDOW` latencies per
-endpoint, from which p50/p99 are read (a sliding window, as a dashboard wants the recent figures).
+endpoint, from which p50/p95/p99 are read (a sliding window, as a dashboard wants the recent figures).
 Requests that name no known endpoint count under "-". JSON for the app and dashboard, or the
 Prometheus text format (summary + counters) for a scraper.
 """
@@ -33,10 +33,11 @@ class ServerMetrics:
 
     @staticmethod
     def clock() -> float:
+        """The time a request starts and ends by (seconds, monotonic); one place, so a test can set it."""
         return time.perf_counter()
 
     def record(self, endpoint: str, status: int, started: float) -> None:
-        elapsed = time.perf_counter() - started
+        elapsed = self.clock() - started
         with self._lock:
             self._statuses.setdefault(endpoint, Counter())[status] += 1
             self._latencies.setdefault(endpoint, deque(maxlen=WINDOW)).append(elapsed)
@@ -44,7 +45,7 @@ class ServerMetrics:
 
     def snapshot(self) -> dict[str, Any]:
         """{"uptime_s", "endpoints": {name: {requests, errors, client_errors, server_errors, statuses,
-        latency_ms: {p50, p99, mean}}}}."""
+        latency_ms: {p50, p95, p99, mean, window}}}} (the app's Operations tab reads this shape)."""
         with self._lock:
             endpoints = {}
             for name, statuses in sorted(self._statuses.items()):
@@ -60,6 +61,7 @@ class ServerMetrics:
                     "statuses": {str(s): n for s, n in sorted(statuses.items())},
                     "latency_ms": {
                         "p50": round(_quantile(window, 0.50) * 1000, 3),
+                        "p95": round(_quantile(window, 0.95) * 1000, 3),
                         "p99": round(_quantile(window, 0.99) * 1000, 3),
                         "mean": round(self._seconds[name] / requests * 1000, 3),
                         "window": len(window),
@@ -83,7 +85,7 @@ class ServerMetrics:
             ]
             for name, window in sorted(self._latencies.items()):
                 values = list(window)
-                for q in (0.5, 0.99):
+                for q in (0.5, 0.95, 0.99):
                     value = _quantile(values, q)
                     lines.append(
                         f'serve_local_latency_seconds{{endpoint="{name}",quantile="{q}"}} {value:.6f}'
