@@ -165,10 +165,10 @@ def locations_tab(backend: AppBackend, tab: gr.Tab) -> list[Loader]:
                 lambda payload: backend.invoke("classifier", payload),
                 lambda done, total: progress(done / total, desc=f"{done} of {total} texts"),
             )
+            info = backend.endpoint("classifier")
         except (BackendError, ValueError, UnicodeDecodeError) as error:
             return problem(error), gr.skip(), None
         out = locations.write_results(rows, backend.cache_dir / "downloads" / f"locations-{len(rows)}.csv")
-        info = backend.endpoint("classifier")
         return f"{len(rows)} text(s) classified by {info.group} v{info.version}.", frame(rows), str(out)
 
     for trigger in (run.click, text.submit):

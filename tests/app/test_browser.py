@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -146,15 +148,13 @@ def test_a_text_gets_location_labels(page: Any, app_home: Path) -> None:
     shot(page, "locations")
 
 
-def test_the_character_network_is_drawn(page: Any) -> None:
+def wait_drawn(page: Any) -> None:
+    """Until the network page in the iframe has drawn: its canvas holds more than its background."""
     from playwright.sync_api import expect
 
-    open_tab(page, "Characters")
-    expect(page.locator("#characters-status")).to_contain_text("characters")
     frame_element = page.locator("#network-frame")
     expect(frame_element).to_be_visible()
     frame = frame_element.element_handle().content_frame()
-    # Drawn means the canvas holds more than its background: count the colours of its pixels.
     frame.wait_for_function(
         """() => {
             const canvas = document.querySelector('#network canvas');
@@ -168,9 +168,31 @@ def test_the_character_network_is_drawn(page: Any) -> None:
         }""",
         timeout=TIMEOUT_MS,
     )
+
+
+def test_the_character_network_is_drawn_for_all_seasons_and_for_one(page: Any, local_backend: Any) -> None:
+    from playwright.sync_api import expect
+
+    from app import explore
+
+    open_tab(page, "Characters")
+    expect(page.locator("#characters-status")).to_contain_text("all seasons")
+    wait_drawn(page)
     expect(page.locator('#characters-table [data-testid="cell-0-0"]')).not_to_be_empty()
     page.wait_for_timeout(1500)  # vis-network settles its layout; for the screenshot only
     shot(page, "characters")
+
+    season = explore.character_view(local_backend, "Season 2")
+    page.locator("#characters-season input").click()
+    page.get_by_role("option", name="Season 2", exact=True).click()
+    expect(page.locator("#network-frame")).to_have_attribute("src", re.compile(r"network-season-2\.html$"))
+    expect(page.locator("#characters-status")).to_contain_text("season 2 alone")
+    wait_drawn(page)
+    names = page.locator('#characters-table [data-testid^="cell-"][data-testid$="-0"]')
+    expect(names).to_have_count(len(season.rows))
+    assert {name.strip() for name in names.all_inner_texts()} == {row["name"] for row in season.rows}
+    page.wait_for_timeout(1500)
+    shot(page, "characters-season-2")
 
 
 def test_the_themes_tab_shows_the_scores_and_a_themes_strongest_lines(page: Any) -> None:
@@ -207,10 +229,144 @@ def test_approving_a_version_changes_the_live_version(page: Any, local_backend: 
     assert "in the app" in local_backend.version(CHATBOT_GROUP, pending).status_note
 
 
-def test_the_operations_tab_counts_this_apps_calls(page: Any) -> None:
+def test_approving_below_the_live_version_asks_first_and_changes_nothing_until_confirmed(
+    page: Any, local_backend: Any, app_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The question names the shortfall; Cancel leaves everything; Confirm approves through
+    model_registry.review with force=True, what `make approve-model FORCE=1` runs."""
+    from playwright.sync_api import expect
+
+    import model_registry.cli
+    import workspace.base
+    from model_registry.local import LocalRegistry
+
+    assert workspace.base.review is model_registry.cli.review  # one function behind the CLI and the app
+    reviews: list[tuple[int, str, bool]] = []
+
+    def recorded(*args: Any, **kwargs: Any) -> Any:
+        reviews.append((args[3], args[4], kwargs.get("force", False)))
+        return model_registry.cli.review(*args, **kwargs)
+
+    monkeypatch.setattr(workspace.base, "review", recorded)
+    registry = LocalRegistry(app_home / "registry.db")
+    live = registry.latest_approved(CHATBOT_GROUP)
+    assert live is not None and local_backend.endpoint("chatbot").version == live.version
+    worse = registry.register(
+        CHATBOT_GROUP,
+        model_data_url=live.model_data_url,
+        image_uri=live.image_uri,
+        metrics={name: value - 0.5 for name, value in live.metrics.items()},
+        evaluation_uri=live.evaluation_uri,
+        environment=dict(live.environment),
+        description="scores below the live version",
+    ).version
+
+    def unchanged() -> None:
+        expect(page.locator("#models-live")).to_contain_text(f"v{live.version} on")
+        assert local_backend.endpoint("chatbot").version == live.version
+        assert registry.get(CHATBOT_GROUP, worse).status == "PendingManualApproval"
+        assert reviews == []
+
+    def ask() -> None:
+        page.locator("#models-version input").click()
+        page.get_by_role("option", name=str(worse), exact=True).click()
+        page.locator("#models-approve").click()
+        expect(page.locator("#models-confirm-button")).to_be_visible()
+        question = page.locator("#models-question")
+        expect(question).to_contain_text(f"Approve {CHATBOT_GROUP} v{worse}?")
+        expect(question).to_contain_text(
+            f"Warning: {CHATBOT_GROUP} v{worse} scores below the live v{live.version}"
+        )
+        expect(question).to_contain_text("(-0.5)")
+
+    open_tab(page, "Models")
+    expect(page.locator("#models-live")).to_contain_text(f"v{live.version} on")
+    ask()
+    unchanged()
+    shot(page, "models-below-live")
+    page.locator("#models-cancel").click()
+    expect(page.locator("#models-outcome")).to_contain_text("Cancelled.")
+    expect(page.locator("#models-confirm-button")).to_be_hidden()
+    unchanged()
+
+    ask()
+    unchanged()
+    page.locator("#models-note textarea").fill("the live one is being retired")
+    page.locator("#models-confirm-button").click()
+    expect(page.locator("#models-outcome")).to_contain_text(f"v{worse} -> Approved")
+    expect(page.locator("#models-live")).to_contain_text(f"v{worse} on stranger-things-nlp-local-chatbot")
+    assert reviews == [(worse, "Approved", True)]
+    assert local_backend.endpoint("chatbot").version == worse
+    assert registry.get(CHATBOT_GROUP, worse).status == "Approved"
+
+
+def test_a_long_chat_does_not_hold_up_a_classification(
+    page: Any, local_backend: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The chat's call is held at the endpoint until the classification has come back."""
+    from playwright.sync_api import expect
+
+    held, release = threading.Event(), threading.Event()
+    real = local_backend._invoke
+
+    def slow_chat(name: str, payload: dict[str, Any]) -> dict[str, Any]:
+        if name.endswith("-chatbot"):
+            held.set()
+            release.wait(TIMEOUT_MS / 1000)
+        return real(name, payload)
+
+    monkeypatch.setattr(local_backend, "_invoke", slow_chat)
+    try:
+        page.locator("#chat-input textarea").fill("Tell me everything about the gate.")
+        page.locator("#chat-send").click()
+        assert held.wait(TIMEOUT_MS / 1000), "the chat never reached the endpoint"
+        open_tab(page, "Locations")
+        page.locator("#loc-input textarea").fill("They hide in the lab corridor")
+        page.locator("#loc-classify").click()
+        expect(page.locator("#loc-status")).to_contain_text("1 text(s) classified by")
+        assert not release.is_set()  # the chat is still waiting for its reply
+    finally:
+        release.set()
+    open_tab(page, "Chat")
+    expect(page.locator('#chat-history [data-testid="bot"]').last).not_to_have_text("…")
+
+
+def test_the_operations_tab_shows_serve_locals_figures_and_this_apps_calls(page: Any) -> None:
     from playwright.sync_api import expect
 
     open_tab(page, "Operations")
     expect(page.locator("#ops-endpoints [role=row]")).to_have_count(3)  # the heading and two endpoints
     expect(page.locator("#ops-notes")).to_contain_text("Backend: local")
+    serving = page.locator("#ops-serving")
+    for endpoint in ("stranger-things-nlp-local-chatbot", "stranger-things-nlp-local-classifier"):
+        expect(serving).to_contain_text(endpoint)
+    expect(serving).to_contain_text("p95 ms")
     shot(page, "operations")
+
+
+def test_when_serve_local_stops_the_tabs_say_how_to_start_it(page: Any, local_backend: Any) -> None:
+    """Last in the module: it stops the serve-local the fixture started, and starts it again after."""
+    from playwright.sync_api import expect
+
+    local_backend.stop_server()
+    try:
+        assert not local_backend.ping()
+        page.locator("#chat-input textarea").fill("Anyone there?")
+        page.locator("#chat-send").click()
+        status = page.locator("#chat-status")
+        expect(status).to_contain_text(f"Problem: serve-local does not answer at {local_backend.serve_url}")
+        expect(status).to_contain_text("start it with make serve-local")
+
+        open_tab(page, "Locations")
+        page.locator("#loc-input textarea").fill("They hide in the lab corridor")
+        page.locator("#loc-classify").click()
+        expect(page.locator("#loc-status")).to_contain_text("Problem: serve-local does not answer")
+
+        open_tab(page, "Operations")
+        page.locator("#ops-refresh").click()
+        expect(page.locator("#ops-notes")).to_contain_text("Problem: serve-local does not answer")
+        shot(page, "operations-serve-local-down")
+        expect(page.locator('[data-testid="toast-body"]')).to_have_count(0)  # no Gradio error toast
+        assert "Traceback" not in page.locator("body").inner_text()
+    finally:
+        local_backend.ensure_server()
