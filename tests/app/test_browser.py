@@ -344,6 +344,31 @@ def test_the_operations_tab_shows_serve_locals_figures_and_this_apps_calls(page:
     shot(page, "operations")
 
 
+def test_inputs_over_the_endpoints_limits_are_refused_in_the_tab_before_any_call(
+    page: Any, local_backend: Any
+) -> None:
+    from playwright.sync_api import expect
+
+    from app import chat, locations
+
+    def calls() -> int:
+        return sum(int(row["invocations"]) for row in local_backend.calls.rows())
+
+    before = calls()
+    page.locator("#chat-input textarea").fill("x" * (chat.MAX_MESSAGE_CHARS + 1))
+    page.locator("#chat-send").click()
+    expect(page.locator("#chat-status")).to_contain_text(
+        f"Problem: the message is {chat.MAX_MESSAGE_CHARS + 1} characters; keep it under"
+    )
+    open_tab(page, "Locations")
+    page.locator("#loc-input textarea").fill("a short one\n" + "y" * (locations.MAX_TEXT_CHARS + 1))
+    page.locator("#loc-classify").click()
+    expect(page.locator("#loc-status")).to_contain_text(
+        f"Problem: text 2 is {locations.MAX_TEXT_CHARS + 1} characters; the endpoint takes up to"
+    )
+    assert calls() == before
+
+
 def test_when_serve_local_stops_the_tabs_say_how_to_start_it(page: Any, local_backend: Any) -> None:
     """Last in the module: it stops the serve-local the fixture started, and starts it again after."""
     from playwright.sync_api import expect

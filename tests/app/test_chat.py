@@ -77,3 +77,12 @@ def test_an_answer_without_a_reply_is_reported() -> None:
     assert chat.reply_text({"reply": "Mouth breather."}) == "Mouth breather."
     with pytest.raises(ValueError, match="without a 'reply'"):
         chat.reply_text({"error": "x"})
+
+
+def test_a_conversation_over_the_endpoints_body_size_asks_to_clear_it() -> None:
+    # 12 long replies of accented text: few messages, but JSON writes each "é" as 6 bytes (\u00e9).
+    history = [{"role": "assistant", "content": "é" * chat.MAX_MESSAGE_CHARS} for _ in range(12)]
+    assert len(history) < chat.MAX_MESSAGES
+    with pytest.raises(chat.ChatInputError, match=rf"bytes; the endpoint takes {chat.MAX_PAYLOAD_BYTES}"):
+        chat.build_request(history, "and then?", None, GREEDY, cap=128)
+    assert chat.build_request(history[:8], "and then?", None, GREEDY, cap=128)["messages"][-1]["content"]

@@ -94,3 +94,12 @@ def test_results_download_as_csv(tmp_path: Path) -> None:
         "text,label,score,top",
         '"At the lab, late",lab,0.9,lab 0.900',
     ]
+
+
+def test_an_upload_over_the_size_limit_is_refused_before_it_is_read(tmp_path: Path) -> None:
+    big = tmp_path / "lines.txt"
+    big.write_bytes(b"a" * (locations.MAX_UPLOAD_BYTES + 1))
+    with pytest.raises(locations.LocationsInputError, match=r"lines\.txt is over 5 MB"):
+        locations.file_texts(big)
+    big.write_bytes(b"The woods at night\n" * 10)
+    assert locations.file_texts(big) == ["The woods at night"] * 10
