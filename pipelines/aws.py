@@ -1,4 +1,5 @@
-"""Talk to AWS: upload the code bundle, upsert the pipeline with tags, start executions.
+"""Talk to AWS: check the images are in ECR, upload the code bundle, upsert the pipeline with tags, start
+executions.
 
 Upsert uploads first (content-addressed, so an unchanged bundle is not re-sent) and then sends exactly
 the definition `make definition` writes: the bundle hash in the definition is the one just uploaded.
@@ -15,6 +16,7 @@ from typing import Any
 from conf.schema import Config
 from model_registry.naming import pipeline_name
 from project.bundle import upload_bundle
+from project.images import missing_images, project_images
 
 LOG = logging.getLogger(__name__)
 PARAMETER_TYPES = {"ParameterString": str, "ParameterInteger": int, "ParameterFloat": float}
@@ -39,20 +41,32 @@ def pipeline_tags(cfg: Config) -> list[dict[str, str]]:
 
 
 def upsert_pipeline(cfg: Config, boto_session: Any | None = None) -> UpsertResult:
-    """Check the documented service rules, upload the code bundle, then create or update the pipeline
-    (with description and tags). A definition AWS would refuse at run time is refused here, before
-    anything is uploaded (ValueError, one line)."""
+    """Check the documented service rules and that ECR holds the project images the definition runs,
+    upload the code bundle, then create or update the pipeline (with description and tags).
+
+    A definition AWS would refuse at run time, or whose jobs would fail pulling an image nobody pushed
+    (the tags are content-addressed: a changed recipe names a new one), is refused here before anything
+    is uploaded (ValueError, one line).
+    """
     from pipelines.definition import build_pipeline
     from pipelines.service_rules import RuleContext, check_service_rules
 
     session = _boto_session(cfg, boto_session)
     pipeline = build_pipeline(cfg, boto_session=session)
-    violations = check_service_rules(json.loads(pipeline.definition()), RuleContext.of(cfg))
+    definition = json.loads(pipeline.definition())
+    violations = check_service_rules(definition, RuleContext.of(cfg))
     if violations:
         raise ValueError(
             "refusing to upsert: "
             + "; ".join(map(str, violations))
             + f" (`make validate-pipeline ENV={cfg.env}` shows each rule's source)"
+        )
+    missing = missing_images(session.client("ecr"), project_images(cfg, definition))
+    if missing:
+        raise ValueError(
+            "refusing to upsert: not in ECR: "
+            + "; ".join(f"{uri} ({answer})" for uri, answer in missing.items())
+            + f": build and push them with `make build-containers ENV={cfg.env}`"
         )
     code_uri = upload_bundle(session.client("s3"), cfg.project.bucket, cfg.project.prefix)
     LOG.info("code bundle at %s", code_uri)

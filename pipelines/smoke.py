@@ -29,7 +29,7 @@ import yaml
 from conf import CONF_DIR, load_config
 from conf.schema import Config
 from model_registry.naming import handler_function_name, pipeline_name
-from project.images import image_spec
+from project.images import image_spec, missing_images
 
 LOG = logging.getLogger(__name__)
 
@@ -156,16 +156,24 @@ def preflight(cfg: Config, session: Any) -> list[Check]:
         checks.append(Check("deploy handler", True, function))
     except Exception as exc:
         checks.append(Check("deploy handler", False, f"{function}: {_error(exc)} (make deploy-infra)"))
-    ecr = session.client("ecr")
-    for uri in smoke_images(cfg):
-        repository, _, tag = uri.split("/", 1)[1].partition(":")
-        try:
-            ecr.describe_images(repositoryName=repository, imageIds=[{"imageTag": tag}])
-            checks.append(Check("image", True, uri))
-        except Exception as exc:
-            checks.append(Check("image", False, f"{uri}: {_error(exc)} (make build-containers)"))
+    checks += _image_checks(cfg, session)
     checks += _quota_checks(cfg, session)
     return checks
+
+
+def _image_checks(cfg: Config, session: Any) -> list[Check]:
+    """One check per image the smoke runs: ECR holds it (the same check `upsert` refuses on)."""
+    images = smoke_images(cfg)
+    try:
+        missing = missing_images(session.client("ecr"), images)
+    except Exception as exc:  # preflight reports every problem, then stops: this one is ECR's access
+        return [Check("image", False, f"cannot read ECR: {_error(exc)}")]
+    return [
+        Check("image", False, f"{uri}: {missing[uri]} (make build-containers)")
+        if uri in missing
+        else Check("image", True, uri)
+        for uri in images
+    ]
 
 
 def read_quotas(session: Any) -> dict[str, float]:

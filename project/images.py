@@ -4,15 +4,20 @@ The DLCs lack what the scripts need (transformers 5, peft, pysubs2, networkx...)
 project image built by `make build-containers` from containers/docker/<role>.Dockerfile `FROM` the DLC.
 Its tag is content-addressed (`<device>-<sha12 of Dockerfile + requirements + base>`), so the definition
 names the right image without asking ECR, and a new image appears only when its recipe changes. An
-explicit `images.<role>_uri` in config wins (bring your own image).
+explicit `images.<role>_uri` in config wins (bring your own image). Because the definition never asks
+ECR, `upsert` and `make smoke-aws` do (`missing_images`) before anything runs on a tag nobody pushed.
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+from botocore.exceptions import ClientError
 
 from conf.schema import Config
 from project.bundle import REPO_ROOT
@@ -112,3 +117,64 @@ def image_spec(cfg: Config, role: str, instance_type: str, root: Path = REPO_ROO
         return ImageSpec(role, device, base, override, project_built=False)
     uri = f"{registry(cfg)}/{repository(cfg, role)}:{image_tag(role, device, base, root)}"
     return ImageSpec(role, device, base, uri, project_built=True)
+
+
+# ---- which images exist (ECR) ----------------------------------------------------------------------
+# The codes ECR's DescribeImages answers when the image is absent (ECR API reference, DescribeImages:
+# Errors). Anything else (access denied, throttling) is not an answer about the image and propagates.
+NOT_IN_ECR = frozenset({"ImageNotFoundException", "RepositoryNotFoundException"})
+IMAGE_KEYS = ("ImageUri", "TrainingImage", "Image")  # where a SageMaker request names a container image
+
+
+def image_id(uri: str) -> tuple[str, dict[str, str]]:
+    """'<registry>/<repository>:<tag>' (or '@sha256:...') -> (repository, DescribeImages imageId)."""
+    path = uri.split("/", 1)[1] if "/" in uri else uri
+    if "@" in path:
+        repository, _, digest = path.partition("@")
+        return repository, {"imageDigest": digest}
+    repository, _, tag = path.partition(":")
+    return repository, {"imageTag": tag or "latest"}
+
+
+def missing_images(ecr: Any, uris: Iterable[str]) -> dict[str, str]:
+    """The images among `uris` that ECR does not hold, each with ECR's error code (ImageNotFoundException:
+    the repository lacks the tag; RepositoryNotFoundException: no repository).
+
+    One DescribeImages call per image (the caller needs ecr:DescribeImages on each repository). Used by
+    `upsert` (refuse a definition whose project images are not pushed) and by `make smoke-aws`'s preflight.
+    """
+    missing: dict[str, str] = {}
+    for uri in sorted(set(uris)):
+        repository, identifier = image_id(uri)
+        try:
+            ecr.describe_images(repositoryName=repository, imageIds=[identifier])
+        except ClientError as exc:
+            code = exc.response.get("Error", {}).get("Code", "")
+            if code not in NOT_IN_ECR:
+                raise
+            missing[uri] = code
+    return missing
+
+
+def definition_images(definition: Any) -> set[str]:
+    """Every literal container image URI a pipeline definition names (processing, training, models)."""
+    found: set[str] = set()
+    if isinstance(definition, dict):
+        for key, value in definition.items():
+            if key in IMAGE_KEYS and isinstance(value, str):
+                found.add(value)
+            else:
+                found |= definition_images(value)
+    elif isinstance(definition, list):
+        for item in definition:
+            found |= definition_images(item)
+    return found
+
+
+def project_images(cfg: Config, definition: dict[str, Any]) -> list[str]:
+    """The project-built, content-addressed images a definition runs (`make build-containers` pushes
+    them to the project's repositories); a bring-your-own `images.<role>_uri` is not among them."""
+    ours = {repository(cfg, role) for role in ROLES}
+    in_registry = f"{registry(cfg)}/"
+    named = definition_images(definition)
+    return sorted(uri for uri in named if uri.startswith(in_registry) and image_id(uri)[0] in ours)

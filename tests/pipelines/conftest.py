@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 from functools import cache
 from typing import Any
@@ -27,3 +28,18 @@ def steps_by_name(definition: dict[str, Any]) -> dict[str, dict[str, Any]]:
     from pipelines.validation import flatten_steps
 
     return {step["Name"]: step for step in flatten_steps(definition["Steps"])}
+
+
+def push_images(session: Any, uris: list[str]) -> None:
+    """Push `uris` into (mocked) ECR as `make build-containers` would: each repository, each tag."""
+    from project.images import image_id
+
+    ecr = session.client("ecr")
+    manifest = json.dumps(
+        {"schemaVersion": 2, "mediaType": "application/vnd.docker.distribution.manifest.v2+json"}
+    )
+    for uri in uris:
+        repository, identifier = image_id(uri)
+        with contextlib.suppress(ecr.exceptions.RepositoryAlreadyExistsException):
+            ecr.create_repository(repositoryName=repository)
+        ecr.put_image(repositoryName=repository, imageManifest=manifest, imageTag=identifier["imageTag"])

@@ -1,4 +1,5 @@
-"""Under moto: upsert creates then updates the pipeline with its tags; start takes typed parameters."""
+"""Under moto: upsert creates then updates the pipeline with its tags once ECR holds its images (and
+refuses, naming them, when it does not); start takes typed parameters."""
 
 from __future__ import annotations
 
@@ -11,18 +12,32 @@ from moto import mock_aws
 
 from conf import load_config
 from pipelines.aws import parse_params, pipeline_tags, start_pipeline, typed_parameters, upsert_pipeline
+from pipelines.containers import required_images
 from project.bundle import bundle_hash
-from tests.pipelines.conftest import definition_text
+from project.images import project_images
+from tests.pipelines.conftest import definition_text, push_images
 
 pytestmark = pytest.mark.aws
 
 
+def dev_images() -> list[str]:
+    return project_images(load_config("dev"), json.loads(definition_text("dev")))
+
+
 @pytest.fixture
-def aws():  # type: ignore[no-untyped-def]
+def bare():  # type: ignore[no-untyped-def]
+    """An account with the project bucket and nothing in ECR."""
     with mock_aws():
         session = boto3.session.Session(region_name="us-east-1")
         session.client("s3").create_bucket(Bucket=load_config("dev").project.bucket)
         yield session
+
+
+@pytest.fixture
+def aws(bare):  # type: ignore[no-untyped-def]
+    """The account after `make build-containers`: every project image of the dev definition pushed."""
+    push_images(bare, dev_images())
+    return bare
 
 
 def test_upsert_creates_then_updates_with_tags_and_uploaded_code(aws) -> None:  # type: ignore[no-untyped-def]
@@ -110,3 +125,47 @@ def test_upsert_refuses_a_definition_aws_would_refuse_before_uploading(aws) -> N
         upsert_pipeline(cfg, aws)
     assert aws.client("s3").list_objects_v2(Bucket=cfg.project.bucket).get("KeyCount", 0) == 0
     assert aws.client("sagemaker").list_pipelines()["PipelineSummaries"] == []
+
+
+def test_the_images_upsert_checks_are_the_ones_build_containers_pushes() -> None:
+    for env in ("dev", "prod"):
+        cfg = load_config(env)
+        checked = project_images(cfg, json.loads(definition_text(env)))
+        pushed = [spec.uri for spec in required_images(cfg) if spec.project_built]
+        assert checked and sorted(checked) == sorted(pushed), env
+    assert {uri.rsplit(":", 1)[1].split("-")[0] for uri in dev_images()} == {"cpu", "gpu"}
+
+
+def test_upsert_refuses_images_not_in_ecr_naming_them_and_the_fix(bare) -> None:  # type: ignore[no-untyped-def]
+    cfg = load_config("dev")
+    images = dev_images()
+    gpu_training = next(uri for uri in images if "-training:gpu-" in uri)
+    inference = [uri for uri in images if "-inference:" in uri]
+    # The training repository exists without the GPU tag; the inference repository does not exist.
+    push_images(bare, [uri for uri in images if uri != gpu_training and uri not in inference])
+    with pytest.raises(ValueError) as refused:
+        upsert_pipeline(cfg, bare)
+    message = str(refused.value)
+    assert "\n" not in message
+    assert message.startswith(f"refusing to upsert: not in ECR: {inference[0]} (RepositoryNotFoundException)")
+    assert f"{gpu_training} (ImageNotFoundException)" in message
+    assert message.endswith(": build and push them with `make build-containers ENV=dev`")
+    assert message.count(" (") == 3  # exactly the three missing images
+    assert bare.client("s3").list_objects_v2(Bucket=cfg.project.bucket).get("KeyCount", 0) == 0
+    assert bare.client("sagemaker").list_pipelines()["PipelineSummaries"] == []
+
+    push_images(bare, [gpu_training, *inference])  # `make build-containers`, then upsert goes through
+    assert upsert_pipeline(cfg, bare).pipeline_arn.endswith(":pipeline/stranger-things-nlp-dev")
+
+
+def test_an_ecr_error_other_than_not_found_is_not_called_missing() -> None:
+    from botocore.exceptions import ClientError
+
+    from project.images import missing_images
+
+    class DeniedEcr:
+        def describe_images(self, **_: object) -> None:
+            raise ClientError({"Error": {"Code": "AccessDeniedException", "Message": "no"}}, "DescribeImages")
+
+    with pytest.raises(ClientError, match="AccessDeniedException"):
+        missing_images(DeniedEcr(), dev_images())

@@ -344,6 +344,20 @@ def test_start_of_a_pipeline_never_upserted_says_to_upsert(
     assert lines[0].endswith("run `make upsert-pipeline ENV=dev` first")
 
 
+@pytest.mark.aws
+def test_upsert_with_images_not_in_ecr_is_one_line_naming_the_fix(
+    own_conf: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from moto import mock_aws
+
+    with mock_aws():
+        assert main(["upsert", "--env", "dev", "--conf-dir", str(own_conf), "--yes"]) == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1, lines
+    assert lines[0].startswith("error: refusing to upsert: not in ECR: 210987654321.dkr.ecr.us-east-1")
+    assert lines[0].endswith("build and push them with `make build-containers ENV=dev`")
+
+
 def test_throttling_is_one_line_with_the_fix(
     own_conf: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:

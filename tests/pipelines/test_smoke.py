@@ -19,7 +19,7 @@ import pytest
 
 from pipelines import smoke
 from pipelines.definition import definition_json
-from tests.pipelines.conftest import steps_by_name
+from tests.pipelines.conftest import push_images, steps_by_name
 
 REGION = "us-east-1"
 
@@ -83,12 +83,7 @@ def _account_ready(session: boto3.session.Session, cfg: Any) -> None:
         Handler="handler.handler",
         Code={"ZipFile": code.getvalue()},
     )
-    ecr = session.client("ecr")
-    for uri in smoke.smoke_images(cfg):
-        repository, _, tag = uri.split("/", 1)[1].partition(":")
-        ecr.create_repository(repositoryName=repository)
-        manifest = {"schemaVersion": 2, "mediaType": "application/vnd.docker.distribution.manifest.v2+json"}
-        ecr.put_image(repositoryName=repository, imageManifest=json.dumps(manifest), imageTag=tag)
+    push_images(session, smoke.smoke_images(cfg))
 
 
 @pytest.mark.aws
