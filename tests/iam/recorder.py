@@ -40,6 +40,11 @@ VALUE_FROM: dict[str, tuple[str, ...]] = {
     "ObjectName": ("Key",),
     "FunctionName": ("FunctionName",),
     "ScheduleName": ("Name",),
+    "RepositoryName": ("repositoryName",),
+}
+# Condition keys a call carries, from its parameters (Service Authorization Reference, condition keys).
+CONTEXT_FROM: dict[tuple[str, str], dict[str, str]] = {
+    ("s3", "ListObjectsV2"): {"s3:prefix": "Prefix"},
 }
 
 
@@ -74,8 +79,15 @@ class CallRecorder:
         self.calls.append((service, operation))
         prefix = IAM_PREFIX.get(service, service)
         action = IAM_ACTION.get((service, operation), operation)
-        values = _values(params)
-        self.add(prefix, action, values)
+        keys = CONTEXT_FROM.get((service, operation), {})
+        context = {key: str(params[name]) for key, name in keys.items() if name in params}
+        resource = params.get("ResourceArn")
+        if isinstance(resource, str):  # tagging calls name the resource by ARN: that is the resource
+            conditions = tuple(sorted(context.items()))
+            access = Access(self.principal, f"{prefix}:{action}", resource, conditions, self.source)
+            self.accesses.append(access)
+        else:
+            self.add(prefix, action, _values(params), context)
         for extra in implied(prefix, action, params, self.region, self.account):
             self.accesses.append(replace(extra, principal=self.principal, source=self.source))
 
