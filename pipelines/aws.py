@@ -20,6 +20,12 @@ from project.images import missing_images, project_images
 
 LOG = logging.getLogger(__name__)
 PARAMETER_TYPES = {"ParameterString": str, "ParameterInteger": int, "ParameterFloat": float}
+# Settings a person may look for among the Parameters, and where they live instead (steps/parameters.py
+# says why the endpoints' instance type is not a run-time knob).
+SET_IN_CONFIG = {
+    "ChatbotEndpointInstanceType": "chatbot.serving.instance_type",
+    "ClassifierEndpointInstanceType": "classifier.serving.instance_type",
+}
 
 
 @dataclass(frozen=True)
@@ -98,6 +104,12 @@ def typed_parameters(cfg: Config, overrides: dict[str, str]) -> dict[str, str | 
     known = {param.name: param for param in build_parameters(cfg).all()}
     typed: dict[str, str | int | float] = {}
     for name, value in overrides.items():
+        if name in SET_IN_CONFIG and name not in known:
+            raise ValueError(
+                f"{name} is not a pipeline parameter: both deploy triggers serve on conf "
+                f"{SET_IN_CONFIG[name]}; set it in conf/{cfg.env}.yaml, then `make deploy-infra "
+                f"ENV={cfg.env}` (the deploy handler's settings) and `make upsert-pipeline ENV={cfg.env}`"
+            )
         if name not in known:
             raise ValueError(f"unknown pipeline parameter {name!r}; known: {', '.join(sorted(known))}")
         param = known[name]

@@ -2,7 +2,11 @@
 
 Everything a person may want to change for one execution (from Studio or `make start-pipeline PARAMS=...`)
 is here; everything else stays in YAML. Spot training is deliberately not a parameter: MaxWaitTime must
-be absent when spot is off, which a parameter cannot express (sagemaker-python-sdk #4140).
+be absent when spot is off, which a parameter cannot express (sagemaker-python-sdk #4140). Nor is the
+endpoints' instance type: both deploy triggers (the pipeline's DeployX step and an approval in the
+registry) run the deploy handler, which serves on conf `<model>.serving.instance_type` (its settings,
+set by `make deploy-infra`); a run-time value would be seen by one trigger and not the other, and the
+serving image (CPU or GPU) is chosen from that type at build time.
 """
 
 from __future__ import annotations
@@ -31,13 +35,11 @@ class PipelineParameters:
     chatbot_learning_rate: ParameterFloat
     chatbot_max_steps: ParameterInteger
     chatbot_evaluation_instance_type: ParameterString
-    chatbot_endpoint_instance_type: ParameterString
     classifier_model_id: ParameterString
     classifier_training_instance_type: ParameterString
     classifier_training_instance_count: ParameterInteger
     classifier_epochs: ParameterFloat
     classifier_learning_rate: ParameterFloat
-    classifier_endpoint_instance_type: ParameterString
     # model -> {report figure: its minimum}, one Parameter per comparison of the quality gate
     gate_minimums: dict[str, dict[str, ParameterFloat]] = field(default_factory=dict)
     # Only when the model's tuning config names a warm-start parent (steps/tune.py says why).
@@ -63,7 +65,6 @@ class PipelineParameters:
             epochs=getattr(self, f"{model}_epochs"),
             learning_rate=getattr(self, f"{model}_learning_rate"),
             gate_minimums=self.gate_minimums[model],
-            endpoint_instance_type=getattr(self, f"{model}_endpoint_instance_type"),
         )
 
 
@@ -75,7 +76,6 @@ class ModelParameters:
     epochs: ParameterFloat
     learning_rate: ParameterFloat
     gate_minimums: dict[str, ParameterFloat]
-    endpoint_instance_type: ParameterString
 
 
 def gate_parameter_name(model: str, figure: str) -> str:
@@ -130,9 +130,6 @@ def build_parameters(cfg: Config) -> PipelineParameters:
         chatbot_evaluation_instance_type=ParameterString(
             "ChatbotEvaluationInstanceType", default_value=chat.serving.instance_type
         ),
-        chatbot_endpoint_instance_type=ParameterString(
-            "ChatbotEndpointInstanceType", default_value=chat.serving.instance_type
-        ),
         classifier_model_id=ParameterString("ClassifierModelId", default_value=clf.model_id),
         classifier_training_instance_type=ParameterString(
             "ClassifierTrainingInstanceType", default_value=clf.training.instance_type
@@ -143,9 +140,6 @@ def build_parameters(cfg: Config) -> PipelineParameters:
         classifier_epochs=ParameterFloat("ClassifierEpochs", default_value=float(clf.hyperparameters.epochs)),
         classifier_learning_rate=ParameterFloat(
             "ClassifierLearningRate", default_value=clf.hyperparameters.learning_rate
-        ),
-        classifier_endpoint_instance_type=ParameterString(
-            "ClassifierEndpointInstanceType", default_value=clf.serving.instance_type
         ),
         gate_minimums=build_gate_parameters(cfg),
         chatbot_warm_start=_warm_start_parameter("Chatbot", chat.tuning),

@@ -97,7 +97,7 @@ def test_parameter_overrides_are_checked_before_anything_is_sent() -> None:
         "InputDataUri": "s3://b/other",
     }
     with pytest.raises(
-        ValueError, match="unknown pipeline parameter 'Epochs'; known: ChatbotEndpointInstanceType"
+        ValueError, match="unknown pipeline parameter 'Epochs'; known: ChatbotEpochs, ChatbotEvaluation"
     ):
         typed_parameters(cfg, {"Epochs": "1"})
     with pytest.raises(ValueError, match="ProcessingInstanceCount is a int parameter; 'two' is not one"):
@@ -106,6 +106,17 @@ def test_parameter_overrides_are_checked_before_anything_is_sent() -> None:
         typed_parameters(cfg, {"ModelApprovalStatus": "Maybe"})
     with pytest.raises(ValueError, match="expected Name=value"):
         parse_params(["ChatbotEpochs"])
+
+
+def test_an_endpoint_type_override_says_where_the_serving_type_is_set() -> None:
+    """Both deploy triggers serve on conf <model>.serving.instance_type: no run-time override of it."""
+    with pytest.raises(ValueError) as refused:
+        typed_parameters(load_config("prod"), {"ClassifierEndpointInstanceType": "ml.c5.xlarge"})
+    assert str(refused.value) == (
+        "ClassifierEndpointInstanceType is not a pipeline parameter: both deploy triggers serve on conf "
+        "classifier.serving.instance_type; set it in conf/prod.yaml, then `make deploy-infra ENV=prod` "
+        "(the deploy handler's settings) and `make upsert-pipeline ENV=prod`"
+    )
 
 
 def test_tags_include_the_environment() -> None:

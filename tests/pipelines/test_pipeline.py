@@ -151,7 +151,19 @@ def test_parameter_defaults_come_from_config(definitions: dict[str, Any], env: s
     for model in ("chatbot", "classifier"):
         for figure, minimum in getattr(cfg, model).gate.items():
             assert params[gate_parameter_name(model, figure)] == ("Float", minimum)
-    assert params["ChatbotEndpointInstanceType"] == ("String", cfg.chatbot.serving.instance_type)
+    # The endpoints' type is config the deploy handler reads, not a Parameter (steps/parameters.py).
+    assert not [name for name in params if name.endswith("EndpointInstanceType")]
+
+
+@pytest.mark.parametrize("env", ["dev", "prod", "local"])
+def test_every_parameter_feeds_a_step(definitions: dict[str, Any], env: str) -> None:
+    """A Parameter Studio shows but no step reads is an override that silently does nothing."""
+    from pipelines.service_rules import references
+
+    definition = definitions[env]
+    read = {ref.removeprefix("Parameters.") for ref in references(definition["Steps"])}
+    unread = [p["Name"] for p in definition["Parameters"] if p["Name"] not in read]
+    assert unread == [], f"{env}: parameters no step reads: {unread}"
 
 
 def test_prod_and_dev_differ_where_their_config_does(definitions: dict[str, Any]) -> None:

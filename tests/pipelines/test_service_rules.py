@@ -57,7 +57,9 @@ def legacy(definitions: dict[str, Any]) -> dict[str, Any]:
     """The dev definition plus the Model/EndpointConfig/Endpoint steps it had before one deployer: the
     pipeline no longer builds endpoints (issue 11), but the rules still guard a definition that does."""
     with_endpoints = copy.deepcopy(definitions["dev"])
-    with_endpoints["Steps"] += json.loads(LEGACY.read_text(encoding="utf-8"))["Steps"]
+    legacy_steps = json.loads(LEGACY.read_text(encoding="utf-8"))
+    with_endpoints["Parameters"] += legacy_steps["Parameters"]
+    with_endpoints["Steps"] += legacy_steps["Steps"]
     return {"dev": with_endpoints}
 
 
@@ -190,7 +192,7 @@ def test_overrides_within_the_definition_add_nothing(definitions: dict[str, Any]
         new_violations(
             definitions,
             "dev",
-            ChatbotEndpointInstanceType="ml.g5.2xlarge",
+            ChatbotEvaluationInstanceType="ml.g5.2xlarge",
             ChatbotTrainingInstanceType="ml.g5.12xlarge",
             ProcessingInstanceType="ml.c5.2xlarge",
         )
