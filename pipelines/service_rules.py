@@ -40,7 +40,8 @@ BOTOCORE_MODEL = (
 )
 SRC_VOLUME_KMS = (
     f"{DOC}/APIReference/API_ResourceConfig.html (VolumeKmsKeyId), "
-    f"{DOC}/APIReference/API_ProcessingClusterConfig.html (VolumeKmsKeyId); "
+    f"{DOC}/APIReference/API_ProcessingClusterConfig.html (VolumeKmsKeyId), "
+    f"{DOC}/APIReference/API_TransformResources.html (VolumeKmsKeyId); "
     f"{SDK}/sagemaker-core/src/sagemaker/core/common_utils.py volume_size_supported()"
 )
 SRC_TRAINING_KEY_FORMAT = f"{DOC}/APIReference/API_ResourceConfig.html (VolumeKmsKeyId formats)"

@@ -19,6 +19,7 @@ from typing import Any
 from sagemaker.core.workflow.functions import Join
 from sagemaker.mlops.workflow.steps import StepTypeEnum
 
+from project.instance_types import takes_ebs_volume
 from steps import names
 from steps.context import StepContext
 from steps.register import serving_environment
@@ -68,7 +69,10 @@ def transform_request(ctx: StepContext, model_step: RequestStep, clean_step: Req
     resources: dict[str, Any] = {"InstanceType": cfg.instance_type, "InstanceCount": cfg.instance_count}
     if ctx.cfg.security.kms_key_id:
         output["KmsKeyId"] = ctx.cfg.security.kms_key_id
-        resources["VolumeKmsKeyId"] = ctx.cfg.security.kms_key_id
+        # As for training and processing: no volume key on a type with local NVMe storage (AWS refuses
+        # it there: TransformResources.VolumeKmsKeyId in the API reference).
+        if takes_ebs_volume(cfg.instance_type):
+            resources["VolumeKmsKeyId"] = ctx.cfg.security.kms_key_id
     return {
         "ModelName": model_step.properties.ModelName,
         "BatchStrategy": "MultiRecord",

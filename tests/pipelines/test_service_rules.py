@@ -75,6 +75,14 @@ def test_a_volume_key_on_an_nvme_instance_type_fires(definitions: dict[str, Any]
     assert new_violations(definitions, "prod", broken) == [("volume-kms-key-needs-ebs", "CleanSubtitles")]
 
 
+def test_a_volume_key_on_an_nvme_transform_fires(definitions: dict[str, Any]) -> None:
+    broken, args = mutate(definitions, "prod", "ClassifySubtitleLines")
+    assert args["TransformResources"]["VolumeKmsKeyId"]  # prod encrypts the CPU transform's volume
+    args["TransformResources"]["InstanceType"] = "ml.g4dn.xlarge"  # local NVMe
+    found = new_violations(definitions, "prod", broken)
+    assert found == [("volume-kms-key-needs-ebs", "ClassifySubtitleLines")]
+
+
 def test_an_nvme_override_of_a_step_with_a_volume_key_fires(definitions: dict[str, Any]) -> None:
     # prod builds its processing steps for ml.m5.xlarge with a volume key; ml.r5d has NVMe storage.
     found = new_violations(definitions, "prod", ProcessingInstanceType="ml.r5d.large")

@@ -141,6 +141,19 @@ def test_the_transform_classifies_every_cue_as_json_lines(definitions: dict[str,
     assert prod["TransformOutput"]["KmsKeyId"] == prod["TransformResources"]["VolumeKmsKeyId"]
 
 
+def test_a_transform_on_local_nvme_storage_gets_no_volume_key() -> None:
+    """prod encrypts volumes; ml.g5 has local NVMe storage, where AWS refuses a volume key."""
+    from pipelines.service_rules import RuleContext, check_service_rules
+
+    overrides = {"classifier": {"transform": {"instance_type": "ml.g5.xlarge"}}}
+    definition = build("prod", overrides)
+    transform = steps_by_name(definition)[names.CLASSIFY_SUBTITLE_LINES]["Arguments"]
+    assert transform["TransformResources"] == {"InstanceType": "ml.g5.xlarge", "InstanceCount": 1}
+    assert transform["TransformOutput"]["KmsKeyId"]  # the output is still encrypted
+    cfg = load_config("prod", overrides=overrides)
+    assert [str(v) for v in check_service_rules(definition, RuleContext.of(cfg))] == []
+
+
 def test_the_transform_is_left_out_when_config_disables_it() -> None:
     steps = steps_by_name(build("dev", {"classifier": {"transform": {"enabled": False}}}))
     assert names.CLASSIFY_SUBTITLE_LINES not in steps and names.CREATE_CLASSIFIER_BATCH_MODEL not in steps
