@@ -109,6 +109,16 @@ def test_handler_failures_go_to_a_queue_and_notify(prod: Config) -> None:
     ]
     errors = properties(prod, "operations", "HandlerErrorsAlarm")
     assert errors["MetricName"] == "Errors" and errors["AlarmActions"]
+    assert errors["Dimensions"] == [
+        {"Name": "FunctionName", "Value": "stranger-things-nlp-prod-deploy-handler"}
+    ]
+    # An event the handler gave up on (after Lambda's own retries) waits in the queue: that alarms too.
+    failed = properties(prod, "operations", "HandlerFailuresAlarm")
+    assert (failed["Namespace"], failed["MetricName"]) == ("AWS/SQS", "ApproximateNumberOfMessagesVisible")
+    assert failed["Dimensions"] == [
+        {"Name": "QueueName", "Value": "stranger-things-nlp-prod-deploy-handler-failures"}
+    ]
+    assert failed["AlarmActions"] == errors["AlarmActions"]
 
 
 def test_github_roles_trust_one_repository_environment_or_pull_requests(prod: Config) -> None:

@@ -16,13 +16,13 @@ pytestmark = pytest.mark.aws
 GROUPS = ["stranger-things-chatbot", "stranger-things-location-classifier"]
 
 
-def _event(group: str, status: str, version: int = 1) -> dict:
+def _event(group: str, status: str, version: int = 1, package_status: str = "Completed") -> dict:
     arn = f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:model-package/{group}/{version}"
     detail = {
         "ModelPackageGroupName": group,
         "ModelPackageVersion": version,
         "ModelPackageArn": arn,
-        "ModelPackageStatus": "Completed",
+        "ModelPackageStatus": package_status,
         "ModelApprovalStatus": status,
     }
     return {
@@ -53,6 +53,8 @@ def test_rule_pattern_delivers_only_that_status_of_the_projects_groups(
         _event("stranger-things-chatbot", "PendingManualApproval", 6),
         _event("someone-elses-model", status, 7),
         {**_event("stranger-things-chatbot", status, 8), "Source": "my.app"},
+        _event("stranger-things-chatbot", status, 9, package_status="InProgress"),  # not Completed yet
+        _event("stranger-things-chatbot", status, 10, package_status="Failed"),
     ]
     assert events.put_events(Entries=sent)["FailedEntryCount"] == 0
 

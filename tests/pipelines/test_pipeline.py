@@ -242,13 +242,22 @@ def test_every_script_the_definition_runs_exists(definitions: dict[str, Any], re
     assert not missing, f"the definition runs scripts that do not exist: {missing}"
 
 
-def test_processing_and_training_steps_retry_throttling_and_capacity(definitions: dict[str, Any]) -> None:
-    for name, step in steps_by_name(definitions["dev"]).items():
+@pytest.mark.parametrize("env", ["dev", "prod", "local"])
+def test_processing_and_training_steps_retry_throttling_and_capacity(
+    definitions: dict[str, Any], env: str
+) -> None:
+    from pipelines.service_rules import RETRYABLE_STEP_TYPES
+
+    retried = set()
+    for name, step in steps_by_name(definitions[env]).items():
         if step["Type"] in {"Processing", "Training"}:
             kinds = {kind for policy in step["RetryPolicies"] for kind in policy["ExceptionType"]}
             assert {"Step.THROTTLING", "SageMaker.CAPACITY_ERROR", "SageMaker.RESOURCE_LIMIT"} <= kinds, name
-        if step["Type"] in {"Endpoint", "EndpointConfig"}:
-            assert "RetryPolicies" not in step, name  # not among the step types AWS retries
+        if "RetryPolicies" in step:
+            retried.add(step["Type"])
+            # Only the step types AWS documents as retryable (no Lambda, Condition, Endpoint...).
+            assert step["Type"] in RETRYABLE_STEP_TYPES, name
+    assert {"Processing", "Training"} <= retried
 
 
 def test_clean_subtitles_shards_its_input_by_s3_key(definitions: dict[str, Any]) -> None:
