@@ -82,7 +82,7 @@ def cmd_smoke_aws(args: argparse.Namespace) -> int:
 
     from pipelines.smoke import run_smoke, smoke_config
 
-    cfg = smoke_config(args.env)
+    cfg = smoke_config(args.env, Path(args.conf_dir), for_aws=True)
     session = boto3.session.Session(region_name=cfg.project.region)
     return run_smoke(cfg, session, say=print, keep=args.keep, poll_s=args.poll_s)
 

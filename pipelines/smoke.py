@@ -71,8 +71,10 @@ def smoke_overlay(conf_dir: Path = CONF_DIR) -> dict[str, Any]:
     return overlay
 
 
-def smoke_config(env: str, conf_dir: Path = CONF_DIR) -> Config:
-    return load_config(env, conf_dir=conf_dir, overrides=smoke_overlay(conf_dir))
+def smoke_config(env: str, conf_dir: Path = CONF_DIR, for_aws: bool = False) -> Config:
+    """The environment's config with the smoke overlay; `for_aws` refuses base.yaml's placeholder
+    account and bucket (conf/refusals.py), as every command that calls AWS does."""
+    return load_config(env, conf_dir=conf_dir, overrides=smoke_overlay(conf_dir), for_aws=for_aws)
 
 
 def smoke_pipeline_name(cfg: Config) -> str:

@@ -282,6 +282,29 @@ def test_start_refuses_the_placeholder_account_before_calling_aws(
     assert "set project.account_id in conf/dev.yaml" in err
 
 
+def test_smoke_aws_refuses_the_placeholders_before_calling_aws(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import pipelines.smoke
+
+    monkeypatch.setattr(pipelines.smoke, "run_smoke", lambda *a, **k: pytest.fail("AWS was called"))
+    assert main(["smoke-aws", "--env", "dev"]) == 2
+    err = capsys.readouterr().err
+    assert "project.account_id: 123456789012 is the placeholder account" in err
+    assert "project.bucket: 'stranger-things-nlp-artifacts' is the placeholder bucket" in err
+
+
+def test_smoke_aws_reads_the_conf_dir_it_is_given(own_conf: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import pipelines.smoke
+
+    seen = []
+    monkeypatch.setattr(pipelines.smoke, "run_smoke", lambda cfg, *a, **k: seen.append(cfg) or 0)
+    assert main(["smoke-aws", "--env", "dev", "--conf-dir", str(own_conf)]) == 0
+    assert [(cfg.project.account_id, cfg.project.bucket) for cfg in seen] == [
+        ("210987654321", "my-team-st-nlp")
+    ]
+
+
 def test_start_refuses_an_override_the_definition_cannot_serve_in_one_line(
     own_conf: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
