@@ -122,8 +122,9 @@ def _add_layer_commands(sub: argparse._SubParsersAction, cli: str) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
     # The SDK logs at INFO, on every run, which config files it did not find and that telemetry is on
-    # (pipelines/session.py turns the sender off): not news to a person reading the one line that matters.
-    for name in ("sagemaker", "sagemaker.config"):  # the SDK gives sagemaker.config its own level if unset
+    # (pipelines/session.py turns the sender off), and botocore where it found the credentials and each
+    # endpoint: not news to a person reading the one line that matters.
+    for name in ("sagemaker", "sagemaker.config", "botocore"):  # sagemaker.config has its own level if unset
         logging.getLogger(name).setLevel(logging.WARNING)
     args = build_parser().parse_args(argv)
     try:

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import http.server
 import importlib.machinery
 import json
 import os
 import shutil
 import subprocess
 import sys
+import threading
 import types
 from pathlib import Path
 
@@ -350,6 +352,64 @@ def test_start_with_no_region_and_no_credentials_prints_one_line(own_conf: Path,
     assert result.stderr.strip().splitlines() == [
         "error: start: no usable AWS credentials were found: set AWS_PROFILE (after `aws sso login`) "
         "or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY"
+    ]
+
+
+class RejectingAws(http.server.BaseHTTPRequestHandler):
+    """Answers every AWS request as AWS answers unknown credentials (JSON protocol, HTTP 400)."""
+
+    def do_POST(self) -> None:  # the http.server hook
+        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        body = json.dumps(
+            {
+                "__type": "UnrecognizedClientException",
+                "message": "The security token included in the request is invalid.",
+            }
+        ).encode()
+        self.send_response(400)
+        self.send_header("Content-Type", "application/x-amz-json-1.1")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_start_with_no_region_and_bad_credentials_prints_one_line(own_conf: Path, tmp_path: Path) -> None:
+    """A fresh shell with keys AWS does not know: no AWS_DEFAULT_REGION (unset here), every request to a
+    loopback endpoint that answers as AWS does (UnrecognizedClientException)."""
+    server = http.server.HTTPServer(("127.0.0.1", 0), RejectingAws)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env.update(
+        HOME=str(tmp_path),
+        AWS_CONFIG_FILE=str(tmp_path / "none"),
+        AWS_SHARED_CREDENTIALS_FILE=str(tmp_path / "none"),
+        AWS_ACCESS_KEY_ID="AKIAEXAMPLEREVOKED00",
+        AWS_SECRET_ACCESS_KEY="not-a-secret-this-key-was-never-issued",
+        AWS_EC2_METADATA_DISABLED="true",
+        AWS_ENDPOINT_URL=f"http://127.0.0.1:{server.server_address[1]}",
+        HTTPS_PROXY="http://127.0.0.1:9",  # anything not sent to the endpoint above fails here
+        HTTP_PROXY="http://127.0.0.1:9",
+        NO_PROXY="127.0.0.1",
+    )
+    try:
+        result = subprocess.run(
+            [sys.executable, "-m", "pipelines", "start", "--env", "dev", "--conf-dir", str(own_conf)],
+            cwd=REPO,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+    finally:
+        server.shutdown()
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.strip().splitlines() == [
+        "error: start: StartPipelineExecution: AWS rejected the credentials (UnrecognizedClientException): "
+        "set AWS_PROFILE (after `aws sso login`) or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY for the right "
+        "account"
     ]
 
 
