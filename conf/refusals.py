@@ -70,6 +70,30 @@ def rollout_refusals(cfg: Config) -> list[Refusal]:
     return refusals
 
 
+def serving_refusals(cfg: Config) -> list[Refusal]:
+    """An endpoint type the registered version does not declare.
+
+    RegisterX declares `<model>.serving.allowed_instance_types` as the package's
+    SupportedRealtimeInferenceInstanceTypes (API_InferenceSpecification); the deploy handler serves on
+    `<model>.serving.instance_type`, for the pipeline's deploy step and approvals alike. The pipeline no
+    longer holds an EndpointConfig for the service rules to compare (pipelines/service_rules.py
+    rule_serving_types_registered), so the two are compared here.
+    """
+    refusals = []
+    for model in ("chatbot", "classifier"):
+        serving = getattr(cfg, model).serving
+        if serving.instance_type not in serving.allowed_instance_types:
+            refusals.append(
+                Refusal(
+                    f"{model}.serving.instance_type",
+                    f"{serving.instance_type} is not among {model}.serving.allowed_instance_types "
+                    f"({', '.join(serving.allowed_instance_types)}), the types its registered versions "
+                    "declare: add it there or serve on one of them",
+                )
+            )
+    return refusals
+
+
 def isolation_refusals(cfg: Config) -> list[Refusal]:
     """With network isolation a job cannot download from the Hugging Face Hub."""
     if not cfg.security.network_isolation:

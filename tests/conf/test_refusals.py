@@ -126,6 +126,19 @@ def test_rollouts_the_fleet_cannot_hold_are_refused(
         assert load_config("dev", overrides={"classifier": {"serving": serving}}).classifier.serving
 
 
+def test_an_endpoint_type_the_registered_version_does_not_declare_is_refused(tmp_path: Path) -> None:
+    folder = _conf_dir(tmp_path, "classifier:\n  serving:\n    instance_type: ml.c5.2xlarge\n")
+    with pytest.raises(ConfigError) as raised:
+        load_config("dev", folder)
+    assert str(raised.value) == (
+        f"{tmp_path / 'dev.yaml'}: classifier.serving.instance_type: ml.c5.2xlarge is not among "
+        "classifier.serving.allowed_instance_types (ml.m5.xlarge, ml.c5.xlarge), the types its registered "
+        "versions declare: add it there or serve on one of them"
+    )
+    allowed = {"instance_type": "ml.c5.2xlarge", "allowed_instance_types": ["ml.c5.2xlarge"]}
+    assert load_config("dev", overrides={"classifier": {"serving": allowed}}).classifier.serving
+
+
 def test_network_isolation_refuses_hub_model_ids() -> None:
     with pytest.raises(ConfigError) as raised:
         load_config("dev", overrides={"security": {"network_isolation": True}})
