@@ -123,6 +123,7 @@ def image_spec(cfg: Config, role: str, instance_type: str, root: Path = REPO_ROO
 # The codes ECR's DescribeImages answers when the image is absent (ECR API reference, DescribeImages:
 # Errors). Anything else (access denied, throttling) is not an answer about the image and propagates.
 NOT_IN_ECR = frozenset({"ImageNotFoundException", "RepositoryNotFoundException"})
+ECR_HOST = re.compile(r"(\d{12})\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com")
 IMAGE_KEYS = ("ImageUri", "TrainingImage", "Image")  # where a SageMaker request names a container image
 
 
@@ -146,8 +147,12 @@ def missing_images(ecr: Any, uris: Iterable[str]) -> dict[str, str]:
     missing: dict[str, str] = {}
     for uri in sorted(set(uris)):
         repository, identifier = image_id(uri)
+        request: dict[str, Any] = {"repositoryName": repository, "imageIds": [identifier]}
+        registry_host = ECR_HOST.fullmatch(uri.split("/", 1)[0])
+        if registry_host:  # the registry the URI names, not the caller's default one
+            request["registryId"] = registry_host.group(1)
         try:
-            ecr.describe_images(repositoryName=repository, imageIds=[identifier])
+            ecr.describe_images(**request)
         except ClientError as exc:
             code = exc.response.get("Error", {}).get("Code", "")
             if code not in NOT_IN_ECR:

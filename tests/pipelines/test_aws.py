@@ -180,3 +180,24 @@ def test_an_ecr_error_other_than_not_found_is_not_called_missing() -> None:
 
     with pytest.raises(ClientError, match="AccessDeniedException"):
         missing_images(DeniedEcr(), dev_images())
+
+
+def test_the_image_check_asks_the_registry_the_uri_names() -> None:
+    """A project image in another account's registry is looked up there, not in the caller's."""
+    from project.images import missing_images
+
+    asked: list[dict[str, object]] = []
+
+    class RecordingEcr:
+        def describe_images(self, **request: object) -> None:
+            asked.append(request)
+
+    uri = "210987654321.dkr.ecr.eu-west-1.amazonaws.com/stranger-things-nlp-training:gpu-0123456789ab"
+    assert missing_images(RecordingEcr(), [uri]) == {}
+    assert asked == [
+        {
+            "repositoryName": "stranger-things-nlp-training",
+            "imageIds": [{"imageTag": "gpu-0123456789ab"}],
+            "registryId": "210987654321",
+        }
+    ]
