@@ -20,7 +20,14 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from conf.refusals import Refusal, aws_refusals, isolation_refusals, rollout_refusals, serving_refusals
+from conf.refusals import (
+    Refusal,
+    aws_refusals,
+    isolation_refusals,
+    rollout_refusals,
+    serverless_refusals,
+    serving_refusals,
+)
 from conf.schema import Config
 
 CONF_DIR = Path(__file__).resolve().parent
@@ -146,7 +153,9 @@ def load_config(
             kind = "unknown key" if error["type"] == "extra_forbidden" else error["msg"]
             lines.append(f"{file}: {key}: {kind}")
         raise _refused(lines) from None
-    refusals: list[Refusal] = rollout_refusals(cfg) + serving_refusals(cfg) + isolation_refusals(cfg)
+    refusals: list[Refusal] = (
+        rollout_refusals(cfg) + serving_refusals(cfg) + isolation_refusals(cfg) + serverless_refusals(cfg)
+    )
     if for_aws:
         refusals += aws_refusals(cfg)
     if refusals:

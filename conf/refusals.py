@@ -13,6 +13,10 @@ from dataclasses import dataclass
 
 from conf.schema import Config
 
+# Where AWS documents what a serverless endpoint cannot have (model_registry/serverless.py has the rest).
+SERVERLESS_EXCLUSIONS = "https://docs.aws.amazon.com/sagemaker/latest/dg/serverless-endpoints.html"
+GPU_FAMILY_PREFIXES = ("ml.p", "ml.g", "ml.inf", "ml.trn")
+
 # base.yaml ships these so the definition builds offline; neither may reach AWS. 123456789012 is the
 # account id AWS's own documentation uses in examples; S3 bucket names are global, so the default
 # bucket name may belong to someone else.
@@ -89,6 +93,70 @@ def serving_refusals(cfg: Config) -> list[Refusal]:
                     f"{serving.instance_type} is not among {model}.serving.allowed_instance_types "
                     f"({', '.join(serving.allowed_instance_types)}), the types its registered versions "
                     "declare: add it there or serve on one of them",
+                )
+            )
+    return refusals
+
+
+def serverless_refusals(cfg: Config) -> list[Refusal]:
+    """A serverless endpoint that AWS would refuse, or that would silently drop a guardrail.
+
+    SERVERLESS_EXCLUSIONS (Feature exclusions): no GPUs, no data capture, no VPC configuration, no network
+    isolation. The chatbot is a GPU LLM, so it never goes serverless. Blue/green canary and linear steps
+    are fractions of an instance fleet (API_TrafficRoutingConfig), which a serverless variant has none of.
+    """
+    refusals = []
+    for model in ("chatbot", "classifier"):
+        serving = getattr(cfg, model).serving
+        if serving.serverless is None:
+            continue
+        key = f"{model}.serving"
+        if model == "chatbot":
+            refusals.append(
+                Refusal(
+                    f"{key}.serverless",
+                    "the chatbot is an LLM served on a GPU; serverless endpoints have no GPU and at most "
+                    f"6 GB of memory ({SERVERLESS_EXCLUSIONS}): serve it on instances",
+                )
+            )
+        if serving.instance_type.startswith(GPU_FAMILY_PREFIXES):
+            refusals.append(
+                Refusal(
+                    f"{key}.instance_type",
+                    f"{serving.instance_type} picks a GPU image, but serverless endpoints run on CPU "
+                    f"({SERVERLESS_EXCLUSIONS}): use a CPU type such as ml.m5.xlarge",
+                )
+            )
+        if serving.data_capture_percentage > 0:
+            refusals.append(
+                Refusal(
+                    f"{key}.data_capture_percentage",
+                    f"{serving.data_capture_percentage}%, but serverless endpoints capture no data "
+                    f"({SERVERLESS_EXCLUSIONS}): set it to 0 to say so, or serve on instances",
+                )
+            )
+        if serving.strategy in ("canary", "linear"):
+            refusals.append(
+                Refusal(
+                    f"{key}.strategy",
+                    f"a {serving.strategy} rollout steps through instances, and a serverless endpoint has "
+                    "none: leave it unset (the handler switches at once and runs its own canary request)",
+                )
+            )
+        if cfg.security.network_isolation:
+            refusals.append(
+                Refusal(
+                    "security.network_isolation",
+                    f"serverless endpoints cannot isolate the model's network ({SERVERLESS_EXCLUSIONS}): "
+                    f"turn it off or serve {model} on instances",
+                )
+            )
+        if cfg.security.subnets:
+            refusals.append(
+                Refusal(
+                    "security.subnets",
+                    f"serverless endpoints cannot run in a VPC ({SERVERLESS_EXCLUSIONS}): serve {model} "
+                    "on instances, or leave subnets and security_group_ids empty",
                 )
             )
     return refusals

@@ -290,6 +290,31 @@ class TransformConfig(Strict):
     _valid_type = field_validator("instance_type")(_check_instance_type)
 
 
+class ServerlessServingConfig(Strict):
+    """A serverless endpoint instead of instances (model_registry/serverless.py): memory and concurrency.
+
+    Bounds as AWS's ProductionVariantServerlessConfig documents them (MemorySizeInMB 1024-6144 in 1 GB
+    steps; MaxConcurrency and ProvisionedConcurrency 1-200, provisioned at most the maximum):
+    https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_ProductionVariantServerlessConfig.html
+    What a serverless endpoint cannot have (GPU, capture, VPC, isolation) is refused in conf/refusals.py.
+    """
+
+    memory_size_mb: Literal[1024, 2048, 3072, 4096, 5120, 6144]
+    max_concurrency: int = Field(ge=1, le=200, description="invocations at once; more are throttled")
+    provisioned_concurrency: int | None = Field(
+        default=None, ge=1, le=200, description="warm capacity kept ready (billed while provisioned)"
+    )
+
+    @model_validator(mode="after")
+    def _provisioned_within_max(self) -> ServerlessServingConfig:
+        if self.provisioned_concurrency is not None and self.provisioned_concurrency > self.max_concurrency:
+            raise ValueError(
+                f"provisioned_concurrency ({self.provisioned_concurrency}) exceeds max_concurrency "
+                f"({self.max_concurrency}); AWS requires ProvisionedConcurrency <= MaxConcurrency"
+            )
+        return self
+
+
 class ServingConfig(Strict):
     instance_type: str
     initial_instance_count: int = Field(default=1, ge=1)
@@ -302,6 +327,11 @@ class ServingConfig(Strict):
     data_capture_percentage: int = Field(default=100, ge=0, le=100)
     max_new_tokens: int = Field(default=128, ge=1)
     max_input_tokens: int = Field(default=1024, ge=1)
+    serverless: ServerlessServingConfig | None = Field(
+        default=None,
+        description="serve on a serverless endpoint (classifier only); instance_type then only picks the "
+        "CPU image",
+    )
 
     @field_validator("instance_type")
     @classmethod
@@ -313,6 +343,8 @@ class ServingConfig(Strict):
         """The strategy in force: the configured one, or the one that fits the fleet size."""
         if self.strategy is not None:
             return self.strategy
+        if self.serverless is not None:  # no instances to step through: all at once, then the canary
+            return "all_at_once"
         return "all_at_once" if self.initial_instance_count == 1 else "canary"
 
     @field_validator("allowed_instance_types")

@@ -69,6 +69,9 @@ class EndpointTarget:
     # canary or linear step needs a fleet that can hold it, which the config checks at load.
     strategy: Literal["canary", "linear", "all_at_once"] = "all_at_once"
     step_percent: int = 10
+    # A serverless variant instead of instances (conf: <model>.serving.serverless; model_registry/
+    # serverless.py): {"memory_size_mb", "max_concurrency", "provisioned_concurrency"}; None: instances.
+    serverless: dict[str, int] | None = None
 
 
 @dataclass(frozen=True)

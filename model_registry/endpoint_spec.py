@@ -13,6 +13,7 @@ import json
 from dataclasses import asdict
 from typing import Any
 
+from model_registry import serverless
 from model_registry.deploy_logic import EndpointTarget, HandlerSettings, RolloutPolicy
 from model_registry.naming import alarm_names
 from model_registry.types import ModelVersion
@@ -29,7 +30,12 @@ def resource_name(target: EndpointTarget, version: ModelVersion, settings: Handl
         {
             "package": version.arn,
             # What is served, not how traffic shifts to it: a new rollout setting reuses the config.
-            "target": {k: v for k, v in asdict(target).items() if k not in ROLLOUT_FIELDS},
+            # (`serverless` only when set: the names of instance-based endpoints stay as they were.)
+            "target": {
+                k: v
+                for k, v in asdict(target).items()
+                if k not in ROLLOUT_FIELDS and not (k == "serverless" and v is None)
+            },
             "role": settings.execution_role_arn,
             "capture": settings.data_capture_s3_uri,
             "kms": settings.kms_key_id,
@@ -77,7 +83,11 @@ def data_capture_uri(settings: HandlerSettings, target: EndpointTarget) -> str:
 def endpoint_config_request(
     name: str, target: EndpointTarget, version: ModelVersion, settings: HandlerSettings
 ) -> dict[str, Any]:
-    """CreateEndpointConfig: one variant, request and response capture to S3."""
+    """CreateEndpointConfig: one variant, request and response capture to S3 (a serverless variant:
+    model_registry/serverless.py, which captures nothing)."""
+    if target.serverless is not None:
+        spec = serverless.ServerlessSpec.of(target.serverless)
+        return serverless.endpoint_config_request(name, VARIANT_NAME, spec, tag_list(settings, version))
     if not settings.data_capture_s3_uri.startswith("s3://"):
         raise ValueError(f"data_capture_s3_uri {settings.data_capture_s3_uri!r} must be an s3:// URI")
     capture: dict[str, Any] = {

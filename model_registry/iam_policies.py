@@ -105,6 +105,14 @@ def deploy_handler_policy(
             "Resource": endpoint_resources,
         },
         {
+            # A serverless endpoint has no alarm-driven rollback: after switching it, the handler invokes it
+            # once and switches back on failure (model_registry/serverless.py canary).
+            "Sid": "CanaryInvokeProjectEndpoints",
+            "Effect": "Allow",
+            "Action": ["sagemaker:InvokeEndpoint"],
+            "Resource": [sm(f"endpoint/{endpoint}") for endpoint in endpoints],
+        },
+        {
             # Endpoints built before one deployer (the pipeline's own Endpoint steps) serve a config
             # named <endpoint>-<execution id> and a model named pipelines-<id>-...: the handler reads
             # them to learn what is live (then replaces them with its own <endpoint>-v<n>-<hash>).

@@ -27,6 +27,7 @@ BUNDLE_MODULES: tuple[str, ...] = (
     "naming.py",
     "sagemaker_backend.py",
     "sagemaker_deploy.py",
+    "serverless.py",
     "types.py",
 )
 _FIXED_TIME = (2020, 1, 1, 0, 0, 0)

@@ -24,6 +24,10 @@ SETTINGS_ENV = "DEPLOY_HANDLER_SETTINGS"
 TIMEOUT_S = 900  # the Lambda's timeout (its maximum): the operations stack's HandlerTimeoutSeconds
 # Wait for a busy endpoint for most of the timeout, leaving time to deploy once it settles.
 BUSY_WAIT_S = TIMEOUT_S - 120
+# A serverless update is waited for (then invoked once, model_registry/serverless.py) within what is left:
+# an event's invocation may have waited for a busy endpoint first; a pipeline step's Lambda step waits
+# at most 10 minutes for its answer.
+CANARY_WAIT_S = {"event": 600.0, "request": 420.0}
 
 logging.getLogger().setLevel(logging.INFO)  # the Lambda runtime installs the handler; we set the level
 
@@ -39,11 +43,26 @@ def handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
     """
     settings = HandlerSettings.from_json(os.environ[SETTINGS_ENV])
     sagemaker = boto3.client("sagemaker")
+    runtime = boto3.client("sagemaker-runtime")
     registry = SageMakerRegistry(sagemaker)
     if is_direct_request(event):
         # A pipeline Lambda step waits at most 10 minutes: never wait for a busy endpoint here.
-        deployer = SageMakerDeployer(sagemaker, settings, registry, busy_wait_s=0)
+        deployer = SageMakerDeployer(
+            sagemaker,
+            settings,
+            registry,
+            busy_wait_s=0,
+            runtime_client=runtime,
+            canary_wait_s=CANARY_WAIT_S["request"],
+        )
         return handle_request(event, settings, registry, deployer)
-    deployer = SageMakerDeployer(sagemaker, settings, registry, busy_wait_s=BUSY_WAIT_S)
+    deployer = SageMakerDeployer(
+        sagemaker,
+        settings,
+        registry,
+        busy_wait_s=BUSY_WAIT_S,
+        runtime_client=runtime,
+        canary_wait_s=CANARY_WAIT_S["event"],
+    )
     decision = handle(event, settings, registry, deployer)
     return asdict(decision)

@@ -15,6 +15,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from model_registry import serverless
 from model_registry.deploy_logic import EndpointTarget, HandlerSettings, VersionSource
 from model_registry.deploy_requests import DeploymentState
 from model_registry.endpoint_spec import (
@@ -64,6 +65,8 @@ class SageMakerDeployer:
         registry: VersionSource | None = None,
         busy_wait_s: float = 0.0,
         sleep: Callable[[float], None] = time.sleep,
+        runtime_client: Any = None,
+        canary_wait_s: float = 0.0,
     ) -> None:
         self.sm = sagemaker_client
         self.settings = settings
@@ -74,6 +77,11 @@ class SageMakerDeployer:
         # blue/green update takes several), then EndpointBusy lets Lambda retry the event.
         self.busy_wait_s = busy_wait_s
         self.sleep = sleep
+        # A serverless endpoint has no alarm-driven rollback: after switching it, the deployer invokes it
+        # once (SageMaker Runtime) and goes back to the previous config on failure (model_registry/
+        # serverless.py). The update is waited for at most `canary_wait_s`.
+        self.runtime = runtime_client
+        self.canary_wait_s = canary_wait_s
 
     def _settled_endpoint(self, endpoint_name: str) -> dict[str, Any] | None:
         """DescribeEndpoint once the endpoint is not changing; None when it does not exist."""
@@ -160,13 +168,24 @@ class SageMakerDeployer:
         if self._describe("describe_endpoint_config", EndpointConfigName=name) is None:
             self.sm.create_endpoint_config(**endpoint_config_request(name, target, version, self.settings))
             LOG.info("created endpoint config %s", name)
-        if self._describe("describe_endpoint", EndpointName=target.endpoint_name) is None:
+        current = self._describe("describe_endpoint", EndpointName=target.endpoint_name)
+        if current is None:
             self.sm.create_endpoint(
                 EndpointName=target.endpoint_name,
                 EndpointConfigName=name,
                 Tags=tag_list(self.settings, version),
             )
             LOG.info("creating endpoint %s with %s", target.endpoint_name, name)
+            self._serverless_canary(target, name, previous=None)
+            return
+        if target.serverless is not None:
+            serving = self.sm.describe_endpoint_config(EndpointConfigName=current["EndpointConfigName"])
+            serverless.refuse_conversion(target.endpoint_name, serving)
+            # No DeploymentConfig: guardrail steps count instances, which a serverless variant has none of;
+            # the update is blue/green all at once (SageMaker's default) and the canary below checks it.
+            self.sm.update_endpoint(EndpointName=target.endpoint_name, EndpointConfigName=name)
+            LOG.info("updating serverless endpoint %s to %s", target.endpoint_name, name)
+            self._serverless_canary(target, name, previous=current["EndpointConfigName"])
             return
         rollout = replace(self.settings.rollout, strategy=target.strategy, step_percent=target.step_percent)
         self.sm.update_endpoint(
@@ -175,3 +194,17 @@ class SageMakerDeployer:
             DeploymentConfig=deployment_config(rollout, target.endpoint_name),
         )
         LOG.info("updating endpoint %s to %s (%s)", target.endpoint_name, name, rollout.strategy)
+
+    def _serverless_canary(self, target: EndpointTarget, name: str, previous: str | None) -> None:
+        if target.serverless is None or self.runtime is None:
+            return
+        serverless.canary(
+            self.sm,
+            self.runtime,
+            target.endpoint_name,
+            target.model,
+            name,
+            previous,
+            self.canary_wait_s,
+            self.sleep,
+        )

@@ -46,8 +46,19 @@ def endpoint_targets(cfg: Config) -> dict[str, EndpointTarget]:
             step_percent=serving.step_percent,
             data_capture_percentage=serving.data_capture_percentage,
             model=model,
+            serverless=serving.serverless.model_dump(exclude_none=True) if serving.serverless else None,
         )
     return targets
+
+
+def max_concurrency(cfg: Config) -> dict[str, int]:
+    """Endpoint name -> the MaxConcurrency of each serverless endpoint of `cfg.env` (serve-local throttles
+    above it, as the serverless endpoint does)."""
+    return {
+        target.endpoint_name: target.serverless["max_concurrency"]
+        for target in endpoint_targets(cfg).values()
+        if target.serverless is not None
+    }
 
 
 def rollout_policy(cfg: Config) -> RolloutPolicy:

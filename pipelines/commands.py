@@ -31,6 +31,8 @@ def cmd_definition(args: argparse.Namespace) -> int:
 
 def cmd_validate(args: argparse.Namespace) -> int:
     """Shapes and enums (botocore), then the documented service rules; exit 1 on any finding."""
+    from model_registry.settings import handler_settings
+    from pipelines.deploy_rules import deploy_request_violations
     from pipelines.service_rules import RuleContext, check_service_rules
     from pipelines.validation import validate_definition
 
@@ -45,6 +47,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
     for problem in problems:
         print(problem, file=sys.stderr)
     violations = check_service_rules(definition, RuleContext.of(cfg))
+    # The endpoints are the deploy handler's, not the definition's: its requests get the same checks.
+    violations += deploy_request_violations(handler_settings(cfg), cfg.project.region, cfg.project.account_id)
     for violation in violations:
         print(f"{violation}\n    source: {violation.source}", file=sys.stderr)
     checked = sum(1 for _ in definition["Steps"])

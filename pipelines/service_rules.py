@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
+from model_registry import serverless
 from model_registry.naming import pipeline_name
 from pipelines.validation import flatten_steps
 from project.images import device_of as device_of_instance
@@ -598,6 +599,45 @@ def rule_serving_types_registered(checked: Checked) -> list[Violation]:
     return found
 
 
+def rule_serverless_endpoint(checked: Checked) -> list[Violation]:
+    """A serverless EndpointConfig holds what AWS allows (model_registry/serverless.py names the page of
+    each rule: memory sizes, concurrency bounds, no instances or GPU, no capture, one variant, no VPC or
+    network isolation on the model it serves)."""
+    found = []
+    for step in checked.steps:
+        if step["Type"] != "EndpointConfig":
+            continue
+        args = step.get("Arguments", {})
+        variants = args.get("ProductionVariants", [])
+        if not any("ServerlessConfig" in v for v in variants):
+            continue
+        resolved = {**args, "ProductionVariants": [_resolved_variant(checked, v) for v in variants]}
+        model_step = _model_step_of(checked, variants[0].get("ModelName")) if variants else None
+        model = model_step["Arguments"] if model_step is not None else None
+        for problem, source in serverless.endpoint_config_problems(resolved, model):
+            found.append(Violation("serverless-endpoint", step["Name"], problem, source))
+        image = model.get("PrimaryContainer", {}).get("Image") if model else None
+        if isinstance(image, str) and device_of_image(image) == "gpu":
+            found.append(
+                Violation(
+                    "serverless-endpoint",
+                    step["Name"],
+                    f"the model's image is built for GPU ({image.rpartition('/')[2]}); serverless endpoints "
+                    "run on CPU",
+                    serverless.SRC_EXCLUSIONS,
+                )
+            )
+    return found
+
+
+def _resolved_variant(checked: Checked, variant: dict[str, Any]) -> dict[str, Any]:
+    """A production variant with its ServerlessConfig numbers at their values in force."""
+    if "ServerlessConfig" not in variant:
+        return variant
+    config = {k: checked.value(v) for k, v in variant["ServerlessConfig"].items()}
+    return {**variant, "ServerlessConfig": config}
+
+
 def rule_checkpoints_per_job(checked: Checked) -> list[Violation]:
     """No two training jobs share a checkpoint prefix, within a run or across runs of other inputs.
 
@@ -680,6 +720,7 @@ RULES: tuple[Callable[[Checked], list[Violation]], ...] = (
     rule_instance_type_for_job_kind,
     rule_image_matches_instance_device,
     rule_serving_types_registered,
+    rule_serverless_endpoint,
     rule_checkpoints_per_job,
 )
 

@@ -118,7 +118,13 @@ def test_a_canary_on_one_instance_is_refused_naming_the_endpoint(tmp_path: Path)
 def test_rollouts_the_fleet_cannot_hold_are_refused(
     count: int, strategy: str, percent: int, refused: bool
 ) -> None:
-    serving = {"initial_instance_count": count, "strategy": strategy, "step_percent": percent}
+    # On instances (dev serves the classifier serverless, which has no fleet to step through).
+    serving = {
+        "initial_instance_count": count,
+        "strategy": strategy,
+        "step_percent": percent,
+        "serverless": None,
+    }
     if refused:
         with pytest.raises(ConfigError, match=r"classifier\.serving\.strategy"):
             load_config("dev", overrides={"classifier": {"serving": serving}})
@@ -155,7 +161,7 @@ def test_network_isolation_accepts_s3_baked_and_tiny_models() -> None:
         overrides={
             "security": {"network_isolation": True},
             "chatbot": {"model_id": "s3://my-team-st-nlp/models/qwen2.5-1.5b/"},
-            "classifier": {"model_id": "/opt/models/distilbert"},
+            "classifier": {"model_id": "/opt/models/distilbert", "serving": {"serverless": None}},
             "themes": {"model_id": "tiny:nli"},
         },
     )

@@ -26,7 +26,13 @@ IAM_ACTION = {
     ("s3", "UploadPart"): "PutObject",
     ("s3", "CompleteMultipartUpload"): "PutObject",
 }
-IAM_PREFIX = {"sagemaker": "sagemaker", "s3": "s3", "lambda": "lambda", "scheduler": "scheduler"}
+IAM_PREFIX = {
+    "sagemaker": "sagemaker",
+    "sagemaker-runtime": "sagemaker",  # InvokeEndpoint is sagemaker:InvokeEndpoint
+    "s3": "s3",
+    "lambda": "lambda",
+    "scheduler": "scheduler",
+}
 
 # IAM placeholder -> the request parameters that carry it (first present wins).
 VALUE_FROM: dict[str, tuple[str, ...]] = {

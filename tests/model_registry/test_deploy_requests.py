@@ -178,7 +178,8 @@ def test_served_models_keep_the_jobs_network_guardrails() -> None:
         overrides={
             "security": {"network_isolation": True, "subnets": ["subnet-1"], "security_group_ids": ["sg-1"]},
             "chatbot": {"model_id": "s3://b/models/base/"},
-            "classifier": {"model_id": "s3://b/models/clf/"},
+            # On instances: a serverless endpoint takes neither isolation nor a VPC (conf refuses both).
+            "classifier": {"model_id": "s3://b/models/clf/", "serving": {"serverless": None}},
             "themes": {"model_id": "s3://b/models/nli/"},
         },
     )
