@@ -171,6 +171,25 @@ def _stored_input(run_dir: Path) -> str:
     return str(RunState.load(run_dir / "state.json").parameters.get("InputDataUri", ""))
 
 
+def serverless_limits(environments: tuple[str, ...] = ENVIRONMENTS) -> dict[str, int]:
+    """Endpoint name -> MaxConcurrency of every serverless endpoint the environments' configs declare.
+
+    Endpoint names carry their environment (`<project>-<env>-<model>`), so one table serves whatever
+    `run-local --env ...` deployed. It is read when serve-local starts: a changed limit needs a restart,
+    as a changed ServerlessConfig needs a new endpoint config on AWS. An environment whose config does not
+    load is reported and left out (its endpoints then take any number of requests)."""
+    from conf import ConfigError, load_config
+    from model_registry.settings import max_concurrency
+
+    limits: dict[str, int] = {}
+    for env in environments:
+        try:
+            limits.update(max_concurrency(load_config(env)))
+        except ConfigError as exc:
+            logging.getLogger("pipelines.local.server").warning("conf/%s.yaml: %s", env, exc)
+    return limits
+
+
 def cmd_serve_local(args: argparse.Namespace) -> int:
     from model_registry.local import LocalRegistry
     from pipelines.local.server import PortInUseError, make_server
@@ -178,8 +197,9 @@ def cmd_serve_local(args: argparse.Namespace) -> int:
     for name in ("pipelines.local.server", "model_registry.local_endpoints"):
         logging.getLogger(name).setLevel(logging.INFO)
     registry = LocalRegistry(args.home / "registry.db")
+    limits = serverless_limits()
     try:
-        server = make_server(registry, args.host, args.port, preload=True)  # binds before loading
+        server = make_server(registry, args.host, args.port, preload=True, max_concurrency=limits)
     except PortInUseError as exc:
         print(f"serve-local: {exc}", file=sys.stderr)
         return 2
@@ -187,8 +207,9 @@ def cmd_serve_local(args: argparse.Namespace) -> int:
     host, port = server.server_address[:2]
     print(f"serving {len(endpoints)} endpoint(s) on http://{host}:{port}", file=sys.stderr)
     for endpoint in endpoints:
+        limit = f", serverless: {limits[endpoint.name]} at once" if endpoint.name in limits else ""
         print(
-            f"  POST /endpoints/{endpoint.name}/invocations  ({endpoint.group} v{endpoint.version})",
+            f"  POST /endpoints/{endpoint.name}/invocations  ({endpoint.group} v{endpoint.version}{limit})",
             file=sys.stderr,
         )
     if not endpoints:

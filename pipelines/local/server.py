@@ -21,7 +21,10 @@ backlog we give it, and shuts down gracefully on SIGINT/SIGTERM; the web app alr
 - each endpoint runs its handler in threads of its own (`ENDPOINT_THREADS` at once), so a busy chatbot
   does not hold up the classifier; nothing is serialised across endpoints (a Model's environment is
   applied when it loads, not per request);
-- a port in use is reported in one line before any model loads (`bind`).
+- a port in use is reported in one line before any model loads (`bind`);
+- a serverless endpoint takes at most its MaxConcurrency requests at once (`max_concurrency`, from the
+  environments' configs): one more is answered at once with the throttling error a serverless endpoint
+  returns (429, ThrottlingException: model_registry/serverless.py), counted in /metrics like any error.
 Loading and invoking the endpoints is model_registry/local_endpoints.py; this module only does HTTP.
 """
 
@@ -33,6 +36,8 @@ import logging
 import re
 import socket
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import anyio
 import uvicorn
@@ -44,6 +49,7 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from model_registry.local import LocalRegistry
 from model_registry.local_endpoints import EndpointPool, RequestError
+from model_registry.serverless import THROTTLING_CODE, THROTTLING_STATUS
 from pipelines.local.server_metrics import ServerMetrics
 
 LOG = logging.getLogger("pipelines.local.server")
@@ -122,14 +128,59 @@ async def _read_body(request: Request, length: int) -> bytes:
     return body
 
 
+class Throttled(RequestError):
+    """More requests at once than a serverless endpoint's MaxConcurrency."""
+
+    def __init__(self, name: str, limit: int) -> None:
+        super().__init__(
+            THROTTLING_STATUS,
+            f"{name} is serverless with MaxConcurrency {limit}: {limit} request(s) are in flight; retry "
+            "with backoff (AWS throttles the same way)",
+        )
+
+
 def _error(exc: RequestError) -> JSONResponse:
+    if isinstance(exc, Throttled):
+        # The AWS JSON protocol names the error in x-amzn-ErrorType; botocore reads the code from it.
+        return JSONResponse(
+            {"error": str(exc), "code": THROTTLING_CODE},
+            status_code=exc.status,
+            headers={"x-amzn-ErrorType": THROTTLING_CODE},
+        )
     return JSONResponse({"error": str(exc)}, status_code=exc.status)
 
 
-def make_app(pool: EndpointPool, metrics: ServerMetrics | None = None) -> Starlette:
-    """The ASGI app over `pool`: the routes of the module docstring."""
+class InFlight:
+    """Requests in flight per endpoint, refused above each serverless endpoint's MaxConcurrency.
+
+    Counted from arrival to answer, queued ones included: on AWS each of them is a concurrent invocation.
+    Only the event loop touches it (no lock needed)."""
+
+    def __init__(self, limits: dict[str, int]) -> None:
+        self.limits = dict(limits)
+        self.counts: dict[str, int] = {}
+
+    @contextmanager
+    def slot(self, name: str) -> Iterator[None]:
+        limit = self.limits.get(name)
+        count = self.counts.get(name, 0)
+        if limit is not None and count >= limit:
+            raise Throttled(name, limit)
+        self.counts[name] = count + 1
+        try:
+            yield
+        finally:
+            self.counts[name] -= 1
+
+
+def make_app(
+    pool: EndpointPool, metrics: ServerMetrics | None = None, max_concurrency: dict[str, int] | None = None
+) -> Starlette:
+    """The ASGI app over `pool`: the routes of the module docstring. `max_concurrency`: endpoint name ->
+    its serverless MaxConcurrency (endpoints not named take any number of requests)."""
     metrics = metrics or ServerMetrics()
     limiters: dict[str, anyio.CapacityLimiter] = {}
+    in_flight = InFlight(max_concurrency or {})
 
     def limiter(name: str) -> anyio.CapacityLimiter:
         if name not in limiters:
@@ -181,7 +232,8 @@ def make_app(pool: EndpointPool, metrics: ServerMetrics | None = None) -> Starle
                 # on a loaded one, so everything quick (routing, /ping, /endpoints) stays on the loop.
                 return pool.get(name).invoke(body, content_type, accept)
 
-            payload, content_type = await anyio.to_thread.run_sync(call, limiter=limiter(name))
+            with in_flight.slot(name):
+                payload, content_type = await anyio.to_thread.run_sync(call, limiter=limiter(name))
         except RequestError as exc:
             metrics.record(label if exc.status != 404 else "-", exc.status, started)
             return _error(exc)
@@ -288,7 +340,11 @@ class LocalServer:
 
 
 def make_server(
-    registry: LocalRegistry, host: str = "127.0.0.1", port: int = 8080, preload: bool = False
+    registry: LocalRegistry,
+    host: str = "127.0.0.1",
+    port: int = 8080,
+    preload: bool = False,
+    max_concurrency: dict[str, int] | None = None,
 ) -> LocalServer:
     """A server (not yet serving) over the registry's endpoints; port 0 picks a free port.
 
@@ -304,7 +360,7 @@ def make_server(
                 pool.get(name)
             except RequestError as exc:
                 LOG.error("endpoint %s cannot load: %s", name, exc)
-    return LocalServer(make_app(pool), sock)
+    return LocalServer(make_app(pool, max_concurrency=max_concurrency), sock)
 
 
 __all__ = ["LocalServer", "PortInUseError", "bind", "make_app", "make_server"]
