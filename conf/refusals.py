@@ -52,6 +52,8 @@ def rollout_refusals(cfg: Config) -> list[Refusal]:
     refusals = []
     for model in ("chatbot", "classifier"):
         serving = getattr(cfg, model).serving
+        if serving.serverless is not None:
+            continue  # no fleet: serverless_refusals refuses any canary or linear step
         count, strategy = serving.initial_instance_count, serving.rollout_strategy
         step = max(1, math.ceil(count * serving.step_percent / 100))
         if strategy == "canary" and step > count / 2:
