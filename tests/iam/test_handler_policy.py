@@ -22,15 +22,25 @@ from model_registry import lambda_handler
 from model_registry.iam_policies import deploy_handler_policy, scheduler_policy
 from model_registry.naming import handler_function_name
 from model_registry.scheduling import pipeline_arn, schedule_request
+from model_registry.serverless import CanaryFailed
 from model_registry.settings import handler_settings, project_groups
 from pipelines.definition import definition_json
 from tests.iam.policy_eval import Access, evaluate, resource_arns, unused_statements
 from tests.iam.recorder import CallRecorder
-from tests.model_registry.conftest import ACCOUNT, BUCKET, IMAGE, REGION, register_package, sagemaker_event
+from tests.model_registry.conftest import (
+    ACCOUNT,
+    BUCKET,
+    IMAGE,
+    REGION,
+    moto_answers,
+    register_package,
+    sagemaker_event,
+)
 
 pytestmark = pytest.mark.aws
 
 CHATBOT = "stranger-things-chatbot"
+CLASSIFIER = "stranger-things-location-classifier"
 ENDPOINT = "stranger-things-nlp-dev-chatbot"
 # Statements the scenarios cannot exercise, and why (anything else unused fails the test).
 KNOWN_UNUSED = {
@@ -38,6 +48,8 @@ KNOWN_UNUSED = {
     # moto calls no CloudWatch: kept so a rollback alarm can be inspected by the handler's role.
     "ReadRollbackAlarms",
 }
+# Used only where a serverless endpoint is deployed (test_serverless_deploy_and_canary_are_allowed).
+SERVERLESS_ONLY = {"CanaryInvokeProjectEndpoints"}
 
 
 @pytest.fixture
@@ -146,7 +158,7 @@ def test_pipeline_deploy_step_then_approval_and_rejection_are_allowed(aws, recor
     assert (found["found"], found["version"], found["status"]) == ("true", "2", "Rejected")
 
     unused = check(recorded, dev_cfg)
-    assert set(unused) <= KNOWN_UNUSED | {"ReadPipelineBuiltEndpoints"}, unused
+    assert set(unused) <= KNOWN_UNUSED | SERVERLESS_ONLY | {"ReadPipelineBuiltEndpoints"}, unused
 
 
 def test_endpoint_built_by_the_old_pipeline_steps_is_read_and_replaced(aws, recorded, dev_cfg) -> None:
@@ -180,7 +192,33 @@ def test_endpoint_built_by_the_old_pipeline_steps_is_read_and_replaced(aws, reco
 
     unused = check(recorded, dev_cfg)
     assert "ReadPipelineBuiltEndpoints" not in unused
-    assert set(unused) <= KNOWN_UNUSED, unused
+    assert set(unused) <= KNOWN_UNUSED | SERVERLESS_ONLY, unused
+
+
+def test_serverless_deploy_and_canary_are_allowed(aws, recorded, dev_cfg) -> None:
+    """dev's classifier is serverless: the pipeline's DeployClassifier creates it and invokes it once
+    (the canary); an approval switches it and invokes it again; a failed canary switches it back."""
+    moto_answers(json.dumps({"predictions": [{"label": "Hawkins Lab"}]}))
+    register_package(aws, CLASSIFIER, {"accuracy": 0.8}, status="Approved")
+    recorded.source = "DeployClassifier (replayed)"
+    assert lambda_handler.handler(step_request("DeployClassifier", dev_cfg))["action"] == "deploy"
+    recorded.source = "approval (serverless)"
+    v2 = register_package(aws, CLASSIFIER, {"accuracy": 0.85})
+    assert lambda_handler.handler(approve(aws, v2))["action"] == "deploy"
+    recorded.source = "failed canary (serverless)"
+    moto_answers("not json")
+    v3 = register_package(aws, CLASSIFIER, {"accuracy": 0.9})
+    with pytest.raises(CanaryFailed):
+        lambda_handler.handler(approve(aws, v3))
+
+    assert ("sagemaker-runtime", "InvokeEndpoint") in recorded.calls
+    unused = check(recorded, dev_cfg)
+    assert "CanaryInvokeProjectEndpoints" not in unused
+    assert set(unused) <= KNOWN_UNUSED | {"ReadPipelineBuiltEndpoints"}, unused
+    policy = handler_policy(dev_cfg)
+    policy["Statement"] = [s for s in policy["Statement"] if s.get("Sid") != "CanaryInvokeProjectEndpoints"]
+    denied = {a.action for a in recorded.accesses if not evaluate(policy, a).allowed}
+    assert denied == {"sagemaker:InvokeEndpoint"}  # the statement is what allows the canary, nothing else
 
 
 def test_policy_lacking_a_needed_statement_fails_the_check(aws, recorded, dev_cfg) -> None:

@@ -21,7 +21,7 @@ from model_registry import lambda_handler
 from model_registry.lambda_bundle import HANDLER, build_zip, sha256_b64
 from model_registry.settings import handler_settings
 from tests.infra.conftest import ACCOUNT, KMS_ARN_PREFIX, REGION
-from tests.model_registry.conftest import register_package, sagemaker_event
+from tests.model_registry.conftest import moto_answers, register_package, sagemaker_event
 
 pytestmark = [
     pytest.mark.aws,
@@ -152,6 +152,7 @@ def test_the_approval_flow_runs_on_what_the_stacks_made(
     assert target == function["FunctionArn"]
     settings = function["Environment"]["Variables"][lambda_handler.SETTINGS_ENV]
     monkeypatch.setenv(lambda_handler.SETTINGS_ENV, settings)
+    moto_answers(json.dumps({"predictions": [{"label": "Hawkins Lab"}]}))  # the serverless canary's answer
     decision = lambda_handler.handler(delivered, None)
 
     assert decision["action"] == "deploy" and decision["version"] == 1
@@ -161,7 +162,11 @@ def test_the_approval_flow_runs_on_what_the_stacks_made(
     model = sm.describe_model(ModelName=config["ProductionVariants"][0]["ModelName"])
     assert model["PrimaryContainer"]["ModelPackageName"] == arn
     assert model["ExecutionRoleArn"] == f"arn:aws:iam::{ACCOUNT}:role/StrangerThingsNlpSageMakerExecution"
-    assert config["KmsKeyId"].startswith(KMS_ARN_PREFIX)  # the stack's key reached the endpoint config
+    # dev's classifier is serverless: no instance volume, so no KmsKeyId on its config; the stack's key
+    # reached the handler's settings (instance endpoints, the chatbot's, carry it).
+    assert config["ProductionVariants"][0]["ServerlessConfig"]["MaxConcurrency"] == 5
+    assert "KmsKeyId" not in config
+    assert json.loads(settings)["kms_key_id"].startswith(KMS_ARN_PREFIX)
 
 
 def test_a_preview_changes_nothing(aws, conf_dir: Path) -> None:
@@ -235,6 +240,7 @@ def test_jobs_moved_into_a_vpc_update_the_execution_stack(aws, conf_dir: Path) -
     deploy(aws, conf_dir)
     overlay = yaml.safe_load((conf_dir / "dev.yaml").read_text())
     overlay["security"] = {"subnets": ["subnet-0a1", "subnet-0b2"], "security_group_ids": ["sg-0c3"]}
+    del overlay["classifier"]["serving"]["serverless"]  # a serverless endpoint cannot run in a VPC
     (conf_dir / "dev.yaml").write_text(yaml.safe_dump(overlay), encoding="utf-8")
 
     [result] = deploy(aws, conf_dir, only=["execution"])

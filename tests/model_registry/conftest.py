@@ -81,6 +81,16 @@ def dev_cfg() -> Config:
     )
 
 
+def moto_answers(body: str) -> None:
+    """What moto's InvokeEndpoint answers from now on (by default "body"; it also keeps answering a
+    repeated request with its first answer, so earlier answers are forgotten here)."""
+    from moto.sagemakerruntime.models import sagemakerruntime_backends
+
+    backend = sagemakerruntime_backends[ACCOUNT][REGION]
+    backend.results.clear()
+    backend.results_queue[:] = [(body, "application/json", "AllTraffic", "")]
+
+
 def register_package(
     session: boto3.session.Session,
     group: str,

@@ -26,7 +26,7 @@ from model_registry.endpoint_spec import endpoint_config_request, model_request,
 from model_registry.serverless import CanaryFailed, NotConvertible
 from model_registry.settings import handler_settings
 from model_registry.types import ModelVersion
-from tests.model_registry.conftest import ACCOUNT, REGION, register_package, sagemaker_event
+from tests.model_registry.conftest import ACCOUNT, REGION, moto_answers, register_package, sagemaker_event
 
 CLASSIFIER = "stranger-things-location-classifier"
 ENDPOINT = "stranger-things-nlp-dev-classifier"
@@ -261,15 +261,6 @@ def test_an_instance_endpoint_is_not_converted_in_place() -> None:
 
 
 # ---- the whole handler under moto --------------------------------------------------------------------
-def answer(session: boto3.session.Session, body: str) -> None:
-    """What moto's InvokeEndpoint answers from now on (it otherwise repeats the first answer per body)."""
-    from moto.sagemakerruntime.models import sagemakerruntime_backends
-
-    backend = sagemakerruntime_backends[ACCOUNT][REGION]
-    backend.results.clear()
-    backend.results_queue[:] = [(body, "application/json", "AllTraffic", "")]
-
-
 @pytest.fixture
 def invoke(aws: boto3.session.Session, dev_cfg: Config, monkeypatch: pytest.MonkeyPatch) -> Any:
     monkeypatch.setattr(boto3, "DEFAULT_SESSION", boto3.session.Session(region_name=REGION))
@@ -290,7 +281,7 @@ def serving(session: boto3.session.Session) -> dict[str, Any]:
 
 @pytest.mark.aws
 def test_approvals_deploy_serverless_and_a_failed_canary_rolls_back(aws, invoke, update_calls) -> None:
-    answer(aws, GOOD)
+    moto_answers(GOOD)
     v1 = register_package(aws, CLASSIFIER, {"accuracy": 0.8})
     assert invoke(approve(aws, v1))["action"] == "deploy"
     first = serving(aws)
@@ -305,7 +296,7 @@ def test_approvals_deploy_serverless_and_a_failed_canary_rolls_back(aws, invoke,
     second = serving(aws)["EndpointConfigName"]
     assert second != first["EndpointConfigName"] and "-v2-" in second
 
-    answer(aws, "upstream timed out")  # version 3 answers garbage
+    moto_answers("upstream timed out")  # version 3 answers garbage
     v3 = register_package(aws, CLASSIFIER, {"accuracy": 0.9})
     with pytest.raises(CanaryFailed, match=f"rolling back to {second}"):
         invoke(approve(aws, v3))

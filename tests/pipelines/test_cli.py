@@ -175,6 +175,8 @@ def test_iam_policy_adds_kms_vpc_and_an_outside_data_bucket() -> None:
         overrides={
             "data": {"input_uri": "s3://shared-corpus/stranger-things"},
             "security": {"subnets": ["subnet-1"], "security_group_ids": ["sg-1"]},
+            # A VPC holds the served models too, and a serverless endpoint cannot run in one.
+            "classifier": {"serving": {"serverless": None}},
         },
     )
     dev = {s["Sid"]: s for s in execution_role_policy(cfg)["Statement"]}

@@ -480,7 +480,8 @@ def test_vpc_and_network_isolation_from_config() -> None:
             "security": {"subnets": ["subnet-1"], "security_group_ids": ["sg-1"], "network_isolation": True},
             # Isolated jobs cannot reach the Hub (conf/refusals.py): models come from S3 or the image.
             "chatbot": {"model_id": "s3://stranger-things-nlp-artifacts/models/qwen/"},
-            "classifier": {"model_id": "/opt/models/distilbert"},
+            # On instances: a serverless endpoint takes neither a VPC nor network isolation.
+            "classifier": {"model_id": "/opt/models/distilbert", "serving": {"serverless": None}},
             "themes": {"model_id": "/opt/models/bart-large-mnli"},
         },
     )

@@ -264,3 +264,55 @@ def test_a_tuning_job_with_one_checkpoint_prefix_for_all_trials_fires(definition
 )
 def test_image_device_from_its_tag(uri: str, device: str | None) -> None:
     assert device_of_image(uri) == device
+
+
+CAPTURE = "s3://stranger-things-nlp-artifacts/stranger-things-nlp/dev/data-capture/classifier"
+
+
+def serverless_classifier(definitions: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The legacy classifier EndpointConfig step made serverless the way AWS takes it (no instances, no
+    capture): the starting point each serverless mutation breaks in one way."""
+    copied, args = mutate(definitions, "dev", "ClassifierEndpointConfig")
+    [variant] = args["ProductionVariants"]
+    del variant["InstanceType"], variant["InitialInstanceCount"], args["DataCaptureConfig"]
+    variant["ServerlessConfig"] = {"MemorySizeInMB": 2048, "MaxConcurrency": 5}
+    return copied, args
+
+
+def test_a_serverless_endpoint_config_aws_takes_breaks_nothing(legacy: dict[str, Any]) -> None:
+    ok, _ = serverless_classifier(legacy)
+    assert new_violations(legacy, "dev", ok) == []
+
+
+@pytest.mark.parametrize(
+    ("change", "says"),
+    [
+        (
+            lambda a, m: a["ProductionVariants"][0]["ServerlessConfig"].update(MemorySizeInMB=3000),
+            "MemorySizeInMB",
+        ),
+        (
+            lambda a, m: a["ProductionVariants"][0]["ServerlessConfig"].update(MaxConcurrency=500),
+            "MaxConcurrency",
+        ),
+        (lambda a, m: a["ProductionVariants"][0].update(InstanceType="ml.m5.xlarge"), "InstanceType"),
+        (
+            lambda a, m: a.update(DataCaptureConfig={"EnableCapture": True, "DestinationS3Uri": CAPTURE}),
+            "DataCaptureConfig",
+        ),
+        (lambda a, m: m.update(EnableNetworkIsolation=True), "EnableNetworkIsolation"),
+        (
+            lambda a, m: m["PrimaryContainer"].update(
+                Image=m["PrimaryContainer"]["Image"].replace(":cpu-", ":gpu-")
+            ),
+            "GPU",
+        ),
+    ],
+)
+def test_each_serverless_endpoint_rule_fires(legacy: dict[str, Any], change: Any, says: str) -> None:
+    broken, args = serverless_classifier(legacy)
+    model = steps_by_name(broken)["CreateClassifierModel"]["Arguments"]
+    change(args, model)
+    found = [v for v in check_service_rules(broken, context("dev")) if v.step == "ClassifierEndpointConfig"]
+    assert [v.rule for v in found if says in v.message] == ["serverless-endpoint"], [str(v) for v in found]
+    assert all(v.source.startswith("https://") for v in found)
