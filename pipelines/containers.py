@@ -14,6 +14,7 @@ import subprocess
 from pathlib import Path
 
 from conf.schema import Config
+from model_registry.serverless import MAX_IMAGE_BYTES
 from project.bundle import REPO_ROOT
 from project.images import ROLE_REQUIREMENTS, ImageSpec, dockerfile, image_spec, registry, repository
 
@@ -81,9 +82,32 @@ def build_commands(cfg: Config, push: bool = True, root: Path = REPO_ROOT) -> li
                 ]
             )
         )
+        if spec.uri in serverless_images(cfg, root):
+            commands.append(image_size_check(spec.uri))
         if push:
             commands.append(shlex.join(["docker", "push", spec.uri]))
     return commands
+
+
+def serverless_images(cfg: Config, root: Path = REPO_ROOT) -> set[str]:
+    """The inference images that serve a serverless endpoint (conf <model>.serving.serverless)."""
+    return {
+        image_spec(cfg, "inference", serving.instance_type, root).uri
+        for serving in (cfg.chatbot.serving, cfg.classifier.serving)
+        if serving.serverless is not None
+    }
+
+
+def image_size_check(uri: str) -> str:
+    """A shell line that fails when the built image is over what a serverless endpoint takes (checked
+    before the push: an image SageMaker would refuse at CreateEndpoint never reaches ECR)."""
+    limit = MAX_IMAGE_BYTES
+    quoted = shlex.quote(uri)
+    return (
+        f"size=$(docker image inspect -f '{{{{.Size}}}}' {quoted}) && if [ \"$size\" -gt {limit} ]; then "
+        f'echo "{uri} is $size bytes; a serverless endpoint takes images of at most {limit} bytes '
+        f'(see model_registry/serverless.py): slim the image or serve on instances" >&2; exit 1; fi'
+    )
 
 
 def run_commands(commands: list[str], dry_run: bool = False, root: Path = REPO_ROOT) -> int:

@@ -226,6 +226,33 @@ def test_build_containers_commands(image_tree: Path) -> None:
     assert all(c.split()[-1] == b.split(" -t ")[1].split()[0] for c, b in zip(pushes, builds, strict=True))
 
 
+def test_the_serverless_image_is_size_checked_before_its_push(image_tree: Path) -> None:
+    """dev serves the classifier serverless: its (CPU inference) image is checked after the build and
+    before the push; prod serves everything on instances: no check."""
+    commands = build_commands(load_config("dev"), push=True, root=image_tree)
+    [check] = [i for i, c in enumerate(commands) if c.startswith("size=$(docker image inspect")]
+    uri = commands[check - 1].split(" -t ")[1].split()[0]
+    assert "stranger-things-nlp-inference:cpu-" in uri and commands[check - 1].startswith("docker build")
+    assert commands[check + 1] == f"docker push {uri}"
+    prod = build_commands(load_config("prod"), push=True, root=image_tree)
+    assert not any(c.startswith("size=$(") for c in prod)
+
+
+@pytest.mark.parametrize(("size", "code"), [(10 * 1024**3, 0), (13_279_248_421, 1)])
+def test_the_size_check_fails_over_ten_gib(tmp_path: Path, size: int, code: int) -> None:
+    """The check line run by bash, with a stand-in `docker` that reports the image's size."""
+    from pipelines.containers import image_size_check, run_commands
+
+    fake = tmp_path / "bin" / "docker"
+    fake.parent.mkdir()
+    fake.write_text(f"#!/bin/sh\necho {size}\n")
+    fake.chmod(0o755)
+    path = f"{fake.parent}:{os.environ['PATH']}"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("PATH", path)
+        assert run_commands([image_size_check("registry/repo:cpu-abc")], root=tmp_path) == code
+
+
 def test_build_containers_tag_follows_the_recipe(image_tree: Path) -> None:
     before = build_commands(load_config("dev"), push=False, root=image_tree)
     assert not any("push" in c or "create-repository" in c for c in before)
