@@ -329,3 +329,28 @@ def test_an_instance_endpoint_is_not_switched_to_serverless(aws, invoke, update_
     with pytest.raises(NotConvertible, match="cannot make it serverless in place"):
         invoke(approve(aws, v2))
     assert update_calls == []
+
+
+@pytest.mark.aws
+def test_what_moto_checks_of_a_serverless_config(aws) -> None:
+    """moto 5.2.5 validates MemorySizeInMB against AWS's six sizes (and nothing else of ServerlessConfig):
+    the moto replays above prove the handler's requests pass that much; the rest is our own rules."""
+    sm = aws.client("sagemaker")
+    sm.create_model(
+        ModelName="m",
+        ExecutionRoleArn="arn:aws:iam::123456789012:role/x",
+        PrimaryContainer={"Image": "i", "ModelDataUrl": "s3://b/m.tar.gz"},
+    )
+    variant = {"VariantName": "AllTraffic", "ModelName": "m"}
+    with pytest.raises(ClientError, match="MemorySizeInMB"):
+        sm.create_endpoint_config(
+            EndpointConfigName="bad",
+            ProductionVariants=[
+                {**variant, "ServerlessConfig": {"MemorySizeInMB": 1536, "MaxConcurrency": 5}}
+            ],
+        )
+    # An over-limit concurrency passes moto (botocore refuses it client-side only below its minimum of 1).
+    sm.create_endpoint_config(
+        EndpointConfigName="lenient",
+        ProductionVariants=[{**variant, "ServerlessConfig": {"MemorySizeInMB": 2048, "MaxConcurrency": 500}}],
+    )
