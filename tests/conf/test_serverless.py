@@ -63,7 +63,12 @@ def test_serverless_sizes_outside_what_aws_takes_are_refused(serverless: dict[st
         ),
         (classifier(serverless=SERVERLESS), "classifier.serving.data_capture_percentage", "capture no data"),
         (
-            classifier(serverless=SERVERLESS, data_capture_percentage=0, instance_type="ml.g5.xlarge"),
+            classifier(
+                serverless=SERVERLESS,
+                data_capture_percentage=0,
+                instance_type="ml.g5.xlarge",
+                allowed_instance_types=["ml.g5.xlarge"],
+            ),
             "classifier.serving.instance_type",
             "picks a GPU image",
         ),
