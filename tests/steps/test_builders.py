@@ -57,7 +57,7 @@ def test_parameters_per_model() -> None:
     params = build_parameters(load_config("local"))
     names = [p.name for p in params.all()]
     cfg = load_config("local")
-    assert len(names) == len(set(names)) == 18 + len(cfg.chatbot.gate) + len(cfg.classifier.gate)
+    assert len(names) == len(set(names)) == 16 + len(cfg.chatbot.gate) + len(cfg.classifier.gate)
     classifier = params.for_model("classifier")
     minimums = {figure: (p.name, p.default_value) for figure, p in classifier.gate_minimums.items()}
     assert minimums == {
