@@ -4,7 +4,9 @@
         --test <chatbot_test dir> --output-dir <dir> [--max-new-tokens 48]
 
 Replies come from the serving handler's own code (containers/inference/chatbot.py): same template,
-same loading, greedy decoding in batches, so the score is the endpoint's score. The base model alone (no
+same loading, greedy decoding in batches, so the score is the endpoint's score. Prompts are batched
+longest first (little left padding per batch) and the replies put back in order; the report's metadata
+and the log give the generation speed (new tokens/s of each model). The base model alone (no
 adapter) always answers the same prompts too: the gate asks whether fine-tuning helped (`chrf_lift`),
 which a constant threshold cannot tell. Distinct replies are counted after folding case, punctuation and
 spacing, beside the references' own count, so a model that answers everything alike shows it
@@ -19,6 +21,7 @@ import os
 import re
 import sys
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -32,7 +35,7 @@ from containers.common.cli import add_flag
 from containers.common.errors import run_main
 from containers.common.io import read_json, resolve_model_dir, setup_logging, write_jsonl
 from containers.evaluation import report
-from containers.inference.chatbot import generate_replies, load_chat_model
+from containers.inference.chatbot import generate_replies, load_chat_model, with_system_prompt
 from containers.training.chat_data import load_conversations
 
 LOG = logging.getLogger("evaluate_chatbot")
@@ -75,16 +78,68 @@ def split_pairs(conversations: list[list[dict[str, str]]]) -> tuple[list[list[di
     ]
 
 
+@dataclass(frozen=True)
+class Generation:
+    """Replies in the prompts' order, and what producing them cost (for the generation tokens/s figure)."""
+
+    replies: list[str]
+    new_tokens: int
+    seconds: float
+
+    @property
+    def tokens_per_s(self) -> float:
+        return self.new_tokens / self.seconds if self.seconds > 0 else 0.0
+
+
+def prompt_lengths(bundle: dict[str, Any], prompts: list[list[dict[str, str]]]) -> list[int]:
+    """Token length of each prompt as the handler renders it (template and system prompt included)."""
+    tokenizer = bundle["tokenizer"]
+    texts = [
+        tokenizer.apply_chat_template(
+            with_system_prompt(messages, bundle["system_prompt"]), tokenize=False, add_generation_prompt=True
+        )
+        for messages in prompts
+    ]
+    return [len(ids) for ids in tokenizer(texts, add_special_tokens=False)["input_ids"]]
+
+
+def length_order(lengths: list[int]) -> list[int]:
+    """Indices from the longest prompt to the shortest (ties in input order).
+
+    Batches of similar lengths carry little left padding, so fewer padded positions go through every
+    decoding step; longest first also meets an out-of-memory batch at once rather than at the end.
+    """
+    return sorted(range(len(lengths)), key=lambda index: (-lengths[index], index))
+
+
 def reply_all(
-    bundle: dict[str, Any], prompts: list[list[dict[str, str]]], max_new_tokens: int, batch_size: int
-) -> list[str]:
-    """Greedy replies in batches (deterministic), with progress in the log."""
-    replies: list[str] = []
-    for start in range(0, len(prompts), batch_size):
-        batch, _, _ = generate_replies(bundle, prompts[start : start + batch_size], max_new_tokens)
-        replies.extend(batch)
-        LOG.info("replied to %d/%d prompts", len(replies), len(prompts))
-    return replies
+    bundle: dict[str, Any],
+    prompts: list[list[dict[str, str]]],
+    max_new_tokens: int,
+    batch_size: int,
+    sort_by_length: bool = True,
+) -> Generation:
+    """Greedy replies in batches (deterministic), returned in the prompts' order, with progress in the log.
+
+    With `sort_by_length` the prompts are batched longest first and the replies put back in order.
+    """
+    order = length_order(prompt_lengths(bundle, prompts)) if sort_by_length else list(range(len(prompts)))
+    replies: list[str | None] = [None] * len(prompts)
+    new_tokens = 0
+    if torch.cuda.is_available():
+        torch.cuda.synchronize()
+    started = time.perf_counter()
+    for start in range(0, len(order), batch_size):
+        indices = order[start : start + batch_size]
+        batch, _, completion = generate_replies(bundle, [prompts[i] for i in indices], max_new_tokens)
+        for index, reply in zip(indices, batch, strict=True):
+            replies[index] = reply
+        new_tokens += sum(completion)
+        LOG.info("replied to %d/%d prompts", min(start + batch_size, len(order)), len(order))
+    if torch.cuda.is_available():
+        torch.cuda.synchronize()
+    seconds = time.perf_counter() - started
+    return Generation([reply for reply in replies if reply is not None], new_tokens, seconds)
 
 
 def reply_key(text: str) -> str:
@@ -121,10 +176,11 @@ def main(args: EvaluateArguments) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as scratch:
         model_dir = resolve_model_dir(args.model_dir, Path(scratch) / "model")
         config = read_json(model_dir / "chatbot_config.json")
-        replies = reply_all(load_chat_model(model_dir), prompts, args.max_new_tokens, args.batch_size)
-        base_replies = reply_all(
+        tuned = reply_all(load_chat_model(model_dir), prompts, args.max_new_tokens, args.batch_size)
+        base = reply_all(
             load_chat_model(model_dir, use_adapter=False), prompts, args.max_new_tokens, args.batch_size
         )
+    replies, base_replies = tuned.replies, base.replies
     scores, base_scores = score(replies, references), score(base_replies, references)
     metrics = {
         "bleu": scores["bleu"],
@@ -142,6 +198,12 @@ def main(args: EvaluateArguments) -> dict[str, Any]:
         "max_new_tokens": args.max_new_tokens,
         "decoding": "greedy",
         "base_model_id": config["base_model_id"],
+        "batch_size": args.batch_size,
+        "batching": "sorted by prompt length",
+        "generation_tokens_per_s": round(tuned.tokens_per_s, 2),
+        "base_generation_tokens_per_s": round(base.tokens_per_s, 2),
+        "generated_tokens": tuned.new_tokens,
+        "device": "cuda" if torch.cuda.is_available() else "cpu",
     }
     result = report.build_report("chatbot", metrics, metadata)
     report.write_report("chatbot", result, args.output_dir)
@@ -163,6 +225,14 @@ def main(args: EvaluateArguments) -> dict[str, Any]:
         metrics["distinct_references"],
         figures["distinct_reply_ratio"]["value"],
         len(references),
+    )
+    LOG.info(
+        "generation: %d new tokens in %.2f s (%.1f tokens/s; base %.1f tokens/s), batch %d sorted by length",
+        tuned.new_tokens,
+        tuned.seconds,
+        tuned.tokens_per_s,
+        base.tokens_per_s,
+        args.batch_size,
     )
     for name, entry in figures.items():
         LOG.info("METRIC %s=%.4f step=0", name, entry["value"])

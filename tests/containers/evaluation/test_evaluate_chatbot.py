@@ -198,3 +198,45 @@ def test_a_one_reply_model_fails_the_local_gate(chatbot_report) -> None:
     }
     failures = report.gate_failures("chatbot", report.build_report("chatbot", metrics), LOCAL_GATE)
     assert any(failure.startswith("distinct_reply_ratio = ") for failure in failures), failures
+
+
+def test_length_order_is_longest_first_with_ties_in_input_order() -> None:
+    assert evaluate_chatbot.length_order([3, 9, 3, 12, 9]) == [3, 1, 4, 0, 2]
+    assert evaluate_chatbot.length_order([]) == []
+
+
+@pytest.fixture(scope="module")
+def tuned_bundle(chatbot_run) -> dict:
+    from containers.inference.chatbot import load_chat_model
+
+    return load_chat_model(chatbot_run["run"] / "model")
+
+
+@pytest.fixture(scope="module")
+def test_prompts(chatbot_run) -> list:
+    from containers.training.chat_data import load_conversations
+
+    prompts, _ = evaluate_chatbot.split_pairs(load_conversations(chatbot_run["data"] / "chatbot_test"))
+    return prompts
+
+
+def test_sorted_batches_give_the_unsorted_replies_in_the_prompts_order(tuned_bundle, test_prompts) -> None:
+    """Batching by length changes only which prompts share a batch: greedy replies come back the same,
+    each in its prompt's place (reference: one prompt at a time, no padding at all)."""
+    lengths = evaluate_chatbot.prompt_lengths(tuned_bundle, test_prompts)
+    assert len(set(lengths)) > 3, "the test prompts must differ in length for the order to matter"
+    assert evaluate_chatbot.length_order(lengths) != list(range(len(lengths)))
+    one_by_one = evaluate_chatbot.reply_all(tuned_bundle, test_prompts, 24, 1, sort_by_length=False)
+    unsorted = evaluate_chatbot.reply_all(tuned_bundle, test_prompts, 24, 8, sort_by_length=False)
+    ordered = evaluate_chatbot.reply_all(tuned_bundle, test_prompts, 24, 8, sort_by_length=True)
+    assert ordered.replies == unsorted.replies == one_by_one.replies
+    assert len(set(ordered.replies)) > 1  # not a trivial match of one constant reply
+    assert ordered.new_tokens == unsorted.new_tokens > 0
+
+
+def test_report_says_how_fast_replies_were_generated(chatbot_report) -> None:
+    metadata = chatbot_report["report"]["metadata"]
+    assert metadata["generation_tokens_per_s"] > 0
+    assert metadata["base_generation_tokens_per_s"] > 0
+    assert metadata["generated_tokens"] > 0
+    assert metadata["batching"] == "sorted by prompt length"
