@@ -28,6 +28,16 @@ def str_to_bool(value: str | bool) -> bool:
     raise argparse.ArgumentTypeError(f"expected true or false, got {value!r}")
 
 
+def auto_or_bool(value: str | bool) -> str:
+    """'auto', or true/false as str_to_bool reads them, normalised to 'auto' / 'true' / 'false'."""
+    if str(value).strip().lower() == "auto":
+        return "auto"
+    try:
+        return "true" if str_to_bool(value) else "false"
+    except argparse.ArgumentTypeError:
+        raise argparse.ArgumentTypeError(f"expected auto, true or false, got {value!r}") from None
+
+
 def add_flag(parser: argparse.ArgumentParser, name: str, **kwargs: Any) -> argparse.Action:
     """Add `--some-flag` together with its `--some_flag` spelling (one destination, `some_flag`).
 

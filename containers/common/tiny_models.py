@@ -151,7 +151,7 @@ def build_tiny_causal_lm(kind: str, tokenizer, max_positions: int = 512, seed: i
         eos_token_id=[end_of_turn, tokenizer.eos_token_id],
     )
     torch.manual_seed(seed)
-    model = AutoModelForCausalLM.from_config(config)
+    model = AutoModelForCausalLM.from_config(config, attn_implementation="sdpa")
     model.generation_config.eos_token_id = [end_of_turn, tokenizer.eos_token_id]
     model.generation_config.pad_token_id = tokenizer.pad_token_id
     return model

@@ -25,6 +25,7 @@ LOG = logging.getLogger(__name__)
 TINY_BASE = "tiny_base"
 LORA_TARGETS = "all-linear"
 WARMUP_FORMATS = ("plain", "dialogue", "swapped", "chat")
+ATTENTION = "sdpa"
 
 
 def use_bf16() -> bool:
@@ -55,7 +56,12 @@ def load_causal_lm(source: str | Path, load_in_4bit: bool = False) -> Any:
     """A causal LM in the training dtype; 4-bit NF4 (QLoRA) needs a GPU and bitsandbytes."""
     from transformers import AutoModelForCausalLM
 
-    kwargs: dict[str, Any] = {"dtype": torch.bfloat16 if use_bf16() else torch.float32}
+    # SDPA: PyTorch's fused attention (flash / memory-efficient kernels on GPU), never a T x T score matrix;
+    # with packed rows transformers gives it the block-diagonal mask found from the position ids.
+    kwargs: dict[str, Any] = {
+        "dtype": torch.bfloat16 if use_bf16() else torch.float32,
+        "attn_implementation": ATTENTION,
+    }
     if load_in_4bit:
         if not torch.cuda.is_available():
             raise ValueError("load_in_4bit needs a CUDA GPU; set load_in_4bit=false on CPU")

@@ -14,6 +14,14 @@ Choices, and why:
   endpoint renders prompts with exactly the template used in training.
 - bf16 on GPU, fp32 on CPU; optional 4-bit QLoRA whose merge reloads the base in bf16 (never merging
   into 4-bit weights); checkpoints every save_steps into --checkpoint-dir and resume from the latest.
+- With packing, batches hold a token budget, not a number of examples (--tokens-per-batch; by default
+  per_device_batch_size x max_seq_length, the memory today's worst-case batch takes): chat replies are
+  tens of tokens, so a budget of 4096 packs ~60 of them into one row where 4 examples left the GPU idle
+  (token_batches.py). Fewer, fuller steps: an epoch is fewer optimizer steps, which the log states.
+- Gradient checkpointing `auto` (the default): on only when memory_estimate.py says the step would not
+  fit the GPU without it (it costs a recomputed forward pass). SDPA attention; Liger's fused linear
+  cross-entropy on GPU when liger-kernel is installed (--fused-kernels auto; the logits of a 150k vocabulary
+  are the largest activation of a short-sequence step and never materialise).
 """
 
 from __future__ import annotations
@@ -37,9 +45,10 @@ from transformers import PrinterCallback, Trainer, TrainerCallback, TrainingArgu
 from transformers.trainer_utils import get_last_checkpoint
 
 from containers.common import tiny_models
-from containers.common.cli import add_flag, add_job_paths, str_to_bool
+from containers.common.cli import add_flag, add_job_paths, auto_or_bool, str_to_bool
 from containers.common.io import setup_logging, write_json
-from containers.training import chat_model
+from containers.inference import lmi_adapter
+from containers.training import chat_model, memory_estimate, token_batches
 from containers.training.chat_data import (
     PackingCollator,
     PaddingCollator,
@@ -74,8 +83,10 @@ class ChatbotArguments:
     lora_alpha: int = 32
     lora_dropout: float = 0.05
     load_in_4bit: bool = False
-    gradient_checkpointing: bool = True
+    gradient_checkpointing: str = "auto"
     packing: bool = True
+    tokens_per_batch: int = 0
+    fused_kernels: str = "auto"
     merge: bool = True
     save_steps: int = 100
     pretrain_steps: int = 0
@@ -108,6 +119,16 @@ class ChatbotArguments:
                 raise ValueError(f"--{flag} {value} must be at least 1")
         if not 0 <= self.lora_dropout < 1:
             raise ValueError(f"--lora-dropout {self.lora_dropout} must be in [0, 1)")
+        if self.tokens_per_batch < 0:
+            raise ValueError(f"--tokens-per-batch {self.tokens_per_batch} is negative (0: derived)")
+        if self.tokens_per_batch and not self.packing:
+            raise ValueError("--tokens-per-batch needs --packing true (a token budget fills one packed row)")
+        for flag, value in (
+            ("gradient-checkpointing", self.gradient_checkpointing),
+            ("fused-kernels", self.fused_kernels),
+        ):
+            if value not in ("auto", "true", "false"):
+                raise ValueError(f"--{flag} {value!r}: use auto, true or false")
         if self.pretrain_steps < 0:
             raise ValueError(f"--pretrain-steps {self.pretrain_steps} is negative")
         if self.pretrain_format not in chat_model.WARMUP_FORMATS:
@@ -136,13 +157,33 @@ def parse_args(argv: list[str] | None = None) -> ChatbotArguments:
     add_flag(parser, "lora_alpha", type=int, default=32)
     add_flag(parser, "lora_dropout", type=float, default=0.05)
     add_flag(parser, "load_in_4bit", type=str_to_bool, default=False, help="QLoRA (GPU only): true/false")
-    add_flag(parser, "gradient_checkpointing", type=str_to_bool, default=True)
+    add_flag(
+        parser,
+        "gradient_checkpointing",
+        type=auto_or_bool,
+        default="auto",
+        help="auto (on only when the memory estimate says the step does not fit the GPU), true or false",
+    )
     add_flag(
         parser,
         "packing",
         type=str_to_bool,
         default=True,
         help="padding-free packing (true) or length-grouped padded batches (false)",
+    )
+    add_flag(
+        parser,
+        "tokens_per_batch",
+        type=int,
+        default=0,
+        help="packing: tokens in one packed row per device and step (0: batch size x max_seq_length)",
+    )
+    add_flag(
+        parser,
+        "fused_kernels",
+        type=auto_or_bool,
+        default="auto",
+        help="Liger fused linear cross-entropy: auto (on with a GPU and liger-kernel installed), true, false",
     )
     add_flag(parser, "merge", type=str_to_bool, default=True, help="also write merged/ (base + adapter)")
     add_flag(parser, "save_steps", type=int, default=100)
@@ -192,8 +233,63 @@ def length_grouping(packing: bool) -> dict[str, Any]:
     return {"group_by_length": not packing}
 
 
-def training_arguments(args: ChatbotArguments, bf16: bool) -> TrainingArguments:
+def token_budget(args: ChatbotArguments, bf16: bool) -> int:
+    """Tokens per packed row: the flag, or the memory of today's worst case (batch x max length);
+    on GPU a whole number of PACK_MULTIPLE, so the rounded-up row stays within it."""
+    budget = args.tokens_per_batch or args.per_device_batch_size * args.max_seq_length
+    if bf16 and budget % PACK_MULTIPLE:
+        budget += PACK_MULTIPLE - budget % PACK_MULTIPLE
+    token_batches.check_budget(budget, args.max_seq_length, PACK_MULTIPLE if bf16 else None)
+    return budget
+
+
+def use_fused_kernels(setting: str) -> bool:
+    """Liger's kernels: `auto` uses them where they run (CUDA, liger-kernel installed); `true` insists."""
+    from transformers.utils import is_liger_kernel_available
+
+    available = torch.cuda.is_available() and is_liger_kernel_available()
+    if setting == "true" and not available:
+        raise ValueError("--fused-kernels true needs a CUDA GPU and liger-kernel (pip install liger-kernel)")
+    return setting != "false" and available
+
+
+# Only the fused linear cross-entropy: it removes the largest activation (the logits); the other Liger
+# kernels (RMSNorm, RoPE, SwiGLU) would patch modules that LoRA also wraps, for a few percent.
+LIGER_CONFIG = {
+    "fused_linear_cross_entropy": True,
+    "cross_entropy": False,
+    "rope": False,
+    "rms_norm": False,
+    "swiglu": False,
+}
+
+
+def checkpointing_choice(
+    args: ChatbotArguments, base: Any, tokens: int, bf16: bool, fused: bool
+) -> memory_estimate.CheckpointingChoice:
+    """Gradient checkpointing as set, or from the memory estimate of one step of `tokens` tokens."""
+    shape = memory_estimate.ModelShape.of(base.config, sum(p.numel() for p in base.parameters()))
+    device_bytes = torch.cuda.get_device_properties(0).total_memory if torch.cuda.is_available() else None
+    return memory_estimate.choose_gradient_checkpointing(
+        args.gradient_checkpointing,
+        shape,
+        tokens,
+        args.lora_r,
+        device_bytes,
+        bytes_per_element=2 if bf16 else 4,
+        lora_dropout=args.lora_dropout > 0,
+        fused_cross_entropy=fused,
+    )
+
+
+def training_arguments(
+    args: ChatbotArguments, bf16: bool, batch_size: int | None = None, fused: bool = False
+) -> TrainingArguments:
+    """The Trainer's settings; `batch_size` 1 when each dataset item is a token-budget group."""
+    batch_size = batch_size or args.per_device_batch_size
     return TrainingArguments(
+        use_liger_kernel=fused,
+        liger_kernel_config=LIGER_CONFIG if fused else None,
         **length_grouping(args.packing),
         output_dir=str(args.checkpoint_dir),
         num_train_epochs=args.epochs,
@@ -201,8 +297,8 @@ def training_arguments(args: ChatbotArguments, bf16: bool) -> TrainingArguments:
         learning_rate=args.learning_rate,
         lr_scheduler_type="cosine",
         warmup_steps=0,
-        per_device_train_batch_size=args.per_device_batch_size,
-        per_device_eval_batch_size=args.per_device_batch_size,
+        per_device_train_batch_size=batch_size,
+        per_device_eval_batch_size=batch_size,
         gradient_accumulation_steps=args.gradient_accumulation_steps,
         bf16=bf16,
         use_cpu=not torch.cuda.is_available(),
@@ -271,10 +367,22 @@ def chatbot_config(args: ChatbotArguments, tokenizer: Any, conversations: list, 
     }
 
 
+def save_serving_tokenizer(tokenizer: Any, folder: Path, system_prompt: str | None) -> None:
+    """The tokenizer beside the merged weights, for an engine that serves merged/ alone (LMI/vLLM): its
+    template also puts in the training system prompt when a conversation has none, as the handler does."""
+    original = tokenizer.chat_template
+    tokenizer.chat_template = lmi_adapter.template_with_default_system(original, system_prompt)
+    try:
+        tokenizer.save_pretrained(folder)
+    finally:
+        tokenizer.chat_template = original
+
+
 def write_model_dir(
     args: ChatbotArguments, model: Any, tokenizer: Any, config: dict[str, Any], tiny_folder: Path
 ) -> None:
-    """adapter/, merged/ (optional), base/ (tiny), tokenizer + chat template, config, code/inference.py."""
+    """adapter/, merged/ (optional, with its own tokenizer), base/ (tiny), tokenizer + chat template, config,
+    code/inference.py."""
     model_dir = args.model_dir
     model_dir.mkdir(parents=True, exist_ok=True)
     model.save_pretrained(model_dir / "adapter")
@@ -287,6 +395,7 @@ def write_model_dir(
         base_source = model_dir / "base" if tiny else args.model_id
         merged = chat_model.merge_adapter(base_source, model_dir / "adapter")
         merged.save_pretrained(model_dir / "merged")
+        save_serving_tokenizer(tokenizer, model_dir / "merged", config["system_prompt"])
     write_json(model_dir / CONFIG_FILE, config)
     code = model_dir / "code"
     code.mkdir(exist_ok=True)
@@ -324,6 +433,67 @@ def summarize(
     }
 
 
+@dataclasses.dataclass(frozen=True)
+class Batching:
+    """How examples become steps: token-budget groups packed in one row, or batches of examples."""
+
+    train: list[dict[str, Any]]
+    validation: list[dict[str, Any]]
+    collator: Any
+    batch_size: int  # Trainer items per device and step (1 group, or N examples)
+    tokens_per_step: int  # the most tokens one device's micro-batch holds (what memory must hold)
+    stats: token_batches.GroupStats | None = None
+
+    def describe(self, items_per_second: float | None) -> dict[str, Any]:
+        """Throughput in examples and tokens (the Trainer counts its items: groups, when grouped)."""
+        if self.stats is None:
+            return {"tokens_per_batch": None, "examples_per_batch": self.batch_size}
+        rate = items_per_second or 0.0
+        return {
+            "tokens_per_batch": self.stats.budget,
+            "examples_per_batch": round(self.stats.examples_per_group, 2),
+            "batch_fill": round(self.stats.fill, 3),
+            "train_samples_per_second": rate * self.stats.examples_per_group,
+            "train_tokens_per_second": rate * self.stats.tokens / max(self.stats.groups, 1),
+        }
+
+
+def make_batching(
+    args: ChatbotArguments, pad_token_id: int, bf16: bool, train: list[dict], validation: list[dict]
+) -> Batching:
+    """Token-budget groups when packing (token_batches.py), padded batches of examples otherwise."""
+    if not args.packing:
+        return Batching(
+            train,
+            validation,
+            PaddingCollator(pad_token_id),
+            args.per_device_batch_size,
+            args.per_device_batch_size * args.max_seq_length,
+        )
+    budget = token_budget(args, bf16)
+    packer = PackingCollator(pad_token_id, pad_to_multiple_of=PACK_MULTIPLE if bf16 else None)
+    groups = token_batches.group_features(train, budget, args.seed)
+    stats = token_batches.group_stats(groups, budget)
+    LOG.info(
+        "token budget %d: %d examples in %d packed rows (%.1f examples a row, %.0f%% full); "
+        "an epoch is ~%d optimizer steps",
+        budget,
+        stats.examples,
+        stats.groups,
+        stats.examples_per_group,
+        100 * stats.fill,
+        max(1, stats.groups // (args.gradient_accumulation_steps * max(PartialState().num_processes, 1))),
+    )
+    return Batching(
+        groups,
+        token_batches.group_features(validation, budget, args.seed),
+        token_batches.GroupPackingCollator(packer),
+        1,
+        budget,
+        stats,
+    )
+
+
 def main(args: ChatbotArguments) -> dict[str, Any]:
     """Train, save the model folder and write training_metrics.json; returns the metrics."""
     if os.environ.get("OMP_NUM_THREADS") == "1":
@@ -340,22 +510,22 @@ def main(args: ChatbotArguments) -> dict[str, Any]:
     tokenizer, base, pretrain_losses = load_base(args, train_conversations, tiny_folder)
     train_features = encode_all(tokenizer, train_conversations, args.max_seq_length)
     validation_features = encode_all(tokenizer, validation_conversations, args.max_seq_length)
+    bf16 = chat_model.use_bf16()
+    batching = make_batching(args, tokenizer.pad_token_id, bf16, train_features, validation_features)
+    fused = use_fused_kernels(args.fused_kernels)
+    checkpointing = checkpointing_choice(args, base, batching.tokens_per_step, bf16, fused)
+    LOG.info("gradient checkpointing %s: %s", "on" if checkpointing.enabled else "off", checkpointing.reason)
+    LOG.info("fused linear cross-entropy (Liger): %s", "on" if fused else "off")
     model = chat_model.add_lora(
-        base, args.lora_r, args.lora_alpha, args.lora_dropout, args.gradient_checkpointing, args.load_in_4bit
+        base, args.lora_r, args.lora_alpha, args.lora_dropout, checkpointing.enabled, args.load_in_4bit
     )
     callback = MetricLogCallback()
-    bf16 = chat_model.use_bf16()
-    collator = (
-        PackingCollator(tokenizer.pad_token_id, pad_to_multiple_of=PACK_MULTIPLE if bf16 else None)
-        if args.packing
-        else PaddingCollator(tokenizer.pad_token_id)
-    )
     trainer = Trainer(
         model=model,
-        args=training_arguments(args, bf16),
-        data_collator=collator,
-        train_dataset=train_features,
-        eval_dataset=validation_features,
+        args=training_arguments(args, bf16, batching.batch_size, fused),
+        data_collator=batching.collator,
+        train_dataset=batching.train,
+        eval_dataset=batching.validation,
         callbacks=[callback],
     )
     trainer.remove_callback(PrinterCallback)  # the METRIC lines above say the same, once
@@ -376,14 +546,22 @@ def main(args: ChatbotArguments) -> dict[str, Any]:
         chatbot_config(args, tokenizer, train_conversations, tiny),
         tiny_folder,
     )
-    metrics = summarize(
-        trainer.args.world_size,
-        callback,
-        pretrain_losses,
-        resumed_from,
-        result,
-        eval_metrics,
-        chat_model.masked_token_count(train_features),
+    metrics = (
+        summarize(
+            trainer.args.world_size,
+            callback,
+            pretrain_losses,
+            resumed_from,
+            result,
+            eval_metrics,
+            chat_model.masked_token_count(train_features),
+        )
+        | batching.describe(result.metrics.get("train_samples_per_second"))
+        | {
+            "gradient_checkpointing": checkpointing.enabled,
+            "gradient_checkpointing_reason": checkpointing.reason,
+            "fused_kernels": fused,
+        }
     )
     write_json(args.output_data_dir / "training_metrics.json", metrics)
     LOG.info("model folder written to %s", args.model_dir)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import logging
 import os
@@ -323,3 +324,115 @@ def test_bad_hyperparameters_fail_before_any_data_is_read(
         train_chatbot.parse_args(
             ["--model-id", "tiny:qwen2", "--train", missing, "--validation", missing, *flags]
         )
+
+
+def test_packing_batches_by_token_budget(hand_datasets: Path, tmp_path: Path) -> None:
+    """Packing fills one row with a token budget: many examples a step, every row within the budget."""
+    metrics = train_chatbot.main(
+        train_chatbot.parse_args(
+            chatbot_argv(
+                hand_datasets,
+                tmp_path,
+                max_steps=6,
+                pretrain_steps=20,
+                save_steps=6,
+                packing="true",
+                tokens_per_batch=512,
+                per_device_batch_size=2,
+                gradient_checkpointing="auto",
+            )
+        )
+    )
+    assert metrics["tokens_per_batch"] == 512
+    assert metrics["examples_per_batch"] > 2  # more than the 2 examples a padded batch would hold
+    assert 0.5 < metrics["batch_fill"] <= 1.0
+    assert metrics["gradient_checkpointing"] is False
+    assert metrics["gradient_checkpointing_reason"].startswith("auto: no GPU")
+    assert metrics["fused_kernels"] is False
+    assert metrics["train_tokens_per_second"] > 0
+    assert metrics["global_step"] == 6
+
+
+def test_token_budget_flags_are_checked(tmp_path: Path) -> None:
+    missing = str(tmp_path / "not-there")
+    argv = ["--model-id", "tiny:qwen2", "--train", missing, "--validation", missing]
+    with pytest.raises(ValueError, match="--tokens-per-batch needs --packing true"):
+        train_chatbot.parse_args([*argv, "--packing", "false", "--tokens-per-batch", "512"])
+    with pytest.raises(SystemExit):
+        train_chatbot.parse_args([*argv, "--gradient-checkpointing", "sometimes"])
+    parsed = train_chatbot.parse_args([*argv, "--gradient-checkpointing", "True"])
+    assert parsed.gradient_checkpointing == "true"
+    assert train_chatbot.parse_args(argv).gradient_checkpointing == "auto"
+    budget = train_chatbot.token_budget(dataclasses.replace(parsed, max_seq_length=1000), bf16=True)
+    assert budget == 4032  # 4 x 1000, rounded up to a multiple of 64 on GPU
+    with pytest.raises(ValueError, match="below max_seq_length 1024"):
+        train_chatbot.token_budget(dataclasses.replace(parsed, tokens_per_batch=512), bf16=False)
+
+
+def test_fused_kernels_need_a_gpu_when_insisted_on() -> None:
+    if torch.cuda.is_available():
+        pytest.skip("CPU behaviour")
+    assert train_chatbot.use_fused_kernels("auto") is False
+    with pytest.raises(ValueError, match="--fused-kernels true needs a CUDA GPU and liger-kernel"):
+        train_chatbot.use_fused_kernels("true")
+
+
+@pytest.mark.gpu
+@requires_gpu
+def test_liger_fused_loss_matches_the_plain_loss_on_gpu(hand_datasets: Path) -> None:
+    """Liger's fused linear cross-entropy gives the plain loss on a packed token-budget row (bf16)."""
+    pytest.importorskip("liger_kernel")
+    from transformers.integrations.liger import apply_liger_kernel
+
+    from containers.training import token_batches
+    from containers.training.chat_data import PackingCollator, corpus_texts, encode_all, load_conversations
+
+    conversations = load_conversations(hand_datasets / "chatbot_train")
+    tokenizer = tiny_models.build_tiny_chat_tokenizer(corpus_texts(conversations))
+    features = encode_all(tokenizer, conversations, 128)
+    group = token_batches.group_features(features, 1024, seed=0)[0]
+    row = token_batches.GroupPackingCollator(PackingCollator(tokenizer.pad_token_id, 64))([group])
+    row = {k: v.cuda() for k, v in row.items()}
+    model = tiny_models.build_tiny_causal_lm("qwen2", tokenizer, seed=1).cuda().to(torch.bfloat16).train()
+    model.config.use_cache = False
+    plain = model(**row).loss.float().item()
+    apply_liger_kernel(model, train_chatbot.LIGER_CONFIG)
+    fused = model(**row).loss.float().item()
+    assert fused == pytest.approx(plain, rel=2e-2)
+
+
+@pytest.mark.gpu
+@requires_gpu
+def test_memory_estimate_is_near_the_measured_peak_on_gpu() -> None:
+    """A 0.5B-class Qwen2 from config, LoRA, 4096 packed tokens, bf16: estimate within 35% of the peak."""
+    from transformers import AutoModelForCausalLM, Qwen2Config
+
+    from containers.training import memory_estimate
+
+    config = Qwen2Config(
+        vocab_size=151936,
+        hidden_size=896,
+        intermediate_size=4864,
+        num_hidden_layers=24,
+        num_attention_heads=14,
+        num_key_value_heads=2,
+        tie_word_embeddings=True,
+        max_position_embeddings=4096,
+    )
+    for checkpointing in (False, True):
+        with torch.device("cuda"):
+            model = AutoModelForCausalLM.from_config(config, dtype=torch.bfloat16, attn_implementation="sdpa")
+        params = sum(p.numel() for p in model.parameters())
+        torch.cuda.reset_peak_memory_stats()
+        lora = chat_model.add_lora(model, 16, 32, 0.05, checkpointing, False)
+        lora.train()
+        ids = torch.randint(8, 150000, (1, 4096), device="cuda")
+        positions = torch.arange(4096, device="cuda").remainder(64)[None]
+        lora(input_ids=ids, labels=ids, position_ids=positions).loss.backward()
+        peak = torch.cuda.max_memory_allocated()
+        estimate = memory_estimate.estimate_training_memory(
+            memory_estimate.ModelShape.of(config, params), 4096, checkpointing, 16, overhead=0
+        )
+        assert estimate.total == pytest.approx(peak, rel=0.35), (checkpointing, estimate.describe(), peak)
+        del model, lora
+        torch.cuda.empty_cache()
