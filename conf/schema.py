@@ -23,6 +23,8 @@ KMS_KEY = re.compile(
 )
 ROLLOUT = Literal["canary", "linear", "all_at_once"]
 APPROVAL = Literal["Approved", "Rejected", "PendingManualApproval"]
+ENGINE = Literal["handler", "lmi"]
+GPU_FAMILY = re.compile(r"^ml\.(g|p)\d")
 
 
 class Strict(BaseModel):
@@ -332,6 +334,19 @@ class ServingConfig(Strict):
         description="serve on a serverless endpoint (classifier only); instance_type then only picks the "
         "CPU image",
     )
+    engine: ENGINE = Field(
+        default="handler",
+        description="handler: our code/inference.py on the project image; lmi: AWS's Large Model Inference "
+        "container with vLLM on the merged model (chatbot only, GPU instances)",
+    )
+    lmi_version: str = Field(
+        default="0.36.0",
+        pattern=r"^\d+\.\d+\.\d+$",
+        description="engine lmi: the LMI (djl-inference) release, as in the SageMaker SDK's djl-lmi table",
+    )
+    lmi_max_batch_size: int = Field(
+        default=64, ge=1, le=1024, description="engine lmi: the most sequences vLLM decodes at once"
+    )
 
     @field_validator("instance_type")
     @classmethod
@@ -373,6 +388,28 @@ class ChatbotConfig(Strict):
         _check_tuned_names(self.tuning, self.hyperparameters)
         return self
 
+    @model_validator(mode="after")
+    def _lmi_needs_merged_weights_and_gpus(self) -> ChatbotConfig:
+        """LMI's vLLM backend loads one merged model and runs on CUDA GPUs only (LMI user guide, "vLLM":
+        https://docs.djl.ai/docs/serving/serving/docs/lmi/user_guides/vllm_user_guide.html)."""
+        if self.serving.engine != "lmi":
+            return self
+        if not self.hyperparameters.merge:
+            raise ValueError(
+                "chatbot.serving.engine lmi serves merged/: set chatbot.hyperparameters.merge true"
+            )
+        cpu = [
+            t
+            for t in [self.serving.instance_type, *self.serving.allowed_instance_types]
+            if not GPU_FAMILY.match(t)
+        ]
+        if cpu:
+            raise ValueError(
+                f"chatbot.serving.engine lmi (vLLM) needs GPU instances (ml.g5/ml.g6/ml.p4d...); "
+                f"chatbot.serving names {', '.join(cpu)}"
+            )
+        return self
+
 
 class ClassifierConfig(Strict):
     model_id: str
@@ -392,6 +429,12 @@ class ClassifierConfig(Strict):
     @model_validator(mode="after")
     def _tuned_names(self) -> ClassifierConfig:
         _check_tuned_names(self.tuning, self.hyperparameters)
+        return self
+
+    @model_validator(mode="after")
+    def _handler_only(self) -> ClassifierConfig:
+        if self.serving.engine != "handler":
+            raise ValueError("classifier.serving.engine must be handler (LMI serves text generation models)")
         return self
 
 

@@ -16,7 +16,15 @@ from pathlib import Path
 from conf.schema import Config
 from model_registry.serverless import MAX_IMAGE_BYTES
 from project.bundle import REPO_ROOT
-from project.images import ROLE_REQUIREMENTS, ImageSpec, dockerfile, image_spec, registry, repository
+from project.images import (
+    ROLE_REQUIREMENTS,
+    ImageSpec,
+    dockerfile,
+    image_spec,
+    registry,
+    repository,
+    serving_image_spec,
+)
 
 LOG = logging.getLogger(__name__)
 
@@ -29,12 +37,13 @@ def required_images(cfg: Config, root: Path = REPO_ROOT) -> list[ImageSpec]:
         ("training", cfg.classifier.training.instance_type),
         ("training", cfg.chatbot.serving.instance_type),  # EvaluateChatbot
         ("training", cfg.processing.instance_type),  # EvaluateClassifier
-        ("inference", cfg.chatbot.serving.instance_type),
-        ("inference", cfg.classifier.serving.instance_type),
     ]
     specs: dict[str, ImageSpec] = {}
     for role, instance_type in wanted:
         spec = image_spec(cfg, role, instance_type, root)
+        specs.setdefault(spec.uri, spec)
+    for model in ("chatbot", "classifier"):  # the endpoints' images (LMI is AWS's, not built here)
+        spec = serving_image_spec(cfg, model, root)
         specs.setdefault(spec.uri, spec)
     return list(specs.values())
 

@@ -39,7 +39,7 @@ from sagemaker.mlops.workflow import ConditionStep, Pipeline
 from conf.schema import Config
 from model_registry.naming import MODELS, pipeline_name
 from project.bundle import REPO_ROOT, bundle_hash
-from project.images import image_spec
+from project.images import image_spec, serving_image_spec
 from steps.analytics import build_classify_themes_step, build_extract_entities_step
 from steps.clean_subtitles import build_clean_subtitles_step
 from steps.context import Images, StepContext
@@ -67,9 +67,7 @@ def resolve_images(cfg: Config, root: Path = REPO_ROOT) -> Images:
             "chatbot": image_spec(cfg, "training", cfg.chatbot.serving.instance_type, root).uri,
             "classifier": image_spec(cfg, "training", cfg.processing.instance_type, root).uri,
         },
-        inference={
-            m: image_spec(cfg, "inference", getattr(cfg, m).serving.instance_type, root).uri for m in MODELS
-        },
+        inference={m: serving_image_spec(cfg, m, root).uri for m in MODELS},
     )
 
 

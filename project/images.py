@@ -183,3 +183,22 @@ def project_images(cfg: Config, definition: dict[str, Any]) -> list[str]:
     in_registry = f"{registry(cfg)}/"
     named = definition_images(definition)
     return sorted(uri for uri in named if uri.startswith(in_registry) and image_id(uri)[0] in ours)
+
+
+def lmi_image(cfg: Config) -> str:
+    """AWS's Large Model Inference container (djl-inference, vLLM inside) of `chatbot.serving.lmi_version`,
+    resolved offline from the SDK's bundled table (sagemaker/core/image_uri_config/djl-lmi.json), e.g.
+    763104351884.dkr.ecr.us-east-1.amazonaws.com/djl-inference:0.36.0-lmi27.0.0-cu130."""
+    from sagemaker.core import image_uris
+
+    return image_uris.retrieve("djl-lmi", region=cfg.project.region, version=cfg.chatbot.serving.lmi_version)
+
+
+def serving_image_spec(cfg: Config, model: str, root: Path = REPO_ROOT) -> ImageSpec:
+    """The image `model`'s endpoint runs: the project's inference image, or LMI for `engine: lmi`
+    (AWS's image as is: nothing of ours to build into it; the model folder carries what it loads)."""
+    serving = getattr(cfg, model).serving
+    if serving.engine == "lmi":
+        uri = lmi_image(cfg)
+        return ImageSpec("inference", "gpu", uri, uri, project_built=False)
+    return image_spec(cfg, "inference", serving.instance_type, root)

@@ -22,11 +22,37 @@ from steps.request_step import RequestStep
 from steps.tune import model_artifacts
 
 JSON = "application/json"
+LMI_MODEL_ROOT = "/opt/ml/model"
+
+
+def lmi_environment(ctx: StepContext) -> dict[str, str]:
+    """LMI's configuration as environment variables ("Container and Model Configurations",
+    https://docs.djl.ai/docs/serving/serving/docs/lmi/deployment_guide/configurations.html: `option.<x>`
+    is OPTION_<X>, `option.model_id` may be HF_MODEL_ID, `option.tensor_parallel_degree`
+    TENSOR_PARALLEL_DEGREE). SageMaker unpacks model.tar.gz into /opt/ml/model, so the merged weights (with
+    their tokenizer and chat template, see train_chatbot.save_serving_tokenizer) are at /opt/ml/model/merged.
+    """
+    serving = ctx.cfg.chatbot.serving
+    return {
+        "HF_MODEL_ID": f"{LMI_MODEL_ROOT}/merged",
+        "OPTION_ROLLING_BATCH": "vllm",  # continuous batching with vLLM's paged KV cache
+        "OPTION_DTYPE": "bf16",  # as trained (g5 and newer support bf16)
+        "TENSOR_PARALLEL_DEGREE": "max",  # every GPU of the instance
+        "OPTION_MAX_ROLLING_BATCH_SIZE": str(serving.lmi_max_batch_size),
+        # The longest sequence vLLM reserves KV cache for: the largest prompt plus the largest reply.
+        "OPTION_MAX_MODEL_LEN": str(serving.max_input_tokens + serving.max_new_tokens),
+        # Read by the project's clients (lmi_adapter) to cap max_tokens, as the handler caps max_new_tokens.
+        "MAX_NEW_TOKENS": str(serving.max_new_tokens),
+        "SAGEMAKER_REGION": ctx.cfg.project.region,
+    }
 
 
 def serving_environment(ctx: StepContext, model: str) -> dict[str, str]:
-    """What the inference container needs: our handler (code/inference.py inside model.tar.gz) and caps."""
+    """What the inference container needs: our handler (code/inference.py inside model.tar.gz) and caps,
+    or LMI's settings when the model is served by LMI."""
     serving = getattr(ctx.cfg, model).serving
+    if serving.engine == "lmi":
+        return lmi_environment(ctx)
     return {
         "SAGEMAKER_PROGRAM": "inference.py",
         "SAGEMAKER_SUBMIT_DIRECTORY": "/opt/ml/model/code",
@@ -66,6 +92,9 @@ def register_request(
             # The hash of the input folder this model was built from (e.g. transcripts_sha256).
             f"{spec(model).data_folder}_sha256": ctx.data_fingerprint(spec(model).data_folder),
             "environment": ctx.cfg.env,
+            # The serving engine, only when it is not the default handler (so a default definition is
+            # unchanged): the deploy and the app read it to speak LMI's schema.
+            **({"serving_engine": model_cfg.serving.engine} if model_cfg.serving.engine != "handler" else {}),
         },
         "ModelCard": model_card(ctx, model, train_step, evaluate_step),
     }
