@@ -38,6 +38,7 @@ from app import local_metrics
 from app.calls import CallLog
 from conf import load_config
 from conf.schema import Config
+from containers.inference import lmi_adapter
 from model_registry.backend import RegistryBackend
 from model_registry.cli import live_versions
 from model_registry.deploy_logic import NothingToRollBackTo
@@ -427,6 +428,14 @@ class AwsBackend(AppBackend):
     def _invoke(self, name: str, payload: dict[str, Any]) -> dict[str, Any]:
         from botocore.exceptions import BotoCoreError, ClientError
 
+        # An LMI-served chatbot (chatbot.serving.engine: lmi) speaks Chat Completions: the adapter keeps
+        # the project's {"messages", "parameters"} -> {"reply", "usage"} contract for the app.
+        lmi = name == self.endpoint_name("chatbot") and self.cfg.chatbot.serving.engine == "lmi"
+        if lmi:
+            try:
+                payload = lmi_adapter.to_lmi_request(payload, self.cfg.chatbot.serving.max_new_tokens)
+            except lmi_adapter.LmiContractError as error:
+                raise RequestRejected(str(error)) from None
         try:
             response = self._client("sagemaker-runtime").invoke_endpoint(
                 EndpointName=name,
@@ -438,7 +447,8 @@ class AwsBackend(AppBackend):
             raise aws_error(name, error) from None
         except BotoCoreError as error:  # no credentials, no network: the message says which
             raise EndpointUnavailable(f"cannot reach SageMaker Runtime for {name}: {error}") from None
-        return dict(json.loads(response["Body"].read()))
+        answer = dict(json.loads(response["Body"].read()))
+        return lmi_adapter.from_lmi_response(answer) if lmi else answer
 
     def endpoints(self) -> list[EndpointInfo]:
         from botocore.exceptions import BotoCoreError, ClientError

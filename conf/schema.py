@@ -164,7 +164,9 @@ class ChatbotHyperparameters(Strict):
     lora_alpha: int = Field(default=32, ge=1)
     lora_dropout: float = Field(default=0.05, ge=0, lt=1)
     load_in_4bit: bool = False
-    gradient_checkpointing: bool = True
+    gradient_checkpointing: bool | Literal["auto"] = Field(
+        default="auto", description="auto: on only when the memory estimate says the step would not fit"
+    )
     packing: bool = True
     merge: bool = True
     save_steps: int = Field(default=100, ge=1)

@@ -124,3 +124,38 @@ def test_cloudwatch_rows_sum_the_counts_and_turn_microseconds_into_ms() -> None:
         {"endpoint": "ep-a", "invocations": 150, "errors": 3, "error kinds": "4xx=3, 5xx=0",
          "p50 ms": 41.0, "p95 ms": 250.5},
     ]  # fmt: skip
+
+
+def test_an_lmi_chatbot_is_asked_in_chat_completions_and_answers_in_our_contract(tmp_path: Any) -> None:
+    """chatbot.serving.engine lmi: the app sends LMI's schema and hands back {"reply", "usage"}."""
+    from conf import load_config
+    from workspace import SageMakerWorkspace
+
+    runtime = boto3.client("sagemaker-runtime", region_name="us-east-1")
+    answer = {
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": "Friends don't lie."}}],
+        "usage": {"prompt_tokens": 12, "completion_tokens": 5, "total_tokens": 17},
+    }
+    body = json.dumps(answer).encode()
+    sent = {"messages": [{"role": "user", "content": "Hi"}], "max_tokens": 48, "temperature": 0.0}
+    with Stubber(runtime) as stub:
+        stub.add_response(
+            "invoke_endpoint",
+            {"Body": StreamingBody(io.BytesIO(body), len(body)), "ContentType": "application/json"},
+            {
+                "EndpointName": ENDPOINT,
+                "ContentType": "application/json",
+                "Accept": "application/json",
+                "Body": json.dumps(sent).encode("utf-8"),
+            },
+        )
+        cfg = load_config("dev", overrides={"chatbot": {"serving": {"engine": "lmi"}}})
+        session = StubbedSession({"sagemaker-runtime": runtime})
+        backend = AwsBackend(SageMakerWorkspace(cfg, session), tmp_path)
+        request = {"messages": [{"role": "user", "content": "Hi"}], "parameters": {"max_new_tokens": 48}}
+        assert backend.invoke("chatbot", request) == {
+            "reply": "Friends don't lie.",
+            "usage": {"prompt_tokens": 12, "completion_tokens": 5},
+        }
+        with pytest.raises(RequestRejected, match="last message must be the user's"):
+            backend.invoke("chatbot", {"messages": [{"role": "assistant", "content": "x"}]})
