@@ -37,7 +37,7 @@ $(STAMP): pyproject.toml requirements/constraints.txt
 	@test -x $(PY) || $(PYTHON_BOOT) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip wheel
 	$(PY) -m pip install --quiet -c requirements/constraints.txt "torch==2.13.0"
-	$(PY) -m pip install --quiet -c requirements/constraints.txt -e ".[pipeline,ml,serving,dev,app]"
+	$(PY) -m pip install --quiet -c requirements/constraints.txt -e ".[pipeline,ml,serving,dev,app,bench]"
 	@touch $(STAMP)
 
 $(TOOLS_STAMP): requirements/checkov.txt

@@ -5,7 +5,12 @@
     python benchmarks/training.py --device cuda --models qwen2.5-3b --steps 10
 
 A third row packs --packed-batch-size examples a step (default 32): the memory packing saves buys a
-larger batch, which is where its speed comes from on short chat examples.
+larger batch, which is where its speed comes from on short chat examples. The "budget" row is what
+train_chatbot.py now does with packing: a token budget per step (batch x max_seq_length tokens, the memory of
+the padded worst case) filled with as many whole examples as fit (containers/training/token_batches.py).
+Each chat row also prints the time and on-demand cost of one training run of --run-replies replies
+(default 450, the real transcript's size) x 2 epochs on an ml.g5.2xlarge (A10G), from conf/prices.yaml,
+scaled from the measured GPU by the ratio of dense bf16 peaks (same MFU assumed): on CPU it says n/a.
 
 For each model, the same LoRA setup (all linear layers, r=16 on GPU / 8 on CPU) trains on the same examples
 twice: "script" batches them as train_chatbot.py does (packing: the batch flattened into one row, no
@@ -109,6 +114,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="also run packing with this many examples a step (what packing's saved memory buys; 0: skip)",
     )
     parser.add_argument("--no-fit", action="store_true", help="skip the 3B worst-case fit check (cuda)")
+    parser.add_argument("--no-trl", action="store_true", help="skip TRL's SFTTrainer (packing) rows")
+    parser.add_argument("--run-replies", type=int, default=450, help="replies in one training run (cost)")
     parser.add_argument("--peak-tflops", type=float, default=None, help="device peak for MFU when not known")
     parser.add_argument("--out", type=Path, default=None, help="write the results as JSON here")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
@@ -206,7 +213,7 @@ def run_case(case: dict[str, Any]) -> dict[str, Any]:
 
     import torch
 
-    from containers.training import chat_model, train_chatbot
+    from containers.training import chat_model, token_batches, train_chatbot
     from containers.training.chat_data import PackingCollator, PaddingCollator
 
     torch.manual_seed(0)
@@ -226,7 +233,12 @@ def run_case(case: dict[str, Any]) -> dict[str, Any]:
         if case["packing"]
         else PaddingCollator(0, pad_to=case["max_seq_length"])
     )
-    batches = [collate(features[i * case["batch_size"] : (i + 1) * case["batch_size"]]) for i in range(steps)]
+    if case.get("token_budget"):  # train_chatbot's packing: whole examples up to the budget, one row a step
+        groups = token_batches.token_budget_groups(lengths, case["token_budget"], seed=0)[:steps]
+        chunks = [[features[i] for i in group] for group in groups]
+    else:
+        chunks = [features[i * case["batch_size"] : (i + 1) * case["batch_size"]] for i in range(steps)]
+    batches = [collate(chunk) for chunk in chunks]
     optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-4)
     device = torch.device("cuda" if cuda else "cpu")
     if cuda:
@@ -246,7 +258,7 @@ def run_case(case: dict[str, Any]) -> dict[str, Any]:
     if cuda:
         torch.cuda.synchronize()
     elapsed = time.perf_counter() - started
-    timed = lengths[2 * case["batch_size"] : steps * case["batch_size"]]
+    timed = [len(f["input_ids"]) for chunk in chunks[2:] for f in chunk]
     tokens = sum(timed)
     result = {
         "params": params,
@@ -271,6 +283,108 @@ def run_case(case: dict[str, Any]) -> dict[str, Any]:
     return result
 
 
+def run_trl_case(case: dict[str, Any]) -> dict[str, Any]:
+    """TRL's SFTTrainer, packing on (its default best-fit-decreasing, padding-free), on the same model,
+    LoRA and examples: rows of max_seq_length tokens, batch_size rows a step (the same tokens a step as the
+    "budget" row), loss on the completion (reply) tokens only. Timed from step 3 as run_case is."""
+    import resource
+    import tempfile
+
+    import torch
+    from datasets import Dataset
+    from transformers import TrainerCallback
+    from trl import SFTConfig, SFTTrainer
+
+    from containers.training import chat_model
+
+    torch.manual_seed(0)
+    cuda = case["device"] == "cuda"
+    model, tokenizer, vocab = build_model(case)
+    if tokenizer is None:  # real architectures: the collator only needs a pad id (0, as run_case pads)
+        from containers.common import tiny_models
+        from containers.training.chat_data import corpus_texts
+        from tests.containers.fixtures import chat_rows
+
+        tokenizer = tiny_models.build_tiny_chat_tokenizer(corpus_texts([r["messages"] for r in chat_rows()]))
+    params = sum(p.numel() for p in model.parameters())
+    model = chat_model.add_lora(
+        model, case["lora_r"], 2 * case["lora_r"], 0.0, case["gradient_checkpointing"], False
+    )
+    features = make_features(case["lengths"], vocab)
+    rows = [
+        {"input_ids": f["input_ids"], "completion_mask": [int(label != -100) for label in f["labels"]]}
+        for f in features
+    ]
+
+    class Timer(TrainerCallback):
+        started = 0.0
+        tokens_before = 0
+
+        def on_step_begin(self, args: Any, state: Any, control: Any, **_: Any) -> None:
+            if state.global_step == 2:
+                if cuda:
+                    torch.cuda.synchronize()
+                self.started = time.perf_counter()
+                self.tokens_before = state.num_input_tokens_seen
+
+    timer = Timer()
+    with tempfile.TemporaryDirectory() as scratch:
+        config = SFTConfig(
+            output_dir=scratch,
+            max_steps=case["steps"] + 2,
+            per_device_train_batch_size=case["batch_size"],
+            packing=True,
+            max_length=case["max_seq_length"],
+            completion_only_loss=True,
+            learning_rate=1e-4,
+            lr_scheduler_type="constant",
+            bf16=cuda,
+            use_cpu=not cuda,
+            save_strategy="no",
+            logging_steps=10**6,
+            report_to="none",
+            disable_tqdm=True,
+            dataloader_num_workers=0,
+            include_num_input_tokens_seen="non_padding",
+            seed=0,
+        )
+        if cuda:
+            torch.cuda.reset_peak_memory_stats()
+        dataset = Dataset.from_list(rows)
+        trainer = SFTTrainer(
+            model=model, args=config, train_dataset=dataset, processing_class=tokenizer, callbacks=[timer]
+        )
+        trainer.train()
+        if cuda:
+            torch.cuda.synchronize()
+        elapsed = time.perf_counter() - timer.started
+        tokens = trainer.state.num_input_tokens_seen - timer.tokens_before
+    mean_length = sum(case["lengths"]) / len(case["lengths"])
+    result = {
+        "params": params,
+        "tokens_per_s": tokens / elapsed,
+        "samples_per_s": tokens / mean_length / elapsed,  # packed rows hold whole examples: tokens / mean
+        "seconds": elapsed,
+    }
+    if cuda:
+        result["peak_gib"] = torch.cuda.max_memory_reserved() / 2**30
+        result["gpu"] = torch.cuda.get_device_name()
+    else:
+        result["peak_gib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
+    gpu = result.get("gpu", "")
+    peak = case.get("peak_flops") or next((v for k, v in PEAK_FLOPS.items() if k in gpu), None)
+    config_ = model.get_base_model().config
+    flops_per_token = 4 * params + 8 * config_.num_hidden_layers * config_.hidden_size * mean_length
+    result["mfu"] = tokens / elapsed * flops_per_token / peak if peak else None
+    return result
+
+
+def trl_available() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("trl") is not None
+
+
 # ----------------------------------------------------------------------------------------------- driver
 def plan(args: argparse.Namespace) -> list[dict[str, Any]]:
     cuda = args.device == "cuda"
@@ -281,7 +395,7 @@ def plan(args: argparse.Namespace) -> list[dict[str, Any]]:
     batch = args.batch_size or (4 if cuda else 8)
     max_len = args.max_seq_length or (1024 if cuda else 128)
     big = args.packed_batch_size
-    chat = sample_lengths(max_len, (steps + 2) * max(batch, big))
+    chat = sample_lengths(max_len, (steps + 2) * max(batch, big, batch * max_len // 8))
     common = {
         "device": args.device,
         "steps": steps,
@@ -293,10 +407,12 @@ def plan(args: argparse.Namespace) -> list[dict[str, Any]]:
     }
     cases = []
     for model in models:
-        for label, packing, size in (
-            ("script", True, batch),
-            ("baseline", False, batch),
-            (f"script-b{big}", True, big),
+        for label, packing, size, budget in (
+            ("script", True, batch, 0),
+            ("baseline", False, batch, 0),
+            (f"script-b{big}", True, big, 0),
+            ("budget", True, batch, batch * max_len),
+            *((("trl-packed", True, batch, 0),) if trl_available() and not args.no_trl else ()),
         ):
             if size:
                 cases.append(
@@ -307,6 +423,7 @@ def plan(args: argparse.Namespace) -> list[dict[str, Any]]:
                         "setting": label,
                         "packing": packing,
                         "batch_size": size,
+                        "token_budget": budget,
                         "lengths": chat,
                     }
                 )
@@ -345,6 +462,33 @@ def run_worker(case: dict[str, Any]) -> dict[str, Any]:
     return {"error": error}
 
 
+def g5_price(region: str = "us-east-1") -> float:
+    """The on-demand USD/hour of an ml.g5.2xlarge from conf/prices.yaml."""
+    import yaml
+
+    prices = yaml.safe_load((ROOT / "conf" / "prices.yaml").read_text(encoding="utf-8"))
+    return float(prices["regions"][region]["ml.g5.2xlarge"])
+
+
+def run_cost_line(row: dict[str, Any], replies: int, epochs: int = 2) -> str:
+    """Time and cost of one training run of `replies` examples on an A10G, scaled from the measured GPU."""
+    result = row["result"]
+    peak = next((v for k, v in PEAK_FLOPS.items() if k in result.get("gpu", "")), None)
+    label = f"{row['model']} {row['setting']}"
+    if peak is None:
+        return f"run cost {label}: n/a (needs a GPU run; CPU throughput says nothing about an A10G)"
+    mean_tokens = result["tokens_per_s"] / result["samples_per_s"]
+    a10g_tokens_per_s = result["tokens_per_s"] * PEAK_FLOPS["A10G"] / peak
+    seconds = replies * epochs * mean_tokens / a10g_tokens_per_s
+    cost = seconds / 3600 * g5_price()
+    return (
+        f"run cost {label}: {replies} replies x {epochs} epochs x {mean_tokens:.0f} tokens at "
+        f"{a10g_tokens_per_s:.0f} tokens/s on an A10G (measured x {PEAK_FLOPS['A10G'] / 1e12:.0f}/"
+        f"{peak / 1e12:.0f} TFLOPS) = {seconds / 60:.1f} min of training, ${cost:.3f} on demand "
+        "(plus the job's start-up and model download, not counted)"
+    )
+
+
 def table(rows: list[dict[str, Any]]) -> str:
     head = (
         f"{'model':<14} {'workload':<10} {'setting':<9} {'tokens/s':>10} {'samples/s':>10} "
@@ -373,7 +517,8 @@ def main(args: argparse.Namespace) -> list[dict[str, Any]]:
             import torch
 
             torch.set_num_threads(1)
-        print("RESULT " + json.dumps(run_case(case)), flush=True)
+        run = run_trl_case if case["setting"] == "trl-packed" else run_case
+        print("RESULT " + json.dumps(run(case)), flush=True)
         return []
     rows = []
     for case in plan(args):
@@ -410,6 +555,9 @@ def main(args: argparse.Namespace) -> list[dict[str, Any]]:
                 f"fit: LoRA {row['model']} at {row['max_seq_length']} tokens x {row['batch_size']}: peak "
                 f"{row['result']['peak_gib']:.1f} GiB -> {'fits' if fits else 'does NOT fit'} an A10G (24 GB)"
             )
+    for row in rows:
+        if row["workload"] == "chat" and "tokens_per_s" in row["result"]:
+            print(run_cost_line(row, args.run_replies))
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(json.dumps({"device": device, "rows": rows}, indent=2) + "\n")
