@@ -1,26 +1,28 @@
-"""Chatbot training throughput: the script's settings (padding-free packing) against a plain padded baseline.
+"""Chatbot training throughput: the script's batching against a padded baseline and TRL's packed SFTTrainer.
 
     python benchmarks/training.py                       # CPU: tiny Qwen2/Llama on data/sample, prints a table
     python benchmarks/training.py --device cuda --out build/bench-training.json
     python benchmarks/training.py --device cuda --models qwen2.5-3b --steps 10
 
-A third row packs --packed-batch-size examples a step (default 32): the memory packing saves buys a
-larger batch, which is where its speed comes from on short chat examples. The "budget" row is what
-train_chatbot.py now does with packing: a token budget per step (batch x max_seq_length tokens, the memory of
-the padded worst case) filled with as many whole examples as fit (containers/training/token_batches.py).
-Each chat row also prints the time and on-demand cost of one training run of --run-replies replies
-(default 450, the real transcript's size) x 2 epochs on an ml.g5.2xlarge (A10G), from conf/prices.yaml,
-scaled from the measured GPU by the ratio of dense bf16 peaks (same MFU assumed): on CPU it says n/a.
-
-For each model, the same LoRA setup (all linear layers, r=16 on GPU / 8 on CPU) trains on the same examples
-twice: "script" batches them as train_chatbot.py does (packing: the batch flattened into one row, no
-padding) and "baseline" pads every example to max_seq_length. Reported: real (non-padding) tokens/s,
-samples/s, peak memory (GPU: torch's peak reserved; CPU: the worker's peak RSS), and on GPU the MFU.
-On GPU the models are the real architectures with random weights built from their configs (no download),
-in bf16 with gradient checkpointing. A last "fit" case trains Qwen2.5-3B and Llama-3.2-3B on full-length
-1024-token examples at the script's default batch (4), the worst case, and says whether the peak fits
-the 24 GB of an ml.g5.2xlarge (A10G; 22 GiB usable after the CUDA context). Each case runs in its own
-process, so an out-of-memory case is reported as such and does not stop the others.
+For each model the same LoRA setup (all linear layers, r=16 on GPU / 8 on CPU) trains on the same examples
+(data/sample's chat lengths) in these settings:
+- script: what train_chatbot.py does with packing: one packed row a step holding a token budget of batch x
+  max_seq_length tokens (the memory the padded worst case takes) of whole examples
+  (containers/training/token_batches.py), gradient checkpointing `auto` (memory_estimate.py);
+- baseline: batch examples a step, each padded to max_seq_length;
+- pack-n<batch>, pack-n<big>: packing a fixed number of examples a step (the script before issue #17, and
+  --packed-batch-size of them);
+- trl-packed: TRL's SFTTrainer with packing on (its default best-fit-decreasing, padding-free), rows of
+  max_seq_length, batch rows a step, loss on the replies only (when trl is installed: the `bench` extra).
+Reported: real (non-padding) tokens/s, samples/s, peak memory (GPU: torch's peak reserved; CPU: the
+worker's peak RSS), and on GPU the MFU. On GPU the models are the real architectures with random weights
+built from their configs (no download), in bf16; the fixed-count rows checkpoint as the script used to.
+A last "fit" case trains Qwen2.5-3B and Llama-3.2-3B on full-length 1024-token examples at batch 4, the
+worst case, and says whether the peak fits the 24 GB of an ml.g5.2xlarge (A10G; 22 GiB usable after the
+CUDA context). Each case runs in its own process, so an out-of-memory case is reported as such.
+On GPU each chat row also prints the time and on-demand cost of one training run of --run-replies replies
+(default 450, the real transcript's size) x 2 epochs on an ml.g5.2xlarge (A10G, price from
+conf/prices.yaml), scaled from the measured GPU by the ratio of dense bf16 peaks (same MFU assumed).
 
 MFU counts 4·N + 8·L·H·S FLOPs per trained token (N parameters, L layers, H hidden size, S sequence
 length): forward and the activation gradients, as LoRA computes no gradients for the frozen weights;
@@ -220,9 +222,20 @@ def run_case(case: dict[str, Any]) -> dict[str, Any]:
     cuda = case["device"] == "cuda"
     model, _, vocab = build_model(case)
     params = sum(p.numel() for p in model.parameters())
-    model = chat_model.add_lora(
-        model, case["lora_r"], 2 * case["lora_r"], 0.0, case["gradient_checkpointing"], False
-    )
+    checkpointing = case["gradient_checkpointing"]
+    if checkpointing == "auto":  # as train_chatbot decides, for a step of the budget's tokens
+        from containers.training import memory_estimate
+
+        checkpointing = memory_estimate.choose_gradient_checkpointing(
+            "auto",
+            memory_estimate.ModelShape.of(model.config, params),
+            case["token_budget"] or case["batch_size"] * case["max_seq_length"],
+            case["lora_r"],
+            torch.cuda.get_device_properties(0).total_memory if cuda else None,
+            bytes_per_element=2 if cuda else 4,
+            lora_dropout=False,
+        ).enabled
+    model = chat_model.add_lora(model, case["lora_r"], 2 * case["lora_r"], 0.0, checkpointing, False)
     model.train()
     steps = case["steps"] + 2
     lengths = case["lengths"]
@@ -402,16 +415,16 @@ def plan(args: argparse.Namespace) -> list[dict[str, Any]]:
         "batch_size": batch,
         "max_seq_length": max_len,
         "lora_r": 16 if cuda else 8,
-        "gradient_checkpointing": cuda,
+        "gradient_checkpointing": cuda,  # the fixed-count rows and the fit case: as the script used to
         "peak_flops": args.peak_tflops * 1e12 if args.peak_tflops else None,
     }
     cases = []
     for model in models:
         for label, packing, size, budget in (
-            ("script", True, batch, 0),
+            ("script", True, batch, batch * max_len),
             ("baseline", False, batch, 0),
-            (f"script-b{big}", True, big, 0),
-            ("budget", True, batch, batch * max_len),
+            (f"pack-n{batch}", True, batch, 0),
+            (f"pack-n{big}", True, big, 0),
             *((("trl-packed", True, batch, 0),) if trl_available() and not args.no_trl else ()),
         ):
             if size:
@@ -424,6 +437,7 @@ def plan(args: argparse.Namespace) -> list[dict[str, Any]]:
                         "packing": packing,
                         "batch_size": size,
                         "token_budget": budget,
+                        "gradient_checkpointing": "auto" if label == "script" else cuda,
                         "lengths": chat,
                     }
                 )
@@ -491,7 +505,7 @@ def run_cost_line(row: dict[str, Any], replies: int, epochs: int = 2) -> str:
 
 def table(rows: list[dict[str, Any]]) -> str:
     head = (
-        f"{'model':<14} {'workload':<10} {'setting':<9} {'tokens/s':>10} {'samples/s':>10} "
+        f"{'model':<14} {'workload':<10} {'setting':<10} {'tokens/s':>10} {'samples/s':>10} "
         f"{'peak GiB':>9} {'MFU':>6}"
     )
     lines = [head, "-" * len(head)]
@@ -499,12 +513,12 @@ def table(rows: list[dict[str, Any]]) -> str:
         r = row["result"]
         if "error" in r:
             lines.append(
-                f"{row['model']:<14} {row['workload']:<10} {row['setting']:<9} {'failed: ' + r['error'][:60]}"
+                f"{row['model']:<14} {row['workload']:<10} {row['setting']:<10} failed: {r['error'][:60]}"
             )
             continue
         mfu = f"{100 * r['mfu']:.1f}%" if r.get("mfu") else "n/a"
         lines.append(
-            f"{row['model']:<14} {row['workload']:<10} {row['setting']:<9} {r['tokens_per_s']:>10.0f} "
+            f"{row['model']:<14} {row['workload']:<10} {row['setting']:<10} {r['tokens_per_s']:>10.0f} "
             f"{r['samples_per_s']:>10.1f} {r['peak_gib']:>9.2f} {mfu:>6}"
         )
     return "\n".join(lines)
@@ -534,7 +548,8 @@ def main(args: argparse.Namespace) -> list[dict[str, Any]]:
     print(
         f"device: {device}; batch {rows[0]['batch_size']} examples, "
         f"max_seq_length {rows[0]['max_seq_length']}, "
-        f"{rows[0]['steps']} timed steps; script = padding-free packing, baseline = padded to max length"
+        f"{rows[0]['steps']} timed steps; script = token-budget packed rows (batch x max length tokens), "
+        "baseline = padded to max length, pack-nN = N examples packed"
     )
     print(table(rows))
     for model in sorted({row["model"] for row in rows}):
@@ -555,7 +570,9 @@ def main(args: argparse.Namespace) -> list[dict[str, Any]]:
                 f"fit: LoRA {row['model']} at {row['max_seq_length']} tokens x {row['batch_size']}: peak "
                 f"{row['result']['peak_gib']:.1f} GiB -> {'fits' if fits else 'does NOT fit'} an A10G (24 GB)"
             )
-    for row in rows:
+    if args.device == "cpu":
+        print("run cost: n/a on CPU (CPU throughput says nothing about an A10G; run with --device cuda)")
+    for row in rows if args.device == "cuda" else []:
         if row["workload"] == "chat" and "tokens_per_s" in row["result"]:
             print(run_cost_line(row, args.run_replies))
     if args.out:

@@ -16,7 +16,7 @@ Choices, and why:
   into 4-bit weights); checkpoints every save_steps into --checkpoint-dir and resume from the latest.
 - With packing, batches hold a token budget, not a number of examples (--tokens-per-batch; by default
   per_device_batch_size x max_seq_length, the memory today's worst-case batch takes): chat replies are
-  tens of tokens, so a budget of 4096 packs ~60 of them into one row where 4 examples left the GPU idle
+  tens of tokens, so a budget of 4096 packs dozens of them into one row where 4 examples left the GPU idle
   (token_batches.py). Fewer, fuller steps: an epoch is fewer optimizer steps, which the log states.
 - Gradient checkpointing `auto` (the default): on only when memory_estimate.py says the step would not
   fit the GPU without it (it costs a recomputed forward pass). SDPA attention; Liger's fused linear

@@ -92,12 +92,13 @@ def test_training_hyperparameters_reach_the_script_typed() -> None:
 
     parsed = train_chatbot.parse_args(calls["TrainChatbot"])
     hp = load_config("local").chatbot.hyperparameters
-    assert (parsed.pretrain_steps, parsed.lora_r, parsed.packing, parsed.gradient_checkpointing) == (
-        hp.pretrain_steps,
-        hp.lora_r,
-        hp.packing,
-        hp.gradient_checkpointing,
-    )
+    expected = (hp.pretrain_steps, hp.lora_r, hp.packing)
+    assert (parsed.pretrain_steps, parsed.lora_r, parsed.packing) == expected
+    # auto / true / false: the script keeps the word (config's booleans arrive as "true"/"false").
+    assert hp.gradient_checkpointing is False and parsed.gradient_checkpointing == "false"
+    dev = train_chatbot.parse_args({s: a for s, _, a in script_calls("dev")}["TrainChatbot"])
+    assert load_config("dev").chatbot.hyperparameters.gradient_checkpointing == "auto"
+    assert dev.gradient_checkpointing == "auto"
     assert isinstance(parsed.lora_r, int) and isinstance(parsed.packing, bool)
 
 
