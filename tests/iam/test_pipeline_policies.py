@@ -77,3 +77,21 @@ def test_a_missing_statement_is_caught() -> None:
     policy["Statement"] = [s for s in policy["Statement"] if s["Sid"] != "InvokeDeployHandler"]
     denied = {a.source for a in all_accesses if a.principal == "pipeline" and not evaluate(policy, a).allowed}
     assert denied == {"FindChatbotVersion", "DeployChatbot", "FindClassifierVersion", "DeployClassifier"}
+
+
+def test_an_lmi_chatbot_is_served_from_an_image_the_job_role_may_pull() -> None:
+    """engine lmi: the package names AWS's djl-inference image, which the DLC statement covers."""
+    cfg = load_config("dev", overrides={"chatbot": {"serving": {"engine": "lmi"}}})
+    all_accesses = definition_accesses(
+        json.loads(definition_json(cfg)), cfg.project.region, cfg.project.account_id
+    )
+    pulls = [a for a in all_accesses if a.resource.endswith(":repository/djl-inference")]
+    assert {a.action for a in pulls} == {
+        "ecr:BatchCheckLayerAvailability",
+        "ecr:BatchGetImage",
+        "ecr:GetDownloadUrlForLayer",
+    }
+    assert all(":763104351884:" in a.resource for a in pulls)
+    policies = {"job": execution_role_policy(cfg), "pipeline": pipeline_role_policy(cfg)}
+    denied = [str(a) for a in all_accesses if not evaluate(policies[a.principal], a).allowed]
+    assert denied == []
