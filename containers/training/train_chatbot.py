@@ -61,6 +61,7 @@ INFERENCE_HANDLER = Path(__file__).resolve().parents[1] / "inference" / "chatbot
 INFERENCE_REQUIREMENTS = Path(__file__).resolve().parents[1] / "inference" / "requirements.txt"
 CONFIG_FILE = "chatbot_config.json"
 PACK_MULTIPLE = 64  # GPU: packed rows rounded up to a few repeated shapes (see PackingCollator)
+FEW_STEPS_PER_EPOCH = 8  # below this, a token budget leaves too few optimizer steps (a warning says so)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -474,6 +475,8 @@ def make_batching(
     packer = PackingCollator(pad_token_id, pad_to_multiple_of=PACK_MULTIPLE if bf16 else None)
     groups = token_batches.group_features(train, budget, args.seed)
     stats = token_batches.group_stats(groups, budget)
+    rows_per_step = args.gradient_accumulation_steps * PartialState().num_processes
+    steps_per_epoch = max(1, stats.groups // rows_per_step)
     LOG.info(
         "token budget %d: %d examples in %d packed rows (%.1f examples a row, %.0f%% full); "
         "an epoch is ~%d optimizer steps",
@@ -482,8 +485,16 @@ def make_batching(
         stats.groups,
         stats.examples_per_group,
         100 * stats.fill,
-        max(1, stats.groups // (args.gradient_accumulation_steps * max(PartialState().num_processes, 1))),
+        steps_per_epoch,
     )
+    if steps_per_epoch < FEW_STEPS_PER_EPOCH:
+        LOG.warning(
+            "only ~%d optimizer steps an epoch (%d packed rows, accumulation %d): the fine-tuning may be too "
+            "short; raise epochs, or lower gradient_accumulation_steps or tokens_per_batch",
+            steps_per_epoch,
+            stats.groups,
+            args.gradient_accumulation_steps,
+        )
     return Batching(
         groups,
         token_batches.group_features(validation, budget, args.seed),

@@ -326,8 +326,12 @@ def test_bad_hyperparameters_fail_before_any_data_is_read(
         )
 
 
-def test_packing_batches_by_token_budget(hand_datasets: Path, tmp_path: Path) -> None:
-    """Packing fills one row with a token budget: many examples a step, every row within the budget."""
+def test_packing_batches_by_token_budget(
+    hand_datasets: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Packing fills one row with a token budget: many examples a step, every row within the budget;
+    a budget that leaves few optimizer steps an epoch is said in a warning."""
+    caplog.set_level(logging.INFO, logger="train_chatbot")
     metrics = train_chatbot.main(
         train_chatbot.parse_args(
             chatbot_argv(
@@ -351,6 +355,8 @@ def test_packing_batches_by_token_budget(hand_datasets: Path, tmp_path: Path) ->
     assert metrics["fused_kernels"] is False
     assert metrics["train_tokens_per_second"] > 0
     assert metrics["global_step"] == 6
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert any("optimizer steps an epoch" in message for message in warnings), warnings
 
 
 def test_token_budget_flags_are_checked(tmp_path: Path) -> None:
