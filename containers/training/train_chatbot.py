@@ -17,7 +17,8 @@ Choices, and why:
 - With packing, batches hold a token budget, not a number of examples (--tokens-per-batch; by default
   per_device_batch_size x max_seq_length, the memory today's worst-case batch takes): chat replies are
   tens of tokens, so a budget of 4096 packs dozens of them into one row where 4 examples left the GPU idle
-  (token_batches.py). Fewer, fuller steps: an epoch is fewer optimizer steps, which the log states.
+  (token_batches.py). Fewer, fuller steps: a derived budget is lowered (not below max_seq_length) so an
+  epoch keeps MIN_STEPS_PER_EPOCH optimizer steps on a small corpus; the log states both.
 - Gradient checkpointing `auto` (the default): on only when memory_estimate.py says the step would not
   fit the GPU without it (it costs a recomputed forward pass). SDPA attention; Liger's fused linear
   cross-entropy on GPU when liger-kernel is installed (--fused-kernels auto; the logits of a 150k vocabulary
@@ -61,7 +62,7 @@ INFERENCE_HANDLER = Path(__file__).resolve().parents[1] / "inference" / "chatbot
 INFERENCE_REQUIREMENTS = Path(__file__).resolve().parents[1] / "inference" / "requirements.txt"
 CONFIG_FILE = "chatbot_config.json"
 PACK_MULTIPLE = 64  # GPU: packed rows rounded up to a few repeated shapes (see PackingCollator)
-FEW_STEPS_PER_EPOCH = 8  # below this, a token budget leaves too few optimizer steps (a warning says so)
+MIN_STEPS_PER_EPOCH = 16  # a derived token budget is lowered to give an epoch this many optimizer steps
 
 
 @dataclasses.dataclass(frozen=True)
@@ -472,10 +473,28 @@ def make_batching(
             args.per_device_batch_size * args.max_seq_length,
         )
     budget = token_budget(args, bf16)
+    rows_per_step = args.gradient_accumulation_steps * PartialState().num_processes
+    if not args.tokens_per_batch:  # derived from the GPU's row, not asked for: keep enough updates
+        tokens = sum(len(feature["input_ids"]) for feature in train)
+        fitted = token_batches.fit_budget(
+            budget,
+            tokens,
+            MIN_STEPS_PER_EPOCH * rows_per_step,
+            args.max_seq_length,
+            PACK_MULTIPLE if bf16 else None,
+        )
+        if fitted < budget:
+            LOG.info(
+                "token budget lowered from %d to %d: %d training tokens give an epoch %d optimizer steps",
+                budget,
+                fitted,
+                tokens,
+                MIN_STEPS_PER_EPOCH,
+            )
+        budget = fitted
     packer = PackingCollator(pad_token_id, pad_to_multiple_of=PACK_MULTIPLE if bf16 else None)
     groups = token_batches.group_features(train, budget, args.seed)
     stats = token_batches.group_stats(groups, budget)
-    rows_per_step = args.gradient_accumulation_steps * PartialState().num_processes
     steps_per_epoch = max(1, stats.groups // rows_per_step)
     LOG.info(
         "token budget %d: %d examples in %d packed rows (%.1f examples a row, %.0f%% full); "
@@ -487,7 +506,7 @@ def make_batching(
         100 * stats.fill,
         steps_per_epoch,
     )
-    if steps_per_epoch < FEW_STEPS_PER_EPOCH:
+    if steps_per_epoch < MIN_STEPS_PER_EPOCH:
         LOG.warning(
             "only ~%d optimizer steps an epoch (%d packed rows, accumulation %d): the fine-tuning may be too "
             "short; raise epochs, or lower gradient_accumulation_steps or tokens_per_batch",

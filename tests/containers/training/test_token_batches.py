@@ -96,3 +96,26 @@ def test_token_budget_row_gives_the_padded_reference_loss(encoded) -> None:
         assert abs(leaky - padded) > 1e-3  # without restarting positions the examples see each other
         checked += 1
     assert checked == 3
+
+
+@pytest.mark.parametrize(
+    ("budget", "tokens", "rows", "multiple", "expected"),
+    [
+        (
+            4096,
+            22_500,
+            16,
+            64,
+            1408,
+        ),  # 450 replies of ~50 tokens: 22500 / 16 = 1406.25 -> next multiple of 64
+        (4096, 22_500, 16, None, 1406),  # CPU: no row multiple
+        (4096, 10_000, 64, 64, 1024),  # never below the longest example (max_seq_length 1024)
+        (4096, 1_000_000, 16, 64, 4096),  # a large corpus keeps the full row
+    ],
+)
+def test_a_derived_budget_is_fitted_to_give_enough_rows(
+    budget: int, tokens: int, rows: int, multiple: int | None, expected: int
+) -> None:
+    fitted = token_batches.fit_budget(budget, tokens, rows, 1024, multiple)
+    assert fitted == expected
+    token_batches.check_budget(fitted, 1024, multiple)  # still a budget the packer accepts

@@ -359,6 +359,22 @@ def test_packing_batches_by_token_budget(
     assert any("optimizer steps an epoch" in message for message in warnings), warnings
 
 
+def test_a_derived_token_budget_is_lowered_to_keep_enough_optimizer_steps(
+    hand_datasets: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """No --tokens-per-batch: the row of 32 x 128 tokens would hold the hand-made data in one or two rows;
+    the script lowers the budget (never below max_seq_length) so an epoch has more packed rows."""
+    caplog.set_level(logging.INFO, logger="train_chatbot")
+    metrics = train_chatbot.main(
+        train_chatbot.parse_args(
+            chatbot_argv(hand_datasets, tmp_path, max_steps=2, pretrain_steps=0, save_steps=2, packing="true")
+        )
+    )
+    assert 128 <= metrics["tokens_per_batch"] < 32 * 128
+    lowered = [r.getMessage() for r in caplog.records if "token budget lowered" in r.getMessage()]
+    assert lowered == [lowered[0]] and f"to {metrics['tokens_per_batch']}:" in lowered[0], lowered
+
+
 def test_token_budget_flags_are_checked(tmp_path: Path) -> None:
     missing = str(tmp_path / "not-there")
     argv = ["--model-id", "tiny:qwen2", "--train", missing, "--validation", missing]
