@@ -1,0 +1,1 @@
+"""The drift monitoring job: capture format, text signals, calibrated drift checks, baselines."""

@@ -1,0 +1,145 @@
+"""A model's monitoring baseline from its training data: statistics.json, constraints.json, vocabulary.json.
+
+    python containers/monitoring/baseline.py --model classifier \
+        --train <classifier_train dir> --held-out <classifier_validation dir> <classifier_test dir> \
+        [--model-dir <model folder or model.tar.gz folder>] --output-dir <dir>
+
+Inputs: the texts the endpoint will be asked about, as the training data holds them (classifier: `text`
+of each row; chatbot: each conversation's user turns). The vocabulary is the training split's words
+(and the chatbot's replies). Out-of-vocabulary rates in the baseline are cross-fitted: each text's rate
+is measured against the vocabulary of the OTHER folds (5 folds, seeded), so that the baseline shows
+what unseen in-domain text looks like; measured against a vocabulary that contains it, every training
+text would score 0 and ordinary traffic would look like drift.
+
+Outputs: with --model-dir, the model's answers to the held-out texts (the serving handler's own
+input_fn/predict_fn, as the endpoint runs them) give the baseline of predicted labels and confidence
+(classifier) or reply length, repetition and distinct replies (chatbot). Without it the baseline has
+input signals only, and the job checks inputs only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import random
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+if __package__ in (None, ""):
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from containers.common.io import read_jsonl_dir, resolve_model_dir, setup_logging, write_json
+from containers.monitoring.drift import DriftSettings
+from containers.monitoring.profile import baseline_constraints, baseline_statistics
+from containers.monitoring.signals import input_signals, response_signals, training_vocabulary
+from containers.processing.characters import Cast, load_cast
+from containers.processing.cli import add_flag
+
+LOG = logging.getLogger("baseline")
+DEFAULT_CHARACTERS = Path(__file__).resolve().parents[2] / "conf" / "characters.yaml"
+FOLDS = 5
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    add_flag(parser, "--model", choices=("classifier", "chatbot"), required=True)
+    add_flag(parser, "--train", type=Path, default=Path("/opt/ml/processing/input/train"))
+    add_flag(parser, "--held-out", type=Path, nargs="*", default=[])
+    add_flag(parser, "--model-dir", type=Path, default=None)
+    add_flag(parser, "--characters", type=Path, default=DEFAULT_CHARACTERS)
+    add_flag(parser, "--output-dir", type=Path, default=Path("/opt/ml/processing/output/baseline"))
+    add_flag(parser, "--seed", type=int, default=42)
+    add_flag(parser, "--alpha", type=float, default=DriftSettings.alpha, help="per-check false-positive rate")
+    add_flag(parser, "--min-window", type=int, default=DriftSettings.min_window)
+    return parser.parse_args(argv)
+
+
+def split_texts(model: str, rows: list[dict[str, Any]]) -> tuple[list[str], list[str]]:
+    """(request texts, all texts for the vocabulary) of a split's rows."""
+    if model == "classifier":
+        texts = [str(row["text"]) for row in rows]
+        return texts, texts
+    requests, everything = [], []
+    for row in rows:
+        for message in row["messages"]:
+            everything.append(message["content"])
+            if message["role"] == "user":
+                requests.append(message["content"])
+    return requests, everything
+
+
+def cross_fitted_inputs(
+    texts: list[str], vocab_texts: list[str], cast: Cast, seed: int
+) -> list[dict[str, Any]]:
+    """Input signals of each text, its OOV rate against the vocabulary of the other folds."""
+    order = list(range(len(texts)))
+    random.Random(seed).shuffle(order)
+    fold_of = {index: position % FOLDS for position, index in enumerate(order)}
+    rows: list[dict[str, Any]] = [{} for _ in texts]
+    for fold in range(FOLDS):
+        held = {i for i in order if fold_of[i] == fold}
+        # The vocabulary texts that are not this fold's requests (chatbot replies always count).
+        held_texts = {texts[i] for i in held}
+        vocabulary = training_vocabulary(t for t in vocab_texts if t not in held_texts)
+        for i in held:
+            rows[i] = input_signals(texts[i], vocabulary, cast)
+    return rows
+
+
+def model_outputs(model: str, model_dir: Path, texts: list[str]) -> list[dict[str, Any]]:
+    """The serving handler's answers to the texts, read into output signals."""
+    from containers.inference import chatbot, classifier  # torch only when a model is given
+
+    handler = classifier if model == "classifier" else chatbot
+    with tempfile.TemporaryDirectory() as scratch:
+        loaded = handler.model_fn(str(resolve_model_dir(model_dir, Path(scratch) / "model")))
+        signals = []
+        for text in texts:
+            body = (
+                {"inputs": text}
+                if model == "classifier"
+                else {"messages": [{"role": "user", "content": text}]}
+            )
+            data = handler.input_fn(json.dumps(body), "application/json")
+            answer = json.loads(handler.output_fn(handler.predict_fn(data, loaded), "application/json"))
+            signals.extend(response_signals(model, answer))
+    return signals
+
+
+def main(args: argparse.Namespace) -> dict[str, Any]:
+    """Write statistics.json, constraints.json and vocabulary.json; returns the statistics."""
+    cast = load_cast(args.characters)
+    train_requests, train_vocab = split_texts(args.model, read_jsonl_dir(args.train))
+    held_requests: list[str] = []
+    for folder in args.held_out:
+        held_requests.extend(split_texts(args.model, read_jsonl_dir(folder))[0])
+    requests = train_requests + held_requests
+    if not requests:
+        raise ValueError(f"no request texts in {args.train}; is it the {args.model} training split?")
+    rows = cross_fitted_inputs(requests, train_vocab, cast, args.seed)
+    if args.model_dir is not None:
+        answered = held_requests or train_requests
+        outputs = model_outputs(args.model, args.model_dir, answered)
+        offset = len(requests) - len(answered)
+        for row, output in zip(rows[offset:], outputs, strict=True):
+            row.update(output)
+        LOG.info("baseline outputs from %s on %d texts", args.model_dir, len(answered))
+    statistics = baseline_statistics(args.model, rows)
+    settings = DriftSettings(alpha=args.alpha, min_window=args.min_window)
+    write_json(args.output_dir / "statistics.json", statistics)
+    write_json(args.output_dir / "constraints.json", baseline_constraints(statistics, settings))
+    write_json(args.output_dir / "vocabulary.json", {"words": sorted(training_vocabulary(train_vocab))})
+    LOG.info(
+        "baseline of %d texts (%d features) in %s", len(rows), len(statistics["features"]), args.output_dir
+    )
+    return statistics
+
+
+if __name__ == "__main__":
+    setup_logging()
+    main(parse_args())
