@@ -6,15 +6,17 @@
 
 Inputs: the texts the endpoint will be asked about, as the training data holds them (classifier: `text`
 of each row; chatbot: each conversation's user turns). The vocabulary is the training split's words
-(and the chatbot's replies). Out-of-vocabulary rates in the baseline are cross-fitted: each text's rate
-is measured against the vocabulary of the OTHER folds (5 folds, seeded), so that the baseline shows
+(and the chatbot's replies). Out-of-vocabulary rates in the baseline are cross-fitted: each training
+row's rate is measured against the vocabulary of the OTHER folds' rows (5 folds, seeded), a held-out
+text's against the whole training vocabulary, so that the baseline shows
 what unseen in-domain text looks like; measured against a vocabulary that contains it, every training
 text would score 0 and ordinary traffic would look like drift.
 
 Outputs: with --model-dir, the model's answers to the held-out texts (the serving handler's own
 input_fn/predict_fn, as the endpoint runs them) give the baseline of predicted labels and confidence
-(classifier) or reply length, repetition and distinct replies (chatbot). Without it the baseline has
-input signals only, and the job checks inputs only.
+(classifier) or reply length, repetition and distinct replies (chatbot); --responses gives the same from
+a file of response bodies (one per held-out text, in order), e.g. a batch transform's output. Without
+either the baseline has input signals only, and the job checks inputs only.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ from typing import Any
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from containers.common.io import read_jsonl_dir, resolve_model_dir, setup_logging, write_json
+from containers.common.io import read_jsonl, read_jsonl_dir, resolve_model_dir, setup_logging, write_json
 from containers.monitoring.drift import DriftSettings
 from containers.monitoring.profile import baseline_constraints, baseline_statistics
 from containers.monitoring.signals import input_signals, response_signals, training_vocabulary
@@ -51,6 +53,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     add_flag(parser, "--train", type=Path, default=Path("/opt/ml/processing/input/train"))
     add_flag(parser, "--held-out", type=Path, nargs="*", default=[])
     add_flag(parser, "--model-dir", type=Path, default=None)
+    add_flag(
+        parser,
+        "--responses",
+        type=Path,
+        default=None,
+        help="JSON Lines of response bodies, one per held-out text in order (instead of --model-dir)",
+    )
     add_flag(parser, "--characters", type=Path, default=DEFAULT_CHARACTERS)
     add_flag(parser, "--output-dir", type=Path, default=Path("/opt/ml/processing/output/baseline"))
     add_flag(parser, "--seed", type=int, default=42)
@@ -59,36 +68,33 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def split_texts(model: str, rows: list[dict[str, Any]]) -> tuple[list[str], list[str]]:
-    """(request texts, all texts for the vocabulary) of a split's rows."""
+def row_texts(model: str, row: dict[str, Any]) -> tuple[list[str], list[str]]:
+    """(request texts, texts for the vocabulary) of one training row."""
     if model == "classifier":
-        texts = [str(row["text"]) for row in rows]
-        return texts, texts
-    requests, everything = [], []
-    for row in rows:
-        for message in row["messages"]:
-            everything.append(message["content"])
-            if message["role"] == "user":
-                requests.append(message["content"])
-    return requests, everything
+        return [str(row["text"])], [str(row["text"])]
+    messages = row["messages"]
+    return [m["content"] for m in messages if m["role"] == "user"], [m["content"] for m in messages]
 
 
 def cross_fitted_inputs(
-    texts: list[str], vocab_texts: list[str], cast: Cast, seed: int
+    train: list[tuple[list[str], list[str]]], held_out: list[str], cast: Cast, seed: int
 ) -> list[dict[str, Any]]:
-    """Input signals of each text, its OOV rate against the vocabulary of the other folds."""
-    order = list(range(len(texts)))
+    """Input signals of every request: a training row's OOV rate against the vocabulary of the rows in
+    the other folds (rows, not strings: a line the corpus repeats stays in the others' vocabulary, as it
+    would be for traffic that repeats it), a held-out text's against the whole training vocabulary."""
+    order = list(range(len(train)))
     random.Random(seed).shuffle(order)
     fold_of = {index: position % FOLDS for position, index in enumerate(order)}
-    rows: list[dict[str, Any]] = [{} for _ in texts]
+    signals: dict[int, list[dict[str, Any]]] = {}
     for fold in range(FOLDS):
-        held = {i for i in order if fold_of[i] == fold}
-        # The vocabulary texts that are not this fold's requests (chatbot replies always count).
-        held_texts = {texts[i] for i in held}
-        vocabulary = training_vocabulary(t for t in vocab_texts if t not in held_texts)
-        for i in held:
-            rows[i] = input_signals(texts[i], vocabulary, cast)
-    return rows
+        vocabulary = training_vocabulary(
+            t for i, (_, vocab) in enumerate(train) if fold_of[i] != fold for t in vocab
+        )
+        for i in (i for i in order if fold_of[i] == fold):
+            signals[i] = [input_signals(text, vocabulary, cast) for text in train[i][0]]
+    full = training_vocabulary(t for _, vocab in train for t in vocab)
+    rows = [row for i in range(len(train)) for row in signals[i]]
+    return rows + [input_signals(text, full, cast) for text in held_out]
 
 
 def model_outputs(model: str, model_dir: Path, texts: list[str]) -> list[dict[str, Any]]:
@@ -114,26 +120,36 @@ def model_outputs(model: str, model_dir: Path, texts: list[str]) -> list[dict[st
 def main(args: argparse.Namespace) -> dict[str, Any]:
     """Write statistics.json, constraints.json and vocabulary.json; returns the statistics."""
     cast = load_cast(args.characters)
-    train_requests, train_vocab = split_texts(args.model, read_jsonl_dir(args.train))
-    held_requests: list[str] = []
-    for folder in args.held_out:
-        held_requests.extend(split_texts(args.model, read_jsonl_dir(folder))[0])
-    requests = train_requests + held_requests
-    if not requests:
+    train = [row_texts(args.model, row) for row in read_jsonl_dir(args.train)]
+    held_requests = [
+        text
+        for folder in args.held_out
+        for row in read_jsonl_dir(folder)
+        for text in row_texts(args.model, row)[0]
+    ]
+    train_requests = [text for requests, _ in train for text in requests]
+    if not train_requests:
         raise ValueError(f"no request texts in {args.train}; is it the {args.model} training split?")
-    rows = cross_fitted_inputs(requests, train_vocab, cast, args.seed)
-    if args.model_dir is not None:
-        answered = held_requests or train_requests
+    rows = cross_fitted_inputs(train, held_requests, cast, args.seed)
+    requests = train_requests + held_requests
+    answered = held_requests or train_requests
+    outputs: list[dict[str, Any]] = []
+    if args.responses is not None:
+        outputs = [o for body in read_jsonl(args.responses) for o in response_signals(args.model, body)]
+    elif args.model_dir is not None:
         outputs = model_outputs(args.model, args.model_dir, answered)
-        offset = len(requests) - len(answered)
-        for row, output in zip(rows[offset:], outputs, strict=True):
+    if outputs:
+        if len(outputs) != len(answered):
+            raise ValueError(f"{len(outputs)} responses for {len(answered)} held-out texts; answer each once")
+        for row, output in zip(rows[len(requests) - len(answered) :], outputs, strict=True):
             row.update(output)
-        LOG.info("baseline outputs from %s on %d texts", args.model_dir, len(answered))
+        LOG.info("baseline outputs on %d held-out texts", len(answered))
     statistics = baseline_statistics(args.model, rows)
     settings = DriftSettings(alpha=args.alpha, min_window=args.min_window)
     write_json(args.output_dir / "statistics.json", statistics)
     write_json(args.output_dir / "constraints.json", baseline_constraints(statistics, settings))
-    write_json(args.output_dir / "vocabulary.json", {"words": sorted(training_vocabulary(train_vocab))})
+    vocabulary = training_vocabulary(t for _, vocab in train for t in vocab)
+    write_json(args.output_dir / "vocabulary.json", {"words": sorted(vocabulary)})
     LOG.info(
         "baseline of %d texts (%d features) in %s", len(rows), len(statistics["features"]), args.output_dir
     )
