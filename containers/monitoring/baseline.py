@@ -27,25 +27,48 @@ import logging
 import random
 import sys
 import tempfile
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
+from containers.common.cli import add_flag
+from containers.common.errors import run_main
 from containers.common.io import read_jsonl, read_jsonl_dir, resolve_model_dir, setup_logging, write_json
 from containers.monitoring.drift import DriftSettings
 from containers.monitoring.profile import baseline_constraints, baseline_statistics
 from containers.monitoring.signals import input_signals, response_signals, training_vocabulary
 from containers.processing.characters import Cast, load_cast
-from containers.processing.cli import add_flag
 
 LOG = logging.getLogger("baseline")
 DEFAULT_CHARACTERS = Path(__file__).resolve().parents[2] / "conf" / "characters.yaml"
 FOLDS = 5
 
 
-def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+@dataclass(frozen=True)
+class BaselineArguments:
+    """The script's arguments, checked before any data is read."""
+
+    model: str
+    train: Path
+    output_dir: Path
+    held_out: list[Path] = field(default_factory=list)
+    model_dir: Path | None = None
+    responses: Path | None = None
+    characters: Path = DEFAULT_CHARACTERS
+    seed: int = 42
+    alpha: float = DriftSettings.alpha
+    min_window: int = DriftSettings.min_window
+
+    def __post_init__(self) -> None:
+        if self.model_dir is not None and self.responses is not None:
+            raise ValueError("give --model-dir or --responses, not both: one source of baseline outputs")
+        DriftSettings(alpha=self.alpha, min_window=self.min_window)  # raises ValueError naming the setting
+
+
+def parse_args(argv: list[str] | None = None) -> BaselineArguments:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -65,7 +88,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     add_flag(parser, "--seed", type=int, default=42)
     add_flag(parser, "--alpha", type=float, default=DriftSettings.alpha, help="per-check false-positive rate")
     add_flag(parser, "--min-window", type=int, default=DriftSettings.min_window)
-    return parser.parse_args(argv)
+    return BaselineArguments(**vars(parser.parse_args(argv)))
 
 
 def row_texts(model: str, row: dict[str, Any]) -> tuple[list[str], list[str]]:
@@ -117,7 +140,7 @@ def model_outputs(model: str, model_dir: Path, texts: list[str]) -> list[dict[st
     return signals
 
 
-def main(args: argparse.Namespace) -> dict[str, Any]:
+def main(args: BaselineArguments) -> dict[str, Any]:
     """Write statistics.json, constraints.json and vocabulary.json; returns the statistics."""
     cast = load_cast(args.characters)
     train = [row_texts(args.model, row) for row in read_jsonl_dir(args.train)]
@@ -158,4 +181,4 @@ def main(args: argparse.Namespace) -> dict[str, Any]:
 
 if __name__ == "__main__":
     setup_logging()
-    main(parse_args())
+    run_main(main, parse_args, LOG)

@@ -25,6 +25,7 @@ import argparse
 import logging
 import os
 import sys
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -32,13 +33,14 @@ from typing import Any
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
+from containers.common.cli import add_flag, str_to_bool
+from containers.common.errors import MissingInputError, run_main
 from containers.common.io import read_json, setup_logging, write_json
 from containers.monitoring import outputs
 from containers.monitoring.capture import capture_files, read_events
 from containers.monitoring.profile import compare, settings_from
 from containers.monitoring.signals import UnreadableRecord, record_signals
 from containers.processing.characters import Cast, load_cast
-from containers.processing.cli import add_flag, str_to_bool
 
 LOG = logging.getLogger("monitor")
 DEFAULT_CHARACTERS = Path(__file__).resolve().parents[2] / "conf" / "characters.yaml"
@@ -56,7 +58,36 @@ def parse_time(value: str | None) -> datetime | None:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
-def parse_args(argv: list[str] | None = None, env: dict[str, str] | None = None) -> argparse.Namespace:
+@dataclass(frozen=True)
+class MonitorArguments:
+    """The job's arguments, checked before any capture file is read."""
+
+    model: str
+    capture: Path
+    baseline_dir: Path
+    baseline_statistics: Path | None
+    baseline_constraints: Path | None
+    characters: Path
+    output_dir: Path
+    metrics_dir: Path
+    start: datetime | None
+    end: datetime | None
+    endpoint_name: str
+    schedule_name: str
+    alpha: float | None
+    min_window: int | None
+    publish_metrics: bool
+
+    def __post_init__(self) -> None:
+        if self.start and self.end and self.start >= self.end:
+            raise ValueError(f"--start {self.start.isoformat()} must be before --end {self.end.isoformat()}")
+        if self.alpha is not None and not 0 < self.alpha < 0.5:
+            raise ValueError(f"--alpha {self.alpha} must be in (0, 0.5)")
+        if self.min_window is not None and self.min_window < 1:
+            raise ValueError(f"--min-window {self.min_window} must be at least 1")
+
+
+def parse_args(argv: list[str] | None = None, env: dict[str, str] | None = None) -> MonitorArguments:
     env = dict(os.environ if env is None else env)
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -94,7 +125,7 @@ def parse_args(argv: list[str] | None = None, env: dict[str, str] | None = None)
     )
     add_flag(parser, "--min-window", type=int, default=None, help="fewer records than this are not checked")
     add_flag(parser, "--publish-metrics", type=str_to_bool, default=False, help="cloudwatch:PutMetricData")
-    return parser.parse_args(argv)
+    return MonitorArguments(**vars(parser.parse_args(argv)))
 
 
 def window_signals(
@@ -111,14 +142,14 @@ def window_signals(
     return rows, errors
 
 
-def main(args: argparse.Namespace) -> dict[str, Any]:
+def main(args: MonitorArguments) -> dict[str, Any]:
     """Write statistics, violations, report and metric lines; returns {"violations", "statistics"}."""
     stats_path = args.baseline_statistics or args.baseline_dir / "statistics.json"
     constraints_path = args.baseline_constraints or args.baseline_dir / "constraints.json"
     vocabulary_path = Path(stats_path).parent / "vocabulary.json"
     for path in (stats_path, constraints_path, vocabulary_path):
         if not Path(path).is_file():
-            raise FileNotFoundError(
+            raise MissingInputError(
                 f"{path} is missing; run containers/monitoring/baseline.py for this model first"
             )
     baseline, constraints = read_json(Path(stats_path)), read_json(Path(constraints_path))
@@ -170,4 +201,4 @@ def main(args: argparse.Namespace) -> dict[str, Any]:
 
 if __name__ == "__main__":
     setup_logging()
-    main(parse_args())
+    run_main(main, parse_args, LOG)
