@@ -17,7 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from steps.train import METRICS, SCRIPTS, metric_definitions
+from steps.models import MODEL_SPECS, spec
+from steps.train import metric_definitions
 from tests.containers.conftest import chatbot_argv, classifier_argv
 from tests.containers.fixtures import write_datasets
 
@@ -28,7 +29,7 @@ QUICK = {
 }
 
 
-@pytest.fixture(scope="module", params=sorted(SCRIPTS))
+@pytest.fixture(scope="module", params=sorted(MODEL_SPECS))
 def job_log(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> tuple[str, str, Path]:
@@ -39,7 +40,7 @@ def job_log(
     argv = (chatbot_argv if model == "chatbot" else classifier_argv)(data, run, **QUICK[model])
     env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH="")  # as the job runs it: the script alone
     done = subprocess.run(
-        [sys.executable, str(REPO / SCRIPTS[model]), *argv],
+        [sys.executable, str(REPO / spec(model).train_script), *argv],
         capture_output=True,
         text=True,
         env=env,
@@ -56,7 +57,7 @@ def test_every_metric_definition_matches_the_real_log(job_log: tuple[str, str, P
         values = re.findall(definition["Regex"], log)
         assert values, f"{definition['Name']}: no line of the {model} log matches {definition['Regex']!r}"
         assert all(math.isfinite(float(v)) for v in values), (definition["Name"], values)
-    assert {d["Name"] for d in metric_definitions(model)} == set(METRICS[model])
+    assert {d["Name"] for d in metric_definitions(model)} == set(spec(model).training_metrics)
 
 
 def test_the_charted_values_are_the_ones_the_script_recorded(job_log: tuple[str, str, Path]) -> None:
