@@ -452,6 +452,23 @@ class ScheduleConfig(Strict):
     timezone: str = "UTC"
 
 
+class MonitoringConfig(Strict):
+    """The drift monitoring job (containers/monitoring/) and what reads its figures.
+
+    Each window of `window_hours` of captured traffic is compared with the model's baseline; each drift
+    check's false-positive rate is `alpha` (drift.py), windows under `min_window` records are not checked.
+    Figures go to CloudWatch under `metric_namespace`; the dashboard and the violations alarm read them.
+    """
+
+    cron: str = Field(default="cron(15 * * * ? *)", pattern=r"^cron\(.+\)$")
+    window_hours: int = Field(default=1, ge=1, le=168)
+    alpha: float = Field(default=0.001, gt=0, lt=0.5)
+    min_window: int = Field(default=20, ge=1)
+    metric_namespace: str = Field(
+        default="StrangerThingsNlp/Monitoring", pattern=r"^[A-Za-z0-9/_.#:-]{1,255}$"
+    )
+
+
 class DeploymentConfig(Strict):
     """Waits and rollback alarms of every endpoint; the strategy is per endpoint (serving.strategy)."""
 
@@ -487,4 +504,5 @@ class Config(Strict):
     schedule: ScheduleConfig
     deployment: DeploymentConfig = DeploymentConfig()
     delivery: DeliveryConfig = DeliveryConfig()
+    monitoring: MonitoringConfig = MonitoringConfig()
     cache_expire_after: str = Field(default="P30D", pattern=r"^P")

@@ -55,3 +55,20 @@ def schedule_name(project_name: str, env: str) -> str:
 
 def scheduler_role_name(project_name: str, env: str) -> str:
     return f"{project_name}-{env}-scheduler"
+
+
+def monitoring_schedule_name(project_name: str, env: str, model: str) -> str:
+    """The drift monitoring of `model`'s endpoint: the job's MonitoringSchedule metric dimension, and
+    the name of the schedule that starts it."""
+    if model not in MODELS:
+        raise ValueError(f"unknown model {model!r}; known: {', '.join(MODELS)}")
+    return f"{project_name}-{env}-{model}-drift"
+
+
+def violations_alarm_name(endpoint: str) -> str:
+    """The alarm on the drift monitoring's constraint violations of `endpoint`."""
+    return f"{endpoint}-drift-violations"
+
+
+def dashboard_name(project_name: str, env: str) -> str:
+    return f"{project_name}-{env}"

@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from containers.common.io import read_json, write_jsonl
-from containers.monitoring import baseline, monitor
+from containers.common.io import read_json
+from containers.monitoring import monitor
 from tests.containers.monitoring import traffic
 
 WINDOW = 60
@@ -20,42 +20,10 @@ WINDOW = 60
 
 @pytest.fixture(scope="module")
 def baseline_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A classifier baseline: the training split is seven episodes' lines; the held-out split another
-    episode's, answered by `traffic.classifier_answers` (seed 1) as a model would answer them."""
-    root = tmp_path_factory.mktemp("baseline")
-    train = [{"text": t, "label": "x"} for t in traffic.transcript_lines(traffic.BASELINE_EPISODES)]
-    held = traffic.transcript_lines(("S02E02",))
-    write_jsonl(root / "train" / "train.jsonl", train)
-    write_jsonl(root / "held" / "validation.jsonl", [{"text": t, "label": "x"} for t in held])
-    write_jsonl(root / "responses.jsonl", traffic.classifier_answers(len(held), seed=1))
-    args = baseline.parse_args(
-        [
-            "--model", "classifier",
-            "--train", str(root / "train"),
-            "--held-out", str(root / "held"),
-            "--responses", str(root / "responses.jsonl"),
-            "--output-dir", str(root / "out"),
-        ]
-    )  # fmt: skip
-    baseline.main(args)
-    return root / "out"
+    return traffic.make_baseline(tmp_path_factory.mktemp("baseline"))
 
 
-def run_window(tmp_path: Path, baseline_dir: Path, texts: list[str], answers: list[dict]) -> dict[str, Any]:
-    capture = tmp_path / "capture"
-    traffic.write_traffic(capture, "classifier-ep", texts, answers, traffic.START)
-    args = monitor.parse_args(
-        [
-            "--model", "classifier",
-            "--capture", str(capture),
-            "--baseline-dir", str(baseline_dir),
-            "--output-dir", str(tmp_path / "out"),
-            "--metrics-dir", str(tmp_path / "metrics"),
-            "--endpoint-name", "classifier-ep",
-        ],
-        env={},
-    )  # fmt: skip
-    return monitor.main(args)
+run_window = traffic.run_window
 
 
 def held_out_lines() -> list[str]:

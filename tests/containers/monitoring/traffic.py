@@ -11,9 +11,12 @@ import csv
 import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
+from containers.common.io import write_jsonl
+from containers.monitoring import baseline, monitor
 from containers.monitoring.capture import CaptureWriter
 
 REPO = Path(__file__).resolve().parents[3]
@@ -101,3 +104,42 @@ def sample(texts: list[str], count: int, seed: int) -> list[str]:
 
 
 START = datetime(2026, 11, 30, 3, 0, tzinfo=UTC)
+
+
+def make_baseline(root: Path) -> Path:
+    """A classifier baseline under root/out: the training split is seven episodes' lines; the held-out
+    split another episode's, answered by `classifier_answers` (seed 1) as a model would answer them."""
+    train = [{"text": t, "label": "x"} for t in transcript_lines(BASELINE_EPISODES)]
+    held = transcript_lines(("S02E02",))
+    write_jsonl(root / "train" / "train.jsonl", train)
+    write_jsonl(root / "held" / "validation.jsonl", [{"text": t, "label": "x"} for t in held])
+    write_jsonl(root / "responses.jsonl", classifier_answers(len(held), seed=1))
+    args = baseline.parse_args(
+        [
+            "--model", "classifier",
+            "--train", str(root / "train"),
+            "--held-out", str(root / "held"),
+            "--responses", str(root / "responses.jsonl"),
+            "--output-dir", str(root / "out"),
+        ]
+    )  # fmt: skip
+    baseline.main(args)
+    return root / "out"
+
+
+def run_window(tmp_path: Path, baseline_dir: Path, texts: list[str], answers: list[dict]) -> dict[str, Any]:
+    """Capture the texts as classifier traffic under tmp_path and run the monitoring job over it."""
+    capture = tmp_path / "capture"
+    write_traffic(capture, "classifier-ep", texts, answers, START)
+    args = monitor.parse_args(
+        [
+            "--model", "classifier",
+            "--capture", str(capture),
+            "--baseline-dir", str(baseline_dir),
+            "--output-dir", str(tmp_path / "out"),
+            "--metrics-dir", str(tmp_path / "metrics"),
+            "--endpoint-name", "classifier-ep",
+        ],
+        env={},
+    )  # fmt: skip
+    return monitor.main(args)
