@@ -10,6 +10,11 @@ error that carries a 4xx `status_code` (the handlers' ClientError), or a ValueEr
 Anything else is a 500. A redeploy (a new row in the registry's endpoints table) is picked up on the
 next request; endpoints load and reload independently of each other.
 
+With a CaptureWriter, every answered invocation is recorded as SageMaker's data capture records it
+(containers/monitoring/capture.py: `<capture>/<endpoint>/AllTraffic/YYYY/MM/DD/HH/*.jsonl`), which is
+what the drift monitoring job reads (`make monitor-local`). Refused requests (4xx/5xx) are not
+captured: they never reached the model's output.
+
 Used by the HTTP server (`make serve-local`, pipelines/local/server.py) and by the notebooks' workspace,
 which invokes an endpoint in-process.
 """
@@ -31,6 +36,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from containers.monitoring.capture import CaptureWriter
 from model_registry.local import LocalRegistry
 from model_registry.types import Endpoint
 
@@ -90,6 +96,7 @@ class LoadedEndpoint:
     handler: ModuleType
     model: Any
     environment: dict[str, str]
+    capture: CaptureWriter | None = None
 
     def invoke(self, body: bytes, content_type: str, accept: str) -> tuple[bytes, str]:
         """Run the handler chain on one request; raise RequestError with the right status."""
@@ -113,7 +120,10 @@ class LoadedEndpoint:
         if isinstance(output, tuple):  # output_fn may return (body, content type)
             output, accept = output[0], output[1]
         payload = output if isinstance(output, bytes) else str(output).encode("utf-8")
-        return payload, accept if accept and accept != "*/*" else "application/json"
+        answer_type = accept if accept and accept != "*/*" else "application/json"
+        if self.capture is not None:
+            self.capture.write(self.endpoint.name, body, content_type, payload, answer_type)
+        return payload, answer_type
 
 
 MAX_TABLE_AGE_S = 1.0  # re-read the endpoints table at least this often, even when its files look unchanged
@@ -128,8 +138,9 @@ class EndpointPool:
     within MAX_TABLE_AGE_S when two writes fall in one tick of the file clock with the same WAL size.
     """
 
-    def __init__(self, registry: LocalRegistry) -> None:
+    def __init__(self, registry: LocalRegistry, capture: CaptureWriter | None = None) -> None:
         self.registry = registry
+        self.capture = capture
         self._loaded: dict[str, LoadedEndpoint] = {}
         self._lock = threading.Lock()  # guards _locks and the table snapshot
         self._locks: dict[str, threading.Lock] = {}  # one per endpoint: loading one never blocks another
@@ -177,4 +188,4 @@ class EndpointPool:
         )
         with model_environment(version.environment):
             model = handler.model_fn(str(endpoint.model_dir))
-        return LoadedEndpoint(endpoint, handler, model, version.environment)
+        return LoadedEndpoint(endpoint, handler, model, version.environment, self.capture)

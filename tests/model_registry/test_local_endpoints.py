@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from containers.monitoring.capture import CaptureWriter
 from model_registry.local import LocalRegistry
 from model_registry.local_endpoints import EndpointPool, RequestError, load_handler, model_environment
 
@@ -99,3 +100,33 @@ def test_a_redeploy_is_served_on_the_next_request_and_one_endpoint_loads_once(tm
         assert json.loads(answer)["reply"] == f"{greeting}, Will"
         assert pool.get("hawkins-greeter-endpoint") is first  # unchanged registry: not loaded again
     assert pool.names() == ["hawkins-greeter-endpoint"]
+
+
+def test_answered_invocations_are_captured_in_sagemakers_layout_and_refused_ones_are_not(
+    tmp_path: Path,
+) -> None:
+    from containers.monitoring.capture import capture_files, read_events
+
+    registry = LocalRegistry(tmp_path / "registry.db")
+    model_dir = model_folder(tmp_path / "model")
+    version = registry.register(
+        "hawkins-greeter", model_data_url=str(model_dir), approval_status="Approved",
+        environment={"GREETING": "Hi", "MAX_NEW_TOKENS": "8"},
+    )  # fmt: skip
+    registry.deploy("hawkins-greeter-endpoint", version.group, version.version, model_dir)
+    pool = EndpointPool(registry, capture=CaptureWriter(tmp_path / "capture"))
+    endpoint = pool.get("hawkins-greeter-endpoint")
+    endpoint.invoke(json.dumps({"name": "Max"}).encode(), "application/json", "application/json")
+    with pytest.raises(RequestError):
+        endpoint.invoke(b"{}", "application/json", "application/json")
+
+    files = capture_files(tmp_path / "capture")
+    assert len(files) == 1
+    assert files[0].relative_to(tmp_path / "capture").parts[:2] == ("hawkins-greeter-endpoint", "AllTraffic")
+    events, errors = read_events(files)
+    assert errors == []
+    assert [(e.request, e.response) for e in events] == [
+        ({"name": "Max"}, {"reply": "Hi, Max", "limit": "8"})
+    ]
+    line = json.loads(files[0].read_text().splitlines()[0])
+    assert line["captureData"]["endpointInput"]["encoding"] == "JSON" and line["eventVersion"] == "0"
