@@ -108,6 +108,18 @@ APP_PORT = $(if $(filter command line environment,$(origin PORT)),$(PORT),7860)
 app: $(STAMP) ## The web app on 127.0.0.1: make app [ENV=local|dev|prod] [PORT=7860] (local starts serve-local)
 	$(PY) -m app --env $(APP_ENV) --port $(APP_PORT) $(ARGS)
 
+.PHONY: monitor-local
+monitor-local: $(STAMP) ## Drift-check the traffic serve-local captured (.local/capture) against each model's baseline
+	$(PY) -m pipelines monitor-local
+
+.PHONY: mlflow-ui
+MLFLOW_PORT ?= 5000
+mlflow-ui: $(STAMP) ## Log the local runs' training/evaluation outputs into .local/mlflow and open the MLflow UI on MLFLOW_PORT
+	$(PY) -m pipelines mlflow-sync
+	MLFLOW_DISABLE_TELEMETRY=true $(VENV)/bin/mlflow ui --host 127.0.0.1 --port $(MLFLOW_PORT) \
+		--backend-store-uri sqlite:///$(CURDIR)/.local/mlflow/mlflow.db \
+		--default-artifact-root $(CURDIR)/.local/mlflow/artifacts
+
 .PHONY: definition
 definition: $(STAMP) ## Write the pipeline definition JSON for ENV to OUT (offline, deterministic)
 	$(PY) -m pipelines definition --env $(ENV) --out $(OUT)

@@ -1,9 +1,11 @@
-"""`run-local` and `serve-local`, registered into `python -m pipelines` by `add_commands`.
+"""`run-local`, `serve-local` and `monitor-local`, registered into `python -m pipelines` by `add_commands`.
 
 python -m pipelines run-local --data data/sample                # make run-local [DATA=DIR]
 python -m pipelines run-local --param ChatbotMinChrf=1000      # any pipeline Parameter
 python -m pipelines run-local --resume                          # continue the latest failed/stopped run
 python -m pipelines serve-local --port 8080                     # make serve-local [PORT=...]
+python -m pipelines monitor-local                               # make monitor-local
+python -m pipelines mlflow-sync                                 # make mlflow-ui (then starts the UI)
 """
 
 from __future__ import annotations
@@ -80,6 +82,25 @@ def add_commands(subparsers: Any) -> None:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--home", type=Path, default=DEFAULT_HOME, help="folder holding registry.db")
     serve.set_defaults(func=cmd_serve_local)
+
+    watch = subparsers.add_parser(
+        "monitor-local",
+        help="run the drift monitoring job over the traffic serve-local captured; print the violations",
+        description="Compare each local endpoint's captured traffic with its model's baseline.",
+    )
+    watch.add_argument("--home", type=Path, default=DEFAULT_HOME, help="folder holding registry.db")
+    watch.add_argument("--endpoint", help="only this endpoint (default: every local endpoint)")
+    watch.add_argument("--start", help="window start, ISO time (default: all captured traffic)")
+    watch.add_argument("--end", help="window end, ISO time")
+    watch.add_argument("--strict", action="store_true", help="exit status 1 when there is a violation")
+    watch.set_defaults(func=cmd_monitor_local)
+
+    sync = subparsers.add_parser(
+        "mlflow-sync",
+        help="log every local run's training and evaluation outputs into <home>/mlflow (for the MLflow UI)",
+    )
+    sync.add_argument("--home", type=Path, default=DEFAULT_HOME, help="folder holding runs/")
+    sync.set_defaults(func=cmd_mlflow_sync)
 
 
 def data_override(folder: Path) -> str:
@@ -188,6 +209,28 @@ def serverless_limits(environments: tuple[str, ...] = ENVIRONMENTS) -> dict[str,
         except ConfigError as exc:
             logging.getLogger("pipelines.local.server").warning("conf/%s.yaml: %s", env, exc)
     return limits
+
+
+def cmd_monitor_local(args: argparse.Namespace) -> int:
+    from containers.monitoring.monitor import parse_time
+    from pipelines.local.monitoring import MonitoringSetupError, format_results, monitor_local
+
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        results = monitor_local(args.home, args.endpoint, parse_time(args.start), parse_time(args.end))
+    except (MonitoringSetupError, argparse.ArgumentTypeError) as exc:
+        print(f"monitor-local: {exc}", file=sys.stderr)
+        return 2
+    print(format_results(results))
+    return 1 if args.strict and any(r.violations for r in results) else 0
+
+
+def cmd_mlflow_sync(args: argparse.Namespace) -> int:
+    from pipelines.local.tracking import store_uri, sync_runs
+
+    logged = sync_runs(args.home)
+    print(f"{logged} job folder(s) logged; store {store_uri(args.home)}", file=sys.stderr)
+    return 0
 
 
 def cmd_serve_local(args: argparse.Namespace) -> int:

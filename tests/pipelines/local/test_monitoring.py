@@ -1,0 +1,77 @@
+"""`make monitor-local` on the suite's full run: traffic like the training data passes, drifted traffic
+(another language, another domain) is flagged, and the report and violations file are where it says.
+
+Traffic goes through the local endpoint pool with capture on, the path serve-local's requests take.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import shutil
+from pathlib import Path
+
+import pytest
+
+from containers.common.io import read_json, read_jsonl_dir
+from containers.monitoring.capture import CaptureWriter
+from model_registry.local import LocalRegistry
+from model_registry.local_endpoints import EndpointPool
+from pipelines.local.monitoring import datasets_of, format_results, monitor_local
+from tests.containers.monitoring import traffic
+from tests.pipelines.local.conftest import FullRun
+from tests.pipelines.local.test_e2e import CLASSIFIER_ENDPOINT
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+
+
+def send(home: Path, texts: list[str], count: int, seed: int) -> None:
+    registry = LocalRegistry(home / "registry.db")
+    endpoint = EndpointPool(registry, capture=CaptureWriter(home / "capture")).get(CLASSIFIER_ENDPOINT)
+    rng = random.Random(seed)
+    for _ in range(count):
+        body = json.dumps({"inputs": rng.choice(texts)}).encode()
+        endpoint.invoke(body, "application/json", "application/json")
+
+
+def held_out_texts(home: Path) -> list[str]:
+    registry = LocalRegistry(home / "registry.db")
+    version = registry.get(registry.endpoint(CLASSIFIER_ENDPOINT).group, 1)
+    data = datasets_of(version.model_data_url, "classifier")
+    return [
+        row["text"]
+        for split in ("classifier_validation", "classifier_test")
+        for row in read_jsonl_dir(data / split)
+    ]
+
+
+@pytest.fixture
+def home(full_run: tuple[FullRun, object, str]) -> Path:
+    runner = full_run[0]
+    shutil.rmtree(runner.home / "capture", ignore_errors=True)
+    return runner.home
+
+
+def test_traffic_like_the_held_out_data_has_no_violations(home: Path) -> None:
+    send(home, held_out_texts(home), 40, seed=1)
+    [result] = monitor_local(home, CLASSIFIER_ENDPOINT)
+    assert (result.records, result.violations) == (40, [])
+    out = home / "monitoring" / CLASSIFIER_ENDPOINT / "latest"
+    assert read_json(out / "constraint_violations.json") == {"violations": []}
+    assert (out / "report.html").is_file() and (out / "metrics" / "metrics.jsonl").is_file()
+    assert (home / "monitoring" / CLASSIFIER_ENDPOINT / "baseline-v1" / "statistics.json").is_file()
+    assert "40 records, no violations" in format_results([result])
+
+
+@pytest.mark.parametrize(
+    ("texts", "flagged"),
+    [(traffic.SPANISH, {"language", "oov_rate"}), (traffic.OTHER_DOMAIN, {"oov_rate"})],
+    ids=["another-language", "another-domain"],
+)
+def test_drifted_traffic_is_flagged(home: Path, texts: list[str], flagged: set[str]) -> None:
+    send(home, texts, 40, seed=2)
+    [result] = monitor_local(home, CLASSIFIER_ENDPOINT)
+    assert flagged <= {v["feature_name"] for v in result.violations}
+    written = read_json(home / "monitoring" / CLASSIFIER_ENDPOINT / "latest" / "constraint_violations.json")
+    assert written["violations"] == result.violations
+    assert "violation(s)" in format_results([result])
