@@ -31,6 +31,7 @@ if __package__ in (None, ""):
 
 import torch
 
+from containers.common import tracking
 from containers.common.cli import add_flag
 from containers.common.errors import run_main
 from containers.common.io import read_json, resolve_model_dir, setup_logging, write_jsonl
@@ -212,6 +213,7 @@ def main(args: EvaluateArguments) -> dict[str, Any]:
         for prompt, reference, reply, base in zip(prompts, references, replies, base_replies, strict=True)
     ]
     write_jsonl(args.output_dir / "samples.jsonl", samples)
+    tracking.track_if_configured(args.output_dir, tracking.experiment_name("chatbot"), "evaluate-chatbot")
     figures = result["chatbot_metrics"]
     LOG.info(
         "chrF %.2f (base %.2f, lift %.2f) BLEU %.2f (base %.2f); %d distinct replies, "

@@ -25,6 +25,7 @@ if __package__ in (None, ""):
 
 import torch
 
+from containers.common import tracking
 from containers.common.cli import add_flag
 from containers.common.errors import run_main
 from containers.common.io import resolve_model_dir, setup_logging
@@ -107,6 +108,9 @@ def main(args: EvaluateArguments) -> dict[str, Any]:
     metrics, extra = classification_report([row["label"] for row in rows], predicted, bundle["labels"])
     result = report.build_report("classifier", metrics, {"test_texts": len(rows)}, extra)
     report.write_report("classifier", result, args.output_dir)
+    tracking.track_if_configured(
+        args.output_dir, tracking.experiment_name("classifier"), "evaluate-classifier"
+    )
     LOG.info(
         "accuracy %.4f macro-F1 %.4f (majority class %.4f, lift %.4f) on %d texts",
         metrics["accuracy"],

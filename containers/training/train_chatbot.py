@@ -45,7 +45,7 @@ from accelerate import PartialState
 from transformers import PrinterCallback, Trainer, TrainerCallback, TrainingArguments, set_seed
 from transformers.trainer_utils import get_last_checkpoint
 
-from containers.common import tiny_models
+from containers.common import tiny_models, tracking
 from containers.common.cli import add_flag, add_job_paths, auto_or_bool, str_to_bool
 from containers.common.io import setup_logging, write_json
 from containers.inference import lmi_adapter
@@ -593,7 +593,9 @@ def main(args: ChatbotArguments) -> dict[str, Any]:
             "fused_kernels": fused,
         }
     )
+    metrics["hyperparameters"] = tracking.hyperparameters(args)
     write_json(args.output_data_dir / "training_metrics.json", metrics)
+    tracking.finish_training(args.output_data_dir, metrics, "chatbot")
     LOG.info("model folder written to %s", args.model_dir)
     return metrics
 

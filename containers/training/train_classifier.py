@@ -37,7 +37,7 @@ from transformers import (
 )
 from transformers.trainer_utils import get_last_checkpoint
 
-from containers.common import tiny_models
+from containers.common import tiny_models, tracking
 from containers.common.cli import add_flag, add_job_paths
 from containers.common.errors import run_main
 from containers.common.io import setup_logging, write_json
@@ -306,7 +306,9 @@ def main(args: ClassifierArguments) -> dict[str, Any]:
         "class_weights": weights.tolist(),
         "log_history": trainer.state.log_history,
     }
+    metrics["hyperparameters"] = tracking.hyperparameters(args)
     write_json(args.output_data_dir / "training_metrics.json", metrics)
+    tracking.finish_training(args.output_data_dir, metrics, "classifier")
     return metrics
 
 
