@@ -111,7 +111,16 @@ def execution_role_policy(cfg: Config) -> dict[str, Any]:
             "Effect": "Allow",
             "Action": ["cloudwatch:PutMetricData"],
             "Resource": ["*"],
-            "Condition": {"StringLike": {"cloudwatch:namespace": ["/aws/sagemaker/*", "aws/sagemaker/*"]}},
+            # ...and the drift monitoring job's own figures (containers/monitoring/outputs.py).
+            "Condition": {
+                "StringLike": {
+                    "cloudwatch:namespace": [
+                        "/aws/sagemaker/*",
+                        "aws/sagemaker/*",
+                        cfg.monitoring.metric_namespace,
+                    ]
+                }
+            },
         },
     ]
     statements += _kms_statements(cfg) + _vpc_statements(cfg)

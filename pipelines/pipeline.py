@@ -4,6 +4,7 @@ FingerprintData (uncached; each cached step below keys on the hash of the folder
   ├─► CleanSubtitles ─┬─► ExtractEntities                                            [subtitles]
   │                   └─► ClassifyThemes
   ├─► PrepareChatbotData ─► TrainChatbot ─► EvaluateChatbot ─► ChatbotQualityGate     [transcripts]
+  │     │                                     └─► ComputeChatbotBaseline (drift baseline, to Register)
   │     ├─ pass: FindChatbotVersion (λ) ─► CheckChatbotIsNew (not in the group yet?)
   │     │     ├─ yes: RegisterChatbot ─► CheckChatbotApproval (Approved?)
   │     │     │     ├─ yes: DeployChatbot (λ)
@@ -14,6 +15,7 @@ FingerprintData (uncached; each cached step below keys on the hash of the folder
   │     │     └─ no: CheckClassifierGateAfterChatbotKnown ─ fail: ClassifierBelowThresholdAfterChatbotKnown
   │     └─ fail: CheckClassifierGateAfterChatbotFailed ─ fail: ChatbotAndClassifierBelowThreshold
   └─► PrepareLocationData ─► TrainLocationClassifier ─► EvaluateClassifier            [locations]
+        │                      └─► ComputeClassifierBaseline (drift baseline, to Register)
         ─► ClassifierQualityGate: the same shape (FindClassifierVersion, CheckClassifierIsNew,
            RegisterClassifier, CheckClassifierApproval, DeployClassifier, CheckChatbotGateAfterClassifier...);
            between RegisterClassifier and CheckClassifierApproval: CreateClassifierBatchModel ─►
@@ -23,7 +25,8 @@ FingerprintData (uncached; each cached step below keys on the hash of the folder
 the pipeline builds no endpoint itself, and registers only what its group does not hold yet.
 A gate's fail branch holds no Fail step: each leaf of a model's branch checks the OTHER model's gate
 figures and fails the run there, so a failing gate never stops the other branch (steps/gate.py says why).
-Those verdicts also wait for the batch transform, so no Fail step strands it.
+Those verdicts also wait for the batch transform and both Compute*Baseline steps (which run beside
+the gates), so no Fail step strands them (pipelines/fail_steps.py).
 
 <model>.tuning.enabled: Tune<Model> (a Bayesian tuning job; TuneChatbot, TuneLocationClassifier)
 replaces the model's Train step, and the steps after it read the best trial's model.
@@ -41,6 +44,7 @@ from model_registry.naming import MODELS, pipeline_name
 from project.bundle import REPO_ROOT, bundle_hash
 from project.images import image_spec, serving_image_spec
 from steps.analytics import build_classify_themes_step, build_extract_entities_step
+from steps.baseline import build_baseline_step
 from steps.clean_subtitles import build_clean_subtitles_step
 from steps.context import Images, StepContext
 from steps.deploy import build_deploy_step, build_find_step, build_new_version_step
@@ -72,12 +76,13 @@ def resolve_images(cfg: Config, root: Path = REPO_ROOT) -> Images:
 
 
 def _model_branch(ctx: StepContext, model: str) -> list[RequestStep]:
-    """One model's steps up to its evaluation, from its own prepare step: the branches share no data
-    step, so new data of one model (transcripts or locations) leaves the other's cache keys, even their
-    input URIs, alone."""
+    """One model's steps up to its evaluation and drift baseline, from its own prepare step: the
+    branches share no data step, so new data of one model (transcripts or locations) leaves the other's
+    cache keys, even their input URIs, alone."""
     prepare_step = build_prepare_step(ctx, model)
     train = _training_step(ctx, model, prepare_step)
-    return [prepare_step, train, build_evaluate_step(ctx, model, train, prepare_step)]
+    evaluate = build_evaluate_step(ctx, model, train, prepare_step)
+    return [prepare_step, train, evaluate, build_baseline_step(ctx, model, train, prepare_step, evaluate)]
 
 
 def _training_step(ctx: StepContext, model: str, prepare_step: RequestStep) -> RequestStep:
@@ -104,20 +109,22 @@ def _gate(
     clean: RequestStep,
 ) -> ConditionStep:
     """The model's gate and what follows it; its leaves read both evaluation reports (the verdicts) and
-    wait for the analytics steps (and the batch transform), so no Fail step ends the run before they
-    started."""
-    _, train, evaluate = branches[model]
-    evaluates = {m: steps[-1] for m, steps in branches.items()}
-    register = build_register_step(ctx, model, train, evaluate)
+    wait for the analytics steps, both drift baselines (which run beside the gates, not after them) and
+    the batch transform, so no Fail step ends the run before they started. The registered version
+    carries the drift baseline its branch computed."""
+    _, train, evaluate, baseline = branches[model]
+    evaluates = {m: steps[2] for m, steps in branches.items()}
+    waits = [*analytics, *(steps[3] for steps in branches.values())]
+    register = build_register_step(ctx, model, train, evaluate, baseline)
     deploy = [build_deploy_step(ctx, model)]
     after = _after_register(ctx, model, train, register, clean)
-    approved = build_approval_step(ctx, model, register, deploy, evaluates, [*analytics, *after[-1:]])
+    approved = build_approval_step(ctx, model, register, deploy, evaluates, [*waits, *after[-1:]])
     find = build_find_step(ctx, model, train, evaluate)
-    known = build_verdict_step(ctx, model, "known", evaluates, analytics)
+    known = build_verdict_step(ctx, model, "known", evaluates, waits)
     is_new = build_new_version_step(
         ctx, model, find, if_steps=[register, *after, approved], else_steps=[known]
     )
-    failed = build_verdict_step(ctx, model, "failed", evaluates, analytics)
+    failed = build_verdict_step(ctx, model, "failed", evaluates, waits)
     return build_gate_step(ctx, model, evaluate, if_steps=[find, is_new], else_steps=[failed])
 
 

@@ -15,6 +15,7 @@ PREPARE_LOCATION_DATA = "PrepareLocationData"
 TRAIN_CHATBOT = "TrainChatbot"
 TUNE_CHATBOT = "TuneChatbot"  # replaces TrainChatbot when chatbot.tuning.enabled
 EVALUATE_CHATBOT = "EvaluateChatbot"
+COMPUTE_CHATBOT_BASELINE = "ComputeChatbotBaseline"
 CHATBOT_QUALITY_GATE = "ChatbotQualityGate"
 REGISTER_CHATBOT = "RegisterChatbot"
 FIND_CHATBOT_VERSION = "FindChatbotVersion"
@@ -25,6 +26,7 @@ CHATBOT_APPROVED_FOR_DEPLOY = "CheckChatbotApproval"
 TRAIN_CLASSIFIER = "TrainLocationClassifier"
 TUNE_CLASSIFIER = "TuneLocationClassifier"  # replaces TrainLocationClassifier when classifier.tuning.enabled
 EVALUATE_CLASSIFIER = "EvaluateClassifier"
+COMPUTE_CLASSIFIER_BASELINE = "ComputeClassifierBaseline"
 CLASSIFIER_QUALITY_GATE = "ClassifierQualityGate"
 REGISTER_CLASSIFIER = "RegisterClassifier"
 FIND_CLASSIFIER_VERSION = "FindClassifierVersion"
@@ -42,6 +44,7 @@ MODEL_STEPS: dict[str, dict[str, str]] = {
         "train": TRAIN_CHATBOT,
         "tune": TUNE_CHATBOT,
         "evaluate": EVALUATE_CHATBOT,
+        "baseline": COMPUTE_CHATBOT_BASELINE,
         "gate": CHATBOT_QUALITY_GATE,
         "register": REGISTER_CHATBOT,
         "approved": CHATBOT_APPROVED_FOR_DEPLOY,
@@ -54,6 +57,7 @@ MODEL_STEPS: dict[str, dict[str, str]] = {
         "train": TRAIN_CLASSIFIER,
         "tune": TUNE_CLASSIFIER,
         "evaluate": EVALUATE_CLASSIFIER,
+        "baseline": COMPUTE_CLASSIFIER_BASELINE,
         "gate": CLASSIFIER_QUALITY_GATE,
         "register": REGISTER_CLASSIFIER,
         "approved": CLASSIFIER_APPROVED_FOR_DEPLOY,

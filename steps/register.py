@@ -1,6 +1,8 @@
 """RegisterChatbot / RegisterClassifier: a model package version in the model's group.
 
-Approval status from the ModelApprovalStatus parameter; ModelMetrics point at evaluation.json; the
+Approval status from the ModelApprovalStatus parameter; ModelMetrics point at evaluation.json;
+DriftCheckBaselines.ModelDataQuality at the drift monitoring baseline (statistics.json, constraints.json
+of steps/baseline.py), so the version carries what its endpoint's monitoring compares with; the
 inference spec names the serving image, its environment and the instance types it may run on; the
 ModelCard (steps/model_card.py) says what the version is for, what it learned from and how it scored.
 """
@@ -14,6 +16,7 @@ from sagemaker.mlops.workflow.steps import StepTypeEnum
 from conf.schema import ChatbotConfig, ClassifierConfig
 from model_registry.settings import group_of
 from steps import names
+from steps.baseline import CONSTRAINTS_FILE, STATISTICS_FILE, baseline_uri
 from steps.context import StepContext
 from steps.evaluate import report_uri
 from steps.model_card import model_card
@@ -64,7 +67,11 @@ def serving_environment(ctx: StepContext, model: str) -> dict[str, str]:
 
 
 def register_request(
-    ctx: StepContext, model: str, train_step: RequestStep, evaluate_step: RequestStep
+    ctx: StepContext,
+    model: str,
+    train_step: RequestStep,
+    evaluate_step: RequestStep,
+    baseline_step: RequestStep,
 ) -> dict[str, Any]:
     """The CreateModelPackage request for one version of `model`."""
     model_cfg: ChatbotConfig | ClassifierConfig = getattr(ctx.cfg, model)
@@ -87,6 +94,12 @@ def register_request(
         "ModelMetrics": {
             "ModelQuality": {"Statistics": {"ContentType": JSON, "S3Uri": report_uri(evaluate_step)}}
         },
+        "DriftCheckBaselines": {
+            "ModelDataQuality": {
+                "Statistics": {"ContentType": JSON, "S3Uri": baseline_uri(baseline_step, STATISTICS_FILE)},
+                "Constraints": {"ContentType": JSON, "S3Uri": baseline_uri(baseline_step, CONSTRAINTS_FILE)},
+            }
+        },
         "CustomerMetadataProperties": {
             "code_sha12": ctx.code_sha12,
             # The hash of the input folder this model was built from (e.g. transcripts_sha256).
@@ -101,12 +114,16 @@ def register_request(
 
 
 def build_register_step(
-    ctx: StepContext, model: str, train_step: RequestStep, evaluate_step: RequestStep
+    ctx: StepContext,
+    model: str,
+    train_step: RequestStep,
+    evaluate_step: RequestStep,
+    baseline_step: RequestStep,
 ) -> RequestStep:
     return RequestStep(
         names.MODEL_STEPS[model]["register"],
         StepTypeEnum.REGISTER_MODEL,
-        register_request(ctx, model, train_step, evaluate_step),
+        register_request(ctx, model, train_step, evaluate_step, baseline_step),
         description=f"Register the {model} version (metrics, serving image, allowed instance types)",
         retry_policies=ctx.api_retry_policies(),
     )

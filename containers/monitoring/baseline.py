@@ -96,7 +96,9 @@ def row_texts(model: str, row: dict[str, Any]) -> tuple[list[str], list[str]]:
     if model == "classifier":
         return [str(row["text"])], [str(row["text"])]
     messages = row["messages"]
-    return [m["content"] for m in messages if m["role"] == "user"], [m["content"] for m in messages]
+    users = [m["content"] for m in messages if m["role"] == "user"]
+    # The endpoint's traffic signal is the last user message of a request (signals.request_texts).
+    return users[-1:], [m["content"] for m in messages]
 
 
 def cross_fitted_inputs(

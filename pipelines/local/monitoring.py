@@ -3,10 +3,11 @@
     python -m pipelines monitor-local [--home .local] [--endpoint NAME] [--start ISO --end ISO]
 
 For each local endpoint with captured traffic (`<home>/capture/<endpoint>/AllTraffic/YYYY/MM/DD/HH/`):
-1. the baseline of the version it serves: `<home>/monitoring/<endpoint>/baseline-v<version>/`. The
-   run that trained the version holds its datasets (the Prepare step's outputs beside the model in the
-   run's S3 mirror); the baseline is made once from them (containers/monitoring/baseline.py, with the
-   deployed model answering the held-out texts) and reused after;
+1. the baseline of the version it serves: the one its own run computed (ComputeChatbotBaseline /
+   ComputeClassifierBaseline, beside the model in the run's S3 mirror; RegisterModel carries it as
+   DriftCheckBaselines). A version from a run older than those steps gets one made once from its run's
+   datasets (containers/monitoring/baseline.py, the deployed model answering the held-out texts), kept
+   in `<home>/monitoring/<endpoint>/baseline-v<version>/`;
 2. the job itself (containers/monitoring/monitor.py), the same code as in SageMaker, writing
    statistics.json, constraint_violations.json, report.html and CloudWatch metric lines to
    `<home>/monitoring/<endpoint>/latest/`.
@@ -27,6 +28,7 @@ from model_registry.local import LocalRegistry
 from model_registry.settings import model_of
 from model_registry.types import Endpoint
 from project.defaults import REGISTRY_DB_NAME
+from steps.baseline import BASELINE_OUTPUT
 from steps.names import MODEL_STEPS
 
 LOG = logging.getLogger("pipelines.local.monitoring")
@@ -59,12 +61,25 @@ def datasets_of(model_data_url: str, model: str) -> Path:
     )
 
 
+def pipeline_baseline(model_data_url: str, model: str) -> Path | None:
+    """The baseline folder the version's own run wrote (its Compute*Baseline step), if there is one."""
+    step = MODEL_STEPS[model]["baseline"]
+    for parent in Path(model_data_url).parents:
+        folder = parent / step / BASELINE_OUTPUT
+        if (folder / "statistics.json").is_file():
+            return folder
+    return None
+
+
 def ensure_baseline(home: Path, registry: LocalRegistry, endpoint: Endpoint, model: str) -> Path:
-    """The version's baseline folder, made from its run's datasets on first use."""
+    """The version's baseline folder: its run's, else one made from its run's datasets on first use."""
+    version = registry.get(endpoint.group, endpoint.version)
+    computed = pipeline_baseline(version.model_data_url, model)
+    if computed is not None:
+        return computed
     folder = home / "monitoring" / endpoint.name / f"baseline-v{endpoint.version}"
     if (folder / "statistics.json").is_file():
         return folder
-    version = registry.get(endpoint.group, endpoint.version)
     data = datasets_of(version.model_data_url, model)
     prefix = SPLITS[model]
     args = baseline.parse_args(

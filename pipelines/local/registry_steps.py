@@ -67,6 +67,11 @@ def run_register(call: StepCall) -> Outcome:
             raise StorageError(f"{name}: ModelMetrics report {uri} is missing (expected {path})")
         metrics.update(report_metrics(path, uri))
         evaluation = evaluation or str(path)
+    # The drift baselines the version carries must exist, as SageMaker would need to read them later.
+    for uri in _statistics_uris(args.get("DriftCheckBaselines", {})):
+        path = svc.storage.local_path(uri)
+        if not path.is_file():
+            raise StorageError(f"{name}: DriftCheckBaselines file {uri} is missing (expected {path})")
     key = call.cache_key()
     reused = _reusable_version(svc, key, group, status) if key else None
     version = reused or svc.registry.register(

@@ -133,6 +133,11 @@ def test_iam_policy_lists_actions_and_scopes_resources(env: str) -> None:
     account_wide = {s["Sid"] for s in policy["Statement"] if "*" in s["Resource"]}
     assert account_wide == {"EcrLoginIsAccountWide", "JobMetricsOnlyInSageMakerNamespaces"}
     by_sid = {s["Sid"]: s for s in policy["Statement"]}
+    # The drift monitoring job publishes its figures (constraint_violations, PSI) under its own namespace.
+    namespaces = by_sid["JobMetricsOnlyInSageMakerNamespaces"]["Condition"]["StringLike"][
+        "cloudwatch:namespace"
+    ]
+    assert namespaces == ["/aws/sagemaker/*", "aws/sagemaker/*", "StrangerThingsNlp/Monitoring"]
     assert by_sid["ProjectObjects"]["Resource"] == [
         "arn:aws:s3:::stranger-things-nlp-artifacts/stranger-things-nlp/*"
     ]

@@ -37,9 +37,11 @@ EXPENSIVE = {
     names.PREPARE_CHATBOT_DATA: "transcripts",
     names.TRAIN_CHATBOT: "transcripts",
     names.EVALUATE_CHATBOT: "transcripts",
+    names.COMPUTE_CHATBOT_BASELINE: "transcripts",
     names.PREPARE_LOCATION_DATA: "locations",
     names.TRAIN_CLASSIFIER: "locations",
     names.EVALUATE_CLASSIFIER: "locations",
+    names.COMPUTE_CLASSIFIER_BASELINE: "locations",
 }
 
 
@@ -54,6 +56,7 @@ def test_steps_and_types(definitions: dict[str, Any]) -> None:
         "PrepareLocationData": "Processing",
         "TrainChatbot": "Training",
         "EvaluateChatbot": "Processing",
+        "ComputeChatbotBaseline": "Processing",
         "ChatbotQualityGate": "Condition",
         "FindChatbotVersion": "Lambda",
         "CheckChatbotIsNew": "Condition",
@@ -62,6 +65,7 @@ def test_steps_and_types(definitions: dict[str, Any]) -> None:
         "DeployChatbot": "Lambda",
         "TrainLocationClassifier": "Training",
         "EvaluateClassifier": "Processing",
+        "ComputeClassifierBaseline": "Processing",
         "ClassifierQualityGate": "Condition",
         "FindClassifierVersion": "Lambda",
         "CheckClassifierIsNew": "Condition",
@@ -97,6 +101,7 @@ def test_edges_are_the_designed_dag(definitions: dict[str, Any]) -> None:
             (f"{model}QualityGate", f"Find{model}Version", "pass"),
             (f"Find{model}Version", f"Check{model}IsNew", ""),
             (f"Check{model}IsNew", f"Register{model}", "pass"),
+            (f"Compute{model}Baseline", f"Register{model}", ""),
             (f"Register{model}", f"Check{model}Approval", ""),
             (f"Check{model}Approval", f"Deploy{model}", "pass"),
         }
@@ -109,13 +114,21 @@ def test_edges_are_the_designed_dag(definitions: dict[str, Any]) -> None:
             (f"Deploy{this}", verdicts["deployed"][0], ""),
             (f"Check{this}IsNew", verdicts["known"][0], "fail"),  # already in the group: a leaf too
         }
-        for check, fail in verdicts.values():
-            # Each verdict reads the other model's report and waits for the analytics steps.
+        other = "Classifier" if model == "chatbot" else "Chatbot"
+        for leaf, (check, fail) in verdicts.items():
+            # Each verdict reads the other model's report and waits for the analytics steps and both
+            # drift baselines (a Fail step must not strand them). Drawn as the transitive reduction:
+            # ComputeChatbotBaseline reads EvaluateChatbot's replies, so that edge implies the report's;
+            # after a register, the model's own baseline is implied (RegisterX reads it).
             expected |= {
-                (evaluate_other, check, ""),
                 ("ExtractEntities", check, ""),
                 ("ClassifyThemes", check, ""),
+                (f"Compute{other}Baseline", check, ""),
             }
+            if evaluate_other == "EvaluateClassifier":
+                expected.add((evaluate_other, check, ""))
+            if leaf in ("failed", "known"):  # no RegisterX on the way
+                expected.add((f"Compute{this}Baseline", check, ""))
             expected.add((check, fail, "fail"))
     # The classifier's batch transform (on in every environment) over CleanSubtitles' cues, which the
     # classifier's verdicts after registration wait for.
@@ -125,6 +138,12 @@ def test_edges_are_the_designed_dag(definitions: dict[str, Any]) -> None:
         ("CleanSubtitles", "ClassifySubtitleLines", ""),
         ("ClassifySubtitleLines", names.VERDICT_STEPS["classifier"]["registered"][0], ""),
         ("ClassifySubtitleLines", names.VERDICT_STEPS["classifier"]["deployed"][0], ""),
+    }
+    # The drift baselines: the chatbot's profiles the replies EvaluateChatbot generated, the classifier's
+    # runs the trained model; each registered version carries its own.
+    expected |= {
+        ("EvaluateChatbot", "ComputeChatbotBaseline", ""),
+        ("TrainLocationClassifier", "ComputeClassifierBaseline", ""),
     }
     # conf/local.yaml tunes the classifier: TuneLocationClassifier in TrainLocationClassifier's place.
     tuned = {tuple(n.replace("TrainLocation", "TuneLocation") for n in edge) for edge in expected}
@@ -380,6 +399,25 @@ def test_register_points_metrics_at_evaluation_json_and_takes_approval_from_a_pa
     assert spec["Containers"][0]["ModelDataUrl"] == {
         "Get": "Steps.TrainLocationClassifier.ModelArtifacts.S3ModelArtifacts"
     }
+
+
+@pytest.mark.parametrize("model", ["Chatbot", "Classifier"])
+def test_register_carries_the_drift_baseline_its_own_run_computed(
+    definitions: dict[str, Any], model: str
+) -> None:
+    steps = steps_by_name(definitions["dev"])
+    quality = steps[f"Register{model}"]["Arguments"]["DriftCheckBaselines"]["ModelDataQuality"]
+    for key, file in (("Statistics", "statistics.json"), ("Constraints", "constraints.json")):
+        values = quality[key]["S3Uri"]["Std:Join"]["Values"]
+        folder = f"Steps.Compute{model}Baseline.ProcessingOutputConfig.Outputs['baseline'].S3Output.S3Uri"
+        assert values == [{"Get": folder}, file]
+        assert quality[key]["ContentType"] == "application/json"
+    job = steps[f"Compute{model}Baseline"]["Arguments"]
+    argv = job["AppSpecification"]["ContainerArguments"]
+    assert job["AppSpecification"]["ContainerEntrypoint"][-1].endswith("containers/monitoring/baseline.py")
+    assert argv[argv.index("--alpha") + 1] == "0.001"
+    assert ("--responses" in argv) == (model == "Chatbot")  # the chatbot's replies come from its evaluation
+    assert ("--model-dir" in argv) == (model == "Classifier")
 
 
 def test_deploy_steps_invoke_the_deploy_handler_per_environment(definitions: dict[str, Any]) -> None:

@@ -17,7 +17,7 @@ from containers.common.io import read_json, read_jsonl_dir
 from containers.monitoring.capture import CaptureWriter
 from model_registry.local import LocalRegistry
 from model_registry.local_endpoints import EndpointPool
-from pipelines.local.monitoring import datasets_of, format_results, monitor_local
+from pipelines.local.monitoring import datasets_of, format_results, monitor_local, pipeline_baseline
 from tests.containers.monitoring import traffic
 from tests.pipelines.local.conftest import FullRun
 from tests.pipelines.local.test_e2e import CLASSIFIER_ENDPOINT
@@ -59,7 +59,14 @@ def test_traffic_like_the_held_out_data_has_no_violations(home: Path) -> None:
     out = home / "monitoring" / CLASSIFIER_ENDPOINT / "latest"
     assert read_json(out / "constraint_violations.json") == {"violations": []}
     assert (out / "report.html").is_file() and (out / "metrics" / "metrics.jsonl").is_file()
-    assert (home / "monitoring" / CLASSIFIER_ENDPOINT / "baseline-v1" / "statistics.json").is_file()
+    # The baseline is the one the run's ComputeClassifierBaseline step wrote beside the model.
+    registry = LocalRegistry(home / "registry.db")
+    version = registry.get(registry.endpoint(CLASSIFIER_ENDPOINT).group, 1)
+    computed = pipeline_baseline(version.model_data_url, "classifier")
+    assert computed is not None and {"statistics.json", "constraints.json", "vocabulary.json"} <= {
+        p.name for p in computed.iterdir()
+    }
+    assert not (home / "monitoring" / CLASSIFIER_ENDPOINT / "baseline-v1").exists()
     assert "40 records, no violations" in format_results([result])
 
 
