@@ -38,8 +38,8 @@ from containers.common.cli import add_flag
 from containers.common.errors import run_main
 from containers.common.io import read_jsonl, read_jsonl_dir, resolve_model_dir, setup_logging, write_json
 from containers.monitoring.drift import DriftSettings
-from containers.monitoring.profile import baseline_constraints, baseline_statistics
 from containers.monitoring.signals import input_signals, response_signals, training_vocabulary
+from containers.monitoring.stats_files import baseline_constraints, baseline_statistics
 from containers.processing.characters import Cast, load_cast
 
 LOG = logging.getLogger("baseline")

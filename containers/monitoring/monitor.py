@@ -38,8 +38,8 @@ from containers.common.errors import MissingInputError, run_main
 from containers.common.io import read_json, setup_logging, write_json
 from containers.monitoring import outputs
 from containers.monitoring.capture import capture_files, read_events
-from containers.monitoring.profile import compare, settings_from
 from containers.monitoring.signals import UnreadableRecord, record_signals
+from containers.monitoring.stats_files import compare, settings_from
 from containers.processing.characters import Cast, load_cast
 
 LOG = logging.getLogger("monitor")

@@ -1,5 +1,8 @@
 """Statistics and constraints in Model Monitor's file forms, and the comparison that yields violations.
 
+(Not named profile.py: the scripts run as files, and a profile.py beside them would shadow the standard
+library's `profile`, which torch imports.)
+
 statistics.json: `{"version": 0.0, "dataset": {"item_count"}, "features": [...]}`, a feature being
 `{"name", "inferred_type": "Integral"|"Fractional"|"String", "numerical_statistics": {"common":
 {"num_present", "num_missing"}, "mean", "sum", "std_dev", "min", "max", "distribution": {"histogram":
