@@ -28,10 +28,11 @@ from model_registry.local import LocalRegistry
 from model_registry.settings import model_of
 from model_registry.types import Endpoint
 from project.defaults import REGISTRY_DB_NAME
-from steps.baseline import BASELINE_OUTPUT
 from steps.names import MODEL_STEPS
 
 LOG = logging.getLogger("pipelines.local.monitoring")
+# The Compute*Baseline steps' output name (steps/baseline.py; not imported: it loads the SageMaker SDK).
+BASELINE_OUTPUT = "baseline"
 SPLITS = {"chatbot": "chatbot", "classifier": "classifier"}  # dataset folder prefixes (docs/contracts.md)
 
 

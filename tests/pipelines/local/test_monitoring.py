@@ -52,6 +52,13 @@ def home(full_run: tuple[FullRun, object, str]) -> Path:
     return runner.home
 
 
+def test_the_baseline_folder_is_the_one_the_pipeline_step_writes() -> None:
+    from pipelines.local import monitoring
+    from steps import baseline
+
+    assert monitoring.BASELINE_OUTPUT == baseline.BASELINE_OUTPUT
+
+
 def test_traffic_like_the_held_out_data_has_no_violations(home: Path) -> None:
     send(home, held_out_texts(home), 40, seed=1)
     [result] = monitor_local(home, CLASSIFIER_ENDPOINT)
