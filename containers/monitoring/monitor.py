@@ -26,7 +26,7 @@ import logging
 import os
 import sys
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -72,6 +72,7 @@ class MonitorArguments:
     metrics_dir: Path
     start: datetime | None
     end: datetime | None
+    window_hours: int | None
     endpoint_name: str
     schedule_name: str
     alpha: float | None
@@ -79,6 +80,11 @@ class MonitorArguments:
     publish_metrics: bool
 
     def __post_init__(self) -> None:
+        if self.window_hours is not None:
+            if self.window_hours < 1 or self.end is None or self.start is not None:
+                raise ValueError("--window-hours N (N >= 1) goes with --end and without --start")
+            # A schedule knows only when it fires (--end); the window is the hours before it.
+            object.__setattr__(self, "start", self.end - timedelta(hours=self.window_hours))
         if self.start and self.end and self.start >= self.end:
             raise ValueError(f"--start {self.start.isoformat()} must be before --end {self.end.isoformat()}")
         if self.alpha is not None and not 0 < self.alpha < 0.5:
@@ -112,6 +118,7 @@ def parse_args(argv: list[str] | None = None, env: dict[str, str] | None = None)
     add_flag(parser, "--metrics-dir", type=Path, default=Path("/opt/ml/output/metrics/cloudwatch"))
     add_flag(parser, "--start", type=parse_time, default=parse_time(env.get("start_time")))
     add_flag(parser, "--end", type=parse_time, default=parse_time(env.get("end_time")))
+    add_flag(parser, "--window-hours", type=int, default=None, help="the window: these hours before --end")
     add_flag(parser, "--endpoint-name", default=env.get("sagemaker_endpoint_name", ""))
     add_flag(
         parser, "--schedule-name", default=env.get("sagemaker_monitoring_schedule_name", "drift-schedule")

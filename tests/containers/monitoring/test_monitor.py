@@ -142,6 +142,15 @@ def test_the_window_bounds_select_hours_and_events(tmp_path: Path, baseline_dir:
     assert result["statistics"]["window"]["files"] == 1
 
 
+def test_a_schedule_gives_the_end_and_the_window_hours() -> None:
+    args = monitor.parse_args(
+        ["--model", "classifier", "--end", "2026-11-30T04:15:00Z", "--window-hours", "2"], env={}
+    )
+    assert (args.start.hour, args.start.minute, args.end.hour) == (2, 15, 4)
+    with pytest.raises(ValueError, match="goes with --end and without --start"):
+        monitor.parse_args(["--model", "classifier", "--window-hours", "1"], env={})
+
+
 def test_model_monitor_environment_gives_the_defaults() -> None:
     env = {
         "dataset_source": "/opt/ml/processing/endpointdata",

@@ -1,0 +1,77 @@
+"""The monitoring schedule without Model Monitor: a Scheduler universal target that starts the job."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import boto3
+import botocore.session
+from botocore.validate import ParamValidator
+
+from conf import load_config
+from containers.monitoring import monitor
+from model_registry import monitoring_schedule as ms
+
+IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/stranger-things-nlp-processing:abc"
+ROLE = "arn:aws:iam::123456789012:role/StrangerThingsNlpSageMakerExecution"
+SCHEDULER_ROLE = "arn:aws:iam::123456789012:role/stranger-things-nlp-dev-scheduler"
+CODE = "s3://stranger-things-nlp-artifacts/stranger-things-nlp/code/0123456789ab/"
+CAPTURE = "s3://stranger-things-nlp-artifacts/stranger-things-nlp/dev/data-capture/classifier/stranger-things-nlp-dev-classifier/"
+BASELINE = (
+    "s3://stranger-things-nlp-artifacts/stranger-things-nlp/dev/runs/x/ComputeClassifierBaseline/baseline/"
+)
+# What the Scheduler substitutes for the context attributes when the schedule fires.
+FIRED = {ms.EXECUTION_ID: "0f8fad5b-d9cb-469f-a165-70867728950e", ms.SCHEDULED_TIME: "2026-11-30T04:15:00Z"}
+
+
+def request() -> dict[str, Any]:
+    cfg = load_config("dev")
+    return ms.schedule_request(cfg, "classifier", IMAGE, ROLE, SCHEDULER_ROLE, CODE, CAPTURE, BASELINE)
+
+
+def fired_job() -> dict[str, Any]:
+    text = request()["Target"]["Input"]
+    for attribute, value in FIRED.items():
+        text = text.replace(attribute, value)
+    return json.loads(text)
+
+
+def test_the_job_a_firing_starts_is_a_valid_create_processing_job_request() -> None:
+    model = botocore.session.get_session().get_service_model("sagemaker")
+    shape = model.operation_model("CreateProcessingJob").input_shape
+    report = ParamValidator().validate(fired_job(), shape)
+    assert not report.has_errors(), report.generate_report()
+    name = fired_job()["ProcessingJobName"]
+    assert re.fullmatch(shape.members["ProcessingJobName"].metadata["pattern"], name), name
+    assert len(name) <= shape.members["ProcessingJobName"].metadata["max"]
+
+
+def test_the_job_checks_the_hour_before_the_firing_and_publishes_its_figures() -> None:
+    job = fired_job()
+    args = monitor.parse_args(job["AppSpecification"]["ContainerArguments"], env={})
+    assert (args.start.isoformat(), args.end.isoformat()) == (
+        "2026-11-30T03:15:00+00:00",
+        "2026-11-30T04:15:00+00:00",
+    )
+    assert (args.endpoint_name, args.schedule_name) == (
+        "stranger-things-nlp-dev-classifier",
+        "stranger-things-nlp-dev-classifier-drift",
+    )
+    assert args.publish_metrics is True and args.alpha == 0.001
+    mounts = {
+        i["InputName"]: (i["S3Input"]["S3Uri"], i["S3Input"]["LocalPath"]) for i in job["ProcessingInputs"]
+    }
+    assert mounts["endpoint"] == (CAPTURE, str(args.capture))
+    assert mounts["baseline"] == (BASELINE, str(args.baseline_dir))
+    assert job["AppSpecification"]["ContainerEntrypoint"][1].startswith(mounts["code"][1] + "/containers/")
+
+
+def test_the_schedule_goes_through_the_scheduler_api(aws: boto3.session.Session) -> None:
+    client = aws.client("scheduler")
+    client.create_schedule(**request())
+    stored = client.get_schedule(Name="stranger-things-nlp-dev-classifier-drift")
+    assert stored["ScheduleExpression"] == "cron(15 * * * ? *)"
+    assert stored["Target"]["Arn"] == "arn:aws:scheduler:::aws-sdk:sagemaker:createProcessingJob"
+    assert ms.EXECUTION_ID in stored["Target"]["Input"] and ms.SCHEDULED_TIME in stored["Target"]["Input"]
