@@ -469,6 +469,21 @@ class MonitoringConfig(Strict):
     )
 
 
+class MlflowConfig(Strict):
+    """Experiment tracking on SageMaker managed MLflow (the tracking server lives in the infra stacks).
+
+    Set `tracking_server_arn` and the pipeline carries MlflowConfig, and the training and evaluation jobs
+    get MLFLOW_TRACKING_URI (the ARN: the sagemaker-mlflow plugin resolves it) unless network isolation
+    is on: an isolated job cannot reach the server, its output folder is logged afterwards instead.
+    """
+
+    tracking_server_arn: str | None = Field(
+        default=None,
+        pattern=r"^arn:aws[a-z\-]*:sagemaker:[a-z0-9\-]*:[0-9]{12}:mlflow-(app|tracking-server)/.+$",
+    )
+    artifact_store_uri: str | None = Field(default=None, pattern=r"^s3://[^/]+(/.*)?$")
+
+
 class DeploymentConfig(Strict):
     """Waits and rollback alarms of every endpoint; the strategy is per endpoint (serving.strategy)."""
 
@@ -505,4 +520,5 @@ class Config(Strict):
     deployment: DeploymentConfig = DeploymentConfig()
     delivery: DeliveryConfig = DeliveryConfig()
     monitoring: MonitoringConfig = MonitoringConfig()
+    mlflow: MlflowConfig = MlflowConfig()
     cache_expire_after: str = Field(default="P30D", pattern=r"^P")

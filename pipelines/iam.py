@@ -123,7 +123,7 @@ def execution_role_policy(cfg: Config) -> dict[str, Any]:
             },
         },
     ]
-    statements += _kms_statements(cfg) + _vpc_statements(cfg)
+    statements += _kms_statements(cfg) + _vpc_statements(cfg) + _mlflow_statements(cfg)
     return {"Version": "2012-10-17", "Statement": statements}
 
 
@@ -215,6 +215,43 @@ def pipeline_role_policy(cfg: Config) -> dict[str, Any]:
             {**kms, "Sid": "GrantJobsTheProjectKey", "Action": ["kms:CreateGrant", "kms:DescribeKey"]}
         )
     return {"Version": "2012-10-17", "Statement": statements}
+
+
+# What containers/common/tracking.py calls through the MLflow client (Service Authorization Reference,
+# "Actions defined by Amazon SageMaker with MLflow", prefix sagemaker-mlflow).
+MLFLOW_ACTIONS = (
+    "sagemaker-mlflow:CreateExperiment",
+    "sagemaker-mlflow:CreateRun",
+    "sagemaker-mlflow:GetExperimentByName",
+    "sagemaker-mlflow:GetRun",
+    "sagemaker-mlflow:LogBatch",
+    "sagemaker-mlflow:LogMetric",
+    "sagemaker-mlflow:LogParam",
+    "sagemaker-mlflow:SetTag",
+    "sagemaker-mlflow:UpdateRun",
+)
+
+
+def _mlflow_statements(cfg: Config) -> list[dict[str, Any]]:
+    """Training and evaluation jobs log to the tracking server; artifacts go to its artifact store."""
+    arn = cfg.mlflow.tracking_server_arn
+    if not arn:
+        return []
+    statements: list[dict[str, Any]] = [
+        {"Sid": "ExperimentTracking", "Effect": "Allow", "Action": list(MLFLOW_ACTIONS), "Resource": [arn]}
+    ]
+    store = _split_s3(cfg.mlflow.artifact_store_uri or "")
+    if store:
+        bucket, prefix = store
+        statements.append(
+            {
+                "Sid": "ExperimentArtifacts",
+                "Effect": "Allow",
+                "Action": ["s3:PutObject"],
+                "Resource": [f"arn:aws:s3:::{bucket}/{prefix + '/' if prefix else ''}*"],
+            }
+        )
+    return statements
 
 
 def _kms_statements(cfg: Config) -> list[dict[str, Any]]:

@@ -147,4 +147,17 @@ def get_pipeline(
         steps=steps,
         sagemaker_session=session,
         pipeline_experiment_config=None,
+        mlflow_config=_mlflow_config(cfg),
+    )
+
+
+def _mlflow_config(cfg: Config) -> Any:
+    """The pipeline's MlflowConfig when config names a SageMaker managed MLflow tracking server."""
+    if not cfg.mlflow.tracking_server_arn:
+        return None
+    from sagemaker.core.shapes.shapes import MlflowConfig
+
+    return MlflowConfig(
+        mlflow_resource_arn=cfg.mlflow.tracking_server_arn,
+        mlflow_experiment_name=pipeline_name(cfg.project.name, cfg.env),
     )

@@ -160,6 +160,16 @@ class StepContext:
             raise ValueError("a cached step must name the input folders it reads (its cache key)")
         return {fingerprint_env_name(folder): self.data_fingerprint(folder) for folder in folders}
 
+    def tracking_environment(self, model: str) -> dict[str, str]:
+        """MLFLOW_TRACKING_URI / MLFLOW_EXPERIMENT_NAME for a training or evaluation job of `model`, when
+        config names a tracking server and the job can reach it (not under network isolation: such a
+        job leaves its output folder, logged afterwards by containers/common/tracking.py)."""
+        arn = self.cfg.mlflow.tracking_server_arn
+        if not arn or self.cfg.security.network_isolation:
+            return {}
+        project = self.cfg.project.name
+        return {"MLFLOW_TRACKING_URI": arn, "MLFLOW_EXPERIMENT_NAME": f"{project}-{self.cfg.env}-{model}"}
+
     def cache_config(self) -> CacheConfig:
         return CacheConfig(enable_caching=True, expire_after=self.cfg.cache_expire_after)
 

@@ -62,6 +62,7 @@ def build_evaluate_step(
         outputs=[out],
         image_uri=ctx.images.evaluation[model],
         instance_type=instance_type,
+        environment=ctx.tracking_environment(model),
     )
     return processing_step(
         ctx,

@@ -126,7 +126,7 @@ def training_request(ctx: StepContext, model: str, prepare_step: RequestStep) ->
         "EnableNetworkIsolation": cfg.security.network_isolation,
         # The hash of the folder this model is built from is part of the cache key (Environment is),
         # and of the checkpoint path; the other folders' data does not touch either.
-        "Environment": ctx.fingerprint_environment((data_folder,)),
+        "Environment": {**ctx.fingerprint_environment((data_folder,)), **ctx.tracking_environment(model)},
     }
     if model_cfg.spot.enabled:
         request["EnableManagedSpotTraining"] = True
