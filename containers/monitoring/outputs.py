@@ -14,6 +14,7 @@ from __future__ import annotations
 import html
 import json
 from datetime import UTC, datetime
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -93,6 +94,23 @@ def publish_metrics(lines: list[dict[str, Any]], region: str | None = None) -> i
     return len(lines)
 
 
+def bin_labels(edges: list[float]) -> list[str]:
+    """What each numeric bin holds, for a person ('<= 2', '3', '4 to 5', '> 7'; bin i is (e[i-1], e[i]])."""
+
+    def fmt(x: float) -> str:
+        return f"{x:g}" if float(x).is_integer() else f"{x:.3g}"
+
+    def between(low: float, high: float) -> str:
+        if float(low).is_integer() and float(high).is_integer():  # counts: say which whole numbers
+            return fmt(high) if high - low == 1 else f"{fmt(low + 1)} to {fmt(high)}"
+        return f"over {fmt(low)} to {fmt(high)}"
+
+    if not edges:
+        return ["all"]
+    labels = [f"<= {fmt(edges[0])}"] + [between(low, high) for low, high in pairwise(edges)]
+    return [*labels, f"> {fmt(edges[-1])}"]
+
+
 def _bar(share: float) -> str:
     return f'<span class="bar" style="width:{max(share * 200, 1):.0f}px"></span>'
 
@@ -108,10 +126,11 @@ def _feature_rows(baseline: dict[str, Any], window: dict[str, Any]) -> str:
                 b["distribution"]["histogram"]["counts"],
                 w["distribution"]["histogram"]["counts"],
             )
+            labels = bin_labels(b["distribution"]["histogram"]["edges"])
             cells = "".join(
-                f"<tr><td>bin {i}</td><td>{_bar(cb / max(sum(hist_b), 1))}</td>"
+                f"<tr><td>{html.escape(label)}</td><td>{_bar(cb / max(sum(hist_b), 1))}</td>"
                 f"<td>{_bar(cw / max(sum(hist_w), 1))}</td></tr>"
-                for i, (cb, cw) in enumerate(zip(hist_b, hist_w, strict=True))
+                for label, cb, cw in zip(labels, hist_b, hist_w, strict=True)
             )
             summary = f"mean {w['mean']:.3f} (baseline {b['mean']:.3f})"
         else:

@@ -182,3 +182,10 @@ def test_scripts_run_as_files_and_document_their_flags(script: str, tmp_path: Pa
         cwd=tmp_path,
     )
     assert done.stdout.startswith("usage: ") and "--model" in done.stdout and "--output-dir" in done.stdout
+
+
+def test_report_bins_say_which_values_they_hold() -> None:
+    from containers.monitoring.outputs import bin_labels
+
+    assert bin_labels([2.0, 3.0, 5.0]) == ["<= 2", "3", "4 to 5", "> 5"]  # word counts
+    assert bin_labels([0.05, 0.333]) == ["<= 0.05", "over 0.05 to 0.333", "> 0.333"]  # rates
