@@ -18,8 +18,10 @@ STORE = "s3://stranger-things-mlflow/artifacts"
 
 def tracked(network_isolation: bool = False) -> Any:
     overrides: dict[str, Any] = {"mlflow": {"tracking_server_arn": ARN, "artifact_store_uri": STORE}}
-    if network_isolation:
+    if network_isolation:  # an isolated job cannot download a Hub model either: models from S3
         overrides["security"] = {"network_isolation": True}
+        for section in ("chatbot", "classifier", "themes"):
+            overrides[section] = {"model_id": f"s3://stranger-things-nlp-artifacts/models/{section}/"}
     return load_config("dev", overrides=overrides)
 
 
