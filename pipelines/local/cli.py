@@ -234,6 +234,7 @@ def cmd_mlflow_sync(args: argparse.Namespace) -> int:
 
 
 def cmd_serve_local(args: argparse.Namespace) -> int:
+    from containers.monitoring.capture import CaptureWriter
     from model_registry.local import LocalRegistry
     from pipelines.local.server import PortInUseError, make_server
 
@@ -242,7 +243,11 @@ def cmd_serve_local(args: argparse.Namespace) -> int:
     registry = LocalRegistry(args.home / "registry.db")
     limits = serverless_limits()
     try:
-        server = make_server(registry, args.host, args.port, preload=True, max_concurrency=limits)
+        # Data capture as the SageMaker endpoints have it (100 %), for `make monitor-local`.
+        capture = CaptureWriter(args.home / "capture")
+        server = make_server(  # binds first
+            registry, args.host, args.port, preload=True, max_concurrency=limits, capture=capture
+        )
     except PortInUseError as exc:
         print(f"serve-local: {exc}", file=sys.stderr)
         return 2

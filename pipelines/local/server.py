@@ -47,6 +47,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
+from containers.monitoring.capture import CaptureWriter
 from model_registry.local import LocalRegistry
 from model_registry.local_endpoints import EndpointPool, RequestError
 from model_registry.serverless import THROTTLING_CODE, THROTTLING_STATUS
@@ -345,15 +346,18 @@ def make_server(
     port: int = 8080,
     preload: bool = False,
     max_concurrency: dict[str, int] | None = None,
+    capture: CaptureWriter | None = None,
 ) -> LocalServer:
     """A server (not yet serving) over the registry's endpoints; port 0 picks a free port.
 
     The port is bound first (PortInUseError, in one line, before anything loads). `preload` then loads
     every endpoint's model, so the first request is not the slow one and a broken model folder shows up
-    at start (logged; the other endpoints still serve).
+    at start (logged; the other endpoints still serve). With `capture`, every answered invocation is
+    recorded as SageMaker's data capture records it (serve-local: `<home>/capture`, what
+    `make monitor-local` reads).
     """
     sock = bind(host, port)
-    pool = EndpointPool(registry)
+    pool = EndpointPool(registry, capture=capture)
     if preload:
         for name in pool.names():
             try:

@@ -78,3 +78,27 @@ def test_client_errors_get_4xx_with_the_handlers_message(base_url: str) -> None:
 def test_ping_without_endpoints_is_unavailable(tmp_path) -> None:  # type: ignore[no-untyped-def]
     for base in serve(LocalRegistry(tmp_path / "registry.db")):
         assert call(base, "/ping") == (503, {"status": "NoEndpoints", "endpoints": []})
+
+
+def test_served_invocations_are_captured_as_sagemaker_captures_them(demo: DemoRunner, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """What serve-local writes (its CaptureWriter) reads back as SageMaker capture, in its layout."""
+    from containers.monitoring.capture import CaptureWriter, capture_files, read_events
+
+    result, output = demo.run()
+    assert result.ok, output
+    server = make_server(
+        LocalRegistry(demo.home / "registry.db"), "127.0.0.1", 0, capture=CaptureWriter(tmp_path)
+    ).start()
+    try:
+        base = f"http://127.0.0.1:{server.server_address[1]}"
+        assert call(base, f"/endpoints/{demo_project.ENDPOINT}/invocations", {"text": "hello"})[0] == 200
+        assert call(base, f"/endpoints/{demo_project.ENDPOINT}/invocations", {"txt": "bad"})[0] == 400
+    finally:
+        server.shutdown()
+        server.server_close()
+    [file] = capture_files(tmp_path)
+    assert file.relative_to(tmp_path).parts[:2] == (demo_project.ENDPOINT, "AllTraffic")
+    events, errors = read_events([file])
+    assert errors == [] and [(e.request, e.response) for e in events] == [
+        ({"text": "hello"}, {"echo": "hello", "words": 5})
+    ]
