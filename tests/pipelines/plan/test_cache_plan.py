@@ -50,9 +50,11 @@ JOBS = {
     "PrepareChatbotData",
     "TrainChatbot",
     "EvaluateChatbot",
+    "ComputeChatbotBaseline",
     "PrepareLocationData",
-    "TuneLocationClassifier",
+    "TuneLocationClassifier",  # conf/local.yaml tunes the classifier
     "EvaluateClassifier",
+    "ComputeClassifierBaseline",
 }
 
 
@@ -60,8 +62,8 @@ def test_an_unchanged_tree_and_data_hit_every_cached_step(definitions: dict[str,
     plans = plan_execution(run_of(definitions["local"], data), run_of(definitions["local"], data))
     status = by_status(plans)
     assert status[HIT] == JOBS
-    # uncached by design: FingerprintData computes the data keys; the batch transform's key would hold a
-    # per-execution model name (see steps/transform.py), so it runs every time
+    # Uncached by design: FingerprintData computes the data keys; the batch transform has no CacheConfig
+    # (its key would hold a per-execution ModelName, steps/transform.py).
     assert status[RUNS] == {"FingerprintData", "ClassifySubtitleLines"}
     assert RECOMPUTE not in status
     assert all(plan.status == NO_JOB for plan in plans if plan.type in ("Condition", "Fail", "RegisterModel"))
@@ -82,7 +84,7 @@ def test_a_changed_hyperparameter_recomputes_that_models_training_and_downstream
         int(train["Arguments"]["HyperParameters"]["lora_r"]) * 2
     )
     plans = plan_execution(run_of(current, data), run_of(previous, data))
-    assert by_status(plans)[RECOMPUTE] == {"TrainChatbot", "EvaluateChatbot"}
+    assert by_status(plans)[RECOMPUTE] == {"TrainChatbot", "EvaluateChatbot", "ComputeChatbotBaseline"}
     why = reasons(plans)
     assert any(r.startswith("hyperparameter lora_r ") for r in why["TrainChatbot"])
     assert why["EvaluateChatbot"] == ("upstream TrainChatbot recomputes",)
@@ -92,7 +94,11 @@ def test_a_changed_parameter_default_is_a_changed_argument(definitions: dict[str
     definition = definitions["local"]
     epochs = next(p["DefaultValue"] for p in definition["Parameters"] if p["Name"] == "ClassifierEpochs")
     plans = plan_execution(run_of(definition, data, ClassifierEpochs=epochs + 1), run_of(definition, data))
-    assert by_status(plans)[RECOMPUTE] == {"TuneLocationClassifier", "EvaluateClassifier"}
+    assert by_status(plans)[RECOMPUTE] == {
+        "TuneLocationClassifier",
+        "EvaluateClassifier",
+        "ComputeClassifierBaseline",
+    }
     assert any("epochs" in r for r in reasons(plans)["TuneLocationClassifier"])
 
 
@@ -111,6 +117,7 @@ def test_a_changed_location_file_recomputes_only_the_classifier_branch(
         "PrepareLocationData",
         "TuneLocationClassifier",
         "EvaluateClassifier",
+        "ComputeClassifierBaseline",
     }
     assert any(r.startswith("data locations/ changed") for r in reasons(plans)["PrepareLocationData"])
     assert by_status(plans)[HIT] == JOBS - by_status(plans)[RECOMPUTE]
@@ -146,7 +153,7 @@ def _definition(root: Path) -> dict[str, Any]:
         # decoding.py is run by CleanSubtitles only: it and the two steps that read its output.
         ("containers/processing/decoding.py", {"CleanSubtitles", "ExtractEntities", "ClassifyThemes"}),
         # chat_data.py is imported by the chatbot's training and evaluation, nothing else.
-        ("containers/training/chat_data.py", {"TrainChatbot", "EvaluateChatbot"}),
+        ("containers/training/chat_data.py", {"TrainChatbot", "EvaluateChatbot", "ComputeChatbotBaseline"}),
         # a conf file the jobs read: themes.yaml is read by ClassifyThemes alone.
         ("conf/themes.yaml", {"ClassifyThemes"}),
     ],
