@@ -53,12 +53,17 @@ def _scope(definition: dict[str, Any], tmp_path: Path, model: str) -> tuple[Scop
     train, evaluate = names.MODEL_STEPS[model]["train"], names.MODEL_STEPS[model]["evaluate"]
     assert train in steps and evaluate in steps
     evaluation_output = {"OutputName": "evaluation", "S3Output": {"S3Uri": "s3://bucket/run-7/evaluation"}}
+    baseline_output = {"OutputName": "baseline", "S3Output": {"S3Uri": "s3://bucket/run-7/baseline"}}
     scope = Scope(
         parameters={p["Name"]: p.get("DefaultValue") for p in definition["Parameters"]},
         execution={"PipelineExecutionId": "run-7", "PipelineExecutionArn": "arn:run-7"},
         steps={
             train: {"ModelArtifacts": {"S3ModelArtifacts": "s3://bucket/run-7/model.tar.gz"}},
             evaluate: {"ProcessingOutputConfig": {"Outputs": [evaluation_output]}},
+            # RegisterX also names the drift baseline (DriftCheckBaselines), resolved with the rest.
+            f"Compute{model.capitalize()}Baseline": {
+                "ProcessingOutputConfig": {"Outputs": [baseline_output]}
+            },
         },
         property_files={
             names.FINGERPRINT_DATA: {"FingerprintFile": fingerprint},
