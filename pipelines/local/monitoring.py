@@ -50,10 +50,24 @@ class EndpointResult:
     note: str = ""
 
 
+def _run_folders(model_data_url: str) -> list[Path]:
+    """Folders that may hold the run's step outputs, nearest first: each parent of the model, and the
+    run's own folder (<prefix>/runs/<execution>) beside it. A tuned model lives under the fixed tuning
+    prefix (<env>/tuning/<step>/model, steps/tune.py), not under its execution's folder; a local run's
+    S3 mirror holds that one execution, so the single runs/<execution> folder is the run's."""
+    folders: list[Path] = []
+    for parent in Path(model_data_url).parents:
+        folders.append(parent)
+        executions = [p for p in (parent / "runs").glob("*") if p.is_dir()]
+        if len(executions) == 1:
+            folders.append(executions[0])
+    return folders
+
+
 def datasets_of(model_data_url: str, model: str) -> Path:
     """The Prepare step's output folder of the run that trained `model_data_url` (its S3 mirror)."""
     prepare = MODEL_STEPS[model]["prepare"]
-    for parent in Path(model_data_url).parents:
+    for parent in _run_folders(model_data_url):
         if (parent / prepare / f"{SPLITS[model]}_train").is_dir():
             return parent / prepare
     raise MonitoringSetupError(
@@ -65,7 +79,7 @@ def datasets_of(model_data_url: str, model: str) -> Path:
 def pipeline_baseline(model_data_url: str, model: str) -> Path | None:
     """The baseline folder the version's own run wrote (its Compute*Baseline step), if there is one."""
     step = MODEL_STEPS[model]["baseline"]
-    for parent in Path(model_data_url).parents:
+    for parent in _run_folders(model_data_url):
         folder = parent / step / BASELINE_OUTPUT
         if (folder / "statistics.json").is_file():
             return folder
