@@ -183,7 +183,8 @@ def test_unchanged_rerun_reuses_every_cacheable_step(full_run: tuple[FullRun, Ru
     # FingerprintData is uncached in the definition (it keys everything else): it runs, the rest is reused.
     assert cached.pop("FingerprintData") == ("Succeeded", "off")
     assert set(cached.values()) == {("Cached", "hit")}
-    assert len(cached) == 9  # 7 processing + 2 training steps; registration and deployment did not run
+    # 9 processing (2 are the drift baselines) + 2 training steps; registration and deployment did not run
+    assert len(cached) == 11
     # A fully cached run adds no model version: FindXVersion finds the same artifact and evaluation in
     # the group, so CheckXIsNew skips registration and deployment (the endpoint already serves it).
     registry = LocalRegistry(runner.home / "registry.db")
