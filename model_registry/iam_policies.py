@@ -1,4 +1,4 @@
-"""Least-privilege IAM documents for the deploy handler and the retraining scheduler (pure functions).
+"""Least-privilege IAM documents for the deploy handler and the two schedulers (pure functions).
 
 The operations stack (infra/templates/operations.yaml) declares these documents with intrinsics;
 tests/infra/test_policies.py renders them per environment and checks they are these, so a change here
@@ -170,3 +170,39 @@ def scheduler_policy(pipeline_arn: str) -> dict[str, Any]:
             }
         ],
     }
+
+
+def drift_scheduler_policy(
+    region: str,
+    account: str,
+    job_name_prefixes: list[str],
+    job_role_arn: str,
+    kms_key_id: str | None = None,
+) -> dict[str, Any]:
+    """What the drift monitoring schedules may do: start (and tag) the monitoring jobs, whose names
+    start with the given prefixes (model_registry/monitoring_schedule.job_name_prefix), as the job role.
+
+    CreateProcessingJob with Tags also needs sagemaker:AddTags on the job (Service Authorization
+    Reference, "Actions defined by Amazon SageMaker AI": CreateProcessingJob's dependent actions); a
+    job with a volume or output key needs a grant on that key, as the pipeline role's jobs do.
+    """
+    statements: list[dict[str, Any]] = [
+        {
+            "Sid": "StartDriftMonitoringJobs",
+            "Effect": "Allow",
+            "Action": ["sagemaker:AddTags", "sagemaker:CreateProcessingJob"],
+            "Resource": [
+                _arn("sagemaker", region, account, f"processing-job/{p}*") for p in job_name_prefixes
+            ],
+        },
+        {
+            "Sid": "PassJobRoleToSageMaker",
+            "Effect": "Allow",
+            "Action": ["iam:PassRole"],
+            "Resource": job_role_arn,
+            "Condition": {"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}},
+        },
+    ]
+    if kms_key_id:
+        statements.append({**_kms_statement(region, account, kms_key_id), "Sid": "GrantJobsTheProjectKey"})
+    return {"Version": VERSION, "Statement": statements}

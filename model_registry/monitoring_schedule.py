@@ -13,7 +13,11 @@ Scheduler guide) with the monitoring job of containers/monitoring/monitor.py:
   (the job reads only the window's hour folders) and the baseline
   of the version the endpoint serves (its DriftCheckBaselines folder, passed by whoever deploys it);
 - the job publishes its figures with cloudwatch:PutMetricData (`--publish-metrics true`) and writes
-  statistics.json, constraint_violations.json and report.html under the monitoring prefix.
+  statistics.json, constraint_violations.json and report.html under the monitoring prefix;
+- it runs with the pipeline jobs' key (volumes, outputs) and VPC from conf `security`, but never with
+  network isolation: the job calls cloudwatch:PutMetricData itself (an isolated container reaches no
+  AWS API), and it runs the project's own code on capture files, loading no model, which is what
+  isolation guards against. In a VPC, PutMetricData needs a `monitoring` interface endpoint or NAT.
 
 What this module does not do yet: create or update the schedule when a version is deployed (the deploy
 handler knows the version and so its baseline), and copy only the window's hours (the processing input
@@ -59,7 +63,7 @@ def processing_job_request(
     endpoint = endpoint_name(project.name, model, cfg.env)
     schedule = monitoring_schedule_name(project.name, cfg.env, model)
     output_uri = f"s3://{project.bucket}/{project.prefix}/{cfg.env}/monitoring/{endpoint}"
-    return {
+    request: dict[str, Any] = {
         "ProcessingJobName": job_name_prefix(cfg, model) + EXECUTION_ID,
         "RoleArn": role_arn,
         "AppSpecification": {
@@ -117,6 +121,23 @@ def processing_job_request(
         "Environment": {"AWS_DEFAULT_REGION": project.region},
         "Tags": [{"Key": k, "Value": v} for k, v in sorted(project.tags.items())],
     }
+    _secure(cfg, request)
+    return request
+
+
+def _secure(cfg: Config, request: dict[str, Any]) -> None:
+    """The pipeline jobs' KMS key and VPC (steps/context.py); no network isolation (module docstring)."""
+    security = cfg.security
+    if security.kms_key_id:
+        request["ProcessingResources"]["ClusterConfig"]["VolumeKmsKeyId"] = security.kms_key_id
+        request["ProcessingOutputConfig"]["KmsKeyId"] = security.kms_key_id
+    network: dict[str, Any] = {"EnableNetworkIsolation": False}  # it publishes its own metrics
+    if security.subnets:
+        network["VpcConfig"] = {
+            "SecurityGroupIds": list(security.security_group_ids),
+            "Subnets": list(security.subnets),
+        }
+    request["NetworkConfig"] = network
 
 
 def _input(name: str, uri: str, path: str) -> dict[str, Any]:

@@ -65,6 +65,11 @@ def monitoring_schedule_name(project_name: str, env: str, model: str) -> str:
     return f"{project_name}-{env}-{model}-drift"
 
 
+def drift_scheduler_role_name(project_name: str, env: str) -> str:
+    """The role the drift monitoring schedules start their jobs as (not the retraining scheduler's)."""
+    return f"{project_name}-{env}-drift-scheduler"
+
+
 def violations_alarm_name(endpoint: str) -> str:
     """The alarm on the drift monitoring's constraint violations of `endpoint`."""
     return f"{endpoint}-drift-violations"

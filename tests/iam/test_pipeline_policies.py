@@ -25,6 +25,7 @@ LOG = logging.getLogger(__name__)
 KNOWN_UNUSED = {
     "job": {
         # Framework containers publish job metrics to CloudWatch themselves; nothing in the definition.
+        # The drift monitoring job's PutMetricData is checked in test_monitoring_policies.py.
         "JobMetricsOnlyInSageMakerNamespaces",
     },
     "pipeline": set(),
