@@ -217,17 +217,16 @@ def pipeline_role_policy(cfg: Config) -> dict[str, Any]:
     return {"Version": "2012-10-17", "Statement": statements}
 
 
-# What containers/common/tracking.py calls through the MLflow client (Service Authorization Reference,
-# "Actions defined by Amazon SageMaker with MLflow", prefix sagemaker-mlflow).
+# What containers/common/tracking.py calls through the MLflow client, recorded against MLflow's server
+# (tests/iam/test_mlflow_policies.py; Service Authorization Reference, "Actions defined by Amazon
+# SageMaker with MLflow": each action is named after the REST API message). Parameters, metrics and tags
+# all go in CreateRun/LogBatch; artifacts go to the artifact store directly (s3:PutObject below).
 MLFLOW_ACTIONS = (
     "sagemaker-mlflow:CreateExperiment",
     "sagemaker-mlflow:CreateRun",
     "sagemaker-mlflow:GetExperimentByName",
     "sagemaker-mlflow:GetRun",
     "sagemaker-mlflow:LogBatch",
-    "sagemaker-mlflow:LogMetric",
-    "sagemaker-mlflow:LogParam",
-    "sagemaker-mlflow:SetTag",
     "sagemaker-mlflow:UpdateRun",
 )
 
