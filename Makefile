@@ -189,6 +189,10 @@ reject-model: $(STAMP) ## Reject GROUP's VERSION (a live version rolls back); NO
 infra-params: $(STAMP) ## Write each stack's parameters for ENV, generated from conf (build/infra/ENV/)
 	$(PY) -m infra params --env $(ENV)
 
+.PHONY: infra-dashboard
+infra-dashboard: $(STAMP) ## Rewrite the dashboard in infra/templates/operations.yaml from model_registry/dashboard.py
+	$(PY) -m infra dashboard --write
+
 .PHONY: infra-diff
 infra-diff: $(STAMP) ## Show what deploy-infra would change in ENV (change sets, then deleted)
 	$(PY) -m infra diff $(INFRA_ARGS)

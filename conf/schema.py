@@ -482,6 +482,25 @@ class MlflowConfig(Strict):
         pattern=r"^arn:aws[a-z\-]*:sagemaker:[a-z0-9\-]*:[0-9]{12}:mlflow-(app|tracking-server)/.+$",
     )
     artifact_store_uri: str | None = Field(default=None, pattern=r"^s3://[^/]+(/.*)?$")
+    create_server: bool = Field(
+        default=False,
+        description="the operations stack creates the tracking server tracking_server_arn names "
+        "(artifact_store_uri is its store); false: the server exists already, the stacks only grant on it",
+    )
+    server_size: Literal["Small", "Medium", "Large"] = "Small"
+
+    @model_validator(mode="after")
+    def _server_to_create(self) -> MlflowConfig:
+        if self.create_server and not (
+            self.tracking_server_arn
+            and ":mlflow-tracking-server/" in self.tracking_server_arn
+            and self.artifact_store_uri
+        ):
+            raise ValueError(
+                "create_server needs tracking_server_arn (an mlflow-tracking-server ARN: the server's "
+                "name is its last part) and artifact_store_uri (the server's artifact store)"
+            )
+        return self
 
 
 class DeploymentConfig(Strict):

@@ -5,6 +5,7 @@ python -m infra diff    --env dev            # change sets only: what a deploy w
 python -m infra deploy  --env dev [--yes]    # change set, confirm, execute, wait, outputs
 python -m infra outputs --env dev            # stack outputs -> conf/outputs/dev.yaml
 python -m infra destroy --env dev [--yes] [--delete-data]
+python -m infra dashboard [--write]          # operations.yaml's dashboard body is model_registry's
 """
 
 from __future__ import annotations
@@ -55,6 +56,8 @@ def build_parser() -> argparse.ArgumentParser:
     destroy = add("destroy", "delete the stacks (refuses while the bucket holds data)")
     destroy.add_argument("--yes", action="store_true", help="delete without asking")
     destroy.add_argument("--delete-data", action="store_true", help="empty the bucket, then delete it")
+    dashboard = add("dashboard", "check (or --write) the dashboard body in templates/operations.yaml")
+    dashboard.add_argument("--write", action="store_true", help="rewrite it from model_registry/dashboard.py")
     return parser
 
 
@@ -96,6 +99,17 @@ def run(args: argparse.Namespace) -> int:
         for path in write_parameter_files(load_config(args.env), out):
             print(path)
         return 0
+    if args.command == "dashboard":
+        from infra.dashboard import update_template
+
+        # One template for every environment: written from dev's config, its names as parameters.
+        if update_template(load_config("dev"), write=args.write):
+            print("templates/operations.yaml: the dashboard body is current")
+            return 0
+        print(
+            "templates/operations.yaml: the dashboard body is out of date: python -m infra dashboard --write"
+        )
+        return 1
     import boto3
 
     session = boto3.session.Session(region_name=load_config(args.env).project.region)

@@ -21,11 +21,14 @@ from model_registry.naming import (
     MODELS,
     alarm_names,
     approval_rule_names,
+    dashboard_name,
     endpoint_name,
     handler_function_name,
+    monitoring_schedule_name,
     pipeline_name,
     schedule_name,
     scheduler_role_name,
+    violations_alarm_name,
 )
 from model_registry.settings import handler_settings, rollout_policy
 from project.images import repository
@@ -101,6 +104,55 @@ def _execution(cfg: Config) -> dict[str, str]:
         "SecurityGroupArns": ",".join(
             f"arn:aws:ec2:{region}:{account}:security-group/{g}" for g in cfg.security.security_group_ids
         ),
+        # The job role's MLflow statements (pipelines/iam.py _mlflow_statements); empty: none.
+        "MlflowTrackingServerArn": cfg.mlflow.tracking_server_arn or "",
+        "MlflowArtifactObjects": _s3_objects(cfg.mlflow.artifact_store_uri or ""),
+    }
+
+
+def _s3_objects(uri: str) -> str:
+    """`arn:aws:s3:::<bucket>/<prefix>/*` for an s3:// folder; empty for none."""
+    if not uri:
+        return ""
+    bucket, _, prefix = uri.removeprefix("s3://").partition("/")
+    prefix = prefix.strip("/")
+    return f"arn:aws:s3:::{bucket}/{prefix + '/' if prefix else ''}*"
+
+
+def _mlflow_server(cfg: Config) -> dict[str, str]:
+    """The tracking server the operations stack creates (conf mlflow.create_server), or none ("")."""
+    mlflow = cfg.mlflow
+    if not mlflow.create_server:
+        return dict.fromkeys(
+            (
+                "MlflowTrackingServerName",
+                "MlflowArtifactStoreUri",
+                "MlflowArtifactBucket",
+                "MlflowArtifactPrefix",
+            ),
+            "",
+        ) | {"MlflowServerSize": "Small"}
+    arn = mlflow.tracking_server_arn or ""
+    home = f":sagemaker:{cfg.project.region}:{cfg.project.account_id}:mlflow-tracking-server/"
+    if home not in arn:
+        raise InfraConfigError(
+            f"mlflow.tracking_server_arn {arn!r} is not in {cfg.project.region}/{cfg.project.account_id}: "
+            "the stack creates the server in the project's account and region; fix the ARN, or set "
+            "mlflow.create_server false for a server that exists elsewhere"
+        )
+    store = mlflow.artifact_store_uri or ""
+    bucket, _, prefix = store.removeprefix("s3://").partition("/")
+    if not prefix.strip("/"):
+        raise InfraConfigError(
+            f"mlflow.artifact_store_uri {store!r} is a whole bucket: give the server a folder "
+            "(s3://<bucket>/<prefix>), the prefix its role is scoped to"
+        )
+    return {
+        "MlflowTrackingServerName": arn.split(home, 1)[1],
+        "MlflowArtifactStoreUri": store,
+        "MlflowArtifactBucket": bucket,
+        "MlflowArtifactPrefix": prefix.strip("/"),
+        "MlflowServerSize": mlflow.server_size,
     }
 
 
@@ -140,6 +192,15 @@ def _operations(cfg: Config, code_key: str) -> dict[str, str]:
         "ScheduleTimezone": cfg.schedule.timezone,
         "ScheduleState": "ENABLED" if cfg.schedule.enabled else "DISABLED",
         "InputDataUri": cfg.data.input_uri,
+        # Drift monitoring: the dashboard and the violations alarms (model_registry/dashboard.py).
+        "DashboardName": dashboard_name(project, env),
+        "MonitoringNamespace": cfg.monitoring.metric_namespace,
+        "MonitoringPeriodSeconds": str(3600 * cfg.monitoring.window_hours),
+        "ChatbotDriftScheduleName": monitoring_schedule_name(project, env, "chatbot"),
+        "ClassifierDriftScheduleName": monitoring_schedule_name(project, env, "classifier"),
+        "ChatbotViolationsAlarmName": violations_alarm_name(endpoints["chatbot"]),
+        "ClassifierViolationsAlarmName": violations_alarm_name(endpoints["classifier"]),
+        **_mlflow_server(cfg),
     }
 
 

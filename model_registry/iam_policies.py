@@ -206,3 +206,41 @@ def drift_scheduler_policy(
     if kms_key_id:
         statements.append({**_kms_statement(region, account, kms_key_id), "Sid": "GrantJobsTheProjectKey"})
     return {"Version": VERSION, "Statement": statements}
+
+
+def mlflow_server_policy(artifact_store_uri: str, kms_key_arn: str) -> dict[str, Any]:
+    """What the MLflow tracking server the operations stack creates may do: keep its artifact store.
+
+    The server reads and writes artifacts under its store ("Set up IAM permissions for MLflow", the
+    tracking server's service role); automatic registration into the Model Registry stays off (the
+    pipeline registers), so it needs no sagemaker action. The store sits in an SSE-KMS bucket.
+    """
+    bucket, _, prefix = artifact_store_uri.removeprefix("s3://").partition("/")
+    prefix = prefix.strip("/")
+    objects = f"arn:aws:s3:::{bucket}/{prefix + '/' if prefix else ''}*"
+    listing: dict[str, Any] = {
+        "Sid": "ListArtifactStore",
+        "Effect": "Allow",
+        "Action": ["s3:GetBucketLocation", "s3:ListBucket"],
+        "Resource": f"arn:aws:s3:::{bucket}",
+    }
+    if prefix:
+        listing["Condition"] = {"StringLike": {"s3:prefix": [prefix, f"{prefix}/*"]}}
+    return {
+        "Version": VERSION,
+        "Statement": [
+            {
+                "Sid": "ArtifactStore",
+                "Effect": "Allow",
+                "Action": ["s3:GetObject", "s3:PutObject"],
+                "Resource": objects,
+            },
+            listing,
+            {
+                "Sid": "ArtifactStoreKey",
+                "Effect": "Allow",
+                "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
+                "Resource": kms_key_arn,
+            },
+        ],
+    }

@@ -40,6 +40,8 @@ def rendered(cfg: Config, stack: str) -> tuple[dict[str, Any], Resolver]:
         "ApprovedRule.Arn": f"arn:aws:events:{region}:{account}:rule/{project}-{cfg.env}-model-approved",
         "RejectedRule.Arn": f"arn:aws:events:{region}:{account}:rule/{project}-{cfg.env}-model-rejected",
         "CloudFormationRole.Arn": f"arn:aws:iam::{account}:role/{project}-{cfg.env}-cloudformation",
+        "MlflowServerRole.Arn": f"arn:aws:iam::{account}:role/{project}-{cfg.env}-mlflow",
+        "MlflowTrackingServer.TrackingServerArn": cfg.mlflow.tracking_server_arn,
     }
     refs.update(
         {

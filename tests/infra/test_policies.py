@@ -35,9 +35,10 @@ def template_execution_policy(cfg: Config) -> dict[str, Any]:
     template, resolver = rendered(cfg, "execution")
     resources = template["Resources"]
     document = resolver.resolve(resources["ExecutionPolicy"]["Properties"]["PolicyDocument"])
-    if resolver.conditions[resources["VpcPolicy"]["Condition"]]:
-        vpc = resolver.resolve(resources["VpcPolicy"]["Properties"]["PolicyDocument"])
-        document["Statement"] += vpc["Statement"]
+    for extra in ("VpcPolicy", "MlflowPolicy"):  # in execution_role_policy()'s order
+        if resolver.conditions[resources[extra]["Condition"]]:
+            more = resolver.resolve(resources[extra]["Properties"]["PolicyDocument"])
+            document["Statement"] += more["Statement"]
     return normalised(document)
 
 

@@ -18,6 +18,7 @@ from conf import load_config
 from infra.apply import AccountMismatch, BucketHoldsData, deploy_environment, destroy_environment
 from infra.deploy import Change
 from model_registry import lambda_handler
+from model_registry.dashboard import dashboard_body
 from model_registry.lambda_bundle import HANDLER, build_zip, sha256_b64
 from model_registry.settings import handler_settings
 from tests.infra.conftest import ACCOUNT, KMS_ARN_PREFIX, REGION
@@ -84,6 +85,9 @@ def test_every_stack_creates_through_a_change_set(aws, conf_dir: Path) -> None:
         "stranger-things-nlp-dev-scheduler",
         FUNCTION,
     }
+    # The environment's dashboard, as CloudWatch holds it, is the one model_registry generates.
+    stored = aws.client("cloudwatch").get_dashboard(DashboardName="stranger-things-nlp-dev")
+    assert json.loads(stored["DashboardBody"]) == dashboard_body(load_config("dev", conf_dir))
 
 
 def test_the_handler_is_the_uploaded_bundle_with_the_configs_settings(aws, conf_dir: Path) -> None:
