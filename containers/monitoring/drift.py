@@ -22,7 +22,8 @@ Defaults: alpha = 0.001 per check; a classifier window runs 6 checks, a chatbot 
 7, so by the union bound a window of unchanged traffic raises any violation with probability at most
 0.6-0.7 % (about one false alarm in six days of hourly windows, at worst). Measured in
 tests/containers/monitoring/test_drift.py with fixed seeds at windows of 50 and 200 records against a
-baseline of 300. Windows under `min_window` records (20) are not checked: too few to tell.
+baseline of 300. Windows under `min_window` records (20) are not checked: too few to tell. Each check's
+rate on the baselines of a real run, at each window size: benchmarks/monitoring_fpr.py (README's table).
 
 The distinct-reply rate is a window-level figure: its null distribution is simulated by drawing the
 window's replies from the baseline's reply frequencies (with replacement; one-sided: only a drop, i.e.
