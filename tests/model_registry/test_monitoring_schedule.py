@@ -8,6 +8,7 @@ from typing import Any
 
 import boto3
 import botocore.session
+import pytest
 from botocore.validate import ParamValidator
 
 from conf import load_config
@@ -22,28 +23,30 @@ CAPTURE = "s3://stranger-things-nlp-artifacts/stranger-things-nlp/dev/data-captu
 BASELINE = (
     "s3://stranger-things-nlp-artifacts/stranger-things-nlp/dev/runs/x/ComputeClassifierBaseline/baseline/"
 )
+MODEL_SECTIONS = ("chatbot", "classifier", "themes")  # isolated jobs take their models from S3
 # What the Scheduler substitutes for the context attributes when the schedule fires.
 FIRED = {ms.EXECUTION_ID: "0f8fad5b-d9cb-469f-a165-70867728950e", ms.SCHEDULED_TIME: "2026-11-30T04:15:00Z"}
 
 
-def request() -> dict[str, Any]:
-    cfg = load_config("dev")
+def request(env: str = "dev") -> dict[str, Any]:
+    cfg = load_config(env)
     return ms.schedule_request(cfg, "classifier", IMAGE, ROLE, SCHEDULER_ROLE, CODE, CAPTURE, BASELINE)
 
 
-def fired_job() -> dict[str, Any]:
-    text = request()["Target"]["Input"]
+def fired_job(env: str = "dev") -> dict[str, Any]:
+    text = request(env)["Target"]["Input"]
     for attribute, value in FIRED.items():
         text = text.replace(attribute, value)
     return json.loads(text)
 
 
-def test_the_job_a_firing_starts_is_a_valid_create_processing_job_request() -> None:
+@pytest.mark.parametrize("env", ["dev", "prod"])
+def test_the_job_a_firing_starts_is_a_valid_create_processing_job_request(env: str) -> None:
     model = botocore.session.get_session().get_service_model("sagemaker")
     shape = model.operation_model("CreateProcessingJob").input_shape
-    report = ParamValidator().validate(fired_job(), shape)
+    report = ParamValidator().validate(fired_job(env), shape)
     assert not report.has_errors(), report.generate_report()
-    name = fired_job()["ProcessingJobName"]
+    name = fired_job(env)["ProcessingJobName"]
     assert re.fullmatch(shape.members["ProcessingJobName"].metadata["pattern"], name), name
     assert len(name) <= shape.members["ProcessingJobName"].metadata["max"]
 
@@ -75,3 +78,16 @@ def test_the_schedule_goes_through_the_scheduler_api(aws: boto3.session.Session)
     assert stored["ScheduleExpression"] == "cron(15 * * * ? *)"
     assert stored["Target"]["Arn"] == "arn:aws:scheduler:::aws-sdk:sagemaker:createProcessingJob"
     assert ms.EXECUTION_ID in stored["Target"]["Input"] and ms.SCHEDULED_TIME in stored["Target"]["Input"]
+
+
+def test_the_job_has_the_projects_key_and_no_network_isolation() -> None:
+    """prod encrypts with its key, as the pipeline's jobs do; no job is isolated: it publishes metrics."""
+    prod, dev = fired_job("prod"), fired_job("dev")
+    key = load_config("prod").security.kms_key_id
+    assert prod["ProcessingOutputConfig"]["KmsKeyId"] == key
+    assert prod["ProcessingResources"]["ClusterConfig"]["VolumeKmsKeyId"] == key
+    assert "KmsKeyId" not in dev["ProcessingOutputConfig"]
+    models = {m: {"model_id": f"s3://stranger-things-nlp-artifacts/models/{m}/"} for m in MODEL_SECTIONS}
+    isolated = load_config("dev", overrides={"security": {"network_isolation": True}, **models})
+    job = ms.processing_job_request(isolated, "chatbot", IMAGE, ROLE, CODE, CAPTURE, BASELINE)
+    assert job["NetworkConfig"] == {"EnableNetworkIsolation": False}
