@@ -132,9 +132,11 @@ class CaptureWriter:
             # One file per writer and hour, named (like SageMaker's) by the minute and second it began.
             target = self._files.get(folder)
             if target is None:
-                folder.mkdir(parents=True, exist_ok=True)
                 target = folder / f"{when.astimezone(UTC):%M-%S}-{self._writer_id}.jsonl"
                 self._files[folder] = target
+            # Every time: a person may clear old capture while the server runs (it did, in a demo:
+            # each request then failed with a 500).
+            folder.mkdir(parents=True, exist_ok=True)
             with target.open("a", encoding="utf-8") as handle:
                 handle.write(line + "\n")
         return target

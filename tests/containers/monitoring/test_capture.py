@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import shutil
 import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -104,3 +105,12 @@ def test_a_line_that_is_not_capture_names_its_place(tmp_path: Path) -> None:
     bad = bad.replace('"encoding": "JSON"', '"encoding": "XML"', 1)
     with pytest.raises(CaptureFormatError, match="encoding must be one of"):
         parse_line(bad, "f.jsonl:8")
+
+
+def test_capture_cleared_while_serving_is_written_again(tmp_path: Path) -> None:
+    """Someone removes old capture while the server runs: the next invocation is captured anew."""
+    writer = CaptureWriter(tmp_path / "capture", clock=lambda: WHEN)
+    first = writer.write("ep", b'{"inputs": "a"}', "application/json", b"[]", "application/json")
+    shutil.rmtree(tmp_path / "capture")
+    again = writer.write("ep", b'{"inputs": "b"}', "application/json", b"[]", "application/json")
+    assert again == first and len(again.read_text(encoding="utf-8").splitlines()) == 1
