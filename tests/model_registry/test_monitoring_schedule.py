@@ -88,6 +88,7 @@ def test_the_job_has_the_projects_key_and_no_network_isolation() -> None:
     assert prod["ProcessingResources"]["ClusterConfig"]["VolumeKmsKeyId"] == key
     assert "KmsKeyId" not in dev["ProcessingOutputConfig"]
     models = {m: {"model_id": f"s3://stranger-things-nlp-artifacts/models/{m}/"} for m in MODEL_SECTIONS}
+    models["classifier"]["serving"] = {"serverless": None}  # dev's serverless classifier cannot isolate
     isolated = load_config("dev", overrides={"security": {"network_isolation": True}, **models})
     job = ms.processing_job_request(isolated, "chatbot", IMAGE, ROLE, CODE, CAPTURE, BASELINE)
     assert job["NetworkConfig"] == {"EnableNetworkIsolation": False}

@@ -22,6 +22,7 @@ def tracked(network_isolation: bool = False) -> Any:
         overrides["security"] = {"network_isolation": True}
         for section in ("chatbot", "classifier", "themes"):
             overrides[section] = {"model_id": f"s3://stranger-things-nlp-artifacts/models/{section}/"}
+        overrides["classifier"]["serving"] = {"serverless": None}  # a serverless endpoint cannot isolate
     return load_config("dev", overrides=overrides)
 
 
