@@ -15,10 +15,10 @@ from typing import Any
 
 from model_registry import serverless
 from model_registry.deploy_logic import EndpointTarget, HandlerSettings, RolloutPolicy
-from model_registry.naming import alarm_names
+from model_registry.naming import LIVE_VARIANT, alarm_names, variant_alarm_names
 from model_registry.types import ModelVersion
 
-VARIANT_NAME = "AllTraffic"
+VARIANT_NAME = LIVE_VARIANT  # why one name across deploys: model_registry/naming.py
 MAX_NAME = 63
 TRAFFIC_TYPES = {"canary": "CANARY", "linear": "LINEAR", "all_at_once": "ALL_AT_ONCE"}
 ROLLOUT_FIELDS = ("strategy", "step_percent")
@@ -138,12 +138,16 @@ def deployment_config(rollout: RolloutPolicy, endpoint_name: str) -> dict[str, A
     }
 
 
-def alarm_requests(endpoint_name: str, rollout: RolloutPolicy) -> list[dict[str, Any]]:
-    """PutMetricAlarm requests for the rollback alarms (5XX count, average model latency)."""
-    names = alarm_names(endpoint_name)
+def alarm_requests(
+    endpoint_name: str, rollout: RolloutPolicy, variant: str = VARIANT_NAME
+) -> list[dict[str, Any]]:
+    """PutMetricAlarm requests for one variant's alarms (5XX count, average model latency): the live
+    variant's are the rollback alarms (the operations stack makes them); a challenger's the handler."""
+    names = variant_alarm_names(endpoint_name, variant)
+    who = endpoint_name if variant == VARIANT_NAME else f"{endpoint_name} variant {variant}"
     dimensions = [
         {"Name": "EndpointName", "Value": endpoint_name},
-        {"Name": "VariantName", "Value": VARIANT_NAME},
+        {"Name": "VariantName", "Value": variant},
     ]
     common = {
         "Namespace": "AWS/SageMaker",
@@ -156,7 +160,7 @@ def alarm_requests(endpoint_name: str, rollout: RolloutPolicy) -> list[dict[str,
         {
             **common,
             "AlarmName": names["5xx"],
-            "AlarmDescription": f"{endpoint_name}: 5XX errors; rolls back a blue/green update",
+            "AlarmDescription": f"{who}: 5XX errors; rolls back a blue/green update",
             "MetricName": "Invocation5XXErrors",
             "Statistic": "Sum",
             "EvaluationPeriods": 1,
@@ -166,7 +170,7 @@ def alarm_requests(endpoint_name: str, rollout: RolloutPolicy) -> list[dict[str,
         {
             **common,
             "AlarmName": names["latency"],
-            "AlarmDescription": f"{endpoint_name}: model latency; rolls back a blue/green update",
+            "AlarmDescription": f"{who}: model latency; rolls back a blue/green update",
             "MetricName": "ModelLatency",
             "Statistic": "Average",
             "EvaluationPeriods": 2,

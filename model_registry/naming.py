@@ -77,3 +77,27 @@ def violations_alarm_name(endpoint: str) -> str:
 
 def dashboard_name(project_name: str, env: str) -> str:
     return f"{project_name}-{env}"
+
+
+# The production variant that serves the approved version. It keeps this name across every deploy:
+# a blue/green update with deployment guardrails (canary/linear traffic shifting, alarm rollback) needs
+# the new endpoint config to keep the old config's variant name
+# (https://docs.aws.amazon.com/sagemaker/latest/dg/deployment-guardrails-exclusions.html), so a name
+# that changed with the version would quietly turn every deploy into all-at-once without rollback.
+# The existing endpoints already call it AllTraffic; a challenger or shadow is named by its version.
+LIVE_VARIANT = "AllTraffic"
+
+
+def challenger_variant(version: int) -> str:
+    """The variant of a challenger (A/B) or shadow version: `v<version>` (never LIVE_VARIANT)."""
+    if version < 1:
+        raise ValueError(f"model versions start at 1, not {version}")
+    return f"v{version}"
+
+
+def variant_alarm_names(endpoint: str, variant: str) -> dict[str, str]:
+    """The alarms of one variant: the live variant's are the rollback alarms (`alarm_names`); a
+    challenger's carry its variant name, so both are watched side by side."""
+    if variant == LIVE_VARIANT:
+        return alarm_names(endpoint)
+    return {"5xx": f"{endpoint}-{variant}-5xx-errors", "latency": f"{endpoint}-{variant}-model-latency"}
