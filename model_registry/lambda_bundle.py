@@ -27,8 +27,11 @@ BUNDLE_MODULES: tuple[str, ...] = (
     "naming.py",
     "sagemaker_backend.py",
     "sagemaker_deploy.py",
+    "sagemaker_variants.py",
     "serverless.py",
     "types.py",
+    "variant_rules.py",
+    "variants.py",
 )
 _FIXED_TIME = (2020, 1, 1, 0, 0, 0)
 

@@ -19,6 +19,9 @@ from model_registry.deploy_logic import HandlerSettings, handle
 from model_registry.deploy_requests import handle_request, is_direct_request
 from model_registry.sagemaker_backend import SageMakerRegistry
 from model_registry.sagemaker_deploy import SageMakerDeployer
+from model_registry.sagemaker_variants import SageMakerVariants
+from model_registry.variants import REQUESTS as VARIANT_REQUESTS
+from model_registry.variants import handle_variant_request
 
 SETTINGS_ENV = "DEPLOY_HANDLER_SETTINGS"
 TIMEOUT_S = 900  # the Lambda's timeout (its maximum): the operations stack's HandlerTimeoutSeconds
@@ -36,7 +39,8 @@ def handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
     """Deploy, roll back or ignore, per `deploy_logic.handle`; returns the decision (in the logs too).
 
     A direct request from a pipeline step (`{"request": "reconcile" | "find", ...}`) is served by
-    `deploy_requests.handle_request` instead and returns the step's outputs.
+    `deploy_requests.handle_request` instead and returns the step's outputs; a challenger request of
+    the registry CLI (`{"request": "challenger-add" | ..., ...}`) by `variants.handle_variant_request`.
 
     An exception (endpoint busy, nothing to roll back to) fails the invocation, so Lambda retries it
     and the Errors metric shows it.
@@ -55,6 +59,8 @@ def handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
             runtime_client=runtime,
             canary_wait_s=CANARY_WAIT_S["request"],
         )
+        if event.get("request") in VARIANT_REQUESTS:  # challenger add/weight/abort (the registry CLI)
+            return handle_variant_request(event, settings, registry, SageMakerVariants(deployer))
         return handle_request(event, settings, registry, deployer)
     deployer = SageMakerDeployer(
         sagemaker,

@@ -19,6 +19,7 @@ from model_registry import serverless
 from model_registry.deploy_logic import EndpointTarget, HandlerSettings, VersionSource
 from model_registry.deploy_requests import DeploymentState
 from model_registry.endpoint_spec import (
+    VARIANT_NAME,
     deployment_config,
     endpoint_config_request,
     model_request,
@@ -140,9 +141,15 @@ class SageMakerDeployer:
         return DeploymentState(True, busy=True, moving_to=moving_to, status=status)
 
     def _config_package(self, endpoint_name: str, config_name: str) -> str | None:
-        """The model package behind an endpoint config (by ModelPackageName, else by its artifact)."""
+        """The model package the config's live variant serves (a challenger beside it is not live)."""
         config = self.sm.describe_endpoint_config(EndpointConfigName=config_name)
-        model = self.sm.describe_model(ModelName=config["ProductionVariants"][0]["ModelName"])
+        variants = config["ProductionVariants"]
+        live = next((v for v in variants if v["VariantName"] == VARIANT_NAME), variants[0])
+        return self.model_package(endpoint_name, live["ModelName"])
+
+    def model_package(self, endpoint_name: str, model_name: str) -> str | None:
+        """The model package a model serves (by ModelPackageName, else by its artifact)."""
+        model = self.sm.describe_model(ModelName=model_name)
         containers = [model.get("PrimaryContainer") or {}, *model.get("Containers", [])]
         package = next((c["ModelPackageName"] for c in containers if c.get("ModelPackageName")), None)
         if package is not None:
@@ -194,6 +201,11 @@ class SageMakerDeployer:
             DeploymentConfig=deployment_config(rollout, target.endpoint_name),
         )
         LOG.info("updating endpoint %s to %s (%s)", target.endpoint_name, name, rollout.strategy)
+        # A challenger beside the live variant goes with this update (the new config has the live one
+        # alone): its alarms go too. Imported here: sagemaker_variants builds on this module.
+        from model_registry.sagemaker_variants import drop_challenger_alarms
+
+        drop_challenger_alarms(self, target.endpoint_name, current["EndpointConfigName"])
 
     def _serverless_canary(self, target: EndpointTarget, name: str, previous: str | None) -> None:
         if target.serverless is None or self.runtime is None:
