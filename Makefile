@@ -99,7 +99,7 @@ run-local: $(STAMP) ## Run the whole DAG locally on DATA (default data/sample) w
 
 .PHONY: serve-local
 serve-local: $(STAMP) ## Serve the local endpoints over HTTP (GET /ping, POST /invocations) on PORT
-	$(PY) -m pipelines serve-local --port $(PORT)
+	$(PY) -m pipelines serve-local --port $(PORT) $(if $(SEED),--seed $(SEED))
 
 .PHONY: app
 # ENV defaults to dev for the AWS targets; the app defaults to local unless ENV is given, and to port 7860.

@@ -31,6 +31,7 @@ from model_registry.types import (
     ApprovalStatus,
     Endpoint,
     ModelVersion,
+    Variant,
     check_metrics,
     check_name,
     check_status,
@@ -85,6 +86,18 @@ CREATE TABLE IF NOT EXISTS endpoints (
     model_package_arn TEXT NOT NULL,
     model_dir TEXT NOT NULL,
     created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS variants (
+    endpoint_name TEXT PRIMARY KEY REFERENCES endpoints(name),
+    variant TEXT NOT NULL,
+    group_name TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    model_package_arn TEXT NOT NULL,
+    model_dir TEXT NOT NULL,
+    weight REAL NOT NULL,
+    live_weight REAL NOT NULL,
+    shadow INTEGER NOT NULL,
     updated_at TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS deployments (
@@ -361,6 +374,8 @@ class LocalRegistry:
                 " updated_at = excluded.updated_at",
                 (endpoint_name, group, int(version), model_version.arn, str(folder.resolve()), now, now),
             )
+            # A new live version is a new endpoint config with that variant alone, as on SageMaker.
+            conn.execute("DELETE FROM variants WHERE endpoint_name = ?", (endpoint_name,))
             conn.execute(
                 "INSERT INTO deployments (endpoint_name, group_name, version, model_dir, at)"
                 " VALUES (?, ?, ?, ?, ?)",
@@ -381,6 +396,82 @@ class LocalRegistry:
         with self._connect() as conn:
             rows = conn.execute("SELECT * FROM endpoints ORDER BY name").fetchall()
         return [_endpoint_from_row(row) for row in rows]
+
+    # -- variants beside the live one (model_registry/variants.py) -----------------------------------
+
+    def set_variant(
+        self,
+        endpoint_name: str,
+        variant: str,
+        group: str,
+        version: int,
+        model_dir: Path | str,
+        weight: float,
+        live_weight: float,
+        shadow: bool = False,
+    ) -> Variant:
+        """Put a challenger (or shadow) beside the endpoint's live version; one at a time per endpoint.
+
+        Not only approved versions: a challenger is a version under review (variants.py says why)."""
+        if self.endpoint(endpoint_name) is None:
+            raise KeyError(f"no endpoint {endpoint_name!r} in {self.db_path}: deploy a version first")
+        model_version = self.get(group, version)
+        now = self._now()
+        with self._write() as conn:
+            conn.execute(
+                "INSERT INTO variants (endpoint_name, variant, group_name, version, model_package_arn,"
+                " model_dir, weight, live_weight, shadow, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                " ON CONFLICT(endpoint_name) DO UPDATE SET variant = excluded.variant,"
+                " group_name = excluded.group_name, version = excluded.version,"
+                " model_package_arn = excluded.model_package_arn, model_dir = excluded.model_dir,"
+                " weight = excluded.weight, live_weight = excluded.live_weight, shadow = excluded.shadow,"
+                " updated_at = excluded.updated_at",
+                (
+                    endpoint_name,
+                    variant,
+                    group,
+                    int(version),
+                    model_version.arn,
+                    str(Path(model_dir).resolve()),
+                    float(weight),
+                    float(live_weight),
+                    int(shadow),
+                    now,
+                ),
+            )
+        found = self.variant(endpoint_name)
+        if found is None:  # only if another process removed it meanwhile
+            raise RuntimeError(
+                f"variant of {endpoint_name!r} vanished from {self.db_path} right after it was set"
+            )
+        return found
+
+    def set_variant_weights(self, endpoint_name: str, weight: float, live_weight: float) -> Variant:
+        with self._write() as conn:
+            updated = conn.execute(
+                "UPDATE variants SET weight = ?, live_weight = ?, updated_at = ? WHERE endpoint_name = ?",
+                (float(weight), float(live_weight), self._now(), endpoint_name),
+            )
+            if updated.rowcount == 0:
+                raise KeyError(f"{endpoint_name!r} has no challenger in {self.db_path}")
+        found = self.variant(endpoint_name)
+        assert found is not None  # the row was just updated under the write lock
+        return found
+
+    def remove_variant(self, endpoint_name: str) -> None:
+        with self._write() as conn:
+            conn.execute("DELETE FROM variants WHERE endpoint_name = ?", (endpoint_name,))
+
+    def variant(self, endpoint_name: str) -> Variant | None:
+        """The challenger or shadow beside `endpoint_name`'s live version, if any."""
+        with self._connect() as conn:
+            row = conn.execute("SELECT * FROM variants WHERE endpoint_name = ?", (endpoint_name,)).fetchone()
+        return _variant_from_row(row) if row is not None else None
+
+    def list_variants(self) -> list[Variant]:
+        with self._connect() as conn:
+            rows = conn.execute("SELECT * FROM variants ORDER BY endpoint_name").fetchall()
+        return [_variant_from_row(row) for row in rows]
 
     def deployments(self, endpoint_name: str) -> list[dict[str, Any]]:
         """Every deployment of an endpoint, oldest first: {"group", "version", "model_dir", "at"}."""
@@ -423,5 +514,20 @@ def _endpoint_from_row(row: sqlite3.Row) -> Endpoint:
         status="InService",
         model_dir=Path(row["model_dir"]),
         created_at=row["created_at"],
+        updated_at=row["updated_at"],
+    )
+
+
+def _variant_from_row(row: sqlite3.Row) -> Variant:
+    return Variant(
+        endpoint=row["endpoint_name"],
+        name=row["variant"],
+        group=row["group_name"],
+        version=int(row["version"]),
+        model_package_arn=row["model_package_arn"],
+        weight=float(row["weight"]),
+        live_weight=float(row["live_weight"]),
+        shadow=bool(row["shadow"]),
+        model_dir=Path(row["model_dir"]),
         updated_at=row["updated_at"],
     )

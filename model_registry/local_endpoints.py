@@ -11,9 +11,15 @@ Anything else is a 500. A redeploy (a new row in the registry's endpoints table)
 next request; endpoints load and reload independently of each other.
 
 With a CaptureWriter, every answered invocation is recorded as SageMaker's data capture records it
-(containers/monitoring/capture.py: `<capture>/<endpoint>/AllTraffic/YYYY/MM/DD/HH/*.jsonl`), which is
+(containers/monitoring/capture.py: `<capture>/<endpoint>/<variant>/YYYY/MM/DD/HH/*.jsonl`), which is
 what the drift monitoring job reads (`make monitor-local`). Refused requests (4xx/5xx) are not
 captured: they never reached the model's output.
+
+Variants (model_registry/variants.py): an endpoint may have a challenger beside its live variant
+(`LIVE_VARIANT`). `route` picks the variant of a request as SageMaker does: the one named by the
+TargetVariant header, else by weight (a seeded random draw, so a run is repeatable); a shadow variant
+takes no request of its own but is returned with each, for the server to send it a copy. Each variant
+captures under its own name.
 
 Used by the HTTP server (`make serve-local`, pipelines/local/server.py) and by the notebooks' workspace,
 which invokes an endpoint in-process.
@@ -25,6 +31,7 @@ import importlib.util
 import json
 import logging
 import os
+import random
 import re
 import sys
 import threading
@@ -38,7 +45,9 @@ from typing import Any
 
 from containers.monitoring.capture import CaptureWriter
 from model_registry.local import LocalRegistry
-from model_registry.types import Endpoint
+from model_registry.naming import LIVE_VARIANT
+from model_registry.types import Endpoint, Variant
+from model_registry.variants import choose_variant
 
 LOG = logging.getLogger("model_registry.local_endpoints")
 _ENV_LOCK = threading.Lock()  # environment variables are per process: one model load at a time
@@ -138,9 +147,14 @@ class EndpointPool:
     within MAX_TABLE_AGE_S when two writes fall in one tick of the file clock with the same WAL size.
     """
 
-    def __init__(self, registry: LocalRegistry, capture: CaptureWriter | None = None) -> None:
+    def __init__(
+        self, registry: LocalRegistry, capture: CaptureWriter | None = None, seed: int | None = None
+    ) -> None:
         self.registry = registry
         self.capture = capture
+        self._rng = random.Random(seed)  # the weighted choice of a variant; seeded: a repeatable run
+        self._variants: dict[str, Variant] = {}
+        self._loaded_variants: dict[tuple[str, str], LoadedEndpoint] = {}
         self._loaded: dict[str, LoadedEndpoint] = {}
         self._lock = threading.Lock()  # guards _locks and the table snapshot
         self._locks: dict[str, threading.Lock] = {}  # one per endpoint: loading one never blocks another
@@ -156,9 +170,65 @@ class EndpointPool:
                 return self._table
         # Stamp taken before the read: a write in between leaves a stale stamp, so the next call re-reads.
         table = {e.name: e for e in self.registry.list_endpoints()}
+        variants = {v.endpoint: v for v in self.registry.list_variants()}
         with self._lock:
-            self._table, self._stamp, self._read_at = table, stamp, now
+            self._table, self._variants, self._stamp, self._read_at = table, variants, stamp, now
         return table
+
+    def variant_of(self, name: str) -> Variant | None:
+        """The challenger or shadow beside endpoint `name`, as of the last table read."""
+        self.endpoints()
+        with self._lock:
+            return self._variants.get(name)
+
+    def route(
+        self, name: str, target: str | None = None
+    ) -> tuple[str, LoadedEndpoint, list[tuple[str, LoadedEndpoint]]]:
+        """(variant, its loaded model, [(shadow variant, its model)]) for one request to endpoint `name`.
+
+        `target` is the TargetVariant header: that production variant, or 400 naming the ones there are
+        (a shadow variant takes no request of its own: its answers are never returned)."""
+        live = self.get(name)  # 404 for an unknown endpoint
+        other = self.variant_of(name)
+        production = [(LIVE_VARIANT, other.live_weight if other else 1.0)]
+        if other is not None and not other.shadow:
+            production.append((other.name, other.weight))
+        if target is not None:
+            if target not in dict(production):
+                names = ", ".join(n for n, _ in production)
+                raise RequestError(
+                    400, f"endpoint {name} has no production variant {target!r} to target; it has {names}"
+                )
+            chosen = target
+        else:
+            with self._lock:
+                draw = self._rng.random()
+            chosen = choose_variant(production, draw)
+        shadows = [(other.name, self._get_variant(other))] if other is not None and other.shadow else []
+        loaded = live if chosen == LIVE_VARIANT else self._get_variant(other)  # type: ignore[arg-type]
+        return chosen, loaded, shadows
+
+    def _get_variant(self, variant: Variant) -> LoadedEndpoint:
+        key = (variant.endpoint, variant.name)
+        with self._lock:
+            lock = self._locks.setdefault(f"{variant.endpoint}/{variant.name}", threading.Lock())
+        with lock:
+            loaded = self._loaded_variants.get(key)
+            if loaded is None or (loaded.endpoint.version, loaded.endpoint.model_dir) != (
+                variant.version,
+                variant.model_dir,
+            ):
+                record = Endpoint(
+                    variant.endpoint,
+                    variant.group,
+                    variant.version,
+                    variant.model_package_arn,
+                    model_dir=variant.model_dir,
+                    updated_at=variant.updated_at,
+                )
+                loaded = self._load(record)
+                self._loaded_variants[key] = loaded
+        return loaded
 
     def names(self) -> list[str]:
         return sorted(self.endpoints())

@@ -59,6 +59,24 @@ class Endpoint:
     updated_at: str = ""
 
 
+@dataclass(frozen=True)
+class Variant:
+    """A variant beside an endpoint's live one: an A/B challenger with its share, or a shadow.
+
+    The live variant's share is `live_weight` (SageMaker routes by weight / sum of weights)."""
+
+    endpoint: str
+    name: str
+    group: str
+    version: int
+    model_package_arn: str
+    weight: float
+    live_weight: float
+    shadow: bool = False
+    model_dir: Path | None = None
+    updated_at: str = ""
+
+
 def check_status(status: str) -> str:
     """Return `status` when it is a model approval status; else raise naming the valid ones."""
     if status not in APPROVAL_STATUSES:

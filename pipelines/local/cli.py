@@ -81,6 +81,9 @@ def add_commands(subparsers: Any) -> None:
     serve.add_argument("--port", type=int, default=8080)
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--home", type=Path, default=DEFAULT_HOME, help="folder holding registry.db")
+    serve.add_argument(
+        "--seed", type=int, default=None, help="seed of the weighted choice between A/B variants (repeatable)"
+    )
     serve.set_defaults(func=cmd_serve_local)
 
     watch = subparsers.add_parser(
@@ -246,7 +249,13 @@ def cmd_serve_local(args: argparse.Namespace) -> int:
         # Data capture as the SageMaker endpoints have it (100 %), for `make monitor-local`.
         capture = CaptureWriter(args.home / "capture")
         server = make_server(  # binds first
-            registry, args.host, args.port, preload=True, max_concurrency=limits, capture=capture
+            registry,
+            args.host,
+            args.port,
+            preload=True,
+            max_concurrency=limits,
+            capture=capture,
+            seed=args.seed,
         )
     except PortInUseError as exc:
         print(f"serve-local: {exc}", file=sys.stderr)

@@ -8,6 +8,12 @@
     POST /invocations                       invoke the endpoint named in the X-Endpoint-Name header
                                             (the header may be left out when only one is deployed)
 
+Variants as SageMaker Runtime has them: a request goes to the production variant named in the
+X-Amzn-SageMaker-Target-Variant header (InvokeEndpoint's TargetVariant), else to one drawn by weight
+(seeded: `make serve-local SEED=...`); the answer names it in x-Amzn-Invoked-Production-Variant. A
+shadow variant gets a copy of each request after the answer has gone (the client never waits for it or
+sees its answer); its status and latency are recorded under its variant in /metrics.
+
 Why uvicorn and starlette rather than the standard library's http.server: under a burst the stdlib
 server listens with a backlog of 5 (connections are reset), spends a thread per connection (stalled
 clients hold threads), has no timeouts and parses HTTP loosely. uvicorn (h11 parser) answers malformed
@@ -38,10 +44,12 @@ import socket
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import anyio
 import uvicorn
 from starlette.applications import Starlette
+from starlette.background import BackgroundTask
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
@@ -55,6 +63,9 @@ from pipelines.local.server_metrics import ServerMetrics
 
 LOG = logging.getLogger("pipelines.local.server")
 ENDPOINT_HEADER = "X-Endpoint-Name"
+# InvokeEndpoint's TargetVariant and InvokedProductionVariant (botocore's sagemaker-runtime model).
+TARGET_VARIANT_HEADER = "X-Amzn-SageMaker-Target-Variant"
+INVOKED_VARIANT_HEADER = "x-Amzn-Invoked-Production-Variant"
 BACKLOG = 1024  # pending connections the kernel queues for us (Linux caps it at net.core.somaxconn)
 MAX_BODY_BYTES = 1024 * 1024  # the handlers refuse more than 256 KiB themselves, with their own message
 BODY_TIMEOUT_S = 30.0
@@ -219,6 +230,7 @@ def make_app(
     async def invoke(request: Request, name: str | None) -> Response:
         started = metrics.clock()
         label = name or "-"
+        variant: str | None = None
         try:
             length = _content_length(request)
             if name is None:
@@ -226,20 +238,37 @@ def make_app(
             body = await _read_body(request, length)
             content_type = request.headers.get("content-type", "application/json")
             accept = request.headers.get("accept", "application/json")
+            variant, loaded, shadows = pool.route(name, request.headers.get(TARGET_VARIANT_HEADER))
 
             def call() -> tuple[bytes, str]:
                 # One hop to a worker thread per request (the model may take seconds; the event loop must
                 # not wait). A hop is a thread wake-up each way: ~0.05 ms on an idle machine, a few ms
                 # on a loaded one, so everything quick (routing, /ping, /endpoints) stays on the loop.
-                return pool.get(name).invoke(body, content_type, accept)
+                return loaded.invoke(body, content_type, accept)
 
             with in_flight.slot(name):
-                payload, content_type = await anyio.to_thread.run_sync(call, limiter=limiter(name))
+                payload, answer_type = await anyio.to_thread.run_sync(call, limiter=limiter(name))
         except RequestError as exc:
-            metrics.record(label if exc.status != 404 else "-", exc.status, started)
+            metrics.record(label if exc.status != 404 else "-", exc.status, started, variant)
             return _error(exc)
-        metrics.record(name, 200, started)
-        return Response(payload, 200, media_type=content_type)
+        metrics.record(name, 200, started, variant)
+        copies = BackgroundTask(shadow, name, shadows, body, content_type, accept) if shadows else None
+        return Response(
+            payload, 200, media_type=answer_type, headers={INVOKED_VARIANT_HEADER: variant}, background=copies
+        )
+
+    async def shadow(name: str, shadows: list[Any], body: bytes, content_type: str, accept: str) -> None:
+        """Each shadow variant answers a copy of the request; the answer is recorded, then dropped."""
+        for variant, loaded in shadows:
+            started = metrics.clock()
+            try:
+                await anyio.to_thread.run_sync(
+                    loaded.invoke, body, content_type, accept, limiter=limiter(f"{name}/{variant}")
+                )
+            except RequestError as exc:
+                metrics.record(name, exc.status, started, variant, shadow=True)
+                continue
+            metrics.record(name, 200, started, variant, shadow=True)
 
     def _named_endpoint(request: Request) -> str:
         named = request.headers.get(ENDPOINT_HEADER)
@@ -347,6 +376,7 @@ def make_server(
     preload: bool = False,
     max_concurrency: dict[str, int] | None = None,
     capture: CaptureWriter | None = None,
+    seed: int | None = None,
 ) -> LocalServer:
     """A server (not yet serving) over the registry's endpoints; port 0 picks a free port.
 
@@ -354,10 +384,11 @@ def make_server(
     every endpoint's model, so the first request is not the slow one and a broken model folder shows up
     at start (logged; the other endpoints still serve). With `capture`, every answered invocation is
     recorded as SageMaker's data capture records it (serve-local: `<home>/capture`, what
-    `make monitor-local` reads).
+    `make monitor-local` reads), under the variant that answered. `seed` seeds the weighted choice of a
+    variant.
     """
     sock = bind(host, port)
-    pool = EndpointPool(registry, capture=capture)
+    pool = EndpointPool(registry, capture=capture, seed=seed)
     if preload:
         for name in pool.names():
             try:

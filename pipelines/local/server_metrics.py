@@ -4,6 +4,11 @@ Kept in memory and bounded: counters per (endpoint, status) and the latest `WIND
 endpoint, from which p50/p95/p99 are read (a sliding window, as a dashboard wants the recent figures).
 Requests that name no known endpoint count under "-". JSON for the app and dashboard, or the
 Prometheus text format (summary + counters) for a scraper.
+
+Per variant too (model_registry/variants.py): each endpoint's figures carry `variants`, the same
+figures per production or shadow variant (CloudWatch's VariantName dimension, locally), so a live
+version and its challenger are compared side by side. A shadow's requests are copies: they count under
+its variant, not in the endpoint's own figures (the client sent them once).
 """
 
 from __future__ import annotations
@@ -29,6 +34,8 @@ class ServerMetrics:
         self._statuses: dict[str, Counter[int]] = {}
         self._latencies: dict[str, deque[float]] = {}
         self._seconds: dict[str, float] = {}
+        self._variants: dict[tuple[str, str], _Figures] = {}
+        self._shadows: set[tuple[str, str]] = set()
         self.started = time.time()
 
     @staticmethod
@@ -36,12 +43,20 @@ class ServerMetrics:
         """The time a request starts and ends by (seconds, monotonic); one place, so a test can set it."""
         return time.perf_counter()
 
-    def record(self, endpoint: str, status: int, started: float) -> None:
+    def record(
+        self, endpoint: str, status: int, started: float, variant: str | None = None, shadow: bool = False
+    ) -> None:
+        """One request of `endpoint`; with `variant`, also under that variant (a shadow copy only there)."""
         elapsed = self.clock() - started
         with self._lock:
-            self._statuses.setdefault(endpoint, Counter())[status] += 1
-            self._latencies.setdefault(endpoint, deque(maxlen=WINDOW)).append(elapsed)
-            self._seconds[endpoint] = self._seconds.get(endpoint, 0.0) + elapsed
+            if not shadow:
+                self._statuses.setdefault(endpoint, Counter())[status] += 1
+                self._latencies.setdefault(endpoint, deque(maxlen=WINDOW)).append(elapsed)
+                self._seconds[endpoint] = self._seconds.get(endpoint, 0.0) + elapsed
+            if variant is not None:
+                self._variants.setdefault((endpoint, variant), _Figures()).add(status, elapsed)
+                if shadow:
+                    self._shadows.add((endpoint, variant))
 
     def snapshot(self) -> dict[str, Any]:
         """{"uptime_s", "endpoints": {name: {requests, errors, client_errors, server_errors, statuses,
@@ -66,6 +81,12 @@ class ServerMetrics:
                         "mean": round(self._seconds[name] / requests * 1000, 3),
                         "window": len(window),
                     },
+                }
+            for (name, variant), figures in sorted(self._variants.items()):
+                entry = endpoints.setdefault(name, {"requests": 0})
+                entry.setdefault("variants", {})[variant] = {
+                    **figures.summary(),
+                    "shadow": (name, variant) in self._shadows,
                 }
         return {"uptime_s": round(time.time() - self.started, 1), "endpoints": endpoints}
 
@@ -95,4 +116,43 @@ class ServerMetrics:
                 )
                 count = sum(self._statuses[name].values())
                 lines.append(f'serve_local_latency_seconds_count{{endpoint="{name}"}} {count}')
+            lines += [
+                "# HELP serve_local_variant_requests_total Requests per endpoint variant and HTTP status.",
+                "# TYPE serve_local_variant_requests_total counter",
+            ]
+            for (name, variant), figures in sorted(self._variants.items()):
+                for status, count in sorted(figures.statuses.items()):
+                    lines.append(
+                        f'serve_local_variant_requests_total{{endpoint="{name}",variant="{variant}",'
+                        f'status="{status}"}} {count}'
+                    )
         return "\n".join(lines) + "\n"
+
+
+class _Figures:
+    """Counters and a latency window of one variant (guarded by ServerMetrics' lock)."""
+
+    def __init__(self) -> None:
+        self.statuses: Counter[int] = Counter()
+        self.latencies: deque[float] = deque(maxlen=WINDOW)
+        self.seconds = 0.0
+
+    def add(self, status: int, elapsed: float) -> None:
+        self.statuses[status] += 1
+        self.latencies.append(elapsed)
+        self.seconds += elapsed
+
+    def summary(self) -> dict[str, Any]:
+        requests = sum(self.statuses.values())
+        window = list(self.latencies)
+        errors = sum(n for s, n in self.statuses.items() if s >= 400)
+        return {
+            "requests": requests,
+            "errors": errors,
+            "server_errors": sum(n for s, n in self.statuses.items() if s >= 500),
+            "latency_ms": {
+                "p50": round(_quantile(window, 0.50) * 1000, 3),
+                "p99": round(_quantile(window, 0.99) * 1000, 3),
+                "mean": round(self.seconds / requests * 1000, 3) if requests else 0.0,
+            },
+        }
