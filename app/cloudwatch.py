@@ -2,37 +2,19 @@
 
 Metric names, units and dimensions are AWS's: Invocations, Invocation4XXErrors, Invocation5XXErrors
 (Sum) and ModelLatency (microseconds) per EndpointName and VariantName
-(https://docs.aws.amazon.com/sagemaker/latest/dg/monitoring-cloudwatch.html). The project's endpoints
-have one variant, AllTraffic (model_registry/endpoint_spec.py).
+(https://docs.aws.amazon.com/sagemaker/latest/dg/monitoring-cloudwatch.html). An endpoint's live
+variant is naming.LIVE_VARIANT; a challenger or shadow beside it has a variant of its own
+(model_registry/variants.py), whose figures `variant_figures` reads side by side with the live one's.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
-VARIANT = "AllTraffic"
-WINDOW = timedelta(hours=24)
-SUMS = {"invocations": "Invocations", "4xx": "Invocation4XXErrors", "5xx": "Invocation5XXErrors"}
+from model_registry.variant_metrics import SUMS, VARIANT, WINDOW, metric_queries, variant_figures
 
-
-def metric_queries(endpoint: str, index: int, period_s: int) -> list[dict[str, Any]]:
-    """GetMetricData queries for one endpoint: the sums and ModelLatency p50/p95."""
-    dimensions = [{"Name": "EndpointName", "Value": endpoint}, {"Name": "VariantName", "Value": VARIANT}]
-
-    def query(key: str, metric: str, stat: str) -> dict[str, Any]:
-        return {
-            "Id": f"e{index}_{key}",
-            "MetricStat": {
-                "Metric": {"Namespace": "AWS/SageMaker", "MetricName": metric, "Dimensions": dimensions},
-                "Period": period_s,
-                "Stat": stat,
-            },
-        }
-
-    queries = [query(key, metric, "Sum") for key, metric in SUMS.items()]
-    queries += [query("p50", "ModelLatency", "p50"), query("p95", "ModelLatency", "p95")]
-    return queries
+__all__ = ["SUMS", "VARIANT", "WINDOW", "endpoint_rows", "metric_queries", "variant_figures"]
 
 
 def endpoint_rows(cloudwatch: Any, endpoints: list[str], now: datetime | None = None) -> list[dict[str, Any]]:

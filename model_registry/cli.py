@@ -13,6 +13,12 @@ Review and ship model versions, on SageMaker or on the local registry the local 
     latest GROUP                       the latest approved version
     card GROUP VERSION                 the version's model card (intended use, data, figures, limits)
     endpoints                          the environment's endpoints and what they serve
+    challenger add GROUP VERSION [--weight W | --shadow]
+                                       A/B or shadow: a version under review beside the live one
+    challenger weight GROUP W          move the A/B split (W: the challenger's share, 0 < W < 1)
+    challenger promote GROUP           approve the challenger: deployed alone, blue/green
+    challenger abort GROUP [--reject]  remove the challenger (and reject it)
+    variants [GROUP] [--server URL]    invocations, errors and latency per variant, side by side
     list-schedules                     (sagemaker) the project's retraining schedules, as deployed
 
 The approval handler, its rules and alarms, and the retraining schedule are created by the operations
@@ -44,6 +50,7 @@ from model_registry.metrics import compare
 from model_registry.review import SAGEMAKER_NOTE, WorseThanLive, check_against_live, review
 from model_registry.settings import group_of, handler_settings
 from model_registry.types import ApprovalStatus, ModelVersion
+from model_registry.variant_cli import HandlerRequestFailed, add_parsers, run_variant_command
 from project.aws_errors import explain
 from project.defaults import LOCAL_HOME, REGISTRY_DB_NAME
 
@@ -91,6 +98,7 @@ def build_parser() -> argparse.ArgumentParser:
     latest = sub.add_parser("latest", help="the latest approved version")
     latest.add_argument("group")
     sub.add_parser("endpoints", help="the environment's endpoints and what they serve")
+    add_parsers(sub)
     for name in AWS_ONLY:
         sub.add_parser(name, help=f"(sagemaker backend) {name.replace('-', ' ')}")
     return parser
@@ -218,6 +226,8 @@ def run_registry_command(args: argparse.Namespace, cfg: Config, backend: Backend
         if content is None:
             return None, f"{group} v{args.version} was registered without a model card", 1
         return content, render_card(content, f"{group} v{args.version}").rstrip("\n"), 0
+    if args.command in ("challenger", "variants"):
+        return run_variant_command(args, cfg, backend)
     if args.command == "endpoints":
         live = live_versions(backend, cfg)
         data = {endpoint: arn for arn, endpoint in live.items()}
@@ -248,7 +258,7 @@ def main(args: argparse.Namespace) -> int:
     else:
         try:
             data, text, code = run_registry_command(args, cfg, backend)
-        except (KeyError, ValueError) as error:
+        except (KeyError, ValueError, HandlerRequestFailed) as error:
             raise SystemExit(f"error: {error.args[0] if error.args else error}") from None
     print(json.dumps(data, indent=2, default=str) if args.json else text)
     return code

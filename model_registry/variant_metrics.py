@@ -1,0 +1,69 @@
+"""CloudWatch figures of an endpoint's variants (AWS/SageMaker namespace, VariantName dimension).
+
+Metric names, units and dimensions are AWS's: Invocations, Invocation4XXErrors, Invocation5XXErrors
+(Sum) and ModelLatency (microseconds) per EndpointName and VariantName
+(https://docs.aws.amazon.com/sagemaker/latest/dg/monitoring-cloudwatch.html). Read by the registry CLI's
+`variants` command and the web app's Operations tab (app/cloudwatch.py).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from model_registry.naming import LIVE_VARIANT
+
+VARIANT = LIVE_VARIANT
+WINDOW = timedelta(hours=24)
+SUMS = {"invocations": "Invocations", "4xx": "Invocation4XXErrors", "5xx": "Invocation5XXErrors"}
+
+
+def metric_queries(endpoint: str, index: int, period_s: int, variant: str = VARIANT) -> list[dict[str, Any]]:
+    """GetMetricData queries for one endpoint variant: the sums and ModelLatency p50/p95."""
+    dimensions = [{"Name": "EndpointName", "Value": endpoint}, {"Name": "VariantName", "Value": variant}]
+
+    def query(key: str, metric: str, stat: str) -> dict[str, Any]:
+        return {
+            "Id": f"e{index}_{key}",
+            "MetricStat": {
+                "Metric": {"Namespace": "AWS/SageMaker", "MetricName": metric, "Dimensions": dimensions},
+                "Period": period_s,
+                "Stat": stat,
+            },
+        }
+
+    queries = [query(key, metric, "Sum") for key, metric in SUMS.items()]
+    queries += [query("p50", "ModelLatency", "p50"), query("p95", "ModelLatency", "p95")]
+    return queries
+
+
+def variant_figures(
+    cloudwatch: Any, endpoint: str, variants: list[str], now: datetime | None = None
+) -> dict[str, dict[str, Any]]:
+    """{variant: {requests, errors, latency_ms: {p50, p99}}} over the last 24 hours, in the shape of
+    serve-local's /metrics variants (p99 read as CloudWatch's p95: the figure it is asked for here)."""
+    end = now or datetime.now(UTC)
+    period = int(WINDOW.total_seconds())
+    queries = [q for i, v in enumerate(variants) for q in metric_queries(endpoint, i, period, variant=v)]
+    values: dict[str, list[float]] = {}
+    for page in cloudwatch.get_paginator("get_metric_data").paginate(
+        MetricDataQueries=queries, StartTime=end - WINDOW, EndTime=end
+    ):
+        for result in page["MetricDataResults"]:
+            values.setdefault(result["Id"], []).extend(result.get("Values", []))
+    figures = {}
+    for i, variant in enumerate(variants):
+
+        def total(key: str, i: int = i) -> int:
+            return int(sum(values.get(f"e{i}_{key}", [])))
+
+        def latency(key: str, i: int = i) -> float | None:
+            found = values.get(f"e{i}_{key}", [])
+            return round(max(found) / 1000, 1) if found else None
+
+        figures[variant] = {
+            "requests": total("invocations"),
+            "errors": total("4xx") + total("5xx"),
+            "latency_ms": {"p50": latency("p50"), "p99": latency("p95")},
+        }
+    return figures
