@@ -136,6 +136,7 @@ def challenger_config_request(
     its weight (A/B), or a shadow variant (ShadowProductionVariants). Capture as the live config's."""
     request = endpoint_config_request(name, target, live, settings)
     [live_variant] = request["ProductionVariants"]
+    live_variant["ModelName"] = resource_name(target, live, settings)  # the live version's own model
     other = {
         "VariantName": challenger_variant(challenger.version),
         "ModelName": resource_name(target, challenger, settings),
@@ -254,6 +255,8 @@ def handle_variant_request(
 ) -> dict[str, Any]:
     """Serve one challenger request (module docstring); returns flat strings, as the Lambda's outputs."""
     kind = event.get("request")
+    if kind not in REQUESTS:
+        raise BadRequest(f"unknown request {kind!r}: expected one of {', '.join(REQUESTS)}")
     group = event.get("group")
     if not isinstance(group, str) or not group:
         raise BadRequest(f"{kind!r} request lacks 'group' (a non-empty string)")
