@@ -18,6 +18,7 @@ from model_registry.endpoint_spec import alarm_requests
 from model_registry.lambda_bundle import HANDLER, build_zip
 from model_registry.lambda_handler import TIMEOUT_S
 from model_registry.naming import (
+    LIVE_VARIANT,
     MODELS,
     alarm_names,
     approval_rule_names,
@@ -179,6 +180,7 @@ def _operations(cfg: Config, code_key: str) -> dict[str, str]:
         "RejectedRuleName": rules["Rejected"],
         "ChatbotEndpoint": endpoints["chatbot"],
         "ClassifierEndpoint": endpoints["classifier"],
+        "LiveVariantName": LIVE_VARIANT,
         "Chatbot5xxAlarmName": alarms["chatbot"]["5xx"],
         "ChatbotLatencyAlarmName": alarms["chatbot"]["latency"],
         "Classifier5xxAlarmName": alarms["classifier"]["5xx"],

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from model_registry.naming import alarm_names
+from model_registry.naming import alarm_names, variant_alarm_names
 
 VERSION = "2012-10-17"
 
@@ -111,6 +111,25 @@ def deploy_handler_policy(
             "Effect": "Allow",
             "Action": ["sagemaker:InvokeEndpoint"],
             "Resource": [sm(f"endpoint/{endpoint}") for endpoint in endpoints],
+        },
+        {
+            # A/B challengers (model_registry/variants.py): the split moves in place, no new fleet.
+            "Sid": "ShiftChallengerTraffic",
+            "Effect": "Allow",
+            "Action": ["sagemaker:UpdateEndpointWeightsAndCapacities"],
+            "Resource": [sm(f"endpoint/{endpoint}") for endpoint in endpoints],
+        },
+        {
+            # A challenger's own 5XX and latency alarms, made on add and deleted on promote/abort. The
+            # names carry "-v<n>-", so the stack's rollback alarms (<endpoint>-5xx-errors) stay out of reach.
+            "Sid": "ManageChallengerAlarms",
+            "Effect": "Allow",
+            "Action": ["cloudwatch:DeleteAlarms", "cloudwatch:PutMetricAlarm"],
+            "Resource": [
+                _arn("cloudwatch", region, account, f"alarm:{name}")
+                for endpoint in endpoints
+                for name in variant_alarm_names(endpoint, "v*").values()
+            ],
         },
         {
             # Endpoints built before one deployer (the pipeline's own Endpoint steps) serve a config

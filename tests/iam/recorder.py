@@ -47,6 +47,7 @@ VALUE_FROM: dict[str, tuple[str, ...]] = {
     "FunctionName": ("FunctionName",),
     "ScheduleName": ("Name",),
     "RepositoryName": ("repositoryName",),
+    "AlarmName": ("AlarmName",),
 }
 # Condition keys a call carries, from its parameters (Service Authorization Reference, condition keys).
 CONTEXT_FROM: dict[tuple[str, str], dict[str, str]] = {
@@ -92,6 +93,9 @@ class CallRecorder:
             conditions = tuple(sorted(context.items()))
             access = Access(self.principal, f"{prefix}:{action}", resource, conditions, self.source)
             self.accesses.append(access)
+        elif isinstance(params.get("AlarmNames"), list):  # DeleteAlarms: one alarm resource per name
+            for alarm in params["AlarmNames"]:
+                self.add(prefix, action, {**_values(params), "AlarmName": alarm}, context)
         else:
             self.add(prefix, action, _values(params), context)
         for extra in implied(prefix, action, params, self.region, self.account):

@@ -50,6 +50,8 @@ KNOWN_UNUSED = {
 }
 # Used only where a serverless endpoint is deployed (test_serverless_deploy_and_canary_are_allowed).
 SERVERLESS_ONLY = {"CanaryInvokeProjectEndpoints"}
+# Statements only the challenger requests use (exercised by test_challenger_flow_is_allowed).
+CHALLENGER_ONLY = {"ShiftChallengerTraffic", "ManageChallengerAlarms"}
 
 
 @pytest.fixture
@@ -158,7 +160,9 @@ def test_pipeline_deploy_step_then_approval_and_rejection_are_allowed(aws, recor
     assert (found["found"], found["version"], found["status"]) == ("true", "2", "Rejected")
 
     unused = check(recorded, dev_cfg)
-    assert set(unused) <= KNOWN_UNUSED | SERVERLESS_ONLY | {"ReadPipelineBuiltEndpoints"}, unused
+    assert set(unused) <= KNOWN_UNUSED | SERVERLESS_ONLY | CHALLENGER_ONLY | {"ReadPipelineBuiltEndpoints"}, (
+        unused
+    )
 
 
 def test_endpoint_built_by_the_old_pipeline_steps_is_read_and_replaced(aws, recorded, dev_cfg) -> None:
@@ -192,7 +196,7 @@ def test_endpoint_built_by_the_old_pipeline_steps_is_read_and_replaced(aws, reco
 
     unused = check(recorded, dev_cfg)
     assert "ReadPipelineBuiltEndpoints" not in unused
-    assert set(unused) <= KNOWN_UNUSED | SERVERLESS_ONLY, unused
+    assert set(unused) <= KNOWN_UNUSED | SERVERLESS_ONLY | CHALLENGER_ONLY, unused
 
 
 def test_serverless_deploy_and_canary_are_allowed(aws, recorded, dev_cfg) -> None:
@@ -214,7 +218,7 @@ def test_serverless_deploy_and_canary_are_allowed(aws, recorded, dev_cfg) -> Non
     assert ("sagemaker-runtime", "InvokeEndpoint") in recorded.calls
     unused = check(recorded, dev_cfg)
     assert "CanaryInvokeProjectEndpoints" not in unused
-    assert set(unused) <= KNOWN_UNUSED | {"ReadPipelineBuiltEndpoints"}, unused
+    assert set(unused) <= KNOWN_UNUSED | CHALLENGER_ONLY | {"ReadPipelineBuiltEndpoints"}, unused
     policy = handler_policy(dev_cfg)
     policy["Statement"] = [s for s in policy["Statement"] if s.get("Sid") != "CanaryInvokeProjectEndpoints"]
     denied = {a.action for a in recorded.accesses if not evaluate(policy, a).allowed}
@@ -245,3 +249,56 @@ def test_the_schedule_may_start_its_pipeline_only(dev_cfg: Config) -> None:
 
 def test_bucket_name_is_the_projects(dev_cfg: Config) -> None:
     assert dev_cfg.project.bucket == BUCKET
+
+
+def test_challenger_flow_is_allowed(aws, recorded, dev_cfg) -> None:
+    """A/B and shadow (model_registry/variants.py): add, move the split, promote, add again, abort."""
+    v1 = register_package(aws, CHATBOT, {"chrf": 31.0})
+    lambda_handler.handler(approve(aws, v1))
+    register_package(aws, CHATBOT, {"chrf": 33.0})
+    recorded.source = "challenger-add"
+    lambda_handler.handler({"request": "challenger-add", "group": CHATBOT, "version": 2, "weight": 0.2})
+    recorded.source = "challenger-weight"
+    lambda_handler.handler({"request": "challenger-weight", "group": CHATBOT, "weight": 0.5})
+    recorded.source = "promote (approval)"
+    assert lambda_handler.handler(sagemaker_event(aws, _approve_latest(aws)))["action"] == "deploy"
+    register_package(aws, CHATBOT, {"chrf": 32.0})
+    # A/B again, not shadow: moto drops ShadowProductionVariants, so it would see no challenger to abort
+    # (a shadow's calls are the same actions on the same resources: tests/model_registry stubs them).
+    recorded.source = "challenger-add"
+    lambda_handler.handler({"request": "challenger-add", "group": CHATBOT, "version": 3, "weight": 0.1})
+    recorded.source = "challenger-abort"
+    assert lambda_handler.handler({"request": "challenger-abort", "group": CHATBOT})["variant"] == "v3"
+
+    unused = check(recorded, dev_cfg)
+    assert not CHALLENGER_ONLY & set(unused), unused
+    assert set(unused) <= KNOWN_UNUSED | SERVERLESS_ONLY | {"ReadPipelineBuiltEndpoints"}, unused
+    actions = {a.action for a in recorded.accesses}
+    assert {
+        "sagemaker:UpdateEndpointWeightsAndCapacities",
+        "cloudwatch:PutMetricAlarm",
+        "cloudwatch:DeleteAlarms",
+    } <= actions
+
+
+def test_the_handler_cannot_touch_the_stacks_rollback_alarms(dev_cfg) -> None:
+    """Nothing broader: the challenger alarm statement matches <endpoint>-v<n>-..., not the stack's alarms."""
+    policy = handler_policy(dev_cfg)
+    arn = f"arn:aws:cloudwatch:{REGION}:{ACCOUNT}:alarm:{ENDPOINT}"
+    assert evaluate(policy, Access("handler", "cloudwatch:DeleteAlarms", f"{arn}-v7-5xx-errors")).allowed
+    assert not evaluate(policy, Access("handler", "cloudwatch:DeleteAlarms", f"{arn}-5xx-errors")).allowed
+    assert not evaluate(
+        policy, Access("handler", "cloudwatch:PutMetricAlarm", f"{arn}-model-latency")
+    ).allowed
+    other = f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:endpoint/someone-elses"
+    assert not evaluate(
+        policy, Access("handler", "sagemaker:UpdateEndpointWeightsAndCapacities", other)
+    ).allowed
+
+
+def _approve_latest(session: boto3.session.Session) -> str:
+    sm = session.client("sagemaker")
+    packages = sm.list_model_packages(ModelPackageGroupName=CHATBOT)["ModelPackageSummaryList"]
+    latest = max(packages, key=lambda p: p["ModelPackageVersion"])["ModelPackageArn"]
+    sm.update_model_package(ModelPackageArn=latest, ModelApprovalStatus="Approved")
+    return latest
