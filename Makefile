@@ -185,6 +185,39 @@ reject-model: $(STAMP) ## Reject GROUP's VERSION (a live version rolls back); NO
 	@test -n "$$REVIEW_GROUP" && test -n "$$REVIEW_VERSION" || $(REVIEW_USAGE)
 	$(REGISTRY) reject "$$REVIEW_GROUP" "$$REVIEW_VERSION" --note "$$REVIEW_NOTE"
 
+# A/B and shadow (model_registry/variants.py). GROUP, VERSION, WEIGHT and NOTE reach the command through
+# the environment, as for approve-model.
+unexport WEIGHT
+challenger-add challenger-weight challenger-promote challenger-abort variant-metrics: export REVIEW_GROUP = $(value GROUP)
+challenger-add: export REVIEW_VERSION = $(value VERSION)
+challenger-add challenger-weight: export CHALLENGER_WEIGHT = $(value WEIGHT)
+challenger-promote challenger-abort: export REVIEW_NOTE = $(value NOTE)
+CHALLENGER_USAGE = { echo "usage: make $@ GROUP=<group|chatbot|classifier> $(1)" >&2; exit 2; }
+
+.PHONY: challenger-add
+challenger-add: $(STAMP) ## A/B: put GROUP's VERSION beside the live one with WEIGHT (default 0.1), or SHADOW=1
+	@test -n "$$REVIEW_GROUP" && test -n "$$REVIEW_VERSION" || $(call CHALLENGER_USAGE,VERSION=<n> [WEIGHT=0.1 | SHADOW=1])
+	$(REGISTRY) challenger add "$$REVIEW_GROUP" "$$REVIEW_VERSION"$(if $(SHADOW), --shadow,$(if $(WEIGHT), --weight "$$CHALLENGER_WEIGHT"))
+
+.PHONY: challenger-weight
+challenger-weight: $(STAMP) ## Move GROUP's A/B split: WEIGHT is the challenger's share (0 < WEIGHT < 1)
+	@test -n "$$REVIEW_GROUP" && test -n "$$CHALLENGER_WEIGHT" || $(call CHALLENGER_USAGE,WEIGHT=<share>)
+	$(REGISTRY) challenger weight "$$REVIEW_GROUP" "$$CHALLENGER_WEIGHT"
+
+.PHONY: challenger-promote
+challenger-promote: $(STAMP) ## Approve GROUP's challenger: deployed alone, blue/green; FORCE=1 if it scores lower
+	@test -n "$$REVIEW_GROUP" || $(call CHALLENGER_USAGE,[NOTE=...])
+	$(REGISTRY) challenger promote "$$REVIEW_GROUP" $(if $(NOTE),--note "$$REVIEW_NOTE")$(if $(FORCE), --force)
+
+.PHONY: challenger-abort
+challenger-abort: $(STAMP) ## Remove GROUP's challenger (REJECT=1 also rejects it; NOTE="..." optional)
+	@test -n "$$REVIEW_GROUP" || $(call CHALLENGER_USAGE,[REJECT=1] [NOTE=...])
+	$(REGISTRY) challenger abort "$$REVIEW_GROUP"$(if $(REJECT), --reject --note "$$REVIEW_NOTE")
+
+.PHONY: variant-metrics
+variant-metrics: $(STAMP) ## Per-variant invocations, errors, latency side by side (local: serve-local on PORT)
+	$(REGISTRY) variants $(if $(GROUP),"$$REVIEW_GROUP") $(if $(filter sagemaker,$(BACKEND)),,--server http://127.0.0.1:$(PORT))
+
 .PHONY: infra-params
 infra-params: $(STAMP) ## Write each stack's parameters for ENV, generated from conf (build/infra/ENV/)
 	$(PY) -m infra params --env $(ENV)
