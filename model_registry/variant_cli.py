@@ -192,6 +192,8 @@ def variant_rows(
     rows = []
     for state in states:
         got = figures.get(state.name, {})
+        if got.get("version", versions.get(state.name)) != versions.get(state.name):
+            got = {}  # figures of the version this variant served before a promotion
         latency = got.get("latency_ms", {})
         rows.append(
             {

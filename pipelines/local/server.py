@@ -249,9 +249,10 @@ def make_app(
             with in_flight.slot(name):
                 payload, answer_type = await anyio.to_thread.run_sync(call, limiter=limiter(name))
         except RequestError as exc:
-            metrics.record(label if exc.status != 404 else "-", exc.status, started, variant)
+            served = loaded.endpoint.version if variant is not None else None
+            metrics.record(label if exc.status != 404 else "-", exc.status, started, variant, version=served)
             return _error(exc)
-        metrics.record(name, 200, started, variant)
+        metrics.record(name, 200, started, variant, version=loaded.endpoint.version)
         copies = BackgroundTask(shadow, name, shadows, body, content_type, accept) if shadows else None
         return Response(
             payload, 200, media_type=answer_type, headers={INVOKED_VARIANT_HEADER: variant}, background=copies
@@ -261,14 +262,14 @@ def make_app(
         """Each shadow variant answers a copy of the request; the answer is recorded, then dropped."""
         for variant, loaded in shadows:
             started = metrics.clock()
+            status = 200
             try:
                 await anyio.to_thread.run_sync(
                     loaded.invoke, body, content_type, accept, limiter=limiter(f"{name}/{variant}")
                 )
             except RequestError as exc:
-                metrics.record(name, exc.status, started, variant, shadow=True)
-                continue
-            metrics.record(name, 200, started, variant, shadow=True)
+                status = exc.status
+            metrics.record(name, status, started, variant, shadow=True, version=loaded.endpoint.version)
 
     def _named_endpoint(request: Request) -> str:
         named = request.headers.get(ENDPOINT_HEADER)

@@ -8,7 +8,9 @@ Prometheus text format (summary + counters) for a scraper.
 Per variant too (model_registry/variants.py): each endpoint's figures carry `variants`, the same
 figures per production or shadow variant (CloudWatch's VariantName dimension, locally), so a live
 version and its challenger are compared side by side. A shadow's requests are copies: they count under
-its variant, not in the endpoint's own figures (the client sent them once).
+its variant, not in the endpoint's own figures (the client sent them once). The live variant keeps its
+name when a promotion gives it a new version, so a variant's figures are those of the version it serves
+now (`version`); the versions it served before keep their request counts under `earlier`.
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ class ServerMetrics:
         self._statuses: dict[str, Counter[int]] = {}
         self._latencies: dict[str, deque[float]] = {}
         self._seconds: dict[str, float] = {}
-        self._variants: dict[tuple[str, str], _Figures] = {}
+        self._variants: dict[tuple[str, str], dict[int | None, _Figures]] = {}
         self._shadows: set[tuple[str, str]] = set()
         self.started = time.time()
 
@@ -44,9 +46,16 @@ class ServerMetrics:
         return time.perf_counter()
 
     def record(
-        self, endpoint: str, status: int, started: float, variant: str | None = None, shadow: bool = False
+        self,
+        endpoint: str,
+        status: int,
+        started: float,
+        variant: str | None = None,
+        shadow: bool = False,
+        version: int | None = None,
     ) -> None:
-        """One request of `endpoint`; with `variant`, also under that variant (a shadow copy only there)."""
+        """One request of `endpoint`; with `variant` (serving `version`), also under that variant (a
+        shadow copy only there)."""
         elapsed = self.clock() - started
         with self._lock:
             if not shadow:
@@ -54,7 +63,11 @@ class ServerMetrics:
                 self._latencies.setdefault(endpoint, deque(maxlen=WINDOW)).append(elapsed)
                 self._seconds[endpoint] = self._seconds.get(endpoint, 0.0) + elapsed
             if variant is not None:
-                self._variants.setdefault((endpoint, variant), _Figures()).add(status, elapsed)
+                by_version = self._variants.setdefault((endpoint, variant), {})
+                figures = by_version.get(version)
+                if figures is None:
+                    figures = by_version[version] = _Figures()  # the newest version comes last
+                figures.add(status, elapsed)
                 if shadow:
                     self._shadows.add((endpoint, variant))
 
@@ -82,11 +95,14 @@ class ServerMetrics:
                         "window": len(window),
                     },
                 }
-            for (name, variant), figures in sorted(self._variants.items()):
+            for (name, variant), by_version in sorted(self._variants.items()):
+                *before, (version, figures) = by_version.items()
                 entry = endpoints.setdefault(name, {"requests": 0})
                 entry.setdefault("variants", {})[variant] = {
                     **figures.summary(),
+                    "version": version,
                     "shadow": (name, variant) in self._shadows,
+                    "earlier": {str(v): sum(f.statuses.values()) for v, f in before},
                 }
         return {"uptime_s": round(time.time() - self.started, 1), "endpoints": endpoints}
 
@@ -120,12 +136,13 @@ class ServerMetrics:
                 "# HELP serve_local_variant_requests_total Requests per endpoint variant and HTTP status.",
                 "# TYPE serve_local_variant_requests_total counter",
             ]
-            for (name, variant), figures in sorted(self._variants.items()):
-                for status, count in sorted(figures.statuses.items()):
-                    lines.append(
-                        f'serve_local_variant_requests_total{{endpoint="{name}",variant="{variant}",'
-                        f'status="{status}"}} {count}'
-                    )
+            for (name, variant), by_version in sorted(self._variants.items()):
+                for version, figures in by_version.items():
+                    for status, count in sorted(figures.statuses.items()):
+                        lines.append(
+                            f'serve_local_variant_requests_total{{endpoint="{name}",variant="{variant}",'
+                            f'version="{version}",status="{status}"}} {count}'
+                        )
         return "\n".join(lines) + "\n"
 
 

@@ -168,6 +168,10 @@ def test_ab_split_target_variant_shadow_promote_and_abort(
     )
     assert {client.invoke()[1:] == ({"version": 2, "echo": "hi"}, LIVE_VARIANT) for _ in range(30)} == {True}
     assert LocalRegistry(db).variant(ENDPOINT) is None
+    # The live variant keeps its name; its figures are now v2's, v1's count is kept apart.
+    live = client.variants()[LIVE_VARIANT]
+    assert (live["version"], live["requests"]) == (2, 30)
+    assert live["earlier"] == {"1": by_variant[LIVE_VARIANT] + 1 + 20}
 
     # Shadow: every request is copied to v3, whose answers nobody sees.
     assert cli(db, "challenger", "add", "chatbot", "3", "--shadow") == 0
