@@ -469,9 +469,13 @@ class AwsBackend(AppBackend):
         return infos
 
     def endpoint_figures(self) -> tuple[list[dict[str, Any]], list[str]]:
-        from app.cloudwatch import endpoint_rows
+        from app.cloudwatch import endpoint_rows, variant_figure_rows
 
-        return endpoint_rows(self._client("cloudwatch"), [self.endpoint_name(m) for m in MODELS]), []
+        names = [self.endpoint_name(m) for m in MODELS]
+        rows = endpoint_rows(self._client("cloudwatch"), names)
+        for name in names:  # an endpoint with a challenger or shadow: a row per variant, side by side
+            rows += variant_figure_rows(self._client("sagemaker"), self._client("cloudwatch"), name)
+        return rows, []
 
     def runs(self) -> Iterator[str]:
         try:

@@ -49,3 +49,40 @@ def endpoint_rows(cloudwatch: Any, endpoints: list[str], now: datetime | None = 
             }
         )
     return rows
+
+
+def variant_names(sagemaker: Any, endpoint: str) -> list[str]:
+    """The endpoint's production and shadow variants (DescribeEndpoint); none when it does not exist."""
+    from botocore.exceptions import ClientError
+
+    try:
+        described = sagemaker.describe_endpoint(EndpointName=endpoint)
+    except ClientError:
+        return []
+    return [
+        v["VariantName"]
+        for key in ("ProductionVariants", "ShadowProductionVariants")
+        for v in described.get(key) or []
+    ]
+
+
+def variant_figure_rows(
+    sagemaker: Any, cloudwatch: Any, endpoint: str, now: datetime | None = None
+) -> list[dict[str, Any]]:
+    """ "<endpoint> [<variant>]" rows when the endpoint has more than one variant (else none: the
+    endpoint's own row says it all)."""
+    variants = variant_names(sagemaker, endpoint)
+    if len(variants) < 2:
+        return []
+    rows = []
+    for variant, got in variant_figures(cloudwatch, endpoint, variants, now=now, tail="p95").items():
+        rows.append(
+            {
+                "endpoint": f"{endpoint} [{variant}]",
+                "invocations": got["requests"],
+                "errors": got["errors"],
+                "p50 ms": got["latency_ms"]["p50"],
+                "p95 ms": got["latency_ms"]["p95"],
+            }
+        )
+    return rows

@@ -18,8 +18,10 @@ WINDOW = timedelta(hours=24)
 SUMS = {"invocations": "Invocations", "4xx": "Invocation4XXErrors", "5xx": "Invocation5XXErrors"}
 
 
-def metric_queries(endpoint: str, index: int, period_s: int, variant: str = VARIANT) -> list[dict[str, Any]]:
-    """GetMetricData queries for one endpoint variant: the sums and ModelLatency p50/p95."""
+def metric_queries(
+    endpoint: str, index: int, period_s: int, variant: str = VARIANT, tail: str = "p95"
+) -> list[dict[str, Any]]:
+    """GetMetricData queries for one endpoint variant: the sums and ModelLatency p50 and `tail`."""
     dimensions = [{"Name": "EndpointName", "Value": endpoint}, {"Name": "VariantName", "Value": variant}]
 
     def query(key: str, metric: str, stat: str) -> dict[str, Any]:
@@ -33,18 +35,18 @@ def metric_queries(endpoint: str, index: int, period_s: int, variant: str = VARI
         }
 
     queries = [query(key, metric, "Sum") for key, metric in SUMS.items()]
-    queries += [query("p50", "ModelLatency", "p50"), query("p95", "ModelLatency", "p95")]
+    queries += [query("p50", "ModelLatency", "p50"), query(tail, "ModelLatency", tail)]
     return queries
 
 
 def variant_figures(
-    cloudwatch: Any, endpoint: str, variants: list[str], now: datetime | None = None
+    cloudwatch: Any, endpoint: str, variants: list[str], now: datetime | None = None, tail: str = "p99"
 ) -> dict[str, dict[str, Any]]:
-    """{variant: {requests, errors, latency_ms: {p50, p99}}} over the last 24 hours, in the shape of
-    serve-local's /metrics variants (p99 read as CloudWatch's p95: the figure it is asked for here)."""
+    """{variant: {requests, errors, latency_ms: {p50, <tail>}}} over the last 24 hours, in the shape of
+    serve-local's /metrics variants (whose tail is p99)."""
     end = now or datetime.now(UTC)
     period = int(WINDOW.total_seconds())
-    queries = [q for i, v in enumerate(variants) for q in metric_queries(endpoint, i, period, variant=v)]
+    queries = [q for i, v in enumerate(variants) for q in metric_queries(endpoint, i, period, v, tail)]
     values: dict[str, list[float]] = {}
     for page in cloudwatch.get_paginator("get_metric_data").paginate(
         MetricDataQueries=queries, StartTime=end - WINDOW, EndTime=end
@@ -64,6 +66,6 @@ def variant_figures(
         figures[variant] = {
             "requests": total("invocations"),
             "errors": total("4xx") + total("5xx"),
-            "latency_ms": {"p50": latency("p50"), "p99": latency("p95")},
+            "latency_ms": {"p50": latency("p50"), tail: latency(tail)},
         }
     return figures

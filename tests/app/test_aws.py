@@ -159,3 +159,46 @@ def test_an_lmi_chatbot_is_asked_in_chat_completions_and_answers_in_our_contract
         }
         with pytest.raises(RequestRejected, match="last message must be the user's"):
             backend.invoke("chatbot", {"messages": [{"role": "assistant", "content": "x"}]})
+
+
+def test_variant_rows_query_each_variant_by_its_variant_name() -> None:
+    """An endpoint with a challenger: one row per variant, each from its own VariantName dimension."""
+    from app.cloudwatch import variant_figure_rows
+
+    keys = {"region_name": "us-east-1", "aws_access_key_id": "x", "aws_secret_access_key": "x"}
+    sagemaker, cloudwatch = boto3.client("sagemaker", **keys), boto3.client("cloudwatch", **keys)
+    now = datetime(2026, 11, 30, 4, 0, tzinfo=UTC)
+    described = {
+        "EndpointName": "ep-a",
+        "EndpointArn": "arn:aws:sagemaker:us-east-1:123456789012:endpoint/ep-a",
+        "EndpointConfigName": "ep-a-v1-ab2-abcdef",
+        "EndpointStatus": "InService",
+        "CreationTime": now,
+        "LastModifiedTime": now,
+        "ProductionVariants": [{"VariantName": "AllTraffic"}, {"VariantName": "v2"}],
+    }
+    queries = metric_queries("ep-a", 0, 86400, "AllTraffic") + metric_queries("ep-a", 1, 86400, "v2")
+    assert {
+        d["Value"]
+        for q in queries
+        for d in q["MetricStat"]["Metric"]["Dimensions"]
+        if d["Name"] == "VariantName"
+    } == {"AllTraffic", "v2"}
+    answer = {
+        "MetricDataResults": [
+            {"Id": "e0_invocations", "Values": [90.0], "StatusCode": "Complete"},
+            {"Id": "e1_invocations", "Values": [10.0], "StatusCode": "Complete"},
+            {"Id": "e1_5xx", "Values": [2.0], "StatusCode": "Complete"},
+            {"Id": "e1_p95", "Values": [80000.0], "StatusCode": "Complete"},
+        ]
+    }
+    with Stubber(sagemaker) as sm_stub, Stubber(cloudwatch) as cw_stub:
+        sm_stub.add_response("describe_endpoint", described, {"EndpointName": "ep-a"})
+        cw_stub.add_response(
+            "get_metric_data", answer, {"MetricDataQueries": queries, "StartTime": ANY, "EndTime": now}
+        )
+        rows = variant_figure_rows(sagemaker, cloudwatch, "ep-a", now=now)
+    assert rows == [
+        {"endpoint": "ep-a [AllTraffic]", "invocations": 90, "errors": 0, "p50 ms": None, "p95 ms": None},
+        {"endpoint": "ep-a [v2]", "invocations": 10, "errors": 2, "p50 ms": None, "p95 ms": 80.0},
+    ]

@@ -146,3 +146,42 @@ def test_approving_below_the_live_version_is_refused_unless_confirmed(
         local_backend.review(CHATBOT_GROUP, worse, "Approved", "", "eleven")
     assert local_backend.version(CHATBOT_GROUP, worse).status == "PendingManualApproval"
     local_backend.review(CHATBOT_GROUP, worse, "Rejected", "not better", "eleven")
+
+
+def test_server_metric_rows_put_variants_side_by_side() -> None:
+    from app.backend import server_metric_rows
+
+    metrics = {
+        "endpoints": {
+            "ep": {
+                "requests": 10,
+                "errors": 1,
+                "latency_ms": {"p50": 1.0},
+                "variants": {
+                    "AllTraffic": {
+                        "requests": 8,
+                        "errors": 0,
+                        "version": 1,
+                        "shadow": False,
+                        "latency_ms": {"p50": 1.0},
+                    },
+                    "v2": {
+                        "requests": 2,
+                        "errors": 1,
+                        "version": 2,
+                        "shadow": False,
+                        "latency_ms": {"p50": 3.0},
+                    },
+                },
+            },
+            "single": {"requests": 4, "variants": {"AllTraffic": {"requests": 4, "version": 1}}},
+        }
+    }
+    rows = server_metric_rows(metrics)
+    assert [(r["endpoint"], r["requests"]) for r in rows] == [
+        ("ep", 10),
+        ("ep [AllTraffic]", 8),
+        ("ep [v2]", 2),
+        ("single", 4),
+    ]
+    assert rows[2]["errors"] == 1 and rows[2]["p50 ms"] == 3.0 and rows[2]["version"] == 2
