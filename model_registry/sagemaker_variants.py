@@ -26,7 +26,7 @@ from model_registry.endpoint_spec import (
     resource_name,
 )
 from model_registry.naming import LIVE_VARIANT, challenger_variant, variant_alarm_names
-from model_registry.sagemaker_deploy import EndpointBusy, SageMakerDeployer
+from model_registry.sagemaker_deploy import BUSY_STATES, EndpointBusy, SageMakerDeployer
 from model_registry.types import ModelVersion
 from model_registry.variants import (
     Mode,
@@ -86,8 +86,9 @@ class SageMakerVariants:
         endpoint = self.deployer._describe("describe_endpoint", EndpointName=endpoint_name)
         if endpoint is None:
             return []
-        if endpoint.get("EndpointStatus") in ("Creating",):
-            raise EndpointBusy(f"{endpoint_name} is Creating; ask again once it is InService")
+        status = endpoint.get("EndpointStatus")
+        if status in BUSY_STATES:  # mid-update, EndpointConfigName is still the old config: not an answer
+            raise EndpointBusy(f"{endpoint_name} is {status}; ask again once it is InService")
         config = self.sm.describe_endpoint_config(EndpointConfigName=endpoint["EndpointConfigName"])
         weights = {v["VariantName"]: v.get("CurrentWeight") for v in endpoint.get("ProductionVariants") or []}
         found = []

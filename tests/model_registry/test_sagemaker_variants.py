@@ -257,3 +257,16 @@ def test_shadow_flow_with_stubbed_answers(dev_cfg: Config) -> None:
         (LIVE_VARIANT, live.arn, False),
         ("v2", shadow.arn, True),
     ]
+
+
+def test_a_changing_endpoint_is_refused_until_it_settles(aws, handler, update_calls) -> None:
+    """Mid-update DescribeEndpoint still names the old config: the request says to retry, not "no challenger"."""
+    v1 = register_package(aws, CHATBOT, {"bleu": 9.5, "chrf": 31.0})
+    handler(approve(aws, v1))
+    register_package(aws, CHATBOT, {"bleu": 11.0, "chrf": 33.0})
+    handler({"request": "challenger-add", "group": CHATBOT, "version": 2, "weight": 0.2})
+    from moto.sagemaker.models import sagemaker_backends
+
+    sagemaker_backends["123456789012"]["us-east-1"].endpoints[ENDPOINT].endpoint_status = "Updating"
+    with pytest.raises(RuntimeError, match="is Updating; ask again once it is InService"):
+        handler({"request": "challenger-weight", "group": CHATBOT, "weight": 0.5})
