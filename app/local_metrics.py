@@ -4,7 +4,9 @@ The shape is what pipelines/local/server_metrics.py's ServerMetrics.snapshot() a
 {"uptime_s", "endpoints": {name: {"requests", "errors", "client_errors", "server_errors",
 "statuses": {"200": n, ...}, "latency_ms": {"p50", "p95", "p99", "mean", "window"}}}}; latency over the
 server's recent window of requests. Rows have the columns of app/cloudwatch.py's, so both backends'
-tables read alike.
+tables read alike. An endpoint with a challenger or shadow (model_registry/variants.py) also carries
+"variants": {name: {"requests", "errors", "version", "shadow", "latency_ms": {...}}}: a row per variant
+follows the endpoint's, "<endpoint> [<variant>]", side by side.
 """
 
 from __future__ import annotations
@@ -40,9 +42,31 @@ def endpoint_rows(snapshot: Any) -> list[dict[str, Any]]:
                     "p95 ms": round(float(latency["p95"]), 1) if "p95" in latency else None,
                 }
             )
+            rows += variant_rows(name, figures.get("variants"))
         except (KeyError, TypeError, ValueError, AttributeError) as error:
             raise MetricsFormatError(
                 f"serve-local's /metrics entry for {name} lacks {error}: restart serve-local from this "
                 "checkout (`make serve-local`)"
             ) from None
+    return rows
+
+
+def variant_rows(endpoint: str, variants: Any) -> list[dict[str, Any]]:
+    """Rows of an endpoint's variants, when it has more than one (a lone live variant adds nothing)."""
+    if not isinstance(variants, dict) or len(variants) < 2:
+        return []
+    rows = []
+    for variant, got in sorted(variants.items()):
+        latency = got["latency_ms"]
+        role = "shadow" if got.get("shadow") else f"v{got.get('version')}"
+        rows.append(
+            {
+                "endpoint": f"{endpoint} [{variant}: {role}]",
+                "invocations": int(got["requests"]),
+                "errors": int(got["errors"]),
+                "error kinds": f"5xx={int(got.get('server_errors', 0))}",
+                "p50 ms": round(float(latency["p50"]), 1),
+                "p95 ms": round(float(latency["p95"]), 1) if "p95" in latency else None,
+            }
+        )
     return rows

@@ -97,7 +97,9 @@ class ServerMetrics:
                 }
             for (name, variant), by_version in sorted(self._variants.items()):
                 *before, (version, figures) = by_version.items()
-                entry = endpoints.setdefault(name, {"requests": 0})
+                entry = endpoints.get(name)
+                if entry is None:  # a shadow copy is recorded after its request: never first
+                    continue
                 entry.setdefault("variants", {})[variant] = {
                     **figures.summary(),
                     "version": version,
@@ -169,6 +171,7 @@ class _Figures:
             "server_errors": sum(n for s, n in self.statuses.items() if s >= 500),
             "latency_ms": {
                 "p50": round(_quantile(window, 0.50) * 1000, 3),
+                "p95": round(_quantile(window, 0.95) * 1000, 3),
                 "p99": round(_quantile(window, 0.99) * 1000, 3),
                 "mean": round(self.seconds / requests * 1000, 3) if requests else 0.0,
             },

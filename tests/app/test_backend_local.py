@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -148,40 +149,30 @@ def test_approving_below_the_live_version_is_refused_unless_confirmed(
     local_backend.review(CHATBOT_GROUP, worse, "Rejected", "not better", "eleven")
 
 
-def test_server_metric_rows_put_variants_side_by_side() -> None:
-    from app.backend import server_metric_rows
+def test_operations_rows_put_variants_side_by_side() -> None:
+    from app.local_metrics import endpoint_rows
+
+    def figures(requests: int, errors: int, p50: float, **extra: Any) -> dict[str, Any]:
+        statuses = {"200": requests - errors, **({"500": errors} if errors else {})}
+        return {"requests": requests, "errors": errors, "server_errors": errors, "statuses": statuses,
+                "latency_ms": {"p50": p50, "p95": p50 * 2}, **extra}  # fmt: skip
 
     metrics = {
         "endpoints": {
-            "ep": {
-                "requests": 10,
-                "errors": 1,
-                "latency_ms": {"p50": 1.0},
-                "variants": {
-                    "AllTraffic": {
-                        "requests": 8,
-                        "errors": 0,
-                        "version": 1,
-                        "shadow": False,
-                        "latency_ms": {"p50": 1.0},
-                    },
-                    "v2": {
-                        "requests": 2,
-                        "errors": 1,
-                        "version": 2,
-                        "shadow": False,
-                        "latency_ms": {"p50": 3.0},
-                    },
+            "ep": figures(
+                10,
+                1,
+                1.0,
+                variants={
+                    "AllTraffic": figures(8, 0, 1.0, version=1, shadow=False),
+                    "v2": figures(2, 1, 3.0, version=2, shadow=False),
                 },
-            },
-            "single": {"requests": 4, "variants": {"AllTraffic": {"requests": 4, "version": 1}}},
+            ),
+            "single": figures(4, 0, 1.0, variants={"AllTraffic": figures(4, 0, 1.0, version=1)}),
         }
     }
-    rows = server_metric_rows(metrics)
-    assert [(r["endpoint"], r["requests"]) for r in rows] == [
-        ("ep", 10),
-        ("ep [AllTraffic]", 8),
-        ("ep [v2]", 2),
-        ("single", 4),
-    ]
-    assert rows[2]["errors"] == 1 and rows[2]["p50 ms"] == 3.0 and rows[2]["version"] == 2
+    rows = endpoint_rows(metrics)
+    assert [(r["endpoint"], r["invocations"], r["errors"]) for r in rows] == [
+        ("ep", 10, 1), ("ep [AllTraffic: v1]", 8, 0), ("ep [v2: v2]", 2, 1), ("single", 4, 0),
+    ]  # fmt: skip
+    assert (rows[2]["p50 ms"], rows[2]["p95 ms"], rows[2]["error kinds"]) == (3.0, 6.0, "5xx=1")
