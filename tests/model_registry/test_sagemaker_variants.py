@@ -260,7 +260,7 @@ def test_shadow_flow_with_stubbed_answers(dev_cfg: Config) -> None:
 
 
 def test_a_changing_endpoint_is_refused_until_it_settles(aws, handler, update_calls) -> None:
-    """Mid-update DescribeEndpoint still names the old config: the request says to retry, not "no challenger"."""
+    """Mid-update DescribeEndpoint still names the old config: the answer says retry, not "no challenger"."""
     v1 = register_package(aws, CHATBOT, {"bleu": 9.5, "chrf": 31.0})
     handler(approve(aws, v1))
     register_package(aws, CHATBOT, {"bleu": 11.0, "chrf": 33.0})
