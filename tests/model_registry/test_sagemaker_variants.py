@@ -270,3 +270,47 @@ def test_a_changing_endpoint_is_refused_until_it_settles(aws, handler, update_ca
     sagemaker_backends["123456789012"]["us-east-1"].endpoints[ENDPOINT].endpoint_status = "Updating"
     with pytest.raises(RuntimeError, match="is Updating; ask again once it is InService"):
         handler({"request": "challenger-weight", "group": CHATBOT, "weight": 0.5})
+
+
+def test_the_cli_sends_challenger_requests_to_the_deploy_handler(dev_cfg: Config) -> None:
+    """On AWS the registry CLI invokes the handler Lambda (RequestResponse) and reads its answer or error."""
+    import io
+    import json as jsonlib
+
+    from botocore.response import StreamingBody
+
+    from model_registry.variant_cli import HandlerRequestFailed, invoke_handler
+
+    keys = {"region_name": "us-east-1", "aws_access_key_id": "x", "aws_secret_access_key": "x"}
+    client = boto3.client("lambda", **keys)
+
+    class Session:
+        def client(self, name: str) -> Any:
+            assert name == "lambda"
+            return client
+
+    def body(data: dict[str, Any]) -> StreamingBody:
+        raw = jsonlib.dumps(data).encode()
+        return StreamingBody(io.BytesIO(raw), len(raw))
+
+    event = {"request": "challenger-weight", "group": CHATBOT, "weight": 0.5}
+    expected = {
+        "FunctionName": "stranger-things-nlp-dev-deploy-handler",
+        "Payload": jsonlib.dumps(event).encode(),
+    }
+    with Stubber(client) as stub:
+        stub.add_response("invoke", {"StatusCode": 200, "Payload": body({"action": "weight-set"})}, expected)
+        stub.add_response(
+            "invoke",
+            {
+                "StatusCode": 200,
+                "FunctionError": "Unhandled",
+                "Payload": body({"errorMessage": "x has no challenger"}),
+            },
+            expected,
+        )
+        assert invoke_handler(Session(), dev_cfg, event) == {"action": "weight-set"}
+        with pytest.raises(
+            HandlerRequestFailed, match="stranger-things-nlp-dev-deploy-handler: x has no challenger"
+        ):
+            invoke_handler(Session(), dev_cfg, event)
