@@ -225,6 +225,13 @@ def add(
     deployer: VariantDeployer,
 ) -> dict[str, Any]:
     """Put `version` beside the live version; refused unless it is PendingManualApproval (see module)."""
+    if target.serverless is not None:
+        # The challenger configs here are instance-backed variants; a serverless endpoint's variants need
+        # a ServerlessConfig each (and the serverless canary of serverless.py): not built yet.
+        raise ChallengerError(
+            f"{target.endpoint_name} is serverless: A/B and shadow variants are built for instance-backed "
+            "endpoints only; approve the version to replace the live one instead"
+        )
     challenger = registry.get(target.group, version)
     if challenger.status != ApprovalStatus.PENDING:
         hint = "approve a newer one" if challenger.status == ApprovalStatus.APPROVED else "register a new one"

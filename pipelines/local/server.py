@@ -230,7 +230,7 @@ def make_app(
     async def invoke(request: Request, name: str | None) -> Response:
         started = metrics.clock()
         label = name or "-"
-        variant: str | None = None
+        routed: list[Any] = []  # (variant, model, shadows) once chosen: errors count under the variant
         try:
             length = _content_length(request)
             if name is None:
@@ -238,20 +238,22 @@ def make_app(
             body = await _read_body(request, length)
             content_type = request.headers.get("content-type", "application/json")
             accept = request.headers.get("accept", "application/json")
-            variant, loaded, shadows = pool.route(name, request.headers.get(TARGET_VARIANT_HEADER))
+            target = request.headers.get(TARGET_VARIANT_HEADER)
 
             def call() -> tuple[bytes, str]:
-                # One hop to a worker thread per request (the model may take seconds; the event loop must
-                # not wait). A hop is a thread wake-up each way: ~0.05 ms on an idle machine, a few ms
-                # on a loaded one, so everything quick (routing, /ping, /endpoints) stays on the loop.
-                return loaded.invoke(body, content_type, accept)
+                # One hop to a worker thread per request (the model may take seconds, and loading it on
+                # first use longer; the event loop must not wait). A hop is a thread wake-up each way:
+                # ~0.05 ms on an idle machine, a few ms on a loaded one.
+                routed[:] = pool.route(name, target)
+                return routed[1].invoke(body, content_type, accept)
 
             with in_flight.slot(name):
                 payload, answer_type = await anyio.to_thread.run_sync(call, limiter=limiter(name))
         except RequestError as exc:
-            served = loaded.endpoint.version if variant is not None else None
-            metrics.record(label if exc.status != 404 else "-", exc.status, started, variant, version=served)
+            variant, version = (routed[0], routed[1].endpoint.version) if routed else (None, None)
+            metrics.record(label if exc.status != 404 else "-", exc.status, started, variant, version=version)
             return _error(exc)
+        variant, loaded, shadows = routed
         metrics.record(name, 200, started, variant, version=loaded.endpoint.version)
         copies = BackgroundTask(shadow, name, shadows, body, content_type, accept) if shadows else None
         return Response(

@@ -334,3 +334,16 @@ def test_a_second_challenger_and_a_rejected_one_are_refused() -> None:
         handle_variant_request(request(WEIGHT, weight=0.3), SETTINGS, registry, endpoint)
     with pytest.raises(ChallengerError, match="is Rejected"):
         handle_variant_request(request(ADD, version=6), SETTINGS, registry, Endpoint(LIVE))
+
+
+def test_a_serverless_endpoint_takes_no_challenger() -> None:
+    import dataclasses
+
+    serverless = dataclasses.replace(TARGET, serverless={"memory_size_mb": 2048, "max_concurrency": 5})
+    settings = HandlerSettings(targets={GROUP: serverless})
+    with pytest.raises(
+        ChallengerError, match="is serverless: A/B and shadow variants are built for instance-backed"
+    ):
+        handle_variant_request(
+            request(ADD, version=4), settings, Registry([LIVE, CHALLENGER]), Endpoint(LIVE)
+        )
