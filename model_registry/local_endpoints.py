@@ -106,6 +106,7 @@ class LoadedEndpoint:
     model: Any
     environment: dict[str, str]
     capture: CaptureWriter | None = None
+    variant: str = LIVE_VARIANT  # the variant it answers as: its capture folder
 
     def invoke(self, body: bytes, content_type: str, accept: str) -> tuple[bytes, str]:
         """Run the handler chain on one request; raise RequestError with the right status."""
@@ -131,7 +132,7 @@ class LoadedEndpoint:
         payload = output if isinstance(output, bytes) else str(output).encode("utf-8")
         answer_type = accept if accept and accept != "*/*" else "application/json"
         if self.capture is not None:
-            self.capture.write(self.endpoint.name, body, content_type, payload, answer_type)
+            self.capture.write(self.endpoint.name, body, content_type, payload, answer_type, self.variant)
         return payload, answer_type
 
 
@@ -226,7 +227,7 @@ class EndpointPool:
                     model_dir=variant.model_dir,
                     updated_at=variant.updated_at,
                 )
-                loaded = self._load(record)
+                loaded = self._load(record, variant.name)
                 self._loaded_variants[key] = loaded
         return loaded
 
@@ -247,7 +248,7 @@ class EndpointPool:
                 self._loaded[name] = loaded
         return loaded
 
-    def _load(self, endpoint: Endpoint) -> LoadedEndpoint:
+    def _load(self, endpoint: Endpoint, variant: str = LIVE_VARIANT) -> LoadedEndpoint:
         if endpoint.model_dir is None or not endpoint.model_dir.is_dir():
             raise RequestError(500, f"endpoint {endpoint.name}: model folder {endpoint.model_dir} is missing")
         version = self.registry.get(endpoint.group, endpoint.version)
@@ -258,4 +259,4 @@ class EndpointPool:
         )
         with model_environment(version.environment):
             model = handler.model_fn(str(endpoint.model_dir))
-        return LoadedEndpoint(endpoint, handler, model, version.environment, self.capture)
+        return LoadedEndpoint(endpoint, handler, model, version.environment, self.capture, variant)

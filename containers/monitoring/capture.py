@@ -122,12 +122,18 @@ class CaptureWriter:
         self._files: dict[Path, Path] = {}  # hour folder -> this writer's file in it
 
     def write(
-        self, endpoint: str, request: bytes, request_type: str, response: bytes, response_type: str
+        self,
+        endpoint: str,
+        request: bytes,
+        request_type: str,
+        response: bytes,
+        response_type: str,
+        variant: str | None = None,
     ) -> Path:
-        """Record one invocation; returns the file it went to."""
+        """Record one invocation answered by `variant` (default: the writer's); returns its file."""
         when = self.clock()
         line = json.dumps(capture_record(request, request_type, response, response_type, when))
-        folder = hour_folder(self.root, endpoint, self.variant, when)
+        folder = hour_folder(self.root, endpoint, variant or self.variant, when)
         with self._lock:
             # One file per writer and hour, named (like SageMaker's) by the minute and second it began.
             target = self._files.get(folder)

@@ -25,6 +25,7 @@ from typing import Any
 from conf import load_config
 from containers.monitoring import baseline, monitor
 from model_registry.local import LocalRegistry
+from model_registry.naming import LIVE_VARIANT
 from model_registry.settings import model_of
 from model_registry.types import Endpoint
 from project.defaults import REGISTRY_DB_NAME
@@ -117,7 +118,9 @@ def monitor_endpoint(
     cfg = load_config("local")
     model = model_of(cfg, endpoint.group)
     result = EndpointResult(endpoint.name, model)
-    capture = home / "capture" / endpoint.name
+    # The live variant's traffic against the live version's baseline; a challenger or shadow beside it
+    # captures under its own variant (model_registry/variants.py) and is not mixed in.
+    capture = home / "capture" / endpoint.name / LIVE_VARIANT
     if not any(capture.rglob("*.jsonl")):
         result.note = f"no traffic captured under {capture}: send requests through `make serve-local`"
         return result

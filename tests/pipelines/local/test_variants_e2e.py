@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from containers.monitoring.capture import CaptureWriter, capture_files, read_events
 from model_registry.cli import build_parser, main
 from model_registry.local import LocalRegistry
 from model_registry.naming import LIVE_VARIANT
@@ -67,7 +68,8 @@ def db(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def server(db: Path) -> Iterator[LocalServer]:
-    running = make_server(LocalRegistry(db), "127.0.0.1", 0, seed=SEED).start()
+    capture = CaptureWriter(db.parent / "capture")
+    running = make_server(LocalRegistry(db), "127.0.0.1", 0, seed=SEED, capture=capture).start()
     try:
         yield running
     finally:
@@ -76,7 +78,7 @@ def server(db: Path) -> Iterator[LocalServer]:
 
 
 class Client:
-    """One keep-alive connection: a shadow copy runs after its answer, before the next request is read."""
+    """One keep-alive connection to serve-local (a shadow copy runs after its answer)."""
 
     def __init__(self, server: LocalServer) -> None:
         self.conn = http.client.HTTPConnection(*server.server_address, timeout=60)
@@ -179,11 +181,29 @@ def test_ab_split_target_variant_shadow_promote_and_abort(
     before = client.variants()[LIVE_VARIANT]["requests"]
     answers = [client.invoke(f"shadowed {i}") for i in range(25)]
     assert {(body["version"], variant) for _, body, variant in answers} == {(2, LIVE_VARIANT)}
+    # The copies run after each answer has gone: read /metrics until the last one is in (a bounded
+    # number of reads, not a clock).
     figures = client.variants()
+    for _ in range(1000):
+        if figures["v3"]["requests"] >= 25:
+            break
+        figures = client.variants()
     assert figures["v3"] == figures["v3"] | {"requests": 25, "errors": 0, "shadow": True}
     assert figures[LIVE_VARIANT]["requests"] == before + 25
     status, body, _ = client.invoke("t", "v3")
     assert status == 400 and "has no production variant 'v3'" in body["error"]
+
+    # Capture per variant, in SageMaker's layout <endpoint>/<variant>/YYYY/MM/DD/HH: each variant's
+    # answers under its own name, the shadow's discarded answers too.
+    root = db.parent / "capture" / ENDPOINT
+    captured = {
+        variant: [e.response["version"] for e in read_events(capture_files(root / variant))[0]]
+        for variant in (LIVE_VARIANT, "v2", "v3")
+    }
+    assert set(captured["v2"]) == {2} and len(captured["v2"]) == by_variant["v2"] + 20
+    assert set(captured["v3"]) == {3} and len(captured["v3"]) == 25
+    assert captured[LIVE_VARIANT].count(1) == by_variant[LIVE_VARIANT] + 1 + 20
+    assert captured[LIVE_VARIANT].count(2) == 30 + 25
 
     # Abort: back to the live version alone; --reject also rejects the challenger.
     assert cli(db, "challenger", "abort", "chatbot", "--reject", "--note", "worse answers") == 0
