@@ -2,7 +2,8 @@
 
     python -m pipelines monitor-local [--home .local] [--endpoint NAME] [--start ISO --end ISO]
 
-For each local endpoint with captured traffic (`<home>/capture/<endpoint>/AllTraffic/YYYY/MM/DD/HH/`):
+For each local endpoint with captured traffic in its live variant
+(`<home>/capture/<endpoint>/AllTraffic/YYYY/MM/DD/HH/`; a challenger captures under its own variant):
 1. the baseline of the version it serves: the one its own run computed (ComputeChatbotBaseline /
    ComputeClassifierBaseline, beside the model in the run's S3 mirror; RegisterModel carries it as
    DriftCheckBaselines). A version from a run older than those steps gets one made once from its run's
