@@ -36,12 +36,14 @@ from urllib.parse import urlparse
 
 from app import local_metrics
 from app.calls import CallLog
+from app.drift import aws_drift_notes, local_drift_notes
 from conf import load_config
 from conf.schema import Config
 from containers.inference import lmi_adapter
 from model_registry.backend import RegistryBackend
 from model_registry.cli import live_versions
 from model_registry.deploy_logic import NothingToRollBackTo
+from model_registry.naming import monitoring_schedule_name
 from model_registry.review import WorseThanLive, check_against_live
 from model_registry.settings import group_of
 from model_registry.types import ModelVersion
@@ -392,9 +394,7 @@ class LocalBackend(AppBackend):
                 rows = local_metrics.endpoint_rows(metrics)
             except local_metrics.MetricsFormatError as error:
                 raise BackendError(str(error)) from None
-        capture = self.workspace.home / "data-capture"
-        if not capture.is_dir():
-            notes.append(f"no data capture under {capture}: serve-local does not capture requests yet.")
+        notes += local_drift_notes(self.workspace.home, [self.endpoint_name(m) for m in MODELS])
         return rows, notes
 
     def runs(self) -> Iterator[str]:
@@ -475,7 +475,13 @@ class AwsBackend(AppBackend):
         rows = endpoint_rows(self._client("cloudwatch"), names)
         for name in names:  # an endpoint with a challenger or shadow: a row per variant, side by side
             rows += variant_figure_rows(self._client("sagemaker"), self._client("cloudwatch"), name)
-        return rows, []
+        schedules = {
+            self.endpoint_name(m): monitoring_schedule_name(self.cfg.project.name, self.cfg.env, m)
+            for m in MODELS
+        }
+        return rows, aws_drift_notes(
+            self._client("cloudwatch"), self.cfg.monitoring.metric_namespace, schedules
+        )
 
     def runs(self) -> Iterator[str]:
         try:

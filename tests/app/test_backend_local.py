@@ -87,11 +87,24 @@ def test_without_runs_or_server_the_messages_say_what_to_do(tmp_path: Path) -> N
     assert backend.calls.rows()[0]["error kinds"] == "EndpointUnavailable=1"
 
 
-def test_operations_say_what_serve_local_does_not_report_yet(local_backend: LocalBackend) -> None:
-    rows, notes = local_backend.endpoint_figures()
-    assert rows == [] or {r["endpoint"] for r in rows} >= {"stranger-things-nlp-local-chatbot"}
-    if not rows:
-        assert any("no /metrics route yet" in note for note in notes)
+def test_operations_notes_carry_each_endpoints_latest_drift_check(local_backend: LocalBackend) -> None:
+    """The notes under the figures: monitor-local's latest result per endpoint (app/drift.py)."""
+    home = local_backend.workspace.home
+    endpoints = [local_backend.endpoint_name(m) for m in ("chatbot", "classifier")]
+    latest = home / "monitoring" / endpoints[1] / "latest"
+    latest.mkdir(parents=True, exist_ok=True)
+    violation = {"feature_name": "predicted_label", "constraint_check_type": "baseline_drift_check"}
+    (latest / "constraint_violations.json").write_text(json.dumps({"violations": [violation]}))
+    try:
+        _, notes = local_backend.endpoint_figures()
+    finally:
+        (latest / "constraint_violations.json").unlink()
+    drift = [note for note in notes if note.startswith(tuple(endpoints))]
+    assert drift[0].startswith(f"{endpoints[0]}: no drift check yet")
+    assert (
+        drift[1].startswith(f"{endpoints[1]}: drift check of ")
+        and "1 violation(s): predicted_label" in drift[1]
+    )
 
 
 def live_and_status(backend: LocalBackend) -> dict[int, tuple[str, str | None]]:
