@@ -25,6 +25,7 @@ import logging
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal, Protocol
 
+from model_registry.monitoring_schedule import MonitoringSettings
 from model_registry.types import ApprovalStatus, ModelVersion
 
 LOG = logging.getLogger(__name__)
@@ -99,6 +100,8 @@ class HandlerSettings:
     # The served model's network guardrails, as the jobs have them (conf security.*).
     network_isolation: bool = False
     vpc_config: dict[str, list[str]] | None = None
+    # The endpoints' drift schedules (model_registry/monitoring_schedule.py); None: the handler keeps none.
+    monitoring: MonitoringSettings | None = None
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), sort_keys=True)
@@ -115,6 +118,7 @@ class HandlerSettings:
             tags=dict(data.get("tags", {})),
             network_isolation=bool(data.get("network_isolation", False)),
             vpc_config=data.get("vpc_config"),
+            monitoring=MonitoringSettings.from_dict(data["monitoring"]) if data.get("monitoring") else None,
         )
 
 

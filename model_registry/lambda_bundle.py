@@ -24,6 +24,7 @@ BUNDLE_MODULES: tuple[str, ...] = (
     "endpoint_spec.py",
     "lambda_handler.py",
     "metrics.py",
+    "monitoring_schedule.py",
     "naming.py",
     "sagemaker_backend.py",
     "sagemaker_deploy.py",

@@ -48,6 +48,7 @@ def handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
     settings = HandlerSettings.from_json(os.environ[SETTINGS_ENV])
     sagemaker = boto3.client("sagemaker")
     runtime = boto3.client("sagemaker-runtime")
+    scheduler = boto3.client("scheduler")  # the endpoints' drift schedules (monitoring_schedule.py)
     registry = SageMakerRegistry(sagemaker)
     if is_direct_request(event):
         # A pipeline Lambda step waits at most 10 minutes: never wait for a busy endpoint here.
@@ -58,6 +59,7 @@ def handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
             busy_wait_s=0,
             runtime_client=runtime,
             canary_wait_s=CANARY_WAIT_S["request"],
+            scheduler_client=scheduler,
         )
         if event.get("request") in VARIANT_REQUESTS:  # challenger add/weight/abort (the registry CLI)
             return handle_variant_request(event, settings, registry, SageMakerVariants(deployer))

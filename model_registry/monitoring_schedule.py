@@ -19,18 +19,35 @@ Scheduler guide) with the monitoring job of containers/monitoring/monitor.py:
   AWS API), and it runs the project's own code on capture files, loading no model, which is what
   isolation guards against. In a VPC, PutMetricData needs a `monitoring` interface endpoint or NAT.
 
-What this module does not do yet: create or update the schedule when a version is deployed (the deploy
-handler knows the version and so its baseline), and copy only the window's hours (the processing input
-is the endpoint's whole capture prefix, so the capture bucket needs a lifecycle rule to keep it small).
+Who creates the schedule: the deploy handler (model_registry/sagemaker_deploy.py), after each deploy
+or rollback it starts, from the served version's DescribeModelPackage (`sync_schedule`):
+- the baseline is the version's DriftCheckBaselines.ModelDataQuality folder (statistics.json and
+  constraints.json side by side, with vocabulary.json: steps/baseline.py);
+- the code bundle and the image are what the pipeline knew when it built the definition and registered
+  the version: its CustomerMetadataProperties `monitoring_code_uri` and `monitoring_image_uri`
+  (steps/register.py). The handler cannot derive them: the code key changes with every upsert.
+- a version without those (registered by hand, or before the baseline step existed) deletes the
+  endpoint's schedule, with a warning that says why: a window compared with another version's baseline
+  would raise violations that describe a model no longer served, and alarm on them;
+- a serverless endpoint captures nothing (model_registry/serverless.py), so it gets no schedule.
+
+What this module does not do yet: copy only the window's hours (the processing input is the
+endpoint's whole capture prefix, so the capture bucket needs a lifecycle rule to keep it small).
+
+Stdlib only (plus a scheduler client passed in): this module travels in the deploy handler's bundle;
+`model_registry.settings.monitoring_settings` builds its settings from the typed config.
 """
 
 from __future__ import annotations
 
 import json
+import logging
+from dataclasses import dataclass, field
 from typing import Any
 
-from conf.schema import Config
 from model_registry.naming import endpoint_name, monitoring_schedule_name
+
+LOG = logging.getLogger(__name__)
 
 UNIVERSAL_TARGET = "arn:aws:scheduler:::aws-sdk:sagemaker:createProcessingJob"
 EXECUTION_ID = "<aws.scheduler.execution-id>"
@@ -39,18 +56,56 @@ CODE_PATH = "/opt/ml/processing/input/code"  # the code bundle, mounted as the p
 CAPTURE_PATH = "/opt/ml/processing/input/endpoint"
 BASELINE_PATH = "/opt/ml/processing/input/baseline"
 OUTPUT_PATH = "/opt/ml/processing/resultdata"
+# The model package's CustomerMetadataProperties that say how to monitor the version (steps/register.py).
+CODE_URI_KEY = "monitoring_code_uri"
+IMAGE_URI_KEY = "monitoring_image_uri"
+SCHEDULE_GROUP = "default"
 
 
-def job_name_prefix(cfg: Config, model: str) -> str:
+@dataclass(frozen=True)
+class MonitoringSettings:
+    """What the drift schedules of one environment share (conf `monitoring`, `processing`, `security`,
+    `project`); travels to the deploy handler inside HandlerSettings."""
+
+    project_name: str
+    env: str
+    bucket: str
+    prefix: str
+    region: str
+    job_role_arn: str
+    scheduler_role_arn: str
+    cron: str = "cron(15 * * * ? *)"
+    window_hours: int = 1
+    alpha: float = 0.001
+    min_window: int = 20
+    instance_type: str = "ml.m5.xlarge"
+    volume_size_gb: int = 30
+    tags: dict[str, str] = field(default_factory=dict)
+    kms_key_id: str | None = None
+    subnets: tuple[str, ...] = ()
+    security_group_ids: tuple[str, ...] = ()
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> MonitoringSettings:
+        return cls(
+            **{
+                **data,
+                "subnets": tuple(data.get("subnets", ())),
+                "security_group_ids": tuple(data.get("security_group_ids", ())),
+            }
+        )
+
+
+def job_name_prefix(env: str, model: str) -> str:
     """Short enough that prefix + a 36-character execution id fit ProcessingJobName's 63 characters."""
-    prefix = f"{cfg.env}-{model}-drift-"
+    prefix = f"{env}-{model}-drift-"
     if len(prefix) + 36 > 63:
         raise ValueError(f"monitoring job name prefix {prefix!r} is too long for a 63-character job name")
     return prefix
 
 
 def processing_job_request(
-    cfg: Config,
+    cfg: MonitoringSettings,
     model: str,
     image_uri: str,
     role_arn: str,
@@ -59,12 +114,11 @@ def processing_job_request(
     baseline_uri: str,
 ) -> dict[str, Any]:
     """The CreateProcessingJob request one scheduled run sends (context attributes still unsubstituted)."""
-    project = cfg.project
-    endpoint = endpoint_name(project.name, model, cfg.env)
-    schedule = monitoring_schedule_name(project.name, cfg.env, model)
-    output_uri = f"s3://{project.bucket}/{project.prefix}/{cfg.env}/monitoring/{endpoint}"
+    endpoint = endpoint_name(cfg.project_name, model, cfg.env)
+    schedule = monitoring_schedule_name(cfg.project_name, cfg.env, model)
+    output_uri = f"s3://{cfg.bucket}/{cfg.prefix}/{cfg.env}/monitoring/{endpoint}"
     request: dict[str, Any] = {
-        "ProcessingJobName": job_name_prefix(cfg, model) + EXECUTION_ID,
+        "ProcessingJobName": job_name_prefix(cfg.env, model) + EXECUTION_ID,
         "RoleArn": role_arn,
         "AppSpecification": {
             "ImageUri": image_uri,
@@ -84,15 +138,15 @@ def processing_job_request(
                 "--end",
                 SCHEDULED_TIME,
                 "--window-hours",
-                str(cfg.monitoring.window_hours),
+                str(cfg.window_hours),
                 "--endpoint-name",
                 endpoint,
                 "--schedule-name",
                 schedule,
                 "--alpha",
-                str(cfg.monitoring.alpha),
+                str(cfg.alpha),
                 "--min-window",
-                str(cfg.monitoring.min_window),
+                str(cfg.min_window),
                 "--publish-metrics",
                 "true",
             ],
@@ -113,29 +167,28 @@ def processing_job_request(
         "ProcessingResources": {
             "ClusterConfig": {
                 "InstanceCount": 1,
-                "InstanceType": cfg.processing.instance_type,
-                "VolumeSizeInGB": cfg.processing.volume_size_gb,
+                "InstanceType": cfg.instance_type,
+                "VolumeSizeInGB": cfg.volume_size_gb,
             }
         },
         "StoppingCondition": {"MaxRuntimeInSeconds": 3600},
-        "Environment": {"AWS_DEFAULT_REGION": project.region},
-        "Tags": [{"Key": k, "Value": v} for k, v in sorted(project.tags.items())],
+        "Environment": {"AWS_DEFAULT_REGION": cfg.region},
+        "Tags": [{"Key": k, "Value": v} for k, v in sorted(cfg.tags.items())],
     }
     _secure(cfg, request)
     return request
 
 
-def _secure(cfg: Config, request: dict[str, Any]) -> None:
+def _secure(cfg: MonitoringSettings, request: dict[str, Any]) -> None:
     """The pipeline jobs' KMS key and VPC (steps/context.py); no network isolation (module docstring)."""
-    security = cfg.security
-    if security.kms_key_id:
-        request["ProcessingResources"]["ClusterConfig"]["VolumeKmsKeyId"] = security.kms_key_id
-        request["ProcessingOutputConfig"]["KmsKeyId"] = security.kms_key_id
+    if cfg.kms_key_id:
+        request["ProcessingResources"]["ClusterConfig"]["VolumeKmsKeyId"] = cfg.kms_key_id
+        request["ProcessingOutputConfig"]["KmsKeyId"] = cfg.kms_key_id
     network: dict[str, Any] = {"EnableNetworkIsolation": False}  # it publishes its own metrics
-    if security.subnets:
+    if cfg.subnets:
         network["VpcConfig"] = {
-            "SecurityGroupIds": list(security.security_group_ids),
-            "Subnets": list(security.subnets),
+            "SecurityGroupIds": list(cfg.security_group_ids),
+            "Subnets": list(cfg.subnets),
         }
     request["NetworkConfig"] = network
 
@@ -154,7 +207,7 @@ def _input(name: str, uri: str, path: str) -> dict[str, Any]:
 
 
 def schedule_request(
-    cfg: Config,
+    cfg: MonitoringSettings,
     model: str,
     image_uri: str,
     job_role_arn: str,
@@ -167,8 +220,9 @@ def schedule_request(
     on `<job prefix>*` and iam:PassRole of the job role)."""
     job = processing_job_request(cfg, model, image_uri, job_role_arn, code_uri, capture_uri, baseline_uri)
     return {
-        "Name": monitoring_schedule_name(cfg.project.name, cfg.env, model),
-        "ScheduleExpression": cfg.monitoring.cron,
+        "Name": monitoring_schedule_name(cfg.project_name, cfg.env, model),
+        "GroupName": SCHEDULE_GROUP,
+        "ScheduleExpression": cfg.cron,
         "ScheduleExpressionTimezone": "UTC",
         "FlexibleTimeWindow": {"Mode": "OFF"},
         "State": "ENABLED",
@@ -179,3 +233,110 @@ def schedule_request(
             "RetryPolicy": {"MaximumRetryAttempts": 2, "MaximumEventAgeInSeconds": 3600},
         },
     }
+
+
+# ---- the deploy handler's part: point the endpoint's schedule at the version it serves -------------
+
+
+class NotMonitorable(ValueError):
+    """A model package lacks what its drift schedule needs (baseline, code bundle or image)."""
+
+
+@dataclass(frozen=True)
+class VersionMonitoring:
+    """How to monitor one version, read from its DescribeModelPackage."""
+
+    baseline_uri: str  # the folder of statistics.json and constraints.json, with a trailing slash
+    code_uri: str
+    image_uri: str
+
+
+def _folder(uri: str) -> str:
+    return uri.rsplit("/", 1)[0] + "/"
+
+
+def version_monitoring(package: dict[str, Any]) -> VersionMonitoring:
+    """The baseline folder (DriftCheckBaselines.ModelDataQuality), code bundle and image (its
+    CustomerMetadataProperties) of a DescribeModelPackage answer; NotMonitorable says what is missing."""
+    name = package.get("ModelPackageArn", "the model package")
+    quality = (package.get("DriftCheckBaselines") or {}).get("ModelDataQuality") or {}
+    statistics = (quality.get("Statistics") or {}).get("S3Uri")
+    constraints = (quality.get("Constraints") or {}).get("S3Uri")
+    if not statistics or not constraints:
+        raise NotMonitorable(
+            f"{name} has no DriftCheckBaselines.ModelDataQuality statistics and constraints: register it "
+            "with the pipeline's ComputeXBaseline output to monitor it"
+        )
+    if _folder(statistics) != _folder(constraints):
+        raise NotMonitorable(
+            f"{name}: the baseline's statistics ({statistics}) and constraints ({constraints}) are in two "
+            "folders; the monitoring job reads one folder"
+        )
+    metadata = package.get("CustomerMetadataProperties") or {}
+    missing = [key for key in (CODE_URI_KEY, IMAGE_URI_KEY) if not metadata.get(key)]
+    if missing:
+        raise NotMonitorable(
+            f"{name} lacks CustomerMetadataProperties {', '.join(missing)} (the monitoring job's code and "
+            "image, which steps/register.py records): register it again with the pipeline"
+        )
+    return VersionMonitoring(_folder(statistics), metadata[CODE_URI_KEY], metadata[IMAGE_URI_KEY])
+
+
+def _is_missing(error: Exception) -> bool:
+    response = getattr(error, "response", None) or {}
+    return response.get("Error", {}).get("Code") == "ResourceNotFoundException"
+
+
+def _same(stored: dict[str, Any], request: dict[str, Any]) -> bool:
+    keys = ("ScheduleExpression", "ScheduleExpressionTimezone", "State", "FlexibleTimeWindow")
+    if any(stored.get(k) != request[k] for k in keys):
+        return False
+    target, wanted = stored.get("Target") or {}, request["Target"]
+    return all(target.get(k) == wanted[k] for k in ("Arn", "RoleArn", "Input", "RetryPolicy"))
+
+
+def sync_schedule(
+    scheduler: Any, cfg: MonitoringSettings, model: str, capture_uri: str, package: dict[str, Any]
+) -> str:
+    """Create or update `model`'s drift schedule so it monitors the version `package` describes
+    (DescribeModelPackage's answer) over the capture under `capture_uri`; returns what it did:
+    'created', 'updated', 'unchanged', 'deleted' or 'absent' (nothing to delete).
+
+    A version without a baseline, code or image deletes the schedule (module docstring: why)."""
+    name = monitoring_schedule_name(cfg.project_name, cfg.env, model)
+    try:
+        stored: dict[str, Any] | None = scheduler.get_schedule(Name=name, GroupName=SCHEDULE_GROUP)
+    except Exception as error:  # botocore's ClientError; only "not found" means "no schedule yet"
+        if not _is_missing(error):
+            raise
+        stored = None
+    try:
+        how = version_monitoring(package)
+    except NotMonitorable as error:
+        LOG.warning("%s: no drift monitoring for this version: %s", name, error)
+        if stored is None:
+            return "absent"
+        scheduler.delete_schedule(Name=name, GroupName=SCHEDULE_GROUP)
+        LOG.warning(
+            "deleted drift schedule %s: it would compare traffic with another version's baseline", name
+        )
+        return "deleted"
+    request = schedule_request(
+        cfg,
+        model,
+        how.image_uri,
+        cfg.job_role_arn,
+        cfg.scheduler_role_arn,
+        how.code_uri,
+        capture_uri,
+        how.baseline_uri,
+    )
+    if stored is None:
+        scheduler.create_schedule(**request)
+        LOG.info("created drift schedule %s with baseline %s", name, how.baseline_uri)
+        return "created"
+    if _same(stored, request):
+        return "unchanged"
+    scheduler.update_schedule(**request)
+    LOG.info("updated drift schedule %s to baseline %s", name, how.baseline_uri)
+    return "updated"

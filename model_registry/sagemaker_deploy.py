@@ -15,11 +15,12 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from model_registry import serverless
+from model_registry import monitoring_schedule, serverless
 from model_registry.deploy_logic import EndpointTarget, HandlerSettings, VersionSource
 from model_registry.deploy_requests import DeploymentState
 from model_registry.endpoint_spec import (
     VARIANT_NAME,
+    data_capture_uri,
     deployment_config,
     endpoint_config_request,
     model_request,
@@ -68,6 +69,7 @@ class SageMakerDeployer:
         sleep: Callable[[float], None] = time.sleep,
         runtime_client: Any = None,
         canary_wait_s: float = 0.0,
+        scheduler_client: Any = None,
     ) -> None:
         self.sm = sagemaker_client
         self.settings = settings
@@ -83,6 +85,9 @@ class SageMakerDeployer:
         # serverless.py). The update is waited for at most `canary_wait_s`.
         self.runtime = runtime_client
         self.canary_wait_s = canary_wait_s
+        # EventBridge Scheduler: each deploy points the endpoint's drift schedule at the version it
+        # deploys (model_registry/monitoring_schedule.py); None: schedules are left alone.
+        self.scheduler = scheduler_client
 
     def _settled_endpoint(self, endpoint_name: str) -> dict[str, Any] | None:
         """DescribeEndpoint once the endpoint is not changing; None when it does not exist."""
@@ -167,7 +172,27 @@ class SageMakerDeployer:
         return max(matches, key=lambda v: v.version).arn if matches else None
 
     def deploy(self, target: EndpointTarget, version: ModelVersion) -> None:
-        """Serve `version` on the target endpoint: create it, or update it blue/green."""
+        """Serve `version` on the target endpoint (create it, or update it blue/green), then point the
+        endpoint's drift schedule at it (a rollback is a deploy of the older version, so it does too).
+
+        The schedule follows the deploy once it is started, not once the update completes: should the
+        alarms roll the update back, a window or two is compared with the new version's baseline (the
+        violations then say so) until the next approval or rejection points it back."""
+        self._deploy_endpoint(target, version)
+        self._sync_drift_schedule(target, version)
+
+    def _sync_drift_schedule(self, target: EndpointTarget, version: ModelVersion) -> None:
+        monitoring = self.settings.monitoring
+        if self.scheduler is None or monitoring is None:
+            return
+        if target.serverless is not None:
+            LOG.info("%s is serverless and captures nothing: no drift schedule", target.endpoint_name)
+            return
+        package = self.sm.describe_model_package(ModelPackageName=version.arn)
+        capture = f"{data_capture_uri(self.settings, target)}/{target.endpoint_name}/"
+        monitoring_schedule.sync_schedule(self.scheduler, monitoring, target.model, capture, package)
+
+    def _deploy_endpoint(self, target: EndpointTarget, version: ModelVersion) -> None:
         name = resource_name(target, version, self.settings)
         if self._describe("describe_model", ModelName=name) is None:
             self.sm.create_model(**model_request(name, version, self.settings))

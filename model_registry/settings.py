@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from conf.schema import Config
 from model_registry.deploy_logic import EndpointTarget, HandlerSettings, RolloutPolicy
-from model_registry.naming import MODELS, endpoint_name
+from model_registry.monitoring_schedule import MonitoringSettings
+from model_registry.naming import MODELS, drift_scheduler_role_name, endpoint_name
 
 
 def group_of(cfg: Config, model: str) -> str:
@@ -72,6 +73,32 @@ def rollout_policy(cfg: Config) -> RolloutPolicy:
     )
 
 
+def monitoring_settings(cfg: Config) -> MonitoringSettings:
+    """What every drift schedule of `cfg.env` shares: the job as the pipeline's processing jobs run
+    (instance, volume, key, VPC, job role), and the drift scheduler role of the operations stack."""
+    project, security = cfg.project, cfg.security
+    return MonitoringSettings(
+        project_name=project.name,
+        env=cfg.env,
+        bucket=project.bucket,
+        prefix=project.prefix,
+        region=project.region,
+        job_role_arn=project.role_arn,
+        scheduler_role_arn=f"arn:aws:iam::{project.account_id}:role/"
+        + drift_scheduler_role_name(project.name, cfg.env),
+        cron=cfg.monitoring.cron,
+        window_hours=cfg.monitoring.window_hours,
+        alpha=cfg.monitoring.alpha,
+        min_window=cfg.monitoring.min_window,
+        instance_type=cfg.processing.instance_type,
+        volume_size_gb=cfg.processing.volume_size_gb,
+        tags=dict(project.tags),
+        kms_key_id=security.kms_key_id,
+        subnets=tuple(security.subnets),
+        security_group_ids=tuple(security.security_group_ids),
+    )
+
+
 def handler_settings(cfg: Config) -> HandlerSettings:
     """Everything the deploy handler needs for `cfg.env`."""
     return HandlerSettings(
@@ -88,4 +115,5 @@ def handler_settings(cfg: Config) -> HandlerSettings:
             if cfg.security.subnets
             else None
         ),
+        monitoring=monitoring_settings(cfg),
     )

@@ -9,11 +9,13 @@ ModelCard (steps/model_card.py) says what the version is for, what it learned fr
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from sagemaker.mlops.workflow.steps import StepTypeEnum
 
 from conf.schema import ChatbotConfig, ClassifierConfig
+from model_registry.monitoring_schedule import CODE_URI_KEY, IMAGE_URI_KEY
 from model_registry.settings import group_of
 from steps import names
 from steps.baseline import CONSTRAINTS_FILE, STATISTICS_FILE, baseline_uri
@@ -26,6 +28,7 @@ from steps.tune import model_artifacts
 
 JSON = "application/json"
 LMI_MODEL_ROOT = "/opt/ml/model"
+MONITOR_SCRIPT = "monitoring/monitor.py"
 
 
 def lmi_environment(ctx: StepContext) -> dict[str, str]:
@@ -64,6 +67,30 @@ def serving_environment(ctx: StepContext, model: str) -> dict[str, str]:
         "MAX_NEW_TOKENS": str(serving.max_new_tokens),
         "MAX_INPUT_TOKENS": str(serving.max_input_tokens),
     }
+
+
+# botocore's CustomerMetadataMap (sagemaker service-2.json, "CustomerMetadataKey"/"CustomerMetadataValue"):
+# at most 50 entries, keys 1-128 and values 1-256 characters of letters, digits, spaces and `_.:/=+-@`.
+METADATA_VALUE_PATTERN = re.compile(r"^[\w .:/=+\-@]{1,256}$")
+
+
+def monitoring_metadata(ctx: StepContext) -> dict[str, str]:
+    """The drift monitoring job's code bundle and image as model package metadata.
+
+    The job runs containers/monitoring/monitor.py from its own content-addressed bundle (upsert uploads
+    every entry script's bundle) on the processing image: it loads no model, so it needs neither torch
+    nor the evaluation image the classifier's baseline step runs on."""
+    metadata = {
+        CODE_URI_KEY: ctx.code_uri_for(MONITOR_SCRIPT),
+        IMAGE_URI_KEY: ctx.images.processing,
+    }
+    for key, value in metadata.items():
+        if not METADATA_VALUE_PATTERN.match(value):
+            raise ValueError(
+                f"CustomerMetadataProperties[{key!r}] = {value!r} breaks SageMaker's limits (1-256 characters "
+                "of letters, digits, spaces and _.:/=+-@): shorten the bucket/prefix or the image name"
+            )
+    return metadata
 
 
 def register_request(
@@ -105,6 +132,10 @@ def register_request(
             # The hash of the input folder this model was built from (e.g. transcripts_sha256).
             f"{spec(model).data_folder}_sha256": ctx.data_fingerprint(spec(model).data_folder),
             "environment": ctx.cfg.env,
+            # How to monitor this version, which the deploy handler cannot know (model_registry/
+            # monitoring_schedule.py): the drift job's code bundle (content-addressed, it changes with
+            # the code) and image. Within the map's limits, checked by monitoring_metadata().
+            **monitoring_metadata(ctx),
             # The serving engine, only when it is not the default handler (so a default definition is
             # unchanged): the deploy and the app read it to speak LMI's schema.
             **({"serving_engine": model_cfg.serving.engine} if model_cfg.serving.engine != "handler" else {}),

@@ -21,7 +21,7 @@ from model_registry import monitoring_schedule as ms
 from model_registry.endpoint_spec import data_capture_uri
 from model_registry.iam_policies import drift_scheduler_policy
 from model_registry.naming import MODELS
-from model_registry.settings import handler_settings
+from model_registry.settings import handler_settings, monitoring_settings
 from pipelines.definition import definition_json
 from pipelines.iam import execution_role_policy
 from pipelines.pipeline import resolve_images
@@ -53,7 +53,7 @@ def fired_job(cfg: Config, model: str) -> dict[str, Any]:
     target = next(t for t in settings.targets.values() if t.model == model)
     capture = f"{data_capture_uri(settings, target)}/{target.endpoint_name}/"
     request = ms.schedule_request(
-        cfg,
+        monitoring_settings(cfg),
         model,
         resolve_images(cfg).processing,
         cfg.project.role_arn,
@@ -97,7 +97,7 @@ def monitoring_accesses(cfg: Config, job: dict[str, Any]) -> list[Access]:
 
 
 def policies(cfg: Config) -> dict[str, dict[str, Any]]:
-    prefixes = [ms.job_name_prefix(cfg, model) for model in MODELS]
+    prefixes = [ms.job_name_prefix(cfg.env, model) for model in MODELS]
     scheduler = drift_scheduler_policy(
         cfg.project.region, cfg.project.account_id, prefixes, cfg.project.role_arn, cfg.security.kms_key_id
     )

@@ -14,6 +14,7 @@ from botocore.validate import ParamValidator
 from conf import load_config
 from containers.monitoring import monitor
 from model_registry import monitoring_schedule as ms
+from model_registry.settings import monitoring_settings
 
 IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/stranger-things-nlp-processing:abc"
 ROLE = "arn:aws:iam::123456789012:role/StrangerThingsNlpSageMakerExecution"
@@ -30,7 +31,9 @@ FIRED = {ms.EXECUTION_ID: "0f8fad5b-d9cb-469f-a165-70867728950e", ms.SCHEDULED_T
 
 def request(env: str = "dev") -> dict[str, Any]:
     cfg = load_config(env)
-    return ms.schedule_request(cfg, "classifier", IMAGE, ROLE, SCHEDULER_ROLE, CODE, CAPTURE, BASELINE)
+    return ms.schedule_request(
+        monitoring_settings(cfg), "classifier", IMAGE, ROLE, SCHEDULER_ROLE, CODE, CAPTURE, BASELINE
+    )
 
 
 def fired_job(env: str = "dev") -> dict[str, Any]:
@@ -90,5 +93,7 @@ def test_the_job_has_the_projects_key_and_no_network_isolation() -> None:
     models = {m: {"model_id": f"s3://stranger-things-nlp-artifacts/models/{m}/"} for m in MODEL_SECTIONS}
     models["classifier"]["serving"] = {"serverless": None}  # dev's serverless classifier cannot isolate
     isolated = load_config("dev", overrides={"security": {"network_isolation": True}, **models})
-    job = ms.processing_job_request(isolated, "chatbot", IMAGE, ROLE, CODE, CAPTURE, BASELINE)
+    job = ms.processing_job_request(
+        monitoring_settings(isolated), "chatbot", IMAGE, ROLE, CODE, CAPTURE, BASELINE
+    )
     assert job["NetworkConfig"] == {"EnableNetworkIsolation": False}
