@@ -87,8 +87,8 @@ def monitoring_metadata(ctx: StepContext) -> dict[str, str]:
     for key, value in metadata.items():
         if not METADATA_VALUE_PATTERN.match(value):
             raise ValueError(
-                f"CustomerMetadataProperties[{key!r}] = {value!r} breaks SageMaker's limits (1-256 characters "
-                "of letters, digits, spaces and _.:/=+-@): shorten the bucket/prefix or the image name"
+                f"CustomerMetadataProperties[{key!r}] = {value!r} breaks SageMaker's limits (1-256 "
+                "characters of letters, digits, spaces and _.:/=+-@): shorten the prefix or image"
             )
     return metadata
 
