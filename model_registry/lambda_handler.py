@@ -71,6 +71,7 @@ def handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
         busy_wait_s=BUSY_WAIT_S,
         runtime_client=runtime,
         canary_wait_s=CANARY_WAIT_S["event"],
+        scheduler_client=scheduler,
     )
     decision = handle(event, settings, registry, deployer)
     return asdict(decision)

@@ -20,13 +20,34 @@ from conf.schema import Config
 REGION = "us-east-1"
 ACCOUNT = "123456789012"  # moto's default account, also base.yaml's placeholder
 BUCKET = "stranger-things-nlp-artifacts"
+MONITOR_IMAGE = f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/stranger-things-nlp-processing:0123456789ab"
 IMAGE = f"763104351884.dkr.ecr.{REGION}.amazonaws.com/huggingface-pytorch-inference:2.6.0-cpu"
 
 
+def _keep_metadata(monkeypatch: pytest.MonkeyPatch) -> None:
+    """moto 5.2.5's UpdateModelPackage replaces CustomerMetadataProperties with the request's (None when
+    the request only approves); SageMaker merges them and removes only CustomerMetadataPropertiesToRemove
+    (API reference, UpdateModelPackage). Approvals must keep the metadata the handler reads."""
+    from moto.sagemaker.models import SageMakerModelBackend
+
+    original = SageMakerModelBackend.update_model_package
+
+    def update_model_package(self: Any, model_package_arn: str, **kwargs: Any) -> str:
+        name = self.model_package_name_mapping.get(model_package_arn, model_package_arn)
+        package = self.model_packages.get(name)
+        kept = dict((package.customer_metadata_properties or {}) if package else {})
+        given = kwargs.get("customer_metadata_properties") or {}
+        kwargs["customer_metadata_properties"] = {**kept, **given} or None
+        return original(self, model_package_arn=model_package_arn, **kwargs)
+
+    monkeypatch.setattr(SageMakerModelBackend, "update_model_package", update_model_package)
+
+
 @pytest.fixture
-def aws() -> Iterator[boto3.session.Session]:
+def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[boto3.session.Session]:
     from moto import mock_aws
 
+    _keep_metadata(monkeypatch)
     with mock_aws():
         session = boto3.session.Session(region_name=REGION)
         session.client("s3").create_bucket(Bucket=BUCKET)
@@ -96,8 +117,10 @@ def register_package(
     group: str,
     metrics: dict[str, float],
     status: str = "PendingManualApproval",
+    monitored: bool = False,
 ) -> str:
-    """Register one model package the way the pipeline does: image, artifact, evaluation report."""
+    """Register one model package the way the pipeline does: image, artifact, evaluation report; with
+    `monitored`, also its drift baseline and the monitoring job's code and image (steps/register.py)."""
     sm, s3 = session.client("sagemaker"), session.client("s3")
     try:
         sm.describe_model_package_group(ModelPackageGroupName=group)
@@ -107,7 +130,26 @@ def register_package(
     key = f"stranger-things-nlp/dev/runs/exec-{group}-{count + 1}/Evaluate/evaluation/evaluation.json"
     report = {"chatbot_metrics": {name: {"value": value} for name, value in metrics.items()}, "metadata": {}}
     s3.put_object(Bucket=BUCKET, Key=key, Body=json.dumps(report).encode())
+    extra: dict[str, Any] = {}
+    if monitored:
+        baseline = f"s3://{BUCKET}/stranger-things-nlp/dev/runs/exec-{group}-{count + 1}/Baseline/baseline"
+        extra = {
+            "DriftCheckBaselines": {
+                "ModelDataQuality": {
+                    "Statistics": {"ContentType": "application/json", "S3Uri": f"{baseline}/statistics.json"},
+                    "Constraints": {
+                        "ContentType": "application/json",
+                        "S3Uri": f"{baseline}/constraints.json",
+                    },
+                }
+            },
+            "CustomerMetadataProperties": {
+                "monitoring_code_uri": f"s3://{BUCKET}/stranger-things-nlp/code/{count + 1:012d}/",
+                "monitoring_image_uri": MONITOR_IMAGE,
+            },
+        }
     return sm.create_model_package(
+        **extra,
         ModelPackageGroupName=group,
         ModelApprovalStatus=status,
         InferenceSpecification={
