@@ -63,9 +63,14 @@ def deploy_handler_policy(
     execution_role_arn: str,
     function_name: str,
     kms_key_id: str | None = None,
+    *,
+    drift_schedules: list[str],
+    drift_scheduler_role_arn: str,
 ) -> dict[str, Any]:
     """What the deploy handler may do: read the groups' packages, build and update the endpoints,
-    pass the SageMaker execution role to SageMaker, write its own logs."""
+    pass the SageMaker execution role to SageMaker, keep the endpoints' drift schedules (in the
+    default schedule group) on the served versions and pass them the drift scheduler role, write its
+    own logs."""
     sm = lambda resource: _arn("sagemaker", region, account, resource)  # noqa: E731 - local shorthand
     endpoint_resources = []
     for endpoint in endpoints:
@@ -157,6 +162,30 @@ def deploy_handler_policy(
             "Action": ["iam:PassRole"],
             "Resource": execution_role_arn,
             "Condition": {"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}},
+        },
+        {
+            # model_registry/monitoring_schedule.py sync_schedule: read, create, update or delete.
+            "Sid": "KeepDriftSchedules",
+            "Effect": "Allow",
+            "Action": [
+                "scheduler:CreateSchedule",
+                "scheduler:DeleteSchedule",
+                "scheduler:GetSchedule",
+                "scheduler:UpdateSchedule",
+            ],
+            "Resource": [
+                _arn("scheduler", region, account, f"schedule/default/{name}") for name in drift_schedules
+            ],
+        },
+        {
+            # Creating or updating a schedule passes its target's role to the Scheduler (EventBridge
+            # Scheduler User Guide, "Setting up the execution role": iam:PassRole, iam:PassedToService
+            # scheduler.amazonaws.com).
+            "Sid": "PassDriftSchedulerRole",
+            "Effect": "Allow",
+            "Action": ["iam:PassRole"],
+            "Resource": drift_scheduler_role_arn,
+            "Condition": {"StringEquals": {"iam:PassedToService": "scheduler.amazonaws.com"}},
         },
         {
             "Sid": "CreateOwnLogGroup",

@@ -6,10 +6,12 @@ operations stack ships them as one JSON environment variable (infra/parameters.p
 
 from __future__ import annotations
 
+from typing import Any
+
 from conf.schema import Config
 from model_registry.deploy_logic import EndpointTarget, HandlerSettings, RolloutPolicy
 from model_registry.monitoring_schedule import MonitoringSettings
-from model_registry.naming import MODELS, drift_scheduler_role_name, endpoint_name
+from model_registry.naming import MODELS, drift_scheduler_role_name, endpoint_name, monitoring_schedule_name
 
 
 def group_of(cfg: Config, model: str) -> str:
@@ -97,6 +99,14 @@ def monitoring_settings(cfg: Config) -> MonitoringSettings:
         subnets=tuple(security.subnets),
         security_group_ids=tuple(security.security_group_ids),
     )
+
+
+def drift_schedule_access(cfg: Config) -> dict[str, Any]:
+    """deploy_handler_policy's drift schedule arguments: the endpoints' schedules and the role they run as."""
+    return {
+        "drift_schedules": [monitoring_schedule_name(cfg.project.name, cfg.env, m) for m in MODELS],
+        "drift_scheduler_role_arn": monitoring_settings(cfg).scheduler_role_arn,
+    }
 
 
 def handler_settings(cfg: Config) -> HandlerSettings:

@@ -46,6 +46,7 @@ VALUE_FROM: dict[str, tuple[str, ...]] = {
     "ObjectName": ("Key",),
     "FunctionName": ("FunctionName",),
     "ScheduleName": ("Name",),
+    "GroupName": ("GroupName",),
     "RepositoryName": ("repositoryName",),
     "AlarmName": ("AlarmName",),
 }
@@ -120,9 +121,15 @@ class CallRecorder:
 
 
 def implied(prefix: str, action: str, params: dict[str, Any], region: str, account: str) -> list[Access]:
-    """Accesses a call needs beyond its own action: iam:PassRole of the role it hands SageMaker
-    (condition iam:PassedToService), sagemaker:AddTags when it tags what it creates."""
+    """Accesses a call needs beyond its own action: iam:PassRole of the role it hands SageMaker or the
+    Scheduler (condition iam:PassedToService), sagemaker:AddTags when it tags what it creates."""
     out: list[Access] = []
+    if prefix == "scheduler" and action in ("CreateSchedule", "UpdateSchedule"):
+        # The schedule's target role is passed to the Scheduler (its user guide, "Setting up the
+        # execution role").
+        role = (params.get("Target") or {}).get("RoleArn")
+        passed = (("iam:PassedToService", "scheduler.amazonaws.com"),)
+        return [Access("?", "iam:PassRole", role, passed)] if isinstance(role, str) else []
     if prefix != "sagemaker":
         return out
     role = params.get("ExecutionRoleArn") or params.get("RoleArn")

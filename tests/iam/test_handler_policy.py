@@ -23,7 +23,7 @@ from model_registry.iam_policies import deploy_handler_policy, scheduler_policy
 from model_registry.naming import handler_function_name
 from model_registry.scheduling import pipeline_arn, schedule_request
 from model_registry.serverless import CanaryFailed
-from model_registry.settings import handler_settings, project_groups
+from model_registry.settings import drift_schedule_access, handler_settings, project_groups
 from pipelines.definition import definition_json
 from tests.iam.policy_eval import Access, evaluate, resource_arns, unused_statements
 from tests.iam.recorder import CallRecorder
@@ -52,6 +52,8 @@ KNOWN_UNUSED = {
 SERVERLESS_ONLY = {"CanaryInvokeProjectEndpoints"}
 # Statements only the challenger requests use (exercised by test_challenger_flow_is_allowed).
 CHALLENGER_ONLY = {"ShiftChallengerTraffic", "ManageChallengerAlarms"}
+# Used only where a version with a drift baseline is deployed (a serverless endpoint gets no schedule).
+MONITORED_ONLY = {"KeepDriftSchedules", "PassDriftSchedulerRole"}
 
 
 @pytest.fixture
@@ -75,6 +77,7 @@ def handler_policy(cfg: Config) -> dict[str, Any]:
         cfg.project.role_arn,
         handler_function_name(cfg.project.name, cfg.env),
         cfg.security.kms_key_id,
+        **drift_schedule_access(cfg),
     )
 
 
@@ -138,14 +141,14 @@ def check(recorder: CallRecorder, cfg: Config) -> list[str]:
 
 
 def test_pipeline_deploy_step_then_approval_and_rejection_are_allowed(aws, recorded, dev_cfg) -> None:
-    v1 = register_package(aws, CHATBOT, {"chrf": 31.0}, status="Approved")
+    v1 = register_package(aws, CHATBOT, {"chrf": 31.0}, status="Approved", monitored=True)
     recorded.source = "DeployChatbot (replayed)"
     out = lambda_handler.handler(step_request("DeployChatbot", dev_cfg))
     assert out["action"] == "deploy" and out["model_package_arn"] == v1 and served(aws) == v1
     assert lambda_handler.handler(step_request("DeployChatbot", dev_cfg))["action"] == "noop"
 
     recorded.source = "approval"
-    v2 = register_package(aws, CHATBOT, {"chrf": 33.0})
+    v2 = register_package(aws, CHATBOT, {"chrf": 33.0}, monitored=True)
     assert lambda_handler.handler(approve(aws, v2))["action"] == "deploy" and served(aws) == v2
     recorded.source = "rejection"
     assert lambda_handler.handler(approve(aws, v2, "Rejected"))["action"] == "rollback" and served(aws) == v1
@@ -159,10 +162,38 @@ def test_pipeline_deploy_step_then_approval_and_rejection_are_allowed(aws, recor
     found = lambda_handler.handler(step_request("FindChatbotVersion", dev_cfg, resolved))
     assert (found["found"], found["version"], found["status"]) == ("true", "2", "Rejected")
 
+    drift = {call for call in recorded.calls if call[0] == "scheduler"}
+    assert drift == {
+        ("scheduler", "GetSchedule"),
+        ("scheduler", "CreateSchedule"),
+        ("scheduler", "UpdateSchedule"),
+    }
     unused = check(recorded, dev_cfg)
     assert set(unused) <= KNOWN_UNUSED | SERVERLESS_ONLY | CHALLENGER_ONLY | {"ReadPipelineBuiltEndpoints"}, (
         unused
     )
+
+
+def test_a_version_without_a_drift_baseline_deletes_the_schedule_and_that_is_allowed(
+    aws, recorded, dev_cfg
+) -> None:
+    v1 = register_package(aws, CHATBOT, {"chrf": 31.0}, monitored=True)
+    recorded.source = "approval (monitored)"
+    lambda_handler.handler(approve(aws, v1))
+    recorded.source = "approval (no baseline)"
+    v2 = register_package(aws, CHATBOT, {"chrf": 33.0})
+    assert lambda_handler.handler(approve(aws, v2))["action"] == "deploy"
+    assert ("scheduler", "DeleteSchedule") in recorded.calls
+    check(recorded, dev_cfg)
+    policy = handler_policy(dev_cfg)
+    policy["Statement"] = [s for s in policy["Statement"] if s.get("Sid") != "PassDriftSchedulerRole"]
+    denied = {(a.action, a.resource) for a in recorded.accesses if not evaluate(policy, a).allowed}
+    # The statement is what lets the handler hand the schedule its role, and nothing else.
+    assert denied == {("iam:PassRole", dev_cfg_drift_role(dev_cfg))}
+
+
+def dev_cfg_drift_role(cfg: Config) -> str:
+    return drift_schedule_access(cfg)["drift_scheduler_role_arn"]
 
 
 def test_endpoint_built_by_the_old_pipeline_steps_is_read_and_replaced(aws, recorded, dev_cfg) -> None:
@@ -196,7 +227,7 @@ def test_endpoint_built_by_the_old_pipeline_steps_is_read_and_replaced(aws, reco
 
     unused = check(recorded, dev_cfg)
     assert "ReadPipelineBuiltEndpoints" not in unused
-    assert set(unused) <= KNOWN_UNUSED | SERVERLESS_ONLY | CHALLENGER_ONLY, unused
+    assert set(unused) <= KNOWN_UNUSED | SERVERLESS_ONLY | CHALLENGER_ONLY | MONITORED_ONLY, unused
 
 
 def test_serverless_deploy_and_canary_are_allowed(aws, recorded, dev_cfg) -> None:
@@ -218,7 +249,10 @@ def test_serverless_deploy_and_canary_are_allowed(aws, recorded, dev_cfg) -> Non
     assert ("sagemaker-runtime", "InvokeEndpoint") in recorded.calls
     unused = check(recorded, dev_cfg)
     assert "CanaryInvokeProjectEndpoints" not in unused
-    assert set(unused) <= KNOWN_UNUSED | CHALLENGER_ONLY | {"ReadPipelineBuiltEndpoints"}, unused
+    assert set(unused) <= KNOWN_UNUSED | CHALLENGER_ONLY | MONITORED_ONLY | {"ReadPipelineBuiltEndpoints"}, (
+        unused
+    )
+    assert not any(service == "scheduler" for service, _ in recorded.calls)  # serverless: no schedule
     policy = handler_policy(dev_cfg)
     policy["Statement"] = [s for s in policy["Statement"] if s.get("Sid") != "CanaryInvokeProjectEndpoints"]
     denied = {a.action for a in recorded.accesses if not evaluate(policy, a).allowed}
@@ -272,7 +306,9 @@ def test_challenger_flow_is_allowed(aws, recorded, dev_cfg) -> None:
 
     unused = check(recorded, dev_cfg)
     assert not CHALLENGER_ONLY & set(unused), unused
-    assert set(unused) <= KNOWN_UNUSED | SERVERLESS_ONLY | {"ReadPipelineBuiltEndpoints"}, unused
+    assert set(unused) <= KNOWN_UNUSED | SERVERLESS_ONLY | MONITORED_ONLY | {"ReadPipelineBuiltEndpoints"}, (
+        unused
+    )
     actions = {a.action for a in recorded.accesses}
     assert {
         "sagemaker:UpdateEndpointWeightsAndCapacities",

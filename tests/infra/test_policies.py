@@ -20,7 +20,7 @@ from model_registry.endpoint_spec import alarm_requests
 from model_registry.iam_policies import deploy_handler_policy, scheduler_policy, trust_policy
 from model_registry.naming import handler_function_name
 from model_registry.scheduling import pipeline_arn, schedule_request
-from model_registry.settings import handler_settings, project_groups, rollout_policy
+from model_registry.settings import drift_schedule_access, handler_settings, project_groups, rollout_policy
 from pipelines.iam import execution_role_policy, pipeline_role_policy
 from tests.infra.rendering import KMS_KEY_ARN, normalised, properties, rendered
 
@@ -93,6 +93,7 @@ def test_handler_role_policy_in_the_stack_is_the_generated_one(env: str) -> None
         cfg.project.role_arn,
         handler_function_name(cfg.project.name, cfg.env),
         KMS_KEY_ARN,
+        **drift_schedule_access(cfg),
     )
     role = properties(cfg, "operations", "HandlerRole")
     policies = {p["PolicyName"]: p["PolicyDocument"] for p in role["Policies"]}

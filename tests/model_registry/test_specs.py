@@ -21,7 +21,7 @@ from model_registry.endpoint_spec import (
 from model_registry.iam_policies import deploy_handler_policy
 from model_registry.lambda_bundle import BUNDLE_MODULES, build_zip
 from model_registry.metrics import compare, metrics_from_report
-from model_registry.settings import handler_settings
+from model_registry.settings import drift_schedule_access, handler_settings
 from model_registry.types import ModelVersion
 
 TARGET = EndpointTarget(
@@ -114,6 +114,7 @@ def test_handler_policy_lists_actions_and_scopes_resources() -> None:
         cfg.project.role_arn,
         "fn",
         cfg.security.kms_key_id,
+        **drift_schedule_access(cfg),
     )
     by_sid = {s["Sid"]: s for s in policy["Statement"]}
     for statement in policy["Statement"]:
