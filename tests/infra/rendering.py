@@ -35,6 +35,7 @@ def rendered(cfg: Config, stack: str) -> tuple[dict[str, Any], Resolver]:
         "HandlerFailures.Arn": f"arn:aws:sqs:{region}:{account}:{function}-failures",
         "HandlerFailures.QueueName": f"{function}-failures",
         "SchedulerRole.Arn": f"arn:aws:iam::{account}:role/{project}-{cfg.env}-scheduler",
+        "DriftSchedulerRole.Arn": f"arn:aws:iam::{account}:role/{project}-{cfg.env}-drift-scheduler",
         "Handler.Arn": f"arn:aws:lambda:{region}:{account}:function:{function}",
         "HandlerRole.Arn": f"arn:aws:iam::{account}:role/{function}",
         "ApprovedRule.Arn": f"arn:aws:events:{region}:{account}:rule/{project}-{cfg.env}-model-approved",

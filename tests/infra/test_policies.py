@@ -15,12 +15,24 @@ import pytest
 
 from conf import load_config
 from conf.schema import Config
+from model_registry import monitoring_schedule as ms
 from model_registry.deploy_logic import approval_rule_pattern
 from model_registry.endpoint_spec import alarm_requests
-from model_registry.iam_policies import deploy_handler_policy, scheduler_policy, trust_policy
-from model_registry.naming import handler_function_name
+from model_registry.iam_policies import (
+    deploy_handler_policy,
+    drift_scheduler_policy,
+    scheduler_policy,
+    trust_policy,
+)
+from model_registry.naming import MODELS, handler_function_name
 from model_registry.scheduling import pipeline_arn, schedule_request
-from model_registry.settings import drift_schedule_access, handler_settings, project_groups, rollout_policy
+from model_registry.settings import (
+    drift_schedule_access,
+    handler_settings,
+    monitoring_settings,
+    project_groups,
+    rollout_policy,
+)
 from pipelines.iam import execution_role_policy, pipeline_role_policy
 from tests.infra.rendering import KMS_KEY_ARN, normalised, properties, rendered
 
@@ -114,6 +126,26 @@ def test_scheduler_role_and_schedule_are_the_generated_ones() -> None:
     role_arn = f"arn:aws:iam::{cfg.project.account_id}:role/{role['RoleName']}"
     # moto skips AWS::Scheduler::Schedule: the template is checked against the request the code builds.
     assert properties(cfg, "operations", "RetrainSchedule") == schedule_request(cfg, role_arn)
+
+
+@pytest.mark.parametrize("env", ["dev", "prod"])
+def test_drift_scheduler_role_is_the_generated_one(env: str) -> None:
+    """The role the deploy handler's drift schedules run as (monitoring_schedule.py names it; the
+    handler may pass it, and only it, to the Scheduler)."""
+    cfg = deployed(env)
+    role = properties(cfg, "operations", "DriftSchedulerRole")
+    monitoring = monitoring_settings(cfg)
+    assert f"arn:aws:iam::{cfg.project.account_id}:role/{role['RoleName']}" == monitoring.scheduler_role_arn
+    [policy] = role["Policies"]
+    expected = drift_scheduler_policy(
+        cfg.project.region,
+        cfg.project.account_id,
+        [ms.job_name_prefix(cfg.env, model) for model in MODELS],
+        cfg.project.role_arn,
+        KMS_KEY_ARN,
+    )
+    assert normalised(policy["PolicyDocument"]) == normalised(expected)
+    assert role["AssumeRolePolicyDocument"] == trust_policy("scheduler.amazonaws.com", cfg.project.account_id)
 
 
 def test_schedule_is_disabled_unless_config_enables_it() -> None:
