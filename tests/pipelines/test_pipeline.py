@@ -420,6 +420,38 @@ def test_register_carries_the_drift_baseline_its_own_run_computed(
     assert ("--model-dir" in argv) == (model == "Classifier")
 
 
+@pytest.mark.parametrize("model", ["Chatbot", "Classifier"])
+def test_register_says_how_to_monitor_the_version(definitions: dict[str, Any], model: str) -> None:
+    """The drift schedule's code bundle (monitor.py's own, which upsert uploads with every entry script's)
+    and image, which the deploy handler reads back; within SageMaker's metadata limits."""
+    import botocore.session
+    from botocore.validate import ParamValidator
+
+    from pipelines.pipeline import resolve_images
+
+    metadata = steps_by_name(definitions["dev"])[f"Register{model}"]["Arguments"][
+        "CustomerMetadataProperties"
+    ]
+    script = "containers/monitoring/monitor.py"
+    assert metadata["monitoring_code_uri"] == (
+        f"s3://stranger-things-nlp-artifacts/stranger-things-nlp/code/{step_hash(script)}/"
+    )
+    assert metadata["monitoring_image_uri"] == resolve_images(load_config("dev")).processing
+    shape = botocore.session.get_session().get_service_model("sagemaker").shape_for("CustomerMetadataMap")
+    plain = {k: v for k, v in metadata.items() if isinstance(v, str)}  # the rest are JsonGet expressions
+    report = ParamValidator().validate(plain, shape)
+    assert not report.has_errors(), report.generate_report()
+    assert all(len(v) <= shape.value.metadata["max"] for v in plain.values())
+
+
+def test_a_metadata_value_beyond_sagemakers_limits_is_refused() -> None:
+    from steps.register import METADATA_VALUE_PATTERN
+
+    assert METADATA_VALUE_PATTERN.match("s3://bucket/prefix/code/0123456789ab/")
+    assert not METADATA_VALUE_PATTERN.match("s3://" + "b" * 300)  # 256 characters at most
+    assert not METADATA_VALUE_PATTERN.match("s3://bucket/a prefix?/code/")  # '?' is not allowed
+
+
 def test_deploy_steps_invoke_the_deploy_handler_per_environment(definitions: dict[str, Any]) -> None:
     """One deployer: the deploy and lookup steps are requests to the approval handler's function."""
     for env in ("dev", "prod"):
