@@ -11,7 +11,7 @@ Scheduler guide) with the monitoring job of containers/monitoring/monitor.py:
   `<aws.scheduler.scheduled-time>` (the window's end; `--window-hours` before it is the start);
 - inputs: the code bundle (the pipeline's content-addressed sourcedir), the endpoint's capture prefix
   (the job reads only the window's hour folders) and the baseline
-  of the version the endpoint serves (its DriftCheckBaselines folder, passed by whoever deploys it);
+  of the version the endpoint serves (its DriftCheckBaselines folder: the deploy handler sets it, below);
 - the job publishes its figures with cloudwatch:PutMetricData (`--publish-metrics true`) and writes
   statistics.json, constraint_violations.json and report.html under the monitoring prefix;
 - it runs with the pipeline jobs' key (volumes, outputs) and VPC from conf `security`, but never with
