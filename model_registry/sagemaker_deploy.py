@@ -189,7 +189,9 @@ class SageMakerDeployer:
             LOG.info("%s is serverless and captures nothing: no drift schedule", target.endpoint_name)
             return
         package = self.sm.describe_model_package(ModelPackageName=version.arn)
-        capture = f"{data_capture_uri(self.settings, target)}/{target.endpoint_name}/"
+        # The live variant's folder (SageMaker captures to <destination>/<endpoint>/<variant>/...): the
+        # traffic of the version whose baseline the schedule carries, no other variant's.
+        capture = f"{data_capture_uri(self.settings, target)}/{target.endpoint_name}/{VARIANT_NAME}/"
         monitoring_schedule.sync_schedule(self.scheduler, monitoring, target.model, capture, package)
 
     def _deploy_endpoint(self, target: EndpointTarget, version: ModelVersion) -> None:

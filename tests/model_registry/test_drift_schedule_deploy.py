@@ -22,7 +22,10 @@ pytestmark = pytest.mark.aws
 CHATBOT = "stranger-things-chatbot"
 CLASSIFIER = "stranger-things-location-classifier"
 SCHEDULE = "stranger-things-nlp-dev-chatbot-drift"
-CAPTURE = f"s3://{BUCKET}/stranger-things-nlp/dev/data-capture/chatbot/stranger-things-nlp-dev-chatbot/"
+# The live variant's capture (SageMaker's layout: <destination>/<endpoint>/<variant>/yyyy/mm/dd/hh).
+CAPTURE = (
+    f"s3://{BUCKET}/stranger-things-nlp/dev/data-capture/chatbot/stranger-things-nlp-dev-chatbot/AllTraffic/"
+)
 
 
 @pytest.fixture
