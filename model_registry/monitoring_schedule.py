@@ -9,8 +9,8 @@ Scheduler guide) with the monitoring job of containers/monitoring/monitor.py:
 - the job's name and window come from the Scheduler's context attributes, which it substitutes in the
   target's Input: `<aws.scheduler.execution-id>` (a UUID: a unique job name) and
   `<aws.scheduler.scheduled-time>` (the window's end; `--window-hours` before it is the start);
-- inputs: the code bundle (the pipeline's content-addressed sourcedir), the endpoint's capture prefix
-  (the job reads only the window's hour folders) and the baseline
+- inputs: the code bundle (monitor.py's content-addressed bundle), the live variant's capture prefix
+  (`<capture>/<endpoint>/AllTraffic/`; the job reads only the window's hour folders) and the baseline
   of the version the endpoint serves (its DriftCheckBaselines folder: the deploy handler sets it, below);
 - the job publishes its figures with cloudwatch:PutMetricData (`--publish-metrics true`) and writes
   statistics.json, constraint_violations.json and report.html under the monitoring prefix;
