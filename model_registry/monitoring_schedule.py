@@ -34,7 +34,7 @@ or rollback it starts, from the served version's DescribeModelPackage (`sync_sch
 What this module does not do yet: copy only the window's hours (the processing input is the
 endpoint's whole capture prefix, so the capture bucket needs a lifecycle rule to keep it small).
 
-Stdlib only (plus a scheduler client passed in): this module travels in the deploy handler's bundle;
+Stdlib and botocore only (the scheduler client is passed in): this module travels in the deploy handler's bundle;
 `model_registry.settings.monitoring_settings` builds its settings from the typed config.
 """
 
@@ -44,6 +44,8 @@ import json
 import logging
 from dataclasses import dataclass, field
 from typing import Any
+
+from botocore.exceptions import ClientError
 
 from model_registry.naming import endpoint_name, monitoring_schedule_name
 
@@ -282,9 +284,8 @@ def version_monitoring(package: dict[str, Any]) -> VersionMonitoring:
     return VersionMonitoring(_folder(statistics), metadata[CODE_URI_KEY], metadata[IMAGE_URI_KEY])
 
 
-def _is_missing(error: Exception) -> bool:
-    response = getattr(error, "response", None) or {}
-    return response.get("Error", {}).get("Code") == "ResourceNotFoundException"
+def _is_missing(error: ClientError) -> bool:
+    return error.response.get("Error", {}).get("Code") == "ResourceNotFoundException"
 
 
 def _same(stored: dict[str, Any], request: dict[str, Any]) -> bool:
@@ -306,7 +307,7 @@ def sync_schedule(
     name = monitoring_schedule_name(cfg.project_name, cfg.env, model)
     try:
         stored: dict[str, Any] | None = scheduler.get_schedule(Name=name, GroupName=SCHEDULE_GROUP)
-    except Exception as error:  # botocore's ClientError; only "not found" means "no schedule yet"
+    except ClientError as error:  # only "not found" means "no schedule yet"
         if not _is_missing(error):
             raise
         stored = None
