@@ -34,8 +34,8 @@ or rollback it starts, from the served version's DescribeModelPackage (`sync_sch
 What this module does not do yet: copy only the window's hours (the processing input is the
 endpoint's whole capture prefix, so the capture bucket needs a lifecycle rule to keep it small).
 
-Stdlib and botocore only (the scheduler client is passed in): this module travels in the deploy handler's bundle;
-`model_registry.settings.monitoring_settings` builds its settings from the typed config.
+Stdlib and botocore only (the scheduler client is passed in): this module travels in the deploy
+handler's bundle; `model_registry.settings.monitoring_settings` builds its settings from the typed config.
 """
 
 from __future__ import annotations
