@@ -9,6 +9,7 @@ from __future__ import annotations
 import ipaddress
 import os
 import socket
+from collections.abc import Iterator
 
 import pytest
 
@@ -29,6 +30,7 @@ for key, value in {
 }.items():
     os.environ[key] = value
 os.environ.pop("AWS_PROFILE", None)
+os.environ.pop("MLFLOW_TRACKING_URI", None)  # the tests never log to a user's tracking server
 
 try:
     import torch
@@ -82,6 +84,14 @@ def _guarded_getaddrinfo(host, *args, **kwargs):  # type: ignore[no-untyped-def]
 socket.socket.connect = _guarded_connect  # type: ignore[method-assign]
 socket.socket.connect_ex = _guarded_connect_ex  # type: ignore[method-assign]
 socket.getaddrinfo = _guarded_getaddrinfo  # type: ignore[assignment]
+
+
+@pytest.fixture(autouse=True)
+def _no_tracking_uri_leaks() -> Iterator[None]:
+    """A test that leaves MLFLOW_TRACKING_URI in the environment hands every later job subprocess an
+    MLflow server to log to (tests/iam/mlflow_recorder.py's fake one once did: minutes of retries)."""
+    yield
+    assert "MLFLOW_TRACKING_URI" not in os.environ, "a test left MLFLOW_TRACKING_URI set"
 
 
 @pytest.fixture(scope="session")

@@ -108,10 +108,22 @@ def run_record(output_dir: Path) -> dict[str, Any]:
     return {"params": params, "history": history, "final": final, "artifacts": artifacts}
 
 
+# MLflow's defaults (7 retries, backoff factor 2, 120 s timeout) hold a job several minutes per call when
+# the server is down; a job whose model is written gives up in seconds instead (a job's own setting wins).
+HTTP_RETRY_DEFAULTS = {
+    "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "3",
+    "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "1",
+    "MLFLOW_HTTP_REQUEST_TIMEOUT": "30",
+}
+
+
 def _mlflow() -> Any:
-    """mlflow, imported with its usage telemetry off (a job must not call home; the tests block it)."""
+    """mlflow, imported with its usage telemetry off (a job must not call home; the tests block it)
+    and with short HTTP retries (HTTP_RETRY_DEFAULTS)."""
     os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
     os.environ.setdefault("DO_NOT_TRACK", "true")
+    for key, value in HTTP_RETRY_DEFAULTS.items():
+        os.environ.setdefault(key, value)
     import mlflow  # mlflow-skinny in the job images; only jobs that track import it
 
     return mlflow
@@ -132,6 +144,25 @@ def log_outputs(
     """
     mlflow = _mlflow()
     record = run_record(output_dir)
+    exported = os.environ.get(TRACKING_ENV)
+    try:
+        return _log_run(mlflow, record, experiment, run_name, tracking_uri, tags, artifact_location)
+    finally:  # set_tracking_uri also exports MLFLOW_TRACKING_URI: processes started later must not inherit it
+        if exported is None:
+            os.environ.pop(TRACKING_ENV, None)
+        else:
+            os.environ[TRACKING_ENV] = exported
+
+
+def _log_run(
+    mlflow: Any,
+    record: dict[str, Any],
+    experiment: str,
+    run_name: str,
+    tracking_uri: str | None,
+    tags: dict[str, str] | None,
+    artifact_location: str | None,
+) -> str:
     if tracking_uri:
         mlflow.set_tracking_uri(tracking_uri)
     found = mlflow.get_experiment_by_name(experiment)

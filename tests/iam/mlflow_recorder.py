@@ -70,8 +70,11 @@ def recording_server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterato
         recorded.api_calls.append(api.__name__)
         return call_endpoint(self, api, *args, **kwargs)
 
-    # The client sets the process-wide tracking URI; put it back afterwards for the other tests.
+    # The client sets the process-wide tracking URI, and mlflow.set_tracking_uri also exports it as
+    # MLFLOW_TRACKING_URI: put both back afterwards, or every later job subprocess of the session
+    # inherits an unreachable server and spends minutes in MLflow's retries.
     monkeypatch.setattr(tracking_utils, "_tracking_uri", tracking_utils._tracking_uri)
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", TRACKING_URI)
     monkeypatch.setattr(rest_utils, "http_request", http_request)
     monkeypatch.setattr(RestStore, "_call_endpoint", recording_call)
     yield recorded

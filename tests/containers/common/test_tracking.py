@@ -55,3 +55,20 @@ def test_without_a_tracking_uri_nothing_is_logged(monkeypatch: pytest.MonkeyPatc
 def test_a_folder_without_a_record_is_refused(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError, match=r"holds none of training_metrics\.json"):
         tracking.run_record(tmp_path)
+
+
+def test_mlflow_http_retries_are_short_unless_the_job_sets_them(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A down tracking server costs a job seconds, not MLflow's default minutes of retries per call."""
+    for key in tracking.HTTP_RETRY_DEFAULTS:  # set, then delete: the undo removes what _mlflow() sets
+        monkeypatch.setenv(key, "0")
+        monkeypatch.delenv(key)
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_TIMEOUT", "5")  # the job's own setting wins
+    tracking._mlflow()
+    from mlflow.environment_variables import (
+        MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR,
+        MLFLOW_HTTP_REQUEST_MAX_RETRIES,
+        MLFLOW_HTTP_REQUEST_TIMEOUT,
+    )
+
+    assert (MLFLOW_HTTP_REQUEST_MAX_RETRIES.get(), MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR.get()) == (3, 1)
+    assert MLFLOW_HTTP_REQUEST_TIMEOUT.get() == 5
