@@ -12,7 +12,14 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from model_registry.variant_metrics import SUMS, VARIANT, WINDOW, metric_queries, variant_figures
+from model_registry.variant_metrics import (
+    SUMS,
+    VARIANT,
+    WINDOW,
+    metric_queries,
+    metric_values,
+    variant_figures,
+)
 
 __all__ = ["SUMS", "VARIANT", "WINDOW", "endpoint_rows", "metric_queries", "variant_figures"]
 
@@ -22,12 +29,7 @@ def endpoint_rows(cloudwatch: Any, endpoints: list[str], now: datetime | None = 
     end = now or datetime.now(UTC)
     period = int(WINDOW.total_seconds())
     queries = [q for i, name in enumerate(endpoints) for q in metric_queries(name, i, period)]
-    values: dict[str, list[float]] = {}
-    for page in cloudwatch.get_paginator("get_metric_data").paginate(
-        MetricDataQueries=queries, StartTime=end - WINDOW, EndTime=end
-    ):
-        for result in page["MetricDataResults"]:
-            values.setdefault(result["Id"], []).extend(result.get("Values", []))
+    values = metric_values(cloudwatch, queries, end)
     rows = []
     for i, name in enumerate(endpoints):
 

@@ -11,13 +11,14 @@ tab shows the most violations of one window in the last 24 hours.
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from model_registry.variant_metrics import WINDOW, metric_values
+
 VIOLATIONS_FILE = "constraint_violations.json"  # containers/monitoring/monitor.py writes it
 VIOLATIONS_METRIC = "constraint_violations"  # containers/monitoring/outputs.py publishes it
-WINDOW = timedelta(hours=24)
 
 
 def local_drift_notes(home: Path, endpoints: list[str]) -> list[str]:
@@ -71,12 +72,7 @@ def aws_drift_notes(
         }
         for i, endpoint in enumerate(names)
     ]
-    values: dict[str, list[float]] = {}
-    for page in cloudwatch.get_paginator("get_metric_data").paginate(
-        MetricDataQueries=queries, StartTime=end - WINDOW, EndTime=end
-    ):
-        for result in page["MetricDataResults"]:
-            values.setdefault(result["Id"], []).extend(result.get("Values", []))
+    values = metric_values(cloudwatch, queries, end)
     notes = []
     for i, endpoint in enumerate(names):
         found = values.get(f"d{i}", [])

@@ -39,6 +39,17 @@ def metric_queries(
     return queries
 
 
+def metric_values(cloudwatch: Any, queries: list[dict[str, Any]], end: datetime) -> dict[str, list[float]]:
+    """{query id: its values} of GetMetricData over the WINDOW before `end`, all pages."""
+    values: dict[str, list[float]] = {}
+    for page in cloudwatch.get_paginator("get_metric_data").paginate(
+        MetricDataQueries=queries, StartTime=end - WINDOW, EndTime=end
+    ):
+        for result in page["MetricDataResults"]:
+            values.setdefault(result["Id"], []).extend(result.get("Values", []))
+    return values
+
+
 def variant_figures(
     cloudwatch: Any, endpoint: str, variants: list[str], now: datetime | None = None, tail: str = "p99"
 ) -> dict[str, dict[str, Any]]:
@@ -47,12 +58,7 @@ def variant_figures(
     end = now or datetime.now(UTC)
     period = int(WINDOW.total_seconds())
     queries = [q for i, v in enumerate(variants) for q in metric_queries(endpoint, i, period, v, tail)]
-    values: dict[str, list[float]] = {}
-    for page in cloudwatch.get_paginator("get_metric_data").paginate(
-        MetricDataQueries=queries, StartTime=end - WINDOW, EndTime=end
-    ):
-        for result in page["MetricDataResults"]:
-            values.setdefault(result["Id"], []).extend(result.get("Values", []))
+    values = metric_values(cloudwatch, queries, end)
     figures = {}
     for i, variant in enumerate(variants):
 
