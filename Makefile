@@ -252,6 +252,14 @@ bench: $(STAMP) ## Run the CPU benchmarks (processing, training, local run) and 
 	$(PY) benchmarks/training.py
 	$(PY) benchmarks/local_run.py
 
+.PHONY: gpu-wheels
+gpu-wheels: $(STAMP) ## Wheels a lent GPU machine lacks, into .whl/ (benchmarks/gpu_session.sh carries them)
+	$(PY) -m pip download --quiet --no-deps --only-binary=:all: --python-version 3.12 --implementation cp \
+	  --platform manylinux_2_28_x86_64 --platform manylinux_2_17_x86_64 --platform manylinux2014_x86_64 \
+	  -d .whl -c requirements/constraints.txt \
+	  transformers peft accelerate trl datasets huggingface_hub dill multiprocess liger-kernel==0.8.5
+	@du -sh .whl
+
 .PHONY: bench-quality
 bench-quality: $(STAMP) ## Gate figures and their baselines over seeds 1 7 42 (DATA=dir, default data/sample; minutes)
 	$(PY) benchmarks/quality.py --data $(or $(DATA),data/sample)
