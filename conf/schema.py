@@ -151,6 +151,11 @@ class DatasetsConfig(Strict):
     validation_fraction: float = Field(default=0.1, ge=0.0, lt=0.5)
     test_fraction: float = Field(default=0.1, gt=0.0, lt=0.5)
     seed: int = 42
+    rare_labels: Literal["other", "drop", "refuse"] = Field(
+        default="other",
+        description="a location label with too few rows for every split: merged into `other`, its rows "
+        "dropped, or the run refused (containers/processing/locations.py)",
+    )
 
 
 class ChatbotHyperparameters(Strict):

@@ -31,6 +31,9 @@ def build_prepare_step(ctx: StepContext, model: str) -> RequestStep:
     folder = spec(model).data_folder
     data = Input(folder, ctx.input_folder(folder))
     outputs = [Output(name) for name in (*split_outputs(model), REPORT_OUTPUT)]
+    # Only the step that reads locations gets the rare-label policy: a flag added to the chatbot's step
+    # would change its arguments, miss its cache once and retrain the chatbot for nothing.
+    classifier_only = ["--rare-labels", cfg.rare_labels] if model == "classifier" else []
     job = ScriptJob(
         step_name=names.MODEL_STEPS[model]["prepare"],
         script="processing/prepare_datasets.py",
@@ -51,6 +54,7 @@ def build_prepare_step(ctx: StepContext, model: str) -> RequestStep:
             cfg.test_fraction,
             "--seed",
             cfg.seed,
+            *classifier_only,
         ],
         inputs=[data],
         outputs=outputs,

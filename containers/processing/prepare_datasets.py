@@ -7,9 +7,11 @@ r"""Build the chatbot and location-classifier datasets from transcripts and loca
 Chatbot: for the configured character, the previous line of the same episode (another speaker) is the
 user turn and the character's reply the assistant turn, written as chat messages. Stage directions are
 removed, short replies and duplicates dropped, and whole episodes go to train/validation/test (seeded), so
-no episode leaks between splits. Locations: text = name + description, split stratified by label (seeded),
-with the label map; locations a classifier cannot learn from (no rows, one label, a label too rare to be
-in every split) are refused here, before any training. Output folders follow docs/contracts.md
+no episode leaks between splits. Locations: text = name + description (wiki furniture cleaned), rows
+without a label or text and duplicates skipped and counted, labels too rare for every split handled by
+`--rare-labels` (merged into `other` by default), then split stratified by label (seeded) after
+de-duplication, with the label map; locations a classifier cannot learn from (no rows, one label, a label
+too rare to be in every split) are refused here, before any training. Output folders follow docs/contracts.md
 (PrepareChatbotData, PrepareLocationData). `--datasets chatbot` (or `classifier`) builds one of the two
 and reads only its input folder: the pipeline runs them as two steps so that each is cached on its own data.
 """
@@ -30,7 +32,14 @@ from containers.common.cli import add_flag
 from containers.common.errors import InputDataError, run_main
 from containers.common.io import setup_logging, write_json, write_jsonl
 from containers.common.job_inputs import user_path
-from containers.processing.locations import check_learnable, label_map, read_locations
+from containers.processing.locations import (
+    RARE_LABEL_POLICIES,
+    apply_rare_labels,
+    check_learnable,
+    label_map,
+    read_locations,
+    rows_needed,
+)
 from containers.processing.splits import split_episodes, stratified_split
 from containers.processing.transcripts import build_pairs, read_transcripts
 
@@ -52,8 +61,13 @@ class PrepareArguments:
     test_fraction: float = 0.15
     seed: int = 42
     datasets: str = "all"
+    rare_labels: str = "other"
 
     def __post_init__(self) -> None:
+        if self.rare_labels not in RARE_LABEL_POLICIES:
+            raise ValueError(
+                f"--rare-labels {self.rare_labels!r}: use one of {', '.join(RARE_LABEL_POLICIES)}"
+            )
         if self.datasets not in ("all", *DATASETS):
             raise ValueError(f"--datasets {self.datasets!r}: use all or one of {', '.join(DATASETS)}")
         if not self.character.strip():
@@ -89,6 +103,13 @@ def parse_args(argv: list[str] | None = None) -> PrepareArguments:
         default="all",
         help="which datasets to build (chatbot reads only transcripts, classifier only locations)",
     )
+    add_flag(
+        parser,
+        "--rare-labels",
+        choices=RARE_LABEL_POLICIES,
+        default="other",
+        help="a location label with too few rows for every split: merge into 'other', drop, or refuse",
+    )
     return PrepareArguments(**vars(parser.parse_args(argv)))
 
 
@@ -119,11 +140,36 @@ def chatbot_datasets(args: PrepareArguments) -> tuple[dict[str, list[dict]], dic
 
 
 def classifier_datasets(args: PrepareArguments) -> tuple[dict[str, list[dict]], dict, dict]:
-    """Location rows per split, the label map, and the report part."""
-    rows = read_locations(args.locations_dir)
-    check_learnable(rows, args.locations_dir, args.validation_fraction, args.test_fraction)
+    """Location rows per split, the label map, and the report part (every row read is accounted for)."""
+    read = read_locations(args.locations_dir)
+    needed = rows_needed(args.validation_fraction, args.test_fraction)
+    rows, rare = apply_rare_labels(read.rows, args.rare_labels, needed)
+    skipped = Counter(read.skipped)
+    if args.rare_labels == "drop" and rare:
+        skipped["rare_label"] = sum(rare.values())
+    LOG.info(
+        "locations: %d rows read, %d kept; skipped %s; rare labels (under %d rows, policy %s): %s",
+        read.rows_read,
+        len(rows),
+        dict(sorted(skipped.items())) or "none",
+        needed,
+        args.rare_labels,
+        rare or "none",
+    )
+    check_learnable(
+        rows,
+        args.locations_dir,
+        args.validation_fraction,
+        args.test_fraction,
+        merged=rare if args.rare_labels == "other" else None,
+        skipped=dict(sorted(skipped.items())),
+    )
     splits = stratified_split(rows, "label", args.validation_fraction, args.test_fraction, args.seed)
     report = {
+        "rows_read": read.rows_read,
+        "skipped": dict(sorted(skipped.items())),
+        "label_conflicts": read.label_conflicts,
+        "rare_labels": {"policy": args.rare_labels, "min_rows": needed, "labels": rare},
         "rows": len(rows),
         "per_split": {
             name: dict(sorted(Counter(r["label"] for r in part).items())) for name, part in splits.items()

@@ -49,7 +49,12 @@ def split_episodes(
 def stratified_split(
     rows: list[dict], label_key: str, validation_fraction: float, test_fraction: float, seed: int
 ) -> dict[str, list[dict]]:
-    """Split rows so each label keeps its share in every split (a label with 1-2 rows stays in train)."""
+    """Split rows so each label keeps its share in every split.
+
+    A label with fewer rows than there are splits asked for (train, and validation/test when above 0)
+    stays in train; with validation_fraction 0, two rows are enough for train and test.
+    """
+    needed = 1 + (validation_fraction > 0) + (test_fraction > 0)
     by_label: dict[str, list[dict]] = defaultdict(list)
     for row in rows:
         by_label[row[label_key]].append(row)
@@ -58,7 +63,7 @@ def stratified_split(
     for label in sorted(by_label):
         group = list(by_label[label])
         rng.shuffle(group)
-        if len(group) < 3:
+        if len(group) < needed:
             out["train"].extend(group)
             continue
         n_train, n_val, _ = split_counts(len(group), validation_fraction, test_fraction)

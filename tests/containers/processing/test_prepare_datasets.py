@@ -282,23 +282,50 @@ def _row(name: str, label: str) -> str:
 
 
 @pytest.mark.parametrize(
-    ("lines", "match"),
+    ("lines", "flags", "match"),
     [
-        ([], r"no locations in .*locations: its \*\.jsonl files hold no rows"),
-        (["", "   "], r"hold no rows"),
-        ([_row(f"Lab {i}", "lab") for i in range(9)], r"only one label \(lab\) .* at least two"),
+        ([], [], r"no locations in .*locations: its \*\.jsonl files hold no rows"),
+        (["", "   "], [], r"hold no rows"),
+        ([_row(f"Lab {i}", "lab") for i in range(9)], [], r"only one label \(lab\) .* at least two"),
         (
             [_row(f"Lab {i}", "lab") for i in range(9)] + [_row("Mall", "town"), _row("Diner", "town")],
+            ["--rare-labels", "refuse"],
             r"fewer than 3 rows .*\{'town': 2\}; add rows for them",
         ),
+        (
+            [_row(f"Lab {i}", "lab") for i in range(9)] + [_row("Mall", "town"), _row("Diner", "town")],
+            [],
+            r"fewer than 3 rows .*\{'other': 2\} \(merged from rare labels \{'town': 2\}\)",
+        ),
+        (
+            [_row(f"Lab {i}", "lab") for i in range(9)] + [_row("Mall", "town"), _row("Diner", "town")],
+            ["--rare-labels", "drop"],
+            r"only one label \(lab\)",
+        ),
+        (
+            [
+                json.dumps({"name": "", "description": "", "label": ""}),
+                json.dumps({"name": "Lab", "label": ""}),
+            ],
+            [],
+            r"every row was skipped \(\{'empty_row': 1, 'no_label': 1\}\)",
+        ),
     ],
-    ids=["empty-file", "blank-lines", "one-label", "rare-label"],
+    ids=[
+        "empty-file",
+        "blank-lines",
+        "one-label",
+        "rare-label-refused",
+        "rare-label-merged-still-rare",
+        "rare-label-dropped-leaves-one",
+        "all-skipped",
+    ],
 )
-def test_locations_a_classifier_cannot_learn_from_are_refused(tmp_path, lines, match):
+def test_locations_a_classifier_cannot_learn_from_are_refused(tmp_path, lines, flags, match):
     """Refused while preparing the data, in one line, not as an IndexError inside training."""
     argv = ["--locations-dir", str(_locations(tmp_path, lines)), "--output-dir", str(tmp_path / "out")]
     with pytest.raises(UnlearnableLocations, match=match) as caught:
-        prepare_datasets.main(prepare_datasets.parse_args([*argv, "--datasets", "classifier"]))
+        prepare_datasets.main(prepare_datasets.parse_args([*argv, "--datasets", "classifier", *flags]))
     assert "\n" not in str(caught.value)
     assert not (tmp_path / "out" / "classifier_train").exists()
 
