@@ -37,6 +37,7 @@ from tests.containers.processing.conftest import REPO, SAMPLE
                 "--validation-fraction",
                 "--test-fraction",
                 "--seed",
+                "--rare-labels",
             ],
         ),
     ],
