@@ -214,10 +214,10 @@ def check_learnable(
             f"no locations in {user_path(folder)}: its *.jsonl files hold no rows; "
             f"write one object per line with the keys {accepted_keys()}"
         )
-    origin = f" (merged from rare labels {merged})" if merged else ""
+    origin = f"; {OTHER_LABEL} holds the rare labels {merged}" if merged else ""
     if len(counts) < 2:
         raise UnlearnableLocations(
-            f"only one label ({', '.join(counts)}{origin}) in {user_path(folder)}; a classifier needs at "
+            f"only one label ({', '.join(counts)}) in {user_path(folder)}{origin}; a classifier needs at "
             "least two: add locations of other kinds"
         )
     needed = rows_needed(validation_fraction, test_fraction)

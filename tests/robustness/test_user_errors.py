@@ -76,7 +76,10 @@ def test_a_json_line_that_is_not_an_object(data: Path, tmp_path: Path, line: str
     ("content", "says"),
     [
         ("", "its *.jsonl files hold no rows"),
-        ('{"name": "Lab", "description": "A lab.", "label": "lab"}\n' * 5, "only one label (lab)"),
+        (
+            "".join(f'{{"name": "Lab {i}", "description": "A lab.", "label": "lab"}}\n' for i in range(5)),
+            "only one label (lab)",
+        ),
     ],
     ids=["empty-file", "one-label"],
 )

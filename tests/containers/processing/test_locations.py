@@ -318,3 +318,15 @@ def test_without_validation_two_rows_reach_train_and_test():
         0,
         1,
     ]
+
+
+def test_only_one_offs_merge_into_a_single_label_and_are_refused(tmp_path):
+    kinds = ("Hill", "Lake", "Village", "Junkyard")
+    lines = [json.dumps({"location_name": f"Place {k}", "location_type": k}) for k in kinds]
+    (tmp_path / "l.jsonl").write_text("\n".join(lines) + "\n")
+    match = (
+        r"only one label \(other\) in .*; other holds the rare labels "
+        r"\{'Hill': 1, 'Junkyard': 1, 'Lake': 1, 'Village': 1\}; a classifier needs at least two"
+    )
+    with pytest.raises(InputDataError, match=match):
+        _prepare(tmp_path, tmp_path / "out")

@@ -295,7 +295,7 @@ def _row(name: str, label: str) -> str:
         (
             [_row(f"Lab {i}", "lab") for i in range(9)] + [_row("Mall", "town"), _row("Diner", "town")],
             [],
-            r"fewer than 3 rows .*\{'other': 2\} \(merged from rare labels \{'town': 2\}\)",
+            r"fewer than 3 rows .*\{'other': 2\}; other holds the rare labels \{'town': 2\}; add rows",
         ),
         (
             [_row(f"Lab {i}", "lab") for i in range(9)] + [_row("Mall", "town"), _row("Diner", "town")],
