@@ -147,14 +147,17 @@ def classifier_datasets(args: PrepareArguments) -> tuple[dict[str, list[dict]], 
     skipped = Counter(read.skipped)
     if args.rare_labels == "drop" and rare:
         skipped["rare_label"] = sum(rare.values())
+    if args.rare_labels == "refuse":
+        rare_note = f"labels under {needed} rows: refused if any"
+    else:
+        action = "merged into 'other'" if args.rare_labels == "other" else "dropped"
+        rare_note = f"{len(rare)} labels under {needed} rows ({sum(rare.values())} rows) {action}"
     LOG.info(
-        "locations: %d rows read, %d kept; skipped %s; rare labels (under %d rows, policy %s): %s",
+        "locations: %d rows read, %d kept; skipped %s; %s (manifest: classifier)",
         read.rows_read,
         len(rows),
         dict(sorted(skipped.items())) or "none",
-        needed,
-        args.rare_labels,
-        rare or "none",
+        rare_note,
     )
     check_learnable(
         rows,
