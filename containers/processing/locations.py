@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -61,6 +62,24 @@ class LocationsRead:
     rows_read: int = 0
     skipped: Counter = field(default_factory=Counter)
     label_conflicts: list[dict[str, str]] = field(default_factory=list)
+    first_seen: dict[str, tuple[str, str]] = field(default_factory=dict, repr=False)  # text: label, row
+
+    def add(self, text: str, label: str, row: str) -> None:
+        """Keep one cleaned row (`row` is its file:line), or count why it is skipped."""
+        self.rows_read += 1
+        reason = skip_reason(text, label)
+        if reason is None and text in self.first_seen:
+            kept_label, kept_row = self.first_seen[text]
+            reason = "duplicate" if kept_label == label else "label_conflict"
+            if reason == "label_conflict" and len(self.label_conflicts) < MAX_CONFLICTS_LISTED:
+                self.label_conflicts.append(
+                    {"row": row, "label": label, "kept_row": kept_row, "kept_label": kept_label}
+                )
+        if reason is not None:
+            self.skipped[reason] += 1
+            return
+        self.first_seen[text] = (label, row)
+        self.rows.append({"text": text, "label": label})
 
 
 def row_fields(item: dict, where: str) -> dict[str, str]:
@@ -93,6 +112,24 @@ def row_fields(item: dict, where: str) -> dict[str, str]:
     return values
 
 
+def json_objects(path: Path) -> Iterator[tuple[int, dict]]:
+    """(line number, object) for each non-blank line; a line that is not a JSON object is an error."""
+    for number, raw in enumerate(decode_utf8(path).splitlines(), start=1):
+        if not raw.strip():
+            continue
+        try:
+            item = json.loads(raw)
+        except (json.JSONDecodeError, RecursionError) as exc:
+            reason = exc.msg if isinstance(exc, json.JSONDecodeError) else "nested too deeply"
+            raise InputDataError(f"{user_path(path)}:{number}: not valid JSON: {reason}") from exc
+        if not isinstance(item, dict):
+            raise InputDataError(
+                f"{user_path(path)}:{number}: expected a JSON object with the keys {accepted_keys()}, "
+                f"found {type(item).__name__}"
+            )
+        yield number, item
+
+
 def read_locations(folder: Path) -> LocationsRead:
     """Every *.jsonl in the folder, read, cleaned and de-duplicated; a malformed row is an error naming
     file and line, a row that cannot teach (empty, unlabelled, a copy) is skipped and counted."""
@@ -100,44 +137,11 @@ def read_locations(folder: Path) -> LocationsRead:
     if not files:
         raise MissingInputError(f"no locations *.jsonl files in {user_path(folder)}")
     result = LocationsRead()
-    first_seen: dict[str, tuple[str, str]] = {}  # text -> (label, file:line)
     for path in files:
-        for number, raw in enumerate(decode_utf8(path).splitlines(), start=1):
-            if not raw.strip():
-                continue
-            where = f"{user_path(path)}:{number}"
-            try:
-                item = json.loads(raw)
-            except (json.JSONDecodeError, RecursionError) as exc:
-                reason = exc.msg if isinstance(exc, json.JSONDecodeError) else "nested too deeply"
-                raise InputDataError(f"{where}: not valid JSON: {reason}") from exc
-            if not isinstance(item, dict):
-                raise InputDataError(
-                    f"{where}: expected a JSON object with the keys {accepted_keys()}, "
-                    f"found {type(item).__name__}"
-                )
-            values = row_fields(item, where)
-            result.rows_read += 1
+        for number, item in json_objects(path):
+            values = row_fields(item, f"{user_path(path)}:{number}")
             text = location_text(values["name"], values["description"])
-            label = normalize_space(values["label"])
-            reason = skip_reason(text, label)
-            if reason is None and text in first_seen:
-                kept_label, kept_at = first_seen[text]
-                reason = "duplicate" if kept_label == label else "label_conflict"
-                if reason == "label_conflict" and len(result.label_conflicts) < MAX_CONFLICTS_LISTED:
-                    result.label_conflicts.append(
-                        {
-                            "row": f"{path.name}:{number}",
-                            "label": label,
-                            "kept_row": kept_at,
-                            "kept_label": kept_label,
-                        }
-                    )
-            if reason is not None:
-                result.skipped[reason] += 1
-                continue
-            first_seen[text] = (label, f"{path.name}:{number}")
-            result.rows.append({"text": text, "label": label})
+            result.add(text, normalize_space(values["label"]), f"{path.name}:{number}")
     return result
 
 
