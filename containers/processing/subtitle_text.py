@@ -4,7 +4,7 @@ Removed: hearing-impaired annotations ([alarm ringing], (SCREAMS)), music (lines
 wrapped in '#'), HTML/WebVTT/ASS tags, leading dialogue dashes. Extracted: speaker labels ("[Dustin] hi",
 "DUSTIN: hi", "MAN (on radio): hi", WebVTT <v Dustin>). A cue with two dashed lines, or two labelled
 lines, is two utterances. Every line of a cue ends either in an utterance or in a removed segment with
-its category, so the counts in the manifest add up.
+its category, so the counts in the manifest add up (see "Accounting" below).
 
 When is a leading label a speaker? A wrong speaker is worse than none (the text is kept either way), so:
 - `Name: text`: 1-3 words, no sentence punctuation inside (a period only after a title such as Mr. or an
@@ -15,7 +15,19 @@ When is a leading label a speaker? A wrong speaker is worse than none (the text 
   "[Thunder Rumbling]" are sounds). Upper case ("[JOYCE] Will?") is ambiguous with "[SCREAMS] Run!" and no
   list of sound words is complete ("[CRASH]", "[SHUDDERS]"), so it is a speaker only when it names someone
   in the cast file (conf/characters.yaml, any alias, any case). A manner note after the name ("[Hopper On
-  Radio]", "[HOPPER, IN RUSSIAN]") is dropped like "MAN (on radio):" and counted as an annotation.
+  Radio]", "[Dustin over walkie-talkie]", "[HOPPER, IN RUSSIAN]") is dropped like "MAN (on radio):" and
+  counted as an annotation. A lower-case generic speaker ("[man on PA]", "[woman]") is one of
+  GENERIC_SPEAKERS.
+- A cast name and a verb: "-ing" is the manner of speaking ("[Eleven whispering] Mike." -> Eleven, as is
+  "[Hopper to Joyce]"); a
+  verb in the third person is something that person does ("[Hopper mocks]", "[Powell laughs]"): removed as
+  an annotation, and the text after it gets no speaker (that person may not be the one talking).
+- A label alone on a line ("[Murray]", then the words on the next lines) is the speaker of the lines that
+  follow it, up to the next dashed or labelled line. Followed by a dashed line ("[Murray]" / "- Hey." /
+  "- What?"), it could name either side: it is removed as an annotation and names no one.
+
+Accounting: a label line that names the following text's speaker ends in that utterance (like a label
+on the same line); one that names no one is a removed annotation segment.
 """
 
 from __future__ import annotations
@@ -33,6 +45,7 @@ ANNOTATION_RE = re.compile(r"\[[^\[\]]*\]|\([^()]*\)")
 DASH_RE = re.compile(r"^[-‐–—]+\s*")
 INLINE_DASH_RE = re.compile(r"\s+[-‐–—]\s+(?=\S)")
 BRACKET_LABEL_RE = re.compile(r"^\[([^\[\]]{1,40})\]\s*(?=\S)")
+BARE_LABEL_RE = re.compile(r"\[([^\[\]]{1,40})\]")  # a label alone on its line: "[Murray]"
 COLON_LABEL_RE = re.compile(
     r"^([A-Z][A-Za-z0-9.'’ -]{0,30}?)\s*(\([^()]{0,40}\)|\[[^\[\]]{0,40}\])?\s*:\s+(?=\S)"
 )
@@ -89,6 +102,37 @@ SOUND_WORDS = frozenset(
         "humming",
         "murmurs",
         "screeching",
+        # Things a person does, said of a named person ("[Hopper Mocks]" in title-cased files).
+        "mocks",
+        "mimics",
+        "imitates",
+        "mutters",
+        "mumbles",
+        "grumbles",
+        "hums",
+        "sings",
+        "whimpers",
+        "wails",
+        "snorts",
+        "snickers",
+        "giggles",
+        "yawns",
+        "shushes",
+        "whistles",
+        "claps",
+        "stutters",
+        "moans",
+        "pants",
+        "gulps",
+        "shrieks",
+        "howls",
+        "yelps",
+        "squeals",
+        "chokes",
+        "sneezes",
+        "huffs",
+        "cackles",
+        "exclaims",
     ]
 )
 # Sound nouns and verbs of title-cased annotations ("[Door Creaks]", "[Footsteps On Stairs]"): any word of
@@ -103,6 +147,12 @@ SOUND_HINTS = frozenset(
 NOTE_WORDS = frozenset(
     {"on", "over", "in", "into", "through", "via", "continues", "continuing", "distorted", "echoing",
      "muffled", "indistinct", "quietly", "russian", "spanish", "german", "french", "chinese", "english"}
+)  # fmt: skip
+# Lower-case generic speakers of hearing-impaired files ("[man on PA]", "[woman]"): people, never sounds.
+GENERIC_SPEAKERS = frozenset(
+    {"man", "woman", "men", "women", "boy", "girl", "kid", "announcer", "reporter", "newscaster", "anchor",
+     "officer", "guard", "soldier", "agent", "scientist", "doctor", "nurse", "operator", "dispatcher",
+     "teacher", "narrator", "voice", "clerk", "host", "dj"}
 )  # fmt: skip
 # Words that open a sentence or a letter, never a speaker label: "Listen: we go now.", "Dear Mike: ...".
 COMMON_WORDS = frozenset(
@@ -134,7 +184,9 @@ class Piece(NamedTuple):
     voice: str | None = None  # WebVTT <v Name>
     dashed: bool = False  # started with a dialogue dash: a new utterance
     label: str | None = None  # speaker label found in the text
-    emptied_by: str | None = None  # the removal category when nothing of the line is dialogue
+    emptied_by: str | None = None  # the removal category when nothing of the line is dialogue, or
+    # "label" for a speaker label alone on its line (it names the next line's speaker, see clean_cue)
+    noted: bool = False  # a manner note was dropped from that label
 
 
 @dataclass
@@ -180,18 +232,64 @@ def split_manner_note(label: str) -> tuple[str, bool]:
     return label, False
 
 
+def _key(words: list[str]) -> str:
+    """Words as a cast-file key: lower case, one space, no trailing comma ('JIM,  HOPPER' -> 'jim hopper')."""
+    return " ".join(word.strip(",") for word in words).lower()
+
+
+def cast_name_and_verb(label: str, cast: frozenset[str]) -> tuple[str | None, str]:
+    """('Eleven', 'manner') for 'Eleven whispering', ('Hopper', 'action') for 'Hopper mocks', else (None, '').
+
+    The label opens with a capitalised cast name (longest first) and goes on with a word that is not part
+    of it: an -ing word is how the name speaks, "to" whom; a lower-case word, or one ending in -s that is
+    not a name, is something the person does ("[Mike, Lucas]" is two names, not an action).
+    """
+    words = label.split()
+    if not cast or not label[:1].isupper() or _key(words) in cast:
+        return None, ""
+    for size in range(min(3, len(words) - 1), 0, -1):
+        if _key(words[:size]) not in cast:
+            continue
+        name, verb = " ".join(words[:size]).rstrip(","), words[size]
+        if verb.lower().endswith("ing") or verb.lower() == "to":  # "whispering", "to Joyce": as spoken
+            return name, "manner"
+        if not words[size - 1].endswith(",") and (
+            verb.islower() or (verb.lower().endswith("s") and verb.lower() not in cast)
+        ):
+            return name, "action"
+        return None, ""
+    return None, ""
+
+
 def bracket_speaker(label: str, cast: frozenset[str] = frozenset()) -> tuple[str | None, bool]:
     """The speaker a '[...]' label names (None for a sound or a note), and whether a manner note was dropped.
 
-    Mixed case goes by is_name_label; upper case only by the cast (lower-cased aliases), see the module doc.
+    Rules in the module docstring: generic people, a cast name with a verb, then mixed case by
+    is_name_label and upper case only by the cast (lower-cased aliases).
     """
     name, noted = split_manner_note(label)
     if not name:
         return None, False
+    key = _key(name.split())
+    if key in GENERIC_SPEAKERS:
+        return name.capitalize() if name.islower() else name, noted
+    person, kind = cast_name_and_verb(name, cast)
+    if kind == "manner":
+        return person, True
+    if kind == "action":
+        return None, False
+    if noted and key not in cast and _sentence_case_note(label, name):
+        return None, False  # "[Rain on roof]": a sound described in sentence case, not "Rain" speaking
     if name.isupper():
-        key = SPACES_RE.sub(" ", name).strip().lower()
         return (name, noted) if key in cast else (None, False)
     return (name, noted) if is_name_label(name) else (None, False)
+
+
+def _sentence_case_note(label: str, name: str) -> bool:
+    """'Rain on roof' (a lower-case note, no comma) reads as a sentence; 'Hopper On Radio' and
+    'Dottie, over radio' read as a name and a note."""
+    rest = label[len(name) :]
+    return not rest.lstrip().startswith(",") and rest.strip()[:1].islower()
 
 
 def _is_label_word(word: str, upper: bool) -> bool:
@@ -312,6 +410,7 @@ def clean_cue(
         fragments=Counter() if fragments is None else fragments,
     )
     current: Utterance | None = None
+    pending: Piece | None = None  # a label alone on its line, waiting for the words it names
     dropped = 0
     for raw in join_open_brackets(lines) if len(lines) > 1 else lines:
         if len(raw) > max_line_chars:
@@ -324,16 +423,27 @@ def clean_cue(
         else:  # fast path: plain dialogue, nothing to strip
             pieces = (Piece(SPACES_RE.sub(" ", raw).strip()),)
         for piece in pieces:
+            if piece.emptied_by == "label":
+                dropped += _label_names_no_one(result) if pending else 0
+                pending = piece
+                continue
             if piece.emptied_by:
                 result.removed[piece.emptied_by] += 1
                 dropped += 1
                 continue
+            if pending is not None:
+                if piece.dashed or piece.label or piece.voice:  # could name either side: names no one
+                    dropped += _label_names_no_one(result)
+                else:
+                    piece = _label_names(pending, piece, result)
+                pending = None
             speaker = piece.label or piece.voice
             if current is None or piece.dashed or speaker:
                 current = Utterance(speaker, piece.text)
                 result.utterances.append(current)
             else:  # a continuation line of the same utterance
                 current.text = f"{current.text} {piece.text}"
+    dropped += _label_names_no_one(result) if pending else 0  # nothing said after it in this cue
     if not result.utterances and not dropped:
         result.removed["empty"] += 1
         dropped = 1
@@ -341,6 +451,21 @@ def clean_cue(
         result.utterances[0].speaker = normalise_speaker(speaker_hint)
     result.segments = len(result.utterances) + dropped
     return result
+
+
+def _label_names(label_line: Piece, following: Piece, result: CueResult) -> Piece:
+    """The line after a label alone on its line, with that label as its speaker (counted as a label)."""
+    result.fragments["speaker_label"] += 1
+    if label_line.noted:
+        result.fragments["annotation"] += 1
+    return following._replace(label=label_line.label)
+
+
+def _label_names_no_one(result: CueResult) -> int:
+    """A label alone on its line that names no one is removed as an annotation: one removed segment."""
+    result.removed["annotation"] += 1
+    result.fragments["annotation"] += 1
+    return 1
 
 
 def _clean_line(raw: str, result: CueResult, cast: frozenset[str]) -> Iterator[Piece]:
@@ -355,6 +480,12 @@ def _clean_line(raw: str, result: CueResult, cast: frozenset[str]) -> Iterator[P
         if DASH_RE.match(piece):
             piece, dashed = DASH_RE.sub("", piece, count=1), True
             result.fragments["dash"] += 1
+        bare = BARE_LABEL_RE.fullmatch(piece.strip()) if piece.startswith("[") else None
+        if bare:
+            name, noted = bracket_speaker(bare.group(1), cast)
+            if name:
+                yield Piece("", voice, dashed, normalise_speaker(name), "label", noted)
+                continue
         piece, label = _take_label(piece, result, cast)
         had_annotation = False
         if "[" in piece or "(" in piece:
