@@ -139,7 +139,9 @@ def clean_file(
     """Rows for cues.jsonl and the file's manifest entry; raises UnreadableFileError with the reason."""
     episode = parse_episode(path)
     if episode is None:
-        raise UnreadableFileError("no SxxEyy episode in the file name (e.g. Show.S01E02.srt)")
+        raise UnreadableFileError(
+            "no SxxEyy episode in the file name (e.g. Show.S01E02.srt, or Show - 1x02.srt)"
+        )
     size = path.stat().st_size
     if size > MAX_FILE_BYTES:
         raise UnreadableFileError(f"{size} bytes: too large for a subtitle file (limit {MAX_FILE_BYTES})")

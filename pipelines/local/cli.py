@@ -115,8 +115,27 @@ def data_override(folder: Path) -> str:
         raise SystemExit(
             f"--data {folder}: missing {', '.join(f'{m}/' for m in missing)}; the input folder holds "
             "subtitles/ (SRT/ASS/VTT), transcripts/ (CSV per episode) and locations/ (JSON Lines)"
+            + case_hint(folder, missing)
         )
     return str(folder.resolve())
+
+
+def case_hint(folder: Path, missing: list[str]) -> str:
+    """'; found Subtitles/: rename it subtitles/ ...' when a missing folder is there under another case.
+
+    Not accepted as it is: the pipeline reads <input>/subtitles, and S3 keys, like Linux paths, are
+    case-sensitive, so the local run keeps the layout the cloud run needs.
+    """
+    present = sorted(entry.name for entry in folder.iterdir() if entry.is_dir())
+    renames = [
+        f"{name}/ to {wanted}/"
+        for wanted in missing
+        for name in present
+        if name.lower() == wanted and name != wanted
+    ]
+    if not renames:
+        return ""
+    return f"; found {', '.join(renames)}: rename (folder names are case-sensitive, as S3 keys are)"
 
 
 def stop_with_parent() -> None:

@@ -23,6 +23,27 @@ def test_data_folder_must_have_the_documented_layout(tmp_path: Path) -> None:
     assert data_override(tmp_path) == str(tmp_path.resolve())
 
 
+def test_missing_folder_found_under_another_case_is_named_with_the_rename(tmp_path: Path) -> None:
+    for name in ("Subtitles", "TRANSCRIPTS", "locations"):
+        (tmp_path / name).mkdir()
+    (tmp_path / "Locations.txt").write_text("a file, not a folder", encoding="utf-8")
+    with pytest.raises(SystemExit) as raised:
+        data_override(tmp_path)
+    message = str(raised.value)
+    assert message.startswith(f"--data {tmp_path}: missing subtitles/, transcripts/; ")
+    assert message.endswith(
+        "; found Subtitles/ to subtitles/, TRANSCRIPTS/ to transcripts/: rename "
+        "(folder names are case-sensitive, as S3 keys are)"
+    )
+
+
+def test_no_case_hint_when_nothing_close_is_there(tmp_path: Path) -> None:
+    (tmp_path / "subs").mkdir()
+    with pytest.raises(SystemExit) as raised:
+        data_override(tmp_path)
+    assert "found" not in str(raised.value)
+
+
 def test_commands_and_flags_are_registered() -> None:
     parser = argparse.ArgumentParser()
     add_commands(parser.add_subparsers(dest="command"))
