@@ -6,6 +6,7 @@ import pytest
 
 from containers.processing.subtitle_text import (
     bracket_speaker,
+    cast_name_and_verb,
     clean_cue,
     is_colon_label,
     is_name_label,
@@ -244,3 +245,140 @@ def test_join_open_brackets_and_inline_dashes():
     assert join_open_brackets(["([", "])", "x"]) == ["([ ])", "x"]
     assert split_inline_dashes("- A? - B.") == ["- A?", "- B."]
     assert split_inline_dashes("Wait - what?") == ["Wait - what?"]
+
+
+# Hearing-impaired shapes of real releases (see the module docstring of subtitle_text for the rules).
+CONF_CAST = frozenset({"dustin", "mike", "hopper", "jim hopper", "eleven", "karen", "murray", "joyce"})
+CONF_CAST |= frozenset({"will", "will byers", "max", "lucas", "mr. clarke", "steve", "steve harrington"})
+
+
+@pytest.mark.parametrize(
+    ("lines", "expected"),
+    [
+        (["[Murray]", "Jim, sit down."], [("Murray", "Jim, sit down.")]),
+        (
+            ["[Murray]", "Jim, sit down.", "You look terrible."],
+            [("Murray", "Jim, sit down. You look terrible.")],
+        ),
+        (["[JOYCE]", "Will?"], [("Joyce", "Will?")]),
+        (["[Mr. Clarke]", "Settle down."], [("Mr. Clarke", "Settle down.")]),
+        (["- [Murray]", "Drink?"], [("Murray", "Drink?")]),
+        (["Hi.", "[Murray]", "Drink?"], [(None, "Hi."), ("Murray", "Drink?")]),
+        (["[Murray]", "[sighs]", "Fine."], [("Murray", "Fine.")]),  # a sound between label and words
+        (["[Dustin over walkie-talkie]", "Come in."], [("Dustin", "Come in.")]),
+        (["[Murray]", "[Joyce]", "Where is he?"], [("Joyce", "Where is he?")]),  # the nearer label wins
+    ],
+)
+def test_label_alone_on_its_line_names_the_lines_below(lines, expected):
+    assert said(lines, cast=CONF_CAST) == expected
+
+
+@pytest.mark.parametrize(
+    ("lines", "expected"),
+    [
+        # Followed by dashed lines, the label could belong to either side: no one.
+        (["[Murray]", "- Vodka?", "- Coffee."], [(None, "Vodka?"), (None, "Coffee.")]),
+        (["[Murray]", "- [Hopper] Coffee."], [("Hopper", "Coffee.")]),
+        (["[Murray]", "HOPPER: Coffee."], [("Hopper", "Coffee.")]),  # the line names its own speaker
+        (["[Murray]", "<v Hopper>Coffee."], [("Hopper", "Coffee.")]),
+        # Sounds and notes alone on a line name no one.
+        (["[Door Creaks]", "Hello?"], [(None, "Hello?")]),
+        (["[SCREAMS]", "Run!"], [(None, "Run!")]),
+        (["[Sighs]", "Fine."], [(None, "Fine.")]),
+        (["[Thunder Rumbling]", "Hold on."], [(None, "Hold on.")]),
+        (["[Phone ringing]", "Hello?"], [(None, "Hello?")]),
+        (["[distorted]", "Hopper!"], [(None, "Hopper!")]),
+        (["[KALI]", "Hello."], [(None, "Hello.")]),  # upper case, not in the cast
+        (["[Murray]", "♪ la la ♪"], []),  # nothing said after it
+    ],
+)
+def test_label_alone_on_its_line_names_no_one_where_it_must_not(lines, expected):
+    assert said(lines, cast=CONF_CAST) == expected
+
+
+def test_label_line_accounting():
+    named = clean_cue(["[Dustin over walkie-talkie]", "Come in."], cast=CONF_CAST)
+    assert named.segments == 1 and dict(named.removed) == {}
+    assert dict(named.fragments) == {"speaker_label": 1, "annotation": 1}  # the note is an annotation
+    unnamed = clean_cue(["[Murray]", "- Vodka?", "- Coffee."], cast=CONF_CAST)
+    assert unnamed.segments == 3 and dict(unnamed.removed) == {"annotation": 1}
+    assert dict(unnamed.fragments) == {"annotation": 1, "dash": 2}
+    alone = clean_cue(["[JOYCE]"], cast=CONF_CAST)
+    assert alone.utterances == [] and alone.segments == 1 and dict(alone.removed) == {"annotation": 1}
+
+
+@pytest.mark.parametrize(
+    ("lines", "expected"),
+    [
+        # A cast name and an -ing word: how the person speaks.
+        (["[Eleven whispering] Mike."], [("Eleven", "Mike.")]),
+        (["[Eleven Whispering] Mike."], [("Eleven", "Mike.")]),
+        (["[ELEVEN WHISPERING] Mike."], [("Eleven", "Mike.")]),
+        (["[Eleven, whispering] Mike."], [("Eleven", "Mike.")]),
+        (["[Will Byers screaming]", "Mom!"], [("Will Byers", "Mom!")]),
+        (["[Hopper to Joyce] Get in."], [("Hopper", "Get in.")]),
+        # A cast name and a verb: something the person does, and the words may be someone else's.
+        (["[Hopper mocks]", "Oh, look at me."], [(None, "Oh, look at me.")]),
+        (["[Hopper mocks] Oh, look at me."], [(None, "Oh, look at me.")]),
+        (["[Hopper Mocks] Oh, look at me."], [(None, "Oh, look at me.")]),
+        (["[HOPPER MOCKS] Oh, look at me."], [(None, "Oh, look at me.")]),
+        (["[Eleven whispers] Mike."], [(None, "Mike.")]),
+        (["- [Murray laughs]", "- I think so."], [(None, "I think so.")]),
+        (["[Hopper sighs]", "No."], [(None, "No.")]),
+        # Two names are not a name and a verb.
+        (["[Mike, Lucas] Yeah!"], [("Mike, Lucas", "Yeah!")]),
+        (["[Steve Harrington] Hi."], [("Steve Harrington", "Hi.")]),
+        # Not in the cast: a name with a verb is never a speaker.
+        (["[Powell laughs]", "I think so."], [(None, "I think so.")]),
+        (["[Powell Laughs] I think so."], [(None, "I think so.")]),
+        (["[Powell whispering] I think so."], [(None, "I think so.")]),
+        (["[all clamoring]", "Quiet!"], [(None, "Quiet!")]),
+        (["[Crowd cheering]", "Go!"], [(None, "Go!")]),
+        (["[will screaming] Mom!"], [(None, "Mom!")]),  # a name is capitalised
+    ],
+)
+def test_cast_name_with_a_verb(lines, expected):
+    assert said(lines, cast=CONF_CAST) == expected
+
+
+@pytest.mark.parametrize(
+    ("lines", "expected"),
+    [
+        (["[Dustin on TV] Hello."], [("Dustin", "Hello.")]),
+        (["[Karen over phone] Mike?"], [("Karen", "Mike?")]),
+        (["[Hopper, in Russian] Stop."], [("Hopper", "Stop.")]),
+        (["[Dottie, over radio] Copy."], [("Dottie", "Copy.")]),  # a comma marks a note after any name
+        (["[Hopper On Radio] Unit four."], [("Hopper", "Unit four.")]),  # title case as before
+        # A lower-case note after a word the cast does not vouch for reads as a sentence-case sound.
+        (["[Rain on roof] Hello?"], [(None, "Hello?")]),
+        (["[Knock on door]", "Who is it?"], [(None, "Who is it?")]),
+        (["[Dottie over radio] Copy."], [(None, "Copy.")]),
+    ],
+)
+def test_manner_notes_after_a_name(lines, expected):
+    assert said(lines, cast=CONF_CAST) == expected
+
+
+@pytest.mark.parametrize(
+    ("lines", "expected"),
+    [
+        (["[man on PA] Attention."], [("Man", "Attention.")]),
+        (["[woman]", "Over here!"], [("Woman", "Over here!")]),
+        (["[MAN ON RADIO] Unit four."], [("Man", "Unit four.")]),
+        (["[voice over radio] Come in."], [("Voice", "Come in.")]),
+        (["[man screams]", "Run!"], [(None, "Run!")]),  # a generic person doing something: a sound
+        (["[men shouting] Go!"], [(None, "Go!")]),
+    ],
+)
+def test_generic_speakers(lines, expected):
+    assert said(lines) == expected
+
+
+def test_cast_name_and_verb():
+    assert cast_name_and_verb("Eleven whispering", CONF_CAST) == ("Eleven", "manner")
+    assert cast_name_and_verb("Steve Harrington laughing", CONF_CAST) == ("Steve Harrington", "manner")
+    assert cast_name_and_verb("Hopper mocks", CONF_CAST) == ("Hopper", "action")
+    assert cast_name_and_verb("Mike, Lucas", CONF_CAST) == (None, "")
+    assert cast_name_and_verb("Steve Harrington", CONF_CAST) == (None, "")
+    assert cast_name_and_verb("Mike Lucas", CONF_CAST) == (None, "")  # "Lucas" ends in -s but is a name
+    assert cast_name_and_verb("Eleven whispering", frozenset()) == (None, "")
