@@ -81,7 +81,7 @@ EXPECTED = [
     (49, "Max", "You owe me five bucks."),  # "[Max to Lucas]"
     (50, "Lucas", "No, I don't. Over."),
     (51, "Woman", "All units, stand by."),
-    (52, None, "It was never your fault."),  # "[KALI]": upper case, not in the cast
+    (52, None, "It was never your fault."),  # "[TOMMY]": upper case, not in the cast
     (53, "Will", "Mom?"),
     (53, "Joyce", "I'm right here."),
     (54, "Will Byers", "Mom!"),
@@ -164,7 +164,7 @@ def test_entity_step_credits_only_cast_speakers(cleaned, tmp_path):
         "Steve Harrington": "Steve Harrington",
         "Joyce": "Joyce Byers",
         "Eleven": "Eleven",
-        "Callahan": None,
+        "Callahan": "Callahan",
         "Hopper": "Jim Hopper",
         "Man": None,
         "Murray": "Murray Bauman",
