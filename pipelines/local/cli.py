@@ -121,21 +121,16 @@ def data_override(folder: Path) -> str:
 
 
 def case_hint(folder: Path, missing: list[str]) -> str:
-    """'; found Subtitles/: rename it subtitles/ ...' when a missing folder is there under another case.
+    """'; rename Subtitles/ to subtitles/ ...' when a missing folder is there under another case.
 
     Not accepted as it is: the pipeline reads <input>/subtitles, and S3 keys, like Linux paths, are
     case-sensitive, so the local run keeps the layout the cloud run needs.
     """
     present = sorted(entry.name for entry in folder.iterdir() if entry.is_dir())
-    renames = [
-        f"{name}/ to {wanted}/"
-        for wanted in missing
-        for name in present
-        if name.lower() == wanted and name != wanted
-    ]
+    renames = [f"{name}/ to {wanted}/" for wanted in missing for name in present if name.lower() == wanted]
     if not renames:
         return ""
-    return f"; found {', '.join(renames)}: rename (folder names are case-sensitive, as S3 keys are)"
+    return f"; rename {', '.join(renames)} (folder names are case-sensitive, as S3 keys are)"
 
 
 def stop_with_parent() -> None:

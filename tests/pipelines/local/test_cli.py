@@ -32,7 +32,7 @@ def test_missing_folder_found_under_another_case_is_named_with_the_rename(tmp_pa
     message = str(raised.value)
     assert message.startswith(f"--data {tmp_path}: missing subtitles/, transcripts/; ")
     assert message.endswith(
-        "; found Subtitles/ to subtitles/, TRANSCRIPTS/ to transcripts/: rename "
+        "; rename Subtitles/ to subtitles/, TRANSCRIPTS/ to transcripts/ "
         "(folder names are case-sensitive, as S3 keys are)"
     )
 
@@ -41,7 +41,7 @@ def test_no_case_hint_when_nothing_close_is_there(tmp_path: Path) -> None:
     (tmp_path / "subs").mkdir()
     with pytest.raises(SystemExit) as raised:
         data_override(tmp_path)
-    assert "found" not in str(raised.value)
+    assert "rename" not in str(raised.value)
 
 
 def test_commands_and_flags_are_registered() -> None:
