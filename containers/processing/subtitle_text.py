@@ -19,9 +19,10 @@ When is a leading label a speaker? A wrong speaker is worse than none (the text 
   counted as an annotation. A lower-case generic speaker ("[man on PA]", "[woman]") is one of
   GENERIC_SPEAKERS.
 - A cast name and a verb: "-ing" is the manner of speaking ("[Eleven whispering] Mike." -> Eleven, as is
-  "[Hopper to Joyce]"); a
-  verb in the third person is something that person does ("[Hopper mocks]", "[Powell laughs]"): removed as
-  an annotation, and the text after it gets no speaker (that person may not be the one talking).
+  "[Hopper to Joyce]"); a verb in the third person is something that person does ("[Hopper mocks]",
+  "[Powell laughs]"): removed as an annotation, and the text after it gets no speaker (that person may
+  not be the one talking). A lower-case note after a word the cast does not name ("[Rain on roof]") reads
+  as a sound in sentence case, unless a comma sets it off ("[Dottie, over radio]").
 - A label alone on a line ("[Murray]", then the words on the next lines) is the speaker of the lines that
   follow it, up to the next dashed or labelled line. Followed by a dashed line ("[Murray]" / "- Hey." /
   "- What?"), it could name either side: it is removed as an annotation and names no one.
