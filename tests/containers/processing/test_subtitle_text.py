@@ -267,6 +267,9 @@ CONF_CAST |= frozenset({"will", "will byers", "max", "lucas", "mr. clarke", "ste
         (["[Murray]", "[sighs]", "Fine."], [("Murray", "Fine.")]),  # a sound between label and words
         (["[Dustin over walkie-talkie]", "Come in."], [("Dustin", "Come in.")]),
         (["[Murray]", "[Joyce]", "Where is he?"], [("Joyce", "Where is he?")]),  # the nearer label wins
+        (["<i>[Murray]</i>", "<i>Jim, sit down.</i>"], [("Murray", "Jim, sit down.")]),
+        (["{\\an8}[Murray]", "Jim, sit down."], [("Murray", "Jim, sit down.")]),
+        (["[Dustin over", "walkie-talkie]", "Come in."], [("Dustin", "Come in.")]),  # bracket over 2 lines
     ],
 )
 def test_label_alone_on_its_line_names_the_lines_below(lines, expected):
