@@ -290,6 +290,8 @@ def test_label_alone_on_its_line_names_the_lines_below(lines, expected):
         (["[Sighs]", "Fine."], [(None, "Fine.")]),
         (["[Thunder Rumbling]", "Hold on."], [(None, "Hold on.")]),
         (["[Phone ringing]", "Hello?"], [(None, "Hello?")]),
+        (["[Gasp]", "What was that?"], [(None, "What was that?")]),
+        (["[Thud] Hello?"], [(None, "Hello?")]),
         (["[distorted]", "Hopper!"], [(None, "Hopper!")]),
         (["[KALI]", "Hello."], [(None, "Hello.")]),  # upper case, not in the cast
         (["[Murray]", "♪ la la ♪"], []),  # nothing said after it
