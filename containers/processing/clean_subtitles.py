@@ -7,7 +7,8 @@ Reads every file under --input-dir (UTF-8 with or without BOM, UTF-16, cp1252; C
 hearing-impaired annotations, music, tags and dialogue dashes, splits two-speaker cues, extracts speaker
 labels, and writes `cues.jsonl` and `manifest.json` (docs/contracts.md, CleanSubtitles). The cast file
 (--characters, default conf/characters.yaml of the code bundle this script is in) decides whether an
-upper-case bracket ('[JOYCE] Will?') is a speaker or a sound ('[SCREAMS] Run!'). A file that
+upper-case bracket ('[JOYCE] Will?') is a speaker or a sound ('[SCREAMS] Run!'), and whether a name
+with a manner ('[Eleven whispering]', '[Dustin over walkie-talkie]') is one. A file that
 cannot be read is listed with its reason and the rest goes on: whatever goes wrong while reading one
 file (an encoding, a format, content that is another format under a subtitle name, a name that is not
 UTF-8) rejects that file alone. Symbolic links that leave the input folder, symlink loops, broken links,
@@ -103,7 +104,8 @@ def parse_args(argv: list[str] | None = None) -> CleanArguments:
         "--characters",
         type=Path,
         default=None,
-        help=f"cast file: its names make '[JOYCE] text' a speaker (default {DEFAULT_CHARACTERS}, "
+        help=f"cast file: its names make '[JOYCE]', '[Eleven whispering]', '[Dustin over radio]' "
+        f"speakers (default {DEFAULT_CHARACTERS}, "
         "skipped with a warning when absent; a path given here must exist)",
     )
     return CleanArguments(**vars(parser.parse_args(argv)))
