@@ -23,9 +23,10 @@ When is a leading label a speaker? A wrong speaker is worse than none (the text 
   "[Powell laughs]"): removed as an annotation, and the text after it gets no speaker (that person may
   not be the one talking). A lower-case note after a word the cast does not name ("[Rain on roof]") reads
   as a sound in sentence case, unless a comma sets it off ("[Dottie, over radio]").
-- A label alone on a line ("[Murray]", then the words on the next lines) is the speaker of the lines that
-  follow it, up to the next dashed or labelled line. Followed by a dashed line ("[Murray]" / "- Hey." /
-  "- What?"), it could name either side: it is removed as an annotation and names no one.
+- A label alone on a line ("[Murray]", or upper-case "DUSTIN:", then the words on the next lines) is the
+  speaker of the lines that follow it, up to the next dashed or labelled line. Followed by a dashed line
+  ("[Murray]" / "- Hey." / "- What?"), it could name either side: it is removed as an annotation and
+  names no one. A mixed-case "Mike:" alone stays text: it may open a letter.
 
 Accounting: a label line that names the following text's speaker ends in that utterance (like a label
 on the same line); one that names no one is a removed annotation segment.
@@ -50,6 +51,7 @@ BARE_LABEL_RE = re.compile(r"\[([^\[\]]{1,40})\]")  # a label alone on its line:
 COLON_LABEL_RE = re.compile(
     r"^([A-Z][A-Za-z0-9.'’ -]{0,30}?)\s*(\([^()]{0,40}\)|\[[^\[\]]{0,40}\])?\s*:\s+(?=\S)"
 )
+BARE_COLON_RE = re.compile(r"([A-Z][A-Z0-9.'’ -]{0,30}?)\s*(\([^()]{0,40}\)|\[[^\[\]]{0,40}\])?\s*:")
 SPACES_RE = re.compile(r"\s+")
 WORD_RE = re.compile(r"\w")
 MUSIC_SIGNS = ("♪", "♫", "♬", "♩")
@@ -504,6 +506,20 @@ def _label_names_no_one(result: CueResult) -> int:
     return 1
 
 
+def bare_label(line: str, cast: frozenset[str]) -> tuple[str, bool] | None:
+    """(speaker, manner note dropped) when the whole line is a speaker label: '[Murray]', '[JOYCE]', or
+    an upper-case 'DUSTIN:' / 'MAN (ON RADIO):' ('Dear Mike:' alone opens a letter: mixed case stays text)."""
+    if line.startswith("["):
+        match = BARE_LABEL_RE.fullmatch(line)
+        name, noted = bracket_speaker(match.group(1), cast) if match else (None, False)
+        return (name, noted) if name else None
+    if line.endswith(":"):
+        match = BARE_COLON_RE.fullmatch(line)
+        if match and is_colon_label(match.group(1)):
+            return match.group(1), bool(match.group(2))
+    return None
+
+
 def _clean_line(raw: str, result: CueResult, cast: frozenset[str]) -> Iterator[Piece]:
     """The pieces of one raw line: markup, music, dashes, labels and annotations dealt with."""
     line, voice = _strip_markup(raw, result)
@@ -516,12 +532,10 @@ def _clean_line(raw: str, result: CueResult, cast: frozenset[str]) -> Iterator[P
         if DASH_RE.match(piece):
             piece, dashed = DASH_RE.sub("", piece, count=1), True
             result.fragments["dash"] += 1
-        bare = BARE_LABEL_RE.fullmatch(piece.strip()) if piece.startswith("[") else None
+        bare = bare_label(piece.strip(), cast)
         if bare:
-            name, noted = bracket_speaker(bare.group(1), cast)
-            if name:
-                yield Piece("", voice, dashed, normalise_speaker(name), "label", noted)
-                continue
+            yield Piece("", voice, dashed, normalise_speaker(bare[0]), "label", bare[1])
+            continue
         piece, label = _take_label(piece, result, cast)
         had_annotation = False
         if "[" in piece or "(" in piece:

@@ -1,12 +1,12 @@
 """clean_subtitles on a hearing-impaired SRT in the shape release groups ship, with hand-written expectations.
 
-The fixture (fixtures/Show.S02E01.iNTERNAL.720p.WEB.x264-GRP.HI.srt, 60 cues of original scenes written
-for this project) holds the speaker shapes of real HI files: a label alone on the cue's first line with the
-words below it, lower-case manner notes ("[Dustin over walkie-talkie]"), a name and a verb ("[Hopper
-mocks]", "[Powell laughs]"), generic speakers ("[man on PA]"), upper-case "[JOYCE]" alone on a line, and the
-SRT quirks: cue numbers missing (cues 11-13) and out of order (23-26), `{\\an8}`, `<font color>`, '.' in
-the timecodes (cues 40-44), trailing whitespace, an empty cue (9), no blank line after the final cue.
-Each utterance's (cue index, speaker, text) is written out below and asserted exactly.
+The fixture (fixtures/Show.S02E01.iNTERNAL.720p.WEB.x264-GRP.HI.srt, 61 cues of original scenes written
+for this project) holds the speaker shapes of real HI files: a label alone on the cue's first line with
+the words below it ("[Murray]", "[JOYCE]", "ELEVEN:"), lower-case manner notes ("[Dustin over
+walkie-talkie]"), a name and a verb ("[Hopper mocks]", "[Powell laughs]"), generic speakers ("[man on
+PA]"), and the SRT quirks: cue numbers missing (cues 11-13) and out of order (23-26), `{\\an8}`, `<font
+color>`, '.' in the timecodes (cues 40-44), trailing whitespace, an empty cue (9), no blank line after the
+final cue. Each utterance's (cue index, speaker, text) is written out below and asserted exactly.
 """
 
 from __future__ import annotations
@@ -91,7 +91,8 @@ EXPECTED = [
     (57, "News Anchor", "Power is back in most of Hawkins."),
     (58, None, "Power is back. Wonderful."),  # "[Hopper Mocks]" in title case: an action too
     (59, None, "Listen: nobody goes to the lab alone."),
-    # 60 music: removed; the file ends without a blank line or a newline
+    (60, "Eleven", "I want to go home now."),  # "ELEVEN:" alone on a line
+    # 61 music: removed; the file ends without a blank line or a newline
 ]
 
 
@@ -111,7 +112,7 @@ def test_episode_timings_and_counts_of_the_release_style_file(cleaned):
     by_index = {row["index"]: row for row in rows}
     assert (by_index[2]["start_ms"], by_index[2]["end_ms"]) == (63_500, 65_600)
     assert (by_index[42]["start_ms"], by_index[42]["end_ms"]) == (163_500, 165_600)  # '.' timecodes
-    assert entry["cues_in"] == 60 and entry["utterances_out"] == len(EXPECTED) == 55
+    assert entry["cues_in"] == 61 and entry["utterances_out"] == len(EXPECTED) == 56
     assert entry["segments_removed"] == {"annotation": 19, "empty": 1, "music": 2}
     assert entry["cues_in"] + entry["segments_added_by_split"] == (
         entry["utterances_out"] + sum(entry["segments_removed"].values())

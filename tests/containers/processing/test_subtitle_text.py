@@ -270,6 +270,9 @@ CONF_CAST |= frozenset({"will", "will byers", "max", "lucas", "mr. clarke", "ste
         (["<i>[Murray]</i>", "<i>Jim, sit down.</i>"], [("Murray", "Jim, sit down.")]),
         (["{\\an8}[Murray]", "Jim, sit down."], [("Murray", "Jim, sit down.")]),
         (["[Dustin over", "walkie-talkie]", "Come in."], [("Dustin", "Come in.")]),  # bracket over 2 lines
+        (["DUSTIN:", "Mike?", "Come in."], [("Dustin", "Mike? Come in.")]),
+        (["MAN (on radio):", "Unit four."], [("Man", "Unit four.")]),
+        (["MR. CLARKE:", "Class."], [("Mr. Clarke", "Class.")]),
     ],
 )
 def test_label_alone_on_its_line_names_the_lines_below(lines, expected):
@@ -295,6 +298,14 @@ def test_label_alone_on_its_line_names_the_lines_below(lines, expected):
         (["[distorted]", "Hopper!"], [(None, "Hopper!")]),
         (["[KALI]", "Hello."], [(None, "Hello.")]),  # upper case, not in the cast
         (["[Murray]", "♪ la la ♪"], []),  # nothing said after it
+        (["DUSTIN:"], []),  # a label and nothing said: removed, not kept as words
+        # A colon line alone stays text unless it is an upper-case name.
+        (["Dustin:", "Mike?"], [(None, "Dustin: Mike?")]),  # may open a letter
+        (["Dear Mike:", "I miss you."], [(None, "Dear Mike: I miss you.")]),
+        (["DEAR MIKE:", "I miss you."], [(None, "DEAR MIKE: I miss you.")]),
+        (["NOTE:", "Lab closed."], [(None, "NOTE: Lab closed.")]),
+        (["P.S.:", "Call me."], [(None, "P.S.: Call me.")]),
+        (["- DUSTIN:", "- Mike?"], [(None, "Mike?")]),
     ],
 )
 def test_label_alone_on_its_line_names_no_one_where_it_must_not(lines, expected):
