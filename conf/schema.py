@@ -11,6 +11,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from conf.bucket_names import check_bucket_name
+
 INSTANCE_TYPE = re.compile(r"^(ml|local)\.[a-z0-9-]+\.[a-z0-9]+$")
 # A KMS key: its id (a UUID, or mrk-... for a multi-Region key), its key ARN, or an alias (name or ARN).
 # An alias names the key before the storage stack exists; training volumes need the id or ARN, which
@@ -41,7 +43,7 @@ class ProjectConfig(Strict):
     name: str = Field(pattern=r"^[a-z][a-z0-9-]{2,40}$")
     region: str = Field(pattern=r"^[a-z]{2}(-gov)?-[a-z]+-\d$")
     account_id: str = Field(pattern=r"^\d{12}$", description="AWS account that holds the pipeline")
-    bucket: str = Field(min_length=3, max_length=63, description="S3 bucket for code, data and outputs")
+    bucket: str = Field(description="S3 bucket for code, data and outputs (S3's naming rules apply)")
     prefix: str = Field(description="key prefix under the bucket for everything this project writes")
     role_name: str = Field(
         description="name of the job role: the identity job code and endpoints run as (data access only)"
@@ -51,6 +53,9 @@ class ProjectConfig(Strict):
         description="name of the pipeline role: creates the jobs, registers, invokes the deploy handler",
     )
     tags: dict[str, str] = Field(default_factory=dict)
+
+    # S3's naming rules, which botocore's shapes do not check (conf/bucket_names.py cites them).
+    _valid_bucket = field_validator("bucket")(check_bucket_name)
 
     @property
     def role_arn(self) -> str:
