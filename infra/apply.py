@@ -3,6 +3,9 @@
     results = deploy_environment("dev", session, confirm)          # make deploy-infra ENV=dev
     results = deploy_environment("dev", session, confirm, execute=False)   # make infra-diff ENV=dev
 
+Each of these calls AWS, so each loads the config `for_aws`: base.yaml's placeholder account and
+bucket are refused (conf/refusals.py, the check upsert and smoke-aws use) before the first AWS call.
+
 The handler zip is the one thing a stack cannot make: it is built from model_registry/ and uploaded to
 a content-addressed key before the operations stack's change set names it. After the storage stack,
 its outputs are written to conf/outputs/<env>.yaml (the KMS key's ARN) and the config is reloaded, so
@@ -96,7 +99,7 @@ def deploy_environment(
 ) -> list[StackResult]:
     """Each stack through a change set, in order. A preview reports a failing change set and goes on
     (a stack whose imports do not exist yet cannot be previewed); a deploy stops at the first failure."""
-    cfg = load_config(env, conf_dir)
+    cfg = load_config(env, conf_dir, for_aws=True)
     check_account(session, cfg)
     cfn, s3 = session.client("cloudformation"), session.client("s3")
     code = build_zip()
@@ -133,7 +136,7 @@ def deploy_environment(
             written = write_outputs(env, outputs_overlay(result.outputs), conf_dir)
             if written:
                 LOG.info("wrote %s: review and commit it", written)
-                cfg = load_config(env, conf_dir)
+                cfg = load_config(env, conf_dir, for_aws=True)
     return results
 
 
@@ -141,7 +144,7 @@ def write_environment_outputs(env: str, session: Any, conf_dir: Path = CONF_DIR)
     """`make infra-outputs`: read the storage stack's outputs and write them into the config."""
     from infra.deploy import stack_outputs
 
-    cfg = load_config(env, conf_dir)
+    cfg = load_config(env, conf_dir, for_aws=True)
     cfn = session.client("cloudformation")
     name = stack_name(cfg, "storage")
     if stack_status(cfn, name) is None:
@@ -176,7 +179,7 @@ def destroy_environment(
     Refuses before deleting anything when the bucket holds data (objects outside code/ and infra/),
     unless `delete_data`; the bucket is emptied only right before the storage stack goes.
     """
-    cfg = load_config(env, conf_dir)
+    cfg = load_config(env, conf_dir, for_aws=True)
     check_account(session, cfg)
     cfn, s3 = session.client("cloudformation"), session.client("s3")
     existing = [stack_name(cfg, s) for s in reversed(STACKS) if stack_status(cfn, stack_name(cfg, s))]

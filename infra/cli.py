@@ -6,6 +6,9 @@ python -m infra deploy  --env dev [--yes]    # change set, confirm, execute, wai
 python -m infra outputs --env dev            # stack outputs -> conf/outputs/dev.yaml
 python -m infra destroy --env dev [--yes] [--delete-data]
 python -m infra dashboard [--write]          # operations.yaml's dashboard body is model_registry's
+
+diff, deploy, outputs and destroy call AWS: they refuse base.yaml's placeholder account and bucket
+(conf/refusals.py) before the first call, naming the conf key to set. params and dashboard are offline.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from pathlib import Path
 
 from botocore.exceptions import ClientError, NoCredentialsError
 
-from conf import ENVIRONMENTS, ConfigError, load_config
+from conf import CONF_DIR, ENVIRONMENTS, ConfigError, load_config
 from infra.apply import (
     AccountMismatch,
     BucketHoldsData,
@@ -39,6 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
     def add(name: str, help_text: str) -> argparse.ArgumentParser:
         command = sub.add_parser(name, help=help_text, description=help_text)
         command.add_argument("--env", default="dev", choices=CLOUD_ENVIRONMENTS, help="conf/<env>.yaml")
+        command.add_argument("--conf-dir", type=Path, default=CONF_DIR, help="configuration folder")
         return command
 
     params = add("params", "write each stack's parameters, generated from conf, as JSON files")
@@ -96,7 +100,7 @@ def summary(results: list[StackResult]) -> str:
 def run(args: argparse.Namespace) -> int:
     if args.command == "params":
         out = args.out or Path("build") / "infra" / args.env
-        for path in write_parameter_files(load_config(args.env), out):
+        for path in write_parameter_files(load_config(args.env, args.conf_dir), out):
             print(path)
         return 0
     if args.command == "dashboard":
@@ -112,12 +116,20 @@ def run(args: argparse.Namespace) -> int:
         return 1
     import boto3
 
-    session = boto3.session.Session(region_name=load_config(args.env).project.region)
+    # Every command below calls AWS: the placeholders are refused here, before a session exists.
+    cfg = load_config(args.env, args.conf_dir, for_aws=True)
+    session = boto3.session.Session(region_name=cfg.project.region)
     if args.command in ("diff", "deploy"):
         execute = args.command == "deploy"
         confirm = confirm_changes(getattr(args, "yes", False))  # a preview never asks
         results = deploy_environment(
-            args.env, session, confirm, execute=execute, only=args.stack or (), role_arn=args.role_arn
+            args.env,
+            session,
+            confirm,
+            execute=execute,
+            only=args.stack or (),
+            role_arn=args.role_arn,
+            conf_dir=args.conf_dir,
         )
         if not execute:
             for result in results:
@@ -126,7 +138,7 @@ def run(args: argparse.Namespace) -> int:
         print("\n" + summary(results))
         return 0
     if args.command == "outputs":
-        written = write_environment_outputs(args.env, session)
+        written = write_environment_outputs(args.env, session, args.conf_dir)
         print(f"wrote {written}: review and commit it" if written else "conf outputs already up to date")
         return 0
     deleted = destroy_environment(
@@ -134,6 +146,7 @@ def run(args: argparse.Namespace) -> int:
         session,
         lambda stacks: args.yes or _ask(f"delete {', '.join(stacks)}?"),
         delete_data=args.delete_data,
+        conf_dir=args.conf_dir,
     )
     print("\n".join(f"deleted {name}" for name in deleted) or "nothing deleted")
     return 0

@@ -23,12 +23,20 @@ from typing import Any
 
 import boto3
 import pytest
+import yaml
 
 from conf import CONF_DIR, load_config
 from conf.schema import Config
 
 REGION = "us-east-1"
-ACCOUNT = "123456789012"  # moto's default account, also base.yaml's placeholder
+# An account and bucket of one's own: the AWS-calling commands refuse base.yaml's placeholders
+# (123456789012 is also moto's default account), so `aws` makes moto answer as this account.
+ACCOUNT = "210987654321"
+BUCKET = "my-team-st-nlp"
+OWN_PROJECT = {
+    "project": {"account_id": ACCOUNT, "bucket": BUCKET},
+    "data": {"input_uri": f"s3://{BUCKET}/stranger-things-nlp/data/raw"},
+}
 KMS_ARN_PREFIX = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/"
 
 
@@ -150,22 +158,29 @@ def moto_managed_policy_deletion(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture
 def aws(
-    moto_change_sets: None, moto_model_package_groups: None, moto_managed_policy_deletion: None
+    moto_change_sets: None,
+    moto_model_package_groups: None,
+    moto_managed_policy_deletion: None,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> Iterator[boto3.session.Session]:
     from moto import mock_aws
 
+    monkeypatch.setenv("MOTO_ACCOUNT_ID", ACCOUNT)  # moto reads it per request (sts, ARNs, backends)
     with mock_aws():
         yield boto3.session.Session(region_name=REGION)
 
 
 @pytest.fixture
 def conf_dir(tmp_path: Path) -> Path:
-    """A copy of conf/ (outputs are written into it, not into the repository), dev delivering from a
-    repository of our own."""
+    """A copy of conf/ (outputs are written into it, not into the repository), dev in an account and
+    bucket of our own (OWN_PROJECT), delivering from a repository of our own."""
     folder = tmp_path / "conf"
     shutil.copytree(CONF_DIR, folder, ignore=shutil.ignore_patterns("outputs", "__pycache__"))
-    with (folder / "dev.yaml").open("a", encoding="utf-8") as handle:
-        handle.write("delivery:\n  github_repository: example-org/stranger-things-nlp\n")
+    overlay = yaml.safe_load((folder / "dev.yaml").read_text(encoding="utf-8"))
+    overlay["project"].update(OWN_PROJECT["project"])
+    overlay["data"] = OWN_PROJECT["data"]
+    overlay["delivery"] = {"github_repository": "example-org/stranger-things-nlp"}
+    (folder / "dev.yaml").write_text(yaml.safe_dump(overlay), encoding="utf-8")
     return folder
 
 

@@ -21,7 +21,7 @@ from model_registry import lambda_handler
 from model_registry.dashboard import dashboard_body
 from model_registry.lambda_bundle import HANDLER, build_zip, sha256_b64
 from model_registry.settings import handler_settings
-from tests.infra.conftest import ACCOUNT, KMS_ARN_PREFIX, REGION
+from tests.infra.conftest import ACCOUNT, BUCKET, KMS_ARN_PREFIX, REGION
 from tests.model_registry.conftest import moto_answers, register_package, sagemaker_event
 
 pytestmark = [
@@ -51,10 +51,7 @@ def test_every_stack_creates_through_a_change_set(aws, conf_dir: Path) -> None:
     ]
     assert all(r.changes and all(c.action == "Add" for c in r.changes) for r in results)
     storage = results[0].outputs
-    assert (
-        storage["KmsKeyArn"].startswith(KMS_ARN_PREFIX)
-        and storage["BucketName"] == "stranger-things-nlp-artifacts"
-    )
+    assert storage["KmsKeyArn"].startswith(KMS_ARN_PREFIX) and storage["BucketName"] == BUCKET
 
     # The key's ARN flowed back into the environment's config, reviewable in conf/outputs/dev.yaml.
     written = (conf_dir / "outputs" / "dev.yaml").read_text()
@@ -62,9 +59,7 @@ def test_every_stack_creates_through_a_change_set(aws, conf_dir: Path) -> None:
     assert load_config("dev", conf_dir).security.kms_key_id == storage["KmsKeyArn"]
 
     s3 = aws.client("s3")
-    [rule] = s3.get_bucket_encryption(Bucket="stranger-things-nlp-artifacts")[
-        "ServerSideEncryptionConfiguration"
-    ]["Rules"]
+    [rule] = s3.get_bucket_encryption(Bucket=BUCKET)["ServerSideEncryptionConfiguration"]["Rules"]
     assert rule["ApplyServerSideEncryptionByDefault"]["KMSMasterKeyID"] == storage["KmsKeyArn"]
     assert aws.client("kms").get_key_rotation_status(KeyId=storage["KmsKeyArn"])["KeyRotationEnabled"]
 
@@ -141,7 +136,7 @@ def test_the_approval_flow_runs_on_what_the_stacks_made(
     deploy(aws, conf_dir)
     events = aws.client("events")
 
-    arn = register_package(aws, CLASSIFIER, {"accuracy": 0.81})  # into the stack-made group
+    arn = register_package(aws, CLASSIFIER, {"accuracy": 0.81}, bucket=BUCKET)  # the stack-made group
     aws.client("sagemaker").update_model_package(ModelPackageArn=arn, ModelApprovalStatus="Approved")
     event = sagemaker_event(aws, arn)
     sent = {
@@ -156,7 +151,8 @@ def test_the_approval_flow_runs_on_what_the_stacks_made(
     assert target == function["FunctionArn"]
     settings = function["Environment"]["Variables"][lambda_handler.SETTINGS_ENV]
     monkeypatch.setenv(lambda_handler.SETTINGS_ENV, settings)
-    moto_answers(json.dumps({"predictions": [{"label": "Hawkins Lab"}]}))  # the serverless canary's answer
+    # The serverless canary's answer, from moto's backend of the account the stacks are in.
+    moto_answers(json.dumps({"predictions": [{"label": "Hawkins Lab"}]}), account=ACCOUNT)
     decision = lambda_handler.handler(delivered, None)
 
     assert decision["action"] == "deploy" and decision["version"] == 1
@@ -207,9 +203,7 @@ def test_a_preview_of_deployed_stacks_shows_a_change_set_and_leaves_none(aws, co
 def test_destroy_refuses_while_the_bucket_holds_data_then_deletes_when_told(aws, conf_dir: Path) -> None:
     deploy(aws, conf_dir)
     s3 = aws.client("s3")
-    s3.put_object(
-        Bucket="stranger-things-nlp-artifacts", Key="stranger-things-nlp/data/raw/s1e1.srt", Body=b"1"
-    )
+    s3.put_object(Bucket=BUCKET, Key="stranger-things-nlp/data/raw/s1e1.srt", Body=b"1")
 
     with pytest.raises(BucketHoldsData, match=r"stranger-things-nlp/data/raw/s1e1\.srt.*DELETE_DATA=1"):
         destroy_environment("dev", aws, lambda stacks: True, conf_dir=conf_dir)
@@ -228,9 +222,9 @@ def test_destroy_goes_ahead_when_only_rebuildable_objects_remain(aws, conf_dir: 
 
 def test_credentials_of_another_account_are_refused(aws, conf_dir: Path) -> None:
     overlay = yaml.safe_load((conf_dir / "dev.yaml").read_text())
-    overlay["project"]["account_id"] = "210987654321"
+    overlay["project"]["account_id"] = "111122223333"
     (conf_dir / "dev.yaml").write_text(yaml.safe_dump(overlay), encoding="utf-8")
-    with pytest.raises(AccountMismatch, match=r"set project\.account_id to 123456789012"):
+    with pytest.raises(AccountMismatch, match=rf"set project\.account_id to {ACCOUNT}"):
         deploy(aws, conf_dir)
 
 

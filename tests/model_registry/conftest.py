@@ -102,12 +102,12 @@ def dev_cfg() -> Config:
     )
 
 
-def moto_answers(body: str) -> None:
-    """What moto's InvokeEndpoint answers from now on (by default "body"; it also keeps answering a
-    repeated request with its first answer, so earlier answers are forgotten here)."""
+def moto_answers(body: str, account: str = ACCOUNT) -> None:
+    """What moto's InvokeEndpoint answers from now on in `account` (by default "body"; it also keeps
+    answering a repeated request with its first answer, so earlier answers are forgotten here)."""
     from moto.sagemakerruntime.models import sagemakerruntime_backends
 
-    backend = sagemakerruntime_backends[ACCOUNT][REGION]
+    backend = sagemakerruntime_backends[account][REGION]
     backend.results.clear()
     backend.results_queue[:] = [(body, "application/json", "AllTraffic", "")]
 
@@ -118,9 +118,11 @@ def register_package(
     metrics: dict[str, float],
     status: str = "PendingManualApproval",
     monitored: bool = False,
+    bucket: str = BUCKET,
 ) -> str:
     """Register one model package the way the pipeline does: image, artifact, evaluation report; with
-    `monitored`, also its drift baseline and the monitoring job's code and image (steps/register.py)."""
+    `monitored`, also its drift baseline and the monitoring job's code and image (steps/register.py).
+    Its objects go to `bucket`, which must exist."""
     sm, s3 = session.client("sagemaker"), session.client("s3")
     try:
         sm.describe_model_package_group(ModelPackageGroupName=group)
@@ -129,10 +131,10 @@ def register_package(
     count = len(sm.list_model_packages(ModelPackageGroupName=group)["ModelPackageSummaryList"])
     key = f"stranger-things-nlp/dev/runs/exec-{group}-{count + 1}/Evaluate/evaluation/evaluation.json"
     report = {"chatbot_metrics": {name: {"value": value} for name, value in metrics.items()}, "metadata": {}}
-    s3.put_object(Bucket=BUCKET, Key=key, Body=json.dumps(report).encode())
+    s3.put_object(Bucket=bucket, Key=key, Body=json.dumps(report).encode())
     extra: dict[str, Any] = {}
     if monitored:
-        baseline = f"s3://{BUCKET}/stranger-things-nlp/dev/runs/exec-{group}-{count + 1}/Baseline/baseline"
+        baseline = f"s3://{bucket}/stranger-things-nlp/dev/runs/exec-{group}-{count + 1}/Baseline/baseline"
         extra = {
             "DriftCheckBaselines": {
                 "ModelDataQuality": {
@@ -144,7 +146,7 @@ def register_package(
                 }
             },
             "CustomerMetadataProperties": {
-                "monitoring_code_uri": f"s3://{BUCKET}/stranger-things-nlp/code/{count + 1:012d}/",
+                "monitoring_code_uri": f"s3://{bucket}/stranger-things-nlp/code/{count + 1:012d}/",
                 "monitoring_image_uri": MONITOR_IMAGE,
             },
         }
@@ -156,7 +158,7 @@ def register_package(
             "Containers": [
                 {
                     "Image": IMAGE,
-                    "ModelDataUrl": f"s3://{BUCKET}/stranger-things-nlp/dev/runs/{count + 1}/model.tar.gz",
+                    "ModelDataUrl": f"s3://{bucket}/stranger-things-nlp/dev/runs/{count + 1}/model.tar.gz",
                     "Environment": {"SAGEMAKER_PROGRAM": "inference.py"},
                 }
             ],
@@ -165,7 +167,7 @@ def register_package(
         },
         ModelMetrics={
             "ModelQuality": {
-                "Statistics": {"ContentType": "application/json", "S3Uri": f"s3://{BUCKET}/{key}"}
+                "Statistics": {"ContentType": "application/json", "S3Uri": f"s3://{bucket}/{key}"}
             }
         },
     )["ModelPackageArn"]
