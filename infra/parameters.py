@@ -170,6 +170,7 @@ def _operations(cfg: Config, code_key: str) -> dict[str, str]:
         "Environment": env,
         "StorageStack": stack_name(cfg, "storage"),
         "ExecutionStack": stack_name(cfg, "execution"),
+        "Prefix": cfg.project.prefix.strip("/"),
         "FunctionName": handler_function_name(project, env),
         "HandlerCodeKey": code_key,
         "HandlerEntryPoint": HANDLER,

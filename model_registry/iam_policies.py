@@ -66,11 +66,16 @@ def deploy_handler_policy(
     *,
     drift_schedules: list[str],
     drift_scheduler_role_arn: str,
+    drift_job_prefixes: list[str],
+    drift_bucket: str,
+    drift_capture_prefix: str,
+    drift_manifest_prefix: str,
 ) -> dict[str, Any]:
     """What the deploy handler may do: read the groups' packages, build and update the endpoints,
     pass the SageMaker execution role to SageMaker, keep the endpoints' drift schedules (in the
-    default schedule group) on the served versions and pass them the drift scheduler role, write its
-    own logs."""
+    default schedule group) on the served versions and pass them the drift scheduler role, run each
+    firing of them (list the window's capture, write its manifest, start the monitoring job as the
+    execution role: model_registry/drift_run.py), write its own logs."""
     sm = lambda resource: _arn("sagemaker", region, account, resource)  # noqa: E731 - local shorthand
     endpoint_resources = []
     for endpoint in endpoints:
@@ -188,6 +193,31 @@ def deploy_handler_policy(
             "Condition": {"StringEquals": {"iam:PassedToService": "scheduler.amazonaws.com"}},
         },
         {
+            # A firing starts its monitoring job (named <env>-<model>-drift-<execution id>). Tags on
+            # create also need sagemaker:AddTags (Service Authorization Reference, "Actions defined by
+            # Amazon SageMaker AI": CreateProcessingJob's dependent actions); the job role is passed
+            # by PassExecutionRoleToSageMaker (it is the execution role).
+            "Sid": "StartDriftMonitoringJobs",
+            "Effect": "Allow",
+            "Action": ["sagemaker:AddTags", "sagemaker:CreateProcessingJob"],
+            "Resource": [sm(f"processing-job/{p}*") for p in drift_job_prefixes],
+        },
+        {
+            # The window's hour folders of the endpoints' capture (ListObjectsV2 is s3:ListBucket on the
+            # bucket; s3:prefix narrows it to the capture root).
+            "Sid": "ListDriftWindowCapture",
+            "Effect": "Allow",
+            "Action": ["s3:ListBucket"],
+            "Resource": f"arn:aws:s3:::{drift_bucket}",
+            "Condition": {"StringLike": {"s3:prefix": [f"{drift_capture_prefix.strip('/')}/*"]}},
+        },
+        {
+            "Sid": "WriteDriftManifests",
+            "Effect": "Allow",
+            "Action": ["s3:PutObject"],
+            "Resource": f"arn:aws:s3:::{drift_bucket}/{drift_manifest_prefix.strip('/')}/*",
+        },
+        {
             "Sid": "CreateOwnLogGroup",
             "Effect": "Allow",
             "Action": ["logs:CreateLogGroup"],
@@ -202,6 +232,13 @@ def deploy_handler_policy(
     ]
     if kms_key_id:
         statements.append(_kms_statement(region, account, kms_key_id))
+        # The bucket encrypts new objects with the project key (the storage stack's default
+        # encryption): PutObject of a manifest needs kms:GenerateDataKey on it (S3 User Guide,
+        # "Using server-side encryption with AWS KMS keys": permissions to upload).
+        statements.append(
+            {**_kms_statement(region, account, kms_key_id), "Sid": "EncryptDriftManifests"}
+            | {"Action": ["kms:GenerateDataKey"]}
+        )
     return {"Version": VERSION, "Statement": statements}
 
 
@@ -220,40 +257,22 @@ def scheduler_policy(pipeline_arn: str) -> dict[str, Any]:
     }
 
 
-def drift_scheduler_policy(
-    region: str,
-    account: str,
-    job_name_prefixes: list[str],
-    job_role_arn: str,
-    kms_key_id: str | None = None,
-) -> dict[str, Any]:
-    """What the drift monitoring schedules may do: start (and tag) the monitoring jobs, whose names
-    start with the given prefixes (model_registry/monitoring_schedule.job_name_prefix), as the job role.
-
-    CreateProcessingJob with Tags also needs sagemaker:AddTags on the job (Service Authorization
-    Reference, "Actions defined by Amazon SageMaker AI": CreateProcessingJob's dependent actions); a
-    job with a volume or output key needs a grant on that key, as the pipeline role's jobs do.
-    """
-    statements: list[dict[str, Any]] = [
-        {
-            "Sid": "StartDriftMonitoringJobs",
-            "Effect": "Allow",
-            "Action": ["sagemaker:AddTags", "sagemaker:CreateProcessingJob"],
-            "Resource": [
-                _arn("sagemaker", region, account, f"processing-job/{p}*") for p in job_name_prefixes
-            ],
-        },
-        {
-            "Sid": "PassJobRoleToSageMaker",
-            "Effect": "Allow",
-            "Action": ["iam:PassRole"],
-            "Resource": job_role_arn,
-            "Condition": {"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}},
-        },
-    ]
-    if kms_key_id:
-        statements.append({**_kms_statement(region, account, kms_key_id), "Sid": "GrantJobsTheProjectKey"})
-    return {"Version": VERSION, "Statement": statements}
+def drift_scheduler_policy(handler_function_arn: str) -> dict[str, Any]:
+    """What the drift monitoring schedules may do: invoke the deploy handler, which starts each window's
+    job (model_registry/drift_run.py). A Lambda target needs lambda:InvokeFunction on the function
+    ("Using templated targets in EventBridge Scheduler": the execution role must be allowed the
+    targeted API operation); nothing else: the job, its role and its key are the handler's business."""
+    return {
+        "Version": VERSION,
+        "Statement": [
+            {
+                "Sid": "InvokeDeployHandler",
+                "Effect": "Allow",
+                "Action": ["lambda:InvokeFunction"],
+                "Resource": handler_function_arn,
+            }
+        ],
+    }
 
 
 def mlflow_server_policy(artifact_store_uri: str, kms_key_arn: str) -> dict[str, Any]:

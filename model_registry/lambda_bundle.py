@@ -21,6 +21,7 @@ BUNDLE_MODULES: tuple[str, ...] = (
     "__init__.py",
     "deploy_logic.py",
     "deploy_requests.py",
+    "drift_run.py",
     "endpoint_spec.py",
     "lambda_handler.py",
     "metrics.py",

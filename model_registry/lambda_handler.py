@@ -17,6 +17,7 @@ import boto3
 
 from model_registry.deploy_logic import HandlerSettings, handle
 from model_registry.deploy_requests import handle_request, is_direct_request
+from model_registry.drift_run import DRIFT_RUN, start_drift_job
 from model_registry.sagemaker_backend import SageMakerRegistry
 from model_registry.sagemaker_deploy import SageMakerDeployer
 from model_registry.sagemaker_variants import SageMakerVariants
@@ -40,13 +41,16 @@ def handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
 
     A direct request from a pipeline step (`{"request": "reconcile" | "find", ...}`) is served by
     `deploy_requests.handle_request` instead and returns the step's outputs; a challenger request of
-    the registry CLI (`{"request": "challenger-add" | ..., ...}`) by `variants.handle_variant_request`.
+    the registry CLI (`{"request": "challenger-add" | ..., ...}`) by `variants.handle_variant_request`;
+    a drift schedule's firing (`{"request": "drift-run", ...}`) by `drift_run.start_drift_job`.
 
     An exception (endpoint busy, nothing to roll back to) fails the invocation, so Lambda retries it
     and the Errors metric shows it.
     """
-    settings = HandlerSettings.from_json(os.environ[SETTINGS_ENV])
     sagemaker = boto3.client("sagemaker")
+    if event.get("request") == DRIFT_RUN:  # the job is in the event: no settings, no registry
+        return start_drift_job(boto3.client("s3"), sagemaker, event)
+    settings = HandlerSettings.from_json(os.environ[SETTINGS_ENV])
     runtime = boto3.client("sagemaker-runtime")
     scheduler = boto3.client("scheduler")  # the endpoints' drift schedules (monitoring_schedule.py)
     registry = SageMakerRegistry(sagemaker)

@@ -2,16 +2,20 @@
 
 SageMaker Model Monitor is no longer open to new customers (AWS docs, "Amazon SageMaker Model Monitor
 availability change", July 2026), so a MonitoringSchedule is not an option for a new account. Instead
-one EventBridge Scheduler schedule per endpoint (`monitoring.cron`, e.g. a quarter past each hour) calls
-sagemaker:CreateProcessingJob through the Scheduler's universal target
-(`arn:aws:scheduler:::aws-sdk:sagemaker:createProcessingJob`, "Using universal targets" in the
-Scheduler guide) with the monitoring job of containers/monitoring/monitor.py:
+one EventBridge Scheduler schedule per endpoint (`monitoring.cron`, e.g. a quarter past each hour)
+invokes the deploy handler (a templated Lambda target: the function's ARN, "Using templated targets"
+in the Scheduler guide; its role may call lambda:InvokeFunction on that function only) with a
+`drift-run` request that carries the monitoring job of containers/monitoring/monitor.py. The handler
+(model_registry/drift_run.py) lists the window's capture, writes a manifest of it and calls
+sagemaker:CreateProcessingJob, so the job copies the window's hours only, not the endpoint's whole
+capture prefix, which grows with every hour the endpoint serves:
 - the job's name and window come from the Scheduler's context attributes, which it substitutes in the
-  target's Input: `<aws.scheduler.execution-id>` (a UUID: a unique job name) and
+  target's Input: `<aws.scheduler.execution-id>` (a unique job name, and the manifest's key) and
   `<aws.scheduler.scheduled-time>` (the window's end; `--window-hours` before it is the start);
-- inputs: the code bundle (monitor.py's content-addressed bundle), the live variant's capture prefix
-  (`<capture>/<endpoint>/AllTraffic/`; the job reads only the window's hour folders) and the baseline
-  of the version the endpoint serves (its DriftCheckBaselines folder: the deploy handler sets it, below);
+- inputs: the code bundle (monitor.py's content-addressed bundle), the window's capture files of the
+  live variant (a ManifestFile input: `<capture>/<endpoint>/AllTraffic/` is the manifest's prefix) and
+  the baseline of the version the endpoint serves (its DriftCheckBaselines folder: the deploy handler
+  sets it, below);
 - the job publishes its figures with cloudwatch:PutMetricData (`--publish-metrics true`) and writes
   statistics.json, constraint_violations.json and report.html under the monitoring prefix;
 - it runs with the pipeline jobs' key (volumes, outputs) and VPC from conf `security`, but never with
@@ -31,8 +35,8 @@ or rollback it starts, from the served version's DescribeModelPackage (`sync_sch
   would raise violations that describe a model no longer served, and alarm on them;
 - a serverless endpoint captures nothing (model_registry/serverless.py), so it gets no schedule.
 
-What this module does not do yet: copy only the window's hours (the processing input is the
-endpoint's whole capture prefix, so the capture bucket needs a lifecycle rule to keep it small).
+The manifests (one small JSON per firing, under `<prefix>/<env>/monitoring/manifests/`) and the capture
+itself still accumulate in the bucket; what grows no more is what each job copies.
 
 Stdlib and botocore only (the scheduler client is passed in): this module travels in the deploy
 handler's bundle; `model_registry.settings.monitoring_settings` builds its settings from the typed config.
@@ -47,11 +51,11 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from model_registry.drift_run import CAPTURE_INPUT, DRIFT_RUN
 from model_registry.naming import endpoint_name, monitoring_schedule_name
 
 LOG = logging.getLogger(__name__)
 
-UNIVERSAL_TARGET = "arn:aws:scheduler:::aws-sdk:sagemaker:createProcessingJob"
 EXECUTION_ID = "<aws.scheduler.execution-id>"
 SCHEDULED_TIME = "<aws.scheduler.scheduled-time>"
 CODE_PATH = "/opt/ml/processing/input/code"  # the code bundle, mounted as the pipeline's jobs mount it
@@ -76,6 +80,7 @@ class MonitoringSettings:
     region: str
     job_role_arn: str
     scheduler_role_arn: str
+    handler_function_arn: str  # the schedules' target: the deploy handler starts each window's job
     cron: str = "cron(15 * * * ? *)"
     window_hours: int = 1
     alpha: float = 0.001
@@ -106,16 +111,28 @@ def job_name_prefix(env: str, model: str) -> str:
     return prefix
 
 
+def manifest_uri(cfg: MonitoringSettings, model: str) -> str:
+    """Where a firing's manifest goes: one object per firing, named by the Scheduler's execution id."""
+    endpoint = endpoint_name(cfg.project_name, model, cfg.env)
+    return f"s3://{cfg.bucket}/{manifest_prefix(cfg)}/{endpoint}/{EXECUTION_ID}.json"
+
+
+def manifest_prefix(cfg: MonitoringSettings) -> str:
+    """The key prefix of every drift manifest of the environment (the handler may write only there)."""
+    return f"{cfg.prefix.strip('/')}/{cfg.env}/monitoring/manifests"
+
+
 def processing_job_request(
     cfg: MonitoringSettings,
     model: str,
     image_uri: str,
     role_arn: str,
     code_uri: str,
-    capture_uri: str,
     baseline_uri: str,
 ) -> dict[str, Any]:
-    """The CreateProcessingJob request one scheduled run sends (context attributes still unsubstituted)."""
+    """The CreateProcessingJob request one scheduled run sends (context attributes still unsubstituted).
+
+    The capture arrives through the firing's manifest (model_registry/drift_run.py writes it)."""
     endpoint = endpoint_name(cfg.project_name, model, cfg.env)
     schedule = monitoring_schedule_name(cfg.project_name, cfg.env, model)
     output_uri = f"s3://{cfg.bucket}/{cfg.prefix}/{cfg.env}/monitoring/{endpoint}"
@@ -154,7 +171,7 @@ def processing_job_request(
             ],
         },
         "ProcessingInputs": [
-            _input("endpoint", capture_uri, CAPTURE_PATH),
+            _input(CAPTURE_INPUT, manifest_uri(cfg, model), CAPTURE_PATH, "ManifestFile"),
             _input("baseline", baseline_uri, BASELINE_PATH),
             _input("code", code_uri, CODE_PATH),
         ],
@@ -195,13 +212,13 @@ def _secure(cfg: MonitoringSettings, request: dict[str, Any]) -> None:
     request["NetworkConfig"] = network
 
 
-def _input(name: str, uri: str, path: str) -> dict[str, Any]:
+def _input(name: str, uri: str, path: str, data_type: str = "S3Prefix") -> dict[str, Any]:
     return {
         "InputName": name,
         "S3Input": {
             "S3Uri": uri,
             "LocalPath": path,
-            "S3DataType": "S3Prefix",
+            "S3DataType": data_type,
             "S3InputMode": "File",
             "S3DataDistributionType": "FullyReplicated",
         },
@@ -218,9 +235,18 @@ def schedule_request(
     capture_uri: str,
     baseline_uri: str,
 ) -> dict[str, Any]:
-    """The Scheduler CreateSchedule request of `model`'s endpoint (its role: sagemaker:CreateProcessingJob
-    on `<job prefix>*` and iam:PassRole of the job role)."""
-    job = processing_job_request(cfg, model, image_uri, job_role_arn, code_uri, capture_uri, baseline_uri)
+    """The Scheduler CreateSchedule request of `model`'s endpoint: invoke the deploy handler with a
+    drift-run request (model_registry/drift_run.py) for the window ending when it fires. Its role may
+    only invoke the handler; the handler starts the job."""
+    job = processing_job_request(cfg, model, image_uri, job_role_arn, code_uri, baseline_uri)
+    run = {
+        "request": DRIFT_RUN,
+        "model": model,
+        "capture_uri": capture_uri,
+        "window_end": SCHEDULED_TIME,
+        "window_hours": cfg.window_hours,
+        "job": job,
+    }
     return {
         "Name": monitoring_schedule_name(cfg.project_name, cfg.env, model),
         "GroupName": SCHEDULE_GROUP,
@@ -229,9 +255,9 @@ def schedule_request(
         "FlexibleTimeWindow": {"Mode": "OFF"},
         "State": "ENABLED",
         "Target": {
-            "Arn": UNIVERSAL_TARGET,
+            "Arn": cfg.handler_function_arn,
             "RoleArn": scheduler_role_arn,
-            "Input": json.dumps(job, sort_keys=True),
+            "Input": json.dumps(run, sort_keys=True),
             "RetryPolicy": {"MaximumRetryAttempts": 2, "MaximumEventAgeInSeconds": 3600},
         },
     }

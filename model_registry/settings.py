@@ -10,8 +10,14 @@ from typing import Any
 
 from conf.schema import Config
 from model_registry.deploy_logic import EndpointTarget, HandlerSettings, RolloutPolicy
-from model_registry.monitoring_schedule import MonitoringSettings
-from model_registry.naming import MODELS, drift_scheduler_role_name, endpoint_name, monitoring_schedule_name
+from model_registry.monitoring_schedule import MonitoringSettings, job_name_prefix, manifest_prefix
+from model_registry.naming import (
+    MODELS,
+    drift_scheduler_role_name,
+    endpoint_name,
+    handler_function_name,
+    monitoring_schedule_name,
+)
 
 
 def group_of(cfg: Config, model: str) -> str:
@@ -88,6 +94,8 @@ def monitoring_settings(cfg: Config) -> MonitoringSettings:
         job_role_arn=project.role_arn,
         scheduler_role_arn=f"arn:aws:iam::{project.account_id}:role/"
         + drift_scheduler_role_name(project.name, cfg.env),
+        handler_function_arn=f"arn:aws:lambda:{project.region}:{project.account_id}:function:"
+        + handler_function_name(project.name, cfg.env),
         cron=cfg.monitoring.cron,
         window_hours=cfg.monitoring.window_hours,
         alpha=cfg.monitoring.alpha,
@@ -102,11 +110,23 @@ def monitoring_settings(cfg: Config) -> MonitoringSettings:
 
 
 def drift_schedule_access(cfg: Config) -> dict[str, Any]:
-    """deploy_handler_policy's drift schedule arguments: the endpoints' schedules and the role they run as."""
+    """deploy_handler_policy's drift arguments: the endpoints' schedules and the role they run as, and
+    what a firing needs (model_registry/drift_run.py): the monitoring jobs' name prefixes, the bucket,
+    the capture it lists (handler_settings' data capture root) and where it writes manifests."""
+    monitoring = monitoring_settings(cfg)
     return {
         "drift_schedules": [monitoring_schedule_name(cfg.project.name, cfg.env, m) for m in MODELS],
-        "drift_scheduler_role_arn": monitoring_settings(cfg).scheduler_role_arn,
+        "drift_scheduler_role_arn": monitoring.scheduler_role_arn,
+        "drift_job_prefixes": [job_name_prefix(cfg.env, m) for m in MODELS],
+        "drift_bucket": cfg.project.bucket,
+        "drift_capture_prefix": _capture_root(cfg).removeprefix(f"s3://{cfg.project.bucket}/"),
+        "drift_manifest_prefix": manifest_prefix(monitoring),
     }
+
+
+def _capture_root(cfg: Config) -> str:
+    # The layout the pipeline's own endpoint configs use: <s3 root>/<env>/data-capture/<model>.
+    return f"{cfg.project.s3_root.rstrip('/')}/{cfg.env}/data-capture"
 
 
 def handler_settings(cfg: Config) -> HandlerSettings:
@@ -115,8 +135,7 @@ def handler_settings(cfg: Config) -> HandlerSettings:
         targets=endpoint_targets(cfg),
         rollout=rollout_policy(cfg),
         execution_role_arn=cfg.project.role_arn,
-        # The layout the pipeline's own endpoint configs use: <s3 root>/<env>/data-capture/<model>.
-        data_capture_s3_uri=f"{cfg.project.s3_root.rstrip('/')}/{cfg.env}/data-capture",
+        data_capture_s3_uri=_capture_root(cfg),
         kms_key_id=cfg.security.kms_key_id,
         tags={**cfg.project.tags, "project": cfg.project.name, "environment": cfg.env},
         network_isolation=cfg.security.network_isolation,

@@ -164,12 +164,16 @@ def capture_files(root: Path, start: datetime | None = None, end: datetime | Non
     """Capture files under `root` whose hour folder overlaps [start, end); all of them when unbounded.
 
     `root` may be the destination, an endpoint's folder or a variant's folder (SageMaker's dataset_source
-    holds `<endpoint>/<variant>/yyyy/mm/dd/hh`): every `.jsonl` below an hour folder counts.
+    holds `<endpoint>/<variant>/yyyy/mm/dd/hh`), or the copy of a drift run's manifest, which lists the
+    window's files only (model_registry/drift_run.py). A `.jsonl` whose folders name no hour is read
+    too: how a ManifestFile input lays its files out below LocalPath is not documented, and
+    `read_events` keeps only the window's events whatever file they are in.
     """
     files = []
     for path in sorted(Path(root).rglob("*.jsonl")):
         hour = _hour_of(path, Path(root))
         if hour is None:
+            files.append(path)
             continue
         if start is not None and hour + timedelta(hours=1) <= start:
             continue

@@ -49,6 +49,7 @@ VALUE_FROM: dict[str, tuple[str, ...]] = {
     "GroupName": ("GroupName",),
     "RepositoryName": ("repositoryName",),
     "AlarmName": ("AlarmName",),
+    "ProcessingJobName": ("ProcessingJobName",),
 }
 # Condition keys a call carries, from its parameters (Service Authorization Reference, condition keys).
 CONTEXT_FROM: dict[tuple[str, str], dict[str, str]] = {

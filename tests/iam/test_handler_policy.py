@@ -54,6 +54,8 @@ SERVERLESS_ONLY = {"CanaryInvokeProjectEndpoints"}
 CHALLENGER_ONLY = {"ShiftChallengerTraffic", "ManageChallengerAlarms"}
 # Used only where a version with a drift baseline is deployed (a serverless endpoint gets no schedule).
 MONITORED_ONLY = {"KeepDriftSchedules", "PassDriftSchedulerRole"}
+# Used only by a drift schedule's firing (exercised in tests/iam/test_monitoring_policies.py).
+DRIFT_RUN_ONLY = {"StartDriftMonitoringJobs", "ListDriftWindowCapture", "WriteDriftManifests"}
 
 
 @pytest.fixture
@@ -169,9 +171,10 @@ def test_pipeline_deploy_step_then_approval_and_rejection_are_allowed(aws, recor
         ("scheduler", "UpdateSchedule"),
     }
     unused = check(recorded, dev_cfg)
-    assert set(unused) <= KNOWN_UNUSED | SERVERLESS_ONLY | CHALLENGER_ONLY | {"ReadPipelineBuiltEndpoints"}, (
-        unused
+    allowed = (
+        KNOWN_UNUSED | SERVERLESS_ONLY | CHALLENGER_ONLY | DRIFT_RUN_ONLY | {"ReadPipelineBuiltEndpoints"}
     )
+    assert set(unused) <= allowed, unused
 
 
 def test_a_version_without_a_drift_baseline_deletes_the_schedule_and_that_is_allowed(
@@ -227,7 +230,9 @@ def test_endpoint_built_by_the_old_pipeline_steps_is_read_and_replaced(aws, reco
 
     unused = check(recorded, dev_cfg)
     assert "ReadPipelineBuiltEndpoints" not in unused
-    assert set(unused) <= KNOWN_UNUSED | SERVERLESS_ONLY | CHALLENGER_ONLY | MONITORED_ONLY, unused
+    assert (
+        set(unused) <= KNOWN_UNUSED | SERVERLESS_ONLY | CHALLENGER_ONLY | MONITORED_ONLY | DRIFT_RUN_ONLY
+    ), unused
 
 
 def test_serverless_deploy_and_canary_are_allowed(aws, recorded, dev_cfg) -> None:
@@ -249,9 +254,10 @@ def test_serverless_deploy_and_canary_are_allowed(aws, recorded, dev_cfg) -> Non
     assert ("sagemaker-runtime", "InvokeEndpoint") in recorded.calls
     unused = check(recorded, dev_cfg)
     assert "CanaryInvokeProjectEndpoints" not in unused
-    assert set(unused) <= KNOWN_UNUSED | CHALLENGER_ONLY | MONITORED_ONLY | {"ReadPipelineBuiltEndpoints"}, (
-        unused
+    allowed = (
+        KNOWN_UNUSED | CHALLENGER_ONLY | MONITORED_ONLY | DRIFT_RUN_ONLY | {"ReadPipelineBuiltEndpoints"}
     )
+    assert set(unused) <= allowed, unused
     assert not any(service == "scheduler" for service, _ in recorded.calls)  # serverless: no schedule
     policy = handler_policy(dev_cfg)
     policy["Statement"] = [s for s in policy["Statement"] if s.get("Sid") != "CanaryInvokeProjectEndpoints"]
@@ -306,9 +312,10 @@ def test_challenger_flow_is_allowed(aws, recorded, dev_cfg) -> None:
 
     unused = check(recorded, dev_cfg)
     assert not CHALLENGER_ONLY & set(unused), unused
-    assert set(unused) <= KNOWN_UNUSED | SERVERLESS_ONLY | MONITORED_ONLY | {"ReadPipelineBuiltEndpoints"}, (
-        unused
+    allowed = (
+        KNOWN_UNUSED | SERVERLESS_ONLY | MONITORED_ONLY | DRIFT_RUN_ONLY | {"ReadPipelineBuiltEndpoints"}
     )
+    assert set(unused) <= allowed, unused
     actions = {a.action for a in recorded.accesses}
     assert {
         "sagemaker:UpdateEndpointWeightsAndCapacities",

@@ -15,7 +15,6 @@ import pytest
 
 from conf import load_config
 from conf.schema import Config
-from model_registry import monitoring_schedule as ms
 from model_registry.deploy_logic import approval_rule_pattern
 from model_registry.endpoint_spec import alarm_requests
 from model_registry.iam_policies import (
@@ -24,7 +23,7 @@ from model_registry.iam_policies import (
     scheduler_policy,
     trust_policy,
 )
-from model_registry.naming import MODELS, handler_function_name
+from model_registry.naming import handler_function_name
 from model_registry.scheduling import pipeline_arn, schedule_request
 from model_registry.settings import (
     drift_schedule_access,
@@ -35,6 +34,11 @@ from model_registry.settings import (
 )
 from pipelines.iam import execution_role_policy, pipeline_role_policy
 from tests.infra.rendering import KMS_KEY_ARN, normalised, properties, rendered
+
+
+def rendered_handler_arn(cfg: Config) -> str:
+    _, resolver = rendered(cfg, "operations")
+    return resolver.resolve({"Fn::GetAtt": ["Handler", "Arn"]})
 
 
 def deployed(env: str, **overrides: Any) -> Config:
@@ -131,20 +135,16 @@ def test_scheduler_role_and_schedule_are_the_generated_ones() -> None:
 @pytest.mark.parametrize("env", ["dev", "prod"])
 def test_drift_scheduler_role_is_the_generated_one(env: str) -> None:
     """The role the deploy handler's drift schedules run as (monitoring_schedule.py names it; the
-    handler may pass it, and only it, to the Scheduler)."""
+    handler may pass it, and only it, to the Scheduler): it may invoke the handler, nothing else."""
     cfg = deployed(env)
     role = properties(cfg, "operations", "DriftSchedulerRole")
     monitoring = monitoring_settings(cfg)
     assert f"arn:aws:iam::{cfg.project.account_id}:role/{role['RoleName']}" == monitoring.scheduler_role_arn
     [policy] = role["Policies"]
-    expected = drift_scheduler_policy(
-        cfg.project.region,
-        cfg.project.account_id,
-        [ms.job_name_prefix(cfg.env, model) for model in MODELS],
-        cfg.project.role_arn,
-        KMS_KEY_ARN,
-    )
+    expected = drift_scheduler_policy(monitoring.handler_function_arn)
     assert normalised(policy["PolicyDocument"]) == normalised(expected)
+    # The schedules' target is the stack's handler (the ARN the stack builds is the function's).
+    assert monitoring.handler_function_arn == rendered_handler_arn(cfg)
     assert role["AssumeRolePolicyDocument"] == trust_policy("scheduler.amazonaws.com", cfg.project.account_id)
 
 

@@ -46,10 +46,12 @@ def baseline_of(session: boto3.session.Session, arn: str) -> str:
 
 
 def scheduled_job(session: boto3.session.Session, name: str = SCHEDULE) -> dict[str, Any]:
-    """The CreateProcessingJob request the stored schedule sends when it fires."""
+    """The CreateProcessingJob request the stored schedule has the handler send when it fires."""
     stored = session.client("scheduler").get_schedule(Name=name)
-    assert stored["Target"]["Arn"] == ms.UNIVERSAL_TARGET
-    return json.loads(stored["Target"]["Input"])
+    assert stored["Target"]["Arn"].endswith(":function:stranger-things-nlp-dev-deploy-handler")
+    run = json.loads(stored["Target"]["Input"])
+    assert (run["request"], run["capture_uri"]) == ("drift-run", CAPTURE)
+    return run["job"]
 
 
 def mounts(job: dict[str, Any]) -> dict[str, str]:
@@ -64,7 +66,9 @@ def test_approval_creates_the_schedule_on_the_served_versions_baseline(aws, invo
     assert mounts(job) == {
         "baseline": baseline_of(aws, v1),
         "code": f"s3://{BUCKET}/stranger-things-nlp/code/000000000001/",
-        "endpoint": CAPTURE,
+        # The firing's manifest of the window's capture (the schedule carries CAPTURE to the handler).
+        "endpoint": f"s3://{BUCKET}/stranger-things-nlp/dev/monitoring/manifests/stranger-things-nlp-dev-chatbot/"
+        f"{ms.EXECUTION_ID}.json",
     }
     assert job["AppSpecification"]["ImageUri"] == MONITOR_IMAGE
     stored = aws.client("scheduler").get_schedule(Name=SCHEDULE)
@@ -160,9 +164,8 @@ def test_the_handlers_requests_validate_against_the_scheduler_shapes(dev_cfg: Co
     for operation, request in sent.items():
         report = ParamValidator().validate(request, model.operation_model(operation).input_shape)
         assert not report.has_errors(), f"{operation}: {report.generate_report()}"
-    assert json.loads(sent["CreateSchedule"]["Target"]["Input"])["ProcessingInputs"][1]["S3Input"][
-        "S3Uri"
-    ] == ("s3://b/p/baseline/")
+    job = json.loads(sent["CreateSchedule"]["Target"]["Input"])["job"]
+    assert job["ProcessingInputs"][1]["S3Input"]["S3Uri"] == "s3://b/p/baseline/"
 
 
 @pytest.mark.parametrize(

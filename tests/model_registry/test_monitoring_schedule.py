@@ -1,4 +1,5 @@
-"""The monitoring schedule without Model Monitor: a Scheduler universal target that starts the job."""
+"""The monitoring schedule without Model Monitor: a Scheduler target (the deploy handler) that starts the
+job on the window's capture (model_registry/drift_run.py writes its manifest)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from botocore.validate import ParamValidator
 
 from conf import load_config
 from containers.monitoring import monitor
+from model_registry import drift_run
 from model_registry import monitoring_schedule as ms
 from model_registry.settings import monitoring_settings
 
@@ -36,11 +38,16 @@ def request(env: str = "dev") -> dict[str, Any]:
     )
 
 
-def fired_job(env: str = "dev") -> dict[str, Any]:
+def fired_event(env: str = "dev") -> dict[str, Any]:
+    """What the handler receives when the schedule fires (the context attributes substituted)."""
     text = request(env)["Target"]["Input"]
     for attribute, value in FIRED.items():
         text = text.replace(attribute, value)
     return json.loads(text)
+
+
+def fired_job(env: str = "dev") -> dict[str, Any]:
+    return fired_event(env)["job"]
 
 
 @pytest.mark.parametrize("env", ["dev", "prod"])
@@ -69,7 +76,14 @@ def test_the_job_checks_the_hour_before_the_firing_and_publishes_its_figures() -
     mounts = {
         i["InputName"]: (i["S3Input"]["S3Uri"], i["S3Input"]["LocalPath"]) for i in job["ProcessingInputs"]
     }
-    assert mounts["endpoint"] == (CAPTURE, str(args.capture))
+    # The capture arrives through the firing's own manifest, which lists the window's files only.
+    manifest = (
+        "s3://stranger-things-nlp-artifacts/stranger-things-nlp/dev/monitoring/manifests/"
+        f"stranger-things-nlp-dev-classifier/{FIRED[ms.EXECUTION_ID]}.json"
+    )
+    assert mounts["endpoint"] == (manifest, str(args.capture))
+    types = {i["InputName"]: i["S3Input"]["S3DataType"] for i in job["ProcessingInputs"]}
+    assert types == {"endpoint": "ManifestFile", "baseline": "S3Prefix", "code": "S3Prefix"}
     assert mounts["baseline"] == (BASELINE, str(args.baseline_dir))
     assert job["AppSpecification"]["ContainerEntrypoint"][1].startswith(mounts["code"][1] + "/containers/")
 
@@ -79,8 +93,22 @@ def test_the_schedule_goes_through_the_scheduler_api(aws: boto3.session.Session)
     client.create_schedule(**request())
     stored = client.get_schedule(Name="stranger-things-nlp-dev-classifier-drift")
     assert stored["ScheduleExpression"] == "cron(15 * * * ? *)"
-    assert stored["Target"]["Arn"] == "arn:aws:scheduler:::aws-sdk:sagemaker:createProcessingJob"
+    # A templated Lambda target: the deploy handler's ARN; the Input is its drift-run request.
+    assert stored["Target"]["Arn"] == (
+        "arn:aws:lambda:us-east-1:123456789012:function:stranger-things-nlp-dev-deploy-handler"
+    )
     assert ms.EXECUTION_ID in stored["Target"]["Input"] and ms.SCHEDULED_TIME in stored["Target"]["Input"]
+    run = json.loads(stored["Target"]["Input"])
+    assert (run["request"], run["model"], run["capture_uri"]) == ("drift-run", "classifier", CAPTURE)
+    assert (run["window_end"], run["window_hours"]) == (ms.SCHEDULED_TIME, 1)
+
+
+def test_the_window_the_handler_lists_is_the_window_the_job_checks() -> None:
+    event = fired_event()
+    args = monitor.parse_args(event["job"]["AppSpecification"]["ContainerArguments"], env={})
+    end = drift_run.parse_time(event["window_end"])
+    assert end == args.end
+    assert drift_run.window_hours(end, event["window_hours"]) == ["2026/11/30/03/", "2026/11/30/04/"]
 
 
 def test_the_job_has_the_projects_key_and_no_network_isolation() -> None:
@@ -93,7 +121,5 @@ def test_the_job_has_the_projects_key_and_no_network_isolation() -> None:
     models = {m: {"model_id": f"s3://stranger-things-nlp-artifacts/models/{m}/"} for m in MODEL_SECTIONS}
     models["classifier"]["serving"] = {"serverless": None}  # dev's serverless classifier cannot isolate
     isolated = load_config("dev", overrides={"security": {"network_isolation": True}, **models})
-    job = ms.processing_job_request(
-        monitoring_settings(isolated), "chatbot", IMAGE, ROLE, CODE, CAPTURE, BASELINE
-    )
+    job = ms.processing_job_request(monitoring_settings(isolated), "chatbot", IMAGE, ROLE, CODE, BASELINE)
     assert job["NetworkConfig"] == {"EnableNetworkIsolation": False}

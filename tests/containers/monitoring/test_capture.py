@@ -92,10 +92,25 @@ def test_files_outside_the_window_hours_are_not_read(tmp_path: Path) -> None:
         folder = tmp_path / "ep" / "AllTraffic" / "2026" / "11" / "30" / f"{hour:02d}"
         folder.mkdir(parents=True)
         (folder / "a.jsonl").write_text("")
-    (tmp_path / "ep" / "notes.jsonl").write_text("")  # not under an hour folder
     start, end = datetime(2026, 11, 30, 2, 30, tzinfo=UTC), datetime(2026, 11, 30, 3, 0, tzinfo=UTC)
     assert [p.parent.name for p in capture_files(tmp_path, start, end)] == ["02"]
     assert len(capture_files(tmp_path)) == 3
+
+
+def test_a_file_outside_hour_folders_is_read_and_its_events_kept_to_the_window(tmp_path: Path) -> None:
+    """A drift run's manifest input may land its files without the hour folders: they are read, and
+    only the window's events count."""
+    json_type = "application/json"
+    lines = [
+        json.dumps(capture_record(body, json_type, b"{}", json_type, when))
+        for body, when in ((b'{"inputs": "in"}', WHEN), (b'{"inputs": "late"}', WHEN + timedelta(hours=1)))
+    ]
+    (tmp_path / "12-45-abc.jsonl").write_text("\n".join(lines) + "\n")
+    start, end = WHEN - timedelta(minutes=30), WHEN + timedelta(minutes=30)
+    files = capture_files(tmp_path, start, end)
+    assert files == [tmp_path / "12-45-abc.jsonl"]
+    events, errors = read_events(files, start, end)
+    assert errors == [] and [e.request for e in events] == [{"inputs": "in"}]
 
 
 def test_a_line_that_is_not_capture_names_its_place(tmp_path: Path) -> None:
