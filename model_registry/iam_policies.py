@@ -233,8 +233,9 @@ def deploy_handler_policy(
     if kms_key_id:
         statements.append(_kms_statement(region, account, kms_key_id))
         # The bucket encrypts new objects with the project key (the storage stack's default
-        # encryption): PutObject of a manifest needs kms:GenerateDataKey on it (S3 User Guide,
-        # "Using server-side encryption with AWS KMS keys": permissions to upload).
+        # encryption): uploading an object encrypted with a KMS key needs kms:GenerateDataKey on it
+        # (S3 User Guide, "Using server-side encryption with AWS KMS keys (SSE-KMS)", Permissions;
+        # kms:Decrypt only for multipart uploads, which a manifest of a few KB never is).
         statements.append(
             {**_kms_statement(region, account, kms_key_id), "Sid": "EncryptDriftManifests"}
             | {"Action": ["kms:GenerateDataKey"]}
