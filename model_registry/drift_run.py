@@ -142,6 +142,22 @@ def start_drift_job(s3: Any, sagemaker: Any, event: dict[str, Any]) -> dict[str,
     body = json.dumps(manifest_body(capture_uri, keys), indent=0).encode()
     bucket, key = _split(target["S3Uri"])
     s3.put_object(Bucket=bucket, Key=key, Body=body, ContentType="application/json")
-    sagemaker.create_processing_job(**job)
+    try:
+        sagemaker.create_processing_job(**job)
+    except Exception as exc:
+        if _error_code(exc) != "ResourceInUse":
+            raise
+        # A retry of a firing that already started its job (Lambda retries an asynchronous invocation
+        # with the same event, and the job name carries the Scheduler's execution id): the job exists, so
+        # this firing's work is done. CreateProcessingJob answers a taken name with ResourceInUse
+        # (https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_CreateProcessingJob.html, Errors).
+        LOG.info("%s already exists: a retry of a firing that started it; nothing to do", name)
+        return {"action": "already-started", "job": name, "manifest": target["S3Uri"], "files": len(keys)}
     LOG.info("started %s on %d capture files (manifest %s)", name, len(keys), target["S3Uri"])
     return {"action": "started", "job": name, "manifest": target["S3Uri"], "files": len(keys)}
+
+
+def _error_code(exc: Exception) -> str | None:
+    """botocore's ClientError code, read without importing botocore (this module ships stdlib-only)."""
+    response = getattr(exc, "response", None)
+    return response.get("Error", {}).get("Code") if isinstance(response, dict) else None

@@ -17,7 +17,8 @@ from conf import load_config
 from conf.schema import Config
 from infra.parameters import STACKS, InfraConfigError, stack_parameters
 from infra.template import load_template, template_path
-from model_registry.settings import handler_settings
+from model_registry.monitoring_schedule import manifest_prefix
+from model_registry.settings import handler_settings, monitoring_settings
 from tests.infra.rendering import KMS_KEY_ARN, properties, rendered
 
 
@@ -67,6 +68,8 @@ def test_bucket_is_encrypted_versioned_private_and_expires_run_outputs_and_captu
     capture = handler_settings(prod).data_capture_s3_uri.removeprefix(f"s3://{prod.project.bucket}/")
     assert prefixes["ExpireDataCapture"] == f"{capture}/"
     assert prefixes["ExpireRunOutputs"] == "stranger-things-nlp/prod/runs/"
+    # Where the drift firings write their manifests (drift_run / monitoring_schedule).
+    assert prefixes["ExpireDriftManifests"] == f"{manifest_prefix(monitoring_settings(prod))}/"
 
 
 def test_bucket_policy_denies_every_request_without_tls(prod: Config) -> None:

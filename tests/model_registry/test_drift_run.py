@@ -142,3 +142,26 @@ def test_an_event_without_a_window_end_names_the_field(dev_cfg) -> None:
     del event["window_end"]
     with pytest.raises(drift_run.ManifestError, match="lacks 'window_end'"):
         drift_run.start_drift_job(None, None, event)
+
+
+def test_a_retried_firing_whose_job_exists_is_done_and_other_errors_still_raise(captured, dev_cfg) -> None:
+    """Lambda retries an asynchronous invocation with the same event: the job name (execution id) is taken."""
+    from botocore.exceptions import ClientError
+
+    class Answers:
+        def __init__(self, code: str) -> None:
+            self.code, self.calls = code, 0
+
+        def create_processing_job(self, **request: Any) -> None:
+            self.calls += 1
+            error = {"Error": {"Code": self.code, "Message": "Resource being accessed is in use."}}
+            raise ClientError(error, "CreateProcessingJob")
+
+    event = fired_event(dev_cfg)
+    taken = Answers("ResourceInUse")
+    out = drift_run.start_drift_job(captured.client("s3"), taken, event)
+    assert out["action"] == "already-started" and out["job"] == f"dev-chatbot-drift-{EXECUTION}"
+    assert taken.calls == 1
+
+    with pytest.raises(ClientError, match="ResourceLimitExceeded"):
+        drift_run.start_drift_job(captured.client("s3"), Answers("ResourceLimitExceeded"), event)
