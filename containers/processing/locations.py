@@ -15,7 +15,9 @@ spaces is a duplicate too. De-duplication happens here, before any split, so no 
 
 A label with fewer rows than the splits need cannot be trained, validated and tested on. Real scrapes have
 many one-off kinds ("Junkyard", or several kinds glued into one string), so `apply_rare_labels` follows a
-policy: merge them into `other` (default), drop them, or refuse as `check_learnable` does.
+policy: merge them into `other` (default), drop them, or refuse as `check_learnable` does. A label written
+in several cases ("Research facility", "Research Facility") is one label, spelled as first seen
+(`label_spellings` lists the other spellings).
 """
 
 from __future__ import annotations
@@ -62,11 +64,22 @@ class LocationsRead:
     rows_read: int = 0
     skipped: Counter = field(default_factory=Counter)
     label_conflicts: list[dict[str, str]] = field(default_factory=list)
+    # A label spelled in several cases ("Research facility", "Research Facility") is one kind, named as
+    # first seen; the other spellings are listed here so the merge is visible in the manifest.
+    label_spellings: dict[str, list[str]] = field(default_factory=dict)
     first_seen: dict[str, tuple[str, str]] = field(default_factory=dict, repr=False)  # text: label, row
+    spelling: dict[str, str] = field(default_factory=dict, repr=False)  # casefolded label: first spelling
 
     def add(self, text: str, label: str, row: str) -> None:
         """Keep one cleaned row (`row` is its file:line), or count why it is skipped."""
         self.rows_read += 1
+        if label:
+            first = self.spelling.setdefault(label.casefold(), label)
+            if first != label:
+                variants = self.label_spellings.setdefault(first, [])
+                if label not in variants:
+                    variants.append(label)
+                label = first
         reason = skip_reason(text, label)
         if reason is None and text in self.first_seen:
             kept_label, kept_row = self.first_seen[text]

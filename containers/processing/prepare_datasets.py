@@ -172,6 +172,7 @@ def classifier_datasets(args: PrepareArguments) -> tuple[dict[str, list[dict]], 
         "rows_read": read.rows_read,
         "skipped": dict(sorted(skipped.items())),
         "label_conflicts": read.label_conflicts,
+        "label_spellings": read.label_spellings,
         "rare_labels": {"policy": args.rare_labels, "min_rows": needed, "labels": rare},
         "rows": len(rows),
         "per_split": {

@@ -169,6 +169,19 @@ def test_accepted_keys_in_any_case(tmp_path, row):
     assert read_locations(tmp_path).rows == [{"text": "Arcade. Games.", "label": "Town"}]
 
 
+def test_a_label_in_several_cases_is_one_label_spelled_as_first_seen(tmp_path):
+    rows = [
+        {"name": "Lab", "description": "Tanks.", "label": "Research facility"},
+        {"name": "Bunker", "description": "Doors.", "label": "Research Facility"},
+        {"name": "Annex", "description": "Cells.", "label": "RESEARCH FACILITY"},
+        {"name": "Arcade", "description": "Games.", "label": "Town"},
+    ]
+    (tmp_path / "l.jsonl").write_text("".join(json.dumps(row) + "\n" for row in rows))
+    read = read_locations(tmp_path)
+    assert [row["label"] for row in read.rows] == ["Research facility"] * 3 + ["Town"]
+    assert read.label_spellings == {"Research facility": ["Research Facility", "RESEARCH FACILITY"]}
+
+
 @pytest.mark.parametrize(
     ("row", "match"),
     [
@@ -275,6 +288,7 @@ def test_prepare_datasets_on_a_scrape(scraped, tmp_path):
                 "kept_label": "School",
             }
         ],
+        "label_spellings": {},
         "rare_labels": {"policy": "other", "min_rows": 3, "labels": ONE_OFFS},
         "rows": 23,
         "per_split": {
