@@ -21,6 +21,7 @@ import sys
 import tempfile
 import threading
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -52,20 +53,47 @@ def tree_rss(root: int) -> int:
     return total
 
 
-def measured_run(command: list[str]) -> tuple[float, int, int, str]:
-    """(wall seconds, peak tree RSS bytes, exit code, output) of one command."""
+def job_label(pid: int) -> str:
+    """The script a job process runs (`train_chatbot.py`), or its command's first words."""
+    try:
+        argv = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace").split("\0")
+    except OSError:
+        return str(pid)
+    scripts = [Path(arg).name for arg in argv if arg.endswith(".py")]
+    return scripts[0] if scripts else " ".join(argv[:3]).strip()
+
+
+@dataclass
+class Measurement:
+    """One command's wall time, peak memory (whole tree, and per job process) and output."""
+
+    wall_s: float
+    peak_rss: int  # the runner and all its jobs together, at the worst moment
+    returncode: int
+    output: str
+    job_peaks: dict[str, int] = field(default_factory=dict)  # job script -> its own peak tree RSS
+
+    def largest_job(self) -> tuple[str, int]:
+        return max(self.job_peaks.items(), key=lambda item: item[1], default=("-", 0))
+
+
+def measure(command: list[str]) -> Measurement:
+    """Run `command`, sampling every 50 ms the RSS of its tree and of each job (a child of the runner)."""
     env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "TOKENIZERS_PARALLELISM": "false"}
     started = time.monotonic()
     process = subprocess.Popen(
         command, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
     )
-    peak = 0
+    peak, jobs = 0, {}
     done = threading.Event()
 
     def sample() -> None:
         nonlocal peak
         while not done.is_set():
             peak = max(peak, tree_rss(process.pid))
+            for child in _children_of().get(process.pid, []):
+                label = job_label(child)
+                jobs[label] = max(jobs.get(label, 0), tree_rss(child))
             time.sleep(0.05)
 
     sampler = threading.Thread(target=sample, daemon=True)
@@ -74,14 +102,25 @@ def measured_run(command: list[str]) -> tuple[float, int, int, str]:
     wall = time.monotonic() - started
     done.set()
     sampler.join()
-    return wall, peak, process.returncode, output
+    return Measurement(wall, peak, process.returncode, output, jobs)
+
+
+def measured_run(command: list[str]) -> tuple[float, int, int, str]:
+    """(wall seconds, peak tree RSS bytes, exit code, output) of one command."""
+    result = measure(command)
+    return result.wall_s, result.peak_rss, result.returncode, result.output
+
+
+def run_state(home: Path) -> dict | None:
+    """The first run's state.json under `home` (the runner records each step's status and duration)."""
+    runs = sorted((home / "runs").glob("*/state.json"))
+    return json.loads(runs[0].read_text()) if runs else None
 
 
 def step_table(home: Path) -> list[str]:
-    runs = sorted((home / "runs").glob("*/state.json"))
-    if not runs:
+    state = run_state(home)
+    if state is None:
         return []
-    state = json.loads(runs[0].read_text())
     rows = sorted(state["steps"].values(), key=lambda r: -(r["duration_s"] or 0))
     return [
         f"    {r['name']:26} {r['type']:15} {r['status']:10} {(r['duration_s'] or 0):6.1f}s" for r in rows

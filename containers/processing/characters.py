@@ -13,6 +13,9 @@ from pathlib import Path
 
 import yaml
 
+# The bundle's conf/ sits two folders above containers/processing/, in SageMaker
+# (/opt/ml/processing/input/code/conf) as in a checkout or a local run.
+BUNDLED_CAST_FILE = Path(__file__).resolve().parents[2] / "conf" / "characters.yaml"
 PRONOUN_AFTER_RE = re.compile(r"\s+(?:you|we|i|he|she|it|they|this|that|there)\b", re.IGNORECASE)
 
 

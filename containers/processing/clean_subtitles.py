@@ -38,7 +38,7 @@ if __package__ in (None, ""):
 from containers.common.cli import add_flag
 from containers.common.errors import MissingInputError, run_main
 from containers.common.io import setup_logging, write_json
-from containers.processing.characters import load_cast
+from containers.processing.characters import BUNDLED_CAST_FILE, load_cast
 from containers.processing.decoding import UnreadableFileError, decode_subtitle_bytes
 from containers.processing.episodes import episode_key, parse_episode
 from containers.processing.subtitle_formats import (
@@ -51,9 +51,7 @@ from containers.processing.subtitle_text import clean_cue
 
 LOG = logging.getLogger("clean_subtitles")
 RESOURCE_CONFIG = Path("/opt/ml/config/resourceconfig.json")
-# The bundle's conf/ sits two folders above containers/processing/, in SageMaker
-# (/opt/ml/processing/input/code/conf) as in a checkout or a local run.
-DEFAULT_CHARACTERS = Path(__file__).resolve().parents[2] / "conf" / "characters.yaml"
+DEFAULT_CHARACTERS = BUNDLED_CAST_FILE
 MAX_FILE_BYTES = 50 * 1024 * 1024  # a subtitle file is kilobytes; anything this big is not one
 ENCODER = json.JSONEncoder(ensure_ascii=False)  # built once: json.dumps with options builds one per call
 FORMAT_NAMES = {"srt": "an SRT", "vtt": "a WebVTT", "ass": "an ASS/SSA"}  # for "is it really ... file?"

@@ -7,7 +7,9 @@ r"""Build the chatbot and location-classifier datasets from transcripts and loca
 Chatbot: for the configured character, the previous line of the same episode (another speaker) is the
 user turn and the character's reply the assistant turn, written as chat messages. Stage directions are
 removed, short replies and duplicates dropped, and whole episodes go to train/validation/test (seeded), so
-no episode leaks between splits. Locations: text = name + description (wiki furniture cleaned), rows
+no episode leaks between splits. The character's lines are found under her name and the aliases the cast
+file gives her (--characters, default conf/characters.yaml of the code bundle: "El", "ELEVEN (V.O.)").
+Locations: text = name + description (wiki furniture cleaned), rows
 without a label or text and duplicates skipped and counted, labels too rare for every split handled by
 `--rare-labels` (merged into `other` by default), then split stratified by label (seeded) after
 de-duplication, with the label map; locations a classifier cannot learn from (no rows, one label, a label
@@ -32,6 +34,7 @@ from containers.common.cli import add_flag
 from containers.common.errors import InputDataError, run_main
 from containers.common.io import setup_logging, write_json, write_jsonl
 from containers.common.job_inputs import user_path
+from containers.processing.characters import BUNDLED_CAST_FILE, Cast, load_cast
 from containers.processing.locations import (
     RARE_LABEL_POLICIES,
     apply_rare_labels,
@@ -62,6 +65,7 @@ class PrepareArguments:
     seed: int = 42
     datasets: str = "all"
     rare_labels: str = "other"
+    characters: Path | None = None
 
     def __post_init__(self) -> None:
         if self.rare_labels not in RARE_LABEL_POLICIES:
@@ -92,6 +96,14 @@ def parse_args(argv: list[str] | None = None) -> PrepareArguments:
     add_flag(parser, "--locations-dir", type=Path, default=Path("/opt/ml/processing/input/locations"))
     add_flag(parser, "--output-dir", type=Path, default=Path("/opt/ml/processing/output"))
     add_flag(parser, "--character", default="Eleven", help="speaker whose replies are the assistant turns")
+    add_flag(
+        parser,
+        "--characters",
+        type=Path,
+        default=None,
+        help=f"cast file whose aliases of --character count as her name (default {BUNDLED_CAST_FILE}, "
+        "skipped with a warning when absent; a path given here must exist)",
+    )
     add_flag(parser, "--min-reply-chars", type=int, default=2, help="shorter replies are dropped")
     add_flag(parser, "--validation-fraction", type=float, default=0.1)
     add_flag(parser, "--test-fraction", type=float, default=0.15)
@@ -113,10 +125,21 @@ def parse_args(argv: list[str] | None = None) -> PrepareArguments:
     return PrepareArguments(**vars(parser.parse_args(argv)))
 
 
+def cast_file(characters: Path | None) -> Cast | None:
+    """The cast from --characters (must exist) or the bundled file (may be missing: a script copied alone)."""
+    if characters is None:
+        if not BUNDLED_CAST_FILE.is_file():
+            LOG.warning("no cast file at %s: only --character's own name is matched", BUNDLED_CAST_FILE)
+            return None
+        characters = BUNDLED_CAST_FILE
+    return load_cast(characters)
+
+
 def chatbot_datasets(args: PrepareArguments) -> tuple[dict[str, list[dict]], dict]:
     """Chat records per split and the report part that explains them."""
     transcripts = read_transcripts(args.transcripts_dir)
-    by_episode, stats = build_pairs(transcripts, args.character, args.min_reply_chars)
+    cast = cast_file(args.characters)
+    by_episode, stats = build_pairs(transcripts, args.character, args.min_reply_chars, cast)
     with_pairs = [key for key, records in by_episode.items() if records]
     if not with_pairs:
         speakers = Counter(line.speaker for lines in transcripts.values() for line in lines)
@@ -133,6 +156,8 @@ def chatbot_datasets(args: PrepareArguments) -> tuple[dict[str, list[dict]], dic
         "character_lines": stats.character_lines,
         "pairs": stats.pairs,
         "dropped": dict(sorted(stats.dropped.items())),
+        "speaker_labels": dict(stats.speaker_labels.most_common()),
+        "prompt_speakers": dict(sorted(stats.prompt_speakers.items())),
         "episodes": episodes,
         "pairs_per_split": {name: len(rows) for name, rows in splits.items()},
     }

@@ -2,7 +2,13 @@
 
 A pair is the previous line of the same episode, spoken by someone else, as the user turn and the
 character's reply as the assistant turn. Stage directions ("(whispers)", "[door slams]") are removed
-first; a line that is only a stage direction is no line at all.
+first; a line that is only a stage direction is no line at all. A previous line whose speaker is
+"Unknown" or empty is still a prompt: the words were said, only the label is missing.
+
+Transcripts write a speaker's name many ways ("Eleven", "El", "ELEVEN", "Eleven (V.O.)", " Eleven "): a
+speaker is the character when the label, without parentheticals, case and extra spaces, is the
+character's name or one of its aliases in the cast file (conf/characters.yaml, the file the entity step
+reads). The labels that matched are counted, so a report shows what was taken for her.
 
 A transcript the script cannot read is a user error (InputDataError) naming the file and line: bytes
 that are not UTF-8 (a cp1252 export), a field over the csv module's limit (usually a quote that never
@@ -20,6 +26,7 @@ from pathlib import Path
 
 from containers.common.errors import InputDataError, MissingInputError
 from containers.common.job_inputs import user_path
+from containers.processing.characters import Cast
 from containers.processing.episodes import episode_key, parse_episode
 
 STAGE_DIRECTION_RE = re.compile(r"\([^()]*\)|\[[^\[\]]*\]")
@@ -37,11 +44,49 @@ class Line:
 
 @dataclass
 class PairStats:
-    """Why each of the character's lines did or did not become a pair (the counts add up)."""
+    """Why each of the character's lines did or did not become a pair (the counts add up).
+
+    `speaker_labels`: how each matched speaker label was written (its counts add up to character_lines).
+    `prompt_speakers`: pairs whose prompt had a known speaker, and those by "Unknown" or nobody.
+    """
 
     character_lines: int = 0
     pairs: int = 0
     dropped: Counter = field(default_factory=Counter)
+    speaker_labels: Counter = field(default_factory=Counter)
+    prompt_speakers: Counter = field(default_factory=Counter)
+
+
+UNNAMED_SPEAKERS = frozenset({"", "unknown"})
+
+
+def speaker_key(label: str) -> str:
+    """A speaker label as compared: '  ELEVEN (V.O.) ' -> 'eleven' (parentheticals, case, spaces)."""
+    return SPACES_RE.sub(" ", STAGE_DIRECTION_RE.sub(" ", label)).strip().casefold()
+
+
+@dataclass(frozen=True)
+class SpeakerMatcher:
+    """Whether a transcript's speaker label names the character (by name or cast alias)."""
+
+    character: str
+    keys: frozenset[str]
+
+    def __call__(self, label: str) -> bool:
+        return speaker_key(label) in self.keys
+
+
+def speaker_matcher(character: str, cast: Cast | None = None) -> SpeakerMatcher:
+    """The character's own name plus, when the cast file lists it, every alias of the same character.
+
+    A case-sensitive alias ("Will") counts in any case here: a speaker column holds names, not prose.
+    """
+    keys = {speaker_key(character)}
+    canonical = cast.canonical(character) if cast is not None else None
+    if canonical is not None and cast is not None:
+        keys |= {speaker_key(alias) for alias, name in cast.aliases.items() if name == canonical}
+        keys |= {speaker_key(alias) for alias, name in cast.exact.items() if name == canonical}
+    return SpeakerMatcher(character, frozenset(keys))
 
 
 def strip_stage_directions(text: str) -> str:
@@ -123,19 +168,28 @@ def chat_record(character: str, user: str, reply: str, season: int, episode: int
 
 
 def episode_pairs(
-    lines: list[Line], character: str, min_reply_chars: int, seen: set[tuple[str, str]], stats: PairStats
+    lines: list[Line],
+    character: str,
+    min_reply_chars: int,
+    seen: set[tuple[str, str]],
+    stats: PairStats,
+    is_character: SpeakerMatcher | None = None,
 ) -> list[dict]:
-    """Pairs from one episode's lines; `seen` carries (user, reply) across episodes to drop duplicates."""
-    wanted = character.casefold()
+    """Pairs from one episode's lines; `seen` carries (user, reply) across episodes to drop duplicates.
+
+    `is_character` decides which speaker labels are the character (default: her name, normalised).
+    """
+    matches = is_character or speaker_matcher(character)
     records = []
     for index, line in enumerate(lines):
-        if line.speaker.casefold() != wanted:
+        if not matches(line.speaker):
             continue
         stats.character_lines += 1
+        stats.speaker_labels[line.speaker.strip()] += 1
         previous = lines[index - 1] if index > 0 else None
         if previous is None:
             stats.dropped["no_previous_line"] += 1
-        elif previous.speaker.casefold() == wanted:
+        elif matches(previous.speaker):
             stats.dropped["previous_line_same_speaker"] += 1
         elif len(line.text) < min_reply_chars:
             stats.dropped["reply_too_short"] += 1
@@ -145,16 +199,22 @@ def episode_pairs(
             seen.add((previous.text, line.text))
             records.append(chat_record(character, previous.text, line.text, line.season, line.episode))
             stats.pairs += 1
+            named = speaker_key(previous.speaker) not in UNNAMED_SPEAKERS
+            stats.prompt_speakers["named" if named else "unknown_or_empty"] += 1
     return records
 
 
 def build_pairs(
-    transcripts: dict[str, list[Line]], character: str, min_reply_chars: int
+    transcripts: dict[str, list[Line]], character: str, min_reply_chars: int, cast: Cast | None = None
 ) -> tuple[dict[str, list[dict]], PairStats]:
-    """Pairs per episode key (episodes in sorted order, so duplicates keep their first episode)."""
+    """Pairs per episode key (episodes in sorted order, so duplicates keep their first episode).
+
+    With `cast`, the character's aliases there count as her name too (see speaker_matcher).
+    """
     stats, seen = PairStats(), set()
+    matches = speaker_matcher(character, cast)
     by_episode = {
-        key: episode_pairs(transcripts[key], character, min_reply_chars, seen, stats)
+        key: episode_pairs(transcripts[key], character, min_reply_chars, seen, stats, matches)
         for key in sorted(transcripts)
     }
     return by_episode, stats

@@ -1,0 +1,166 @@
+"""The whole local DAG on a corpus of the show's real size, beside the same run on data/sample.
+
+    .venv/bin/python benchmarks/real_scale.py [--seed 7] [--no-sample] [--keep]
+
+Writes a seeded corpus of real size and shape (benchmarks/real_corpus.py: 34 episodes, 600-1000 cues
+each, ~400-line transcripts, ~470 of Eleven's lines, 130 locations) into a temporary folder, then runs
+`python -m pipelines run-local --data <folder> --home <fresh> --quiet` as a person would (cold: no
+cache), measured as benchmarks/local_run.py measures it. Prints the corpus size, what the pipeline made
+of it (cues kept, transcript lines, Eleven pairs and why lines were dropped, location rows), each step's
+wall time from the runner's state.json with the ratio to the sample run, the peak RSS of the whole run
+and of its largest job, and each condition step's outcome with its figures. Steps run two at a time, so
+step times overlap and do not add up to the wall time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import local_run
+import real_corpus
+
+GB = 2**30
+
+
+def run_local(data: Path, home: Path) -> local_run.Measurement:
+    command = [
+        sys.executable,
+        "-m",
+        "pipelines",
+        "run-local",
+        "--data",
+        str(data),
+        "--home",
+        str(home),
+        "--quiet",
+    ]
+    return local_run.measure(command)
+
+
+def step_output(home: Path, step: str, relative: str) -> dict[str, Any] | None:
+    """A JSON file a step wrote under its container output folder, if the step ran."""
+    found = sorted((home / "runs").glob(f"*/steps/{step}/opt_ml/processing/output/{relative}"))
+    return json.loads(found[0].read_text()) if found else None
+
+
+def pipeline_figures(home: Path) -> dict[str, Any]:
+    """What the pipeline made of the input: cleaned cues, chatbot pairs, location rows."""
+    cleaned = step_output(home, "CleanSubtitles", "cleaned/manifest.json") or {}
+    chatbot = (step_output(home, "PrepareChatbotData", "report/manifest.json") or {}).get("chatbot", {})
+    locations = (step_output(home, "PrepareLocationData", "report/manifest.json") or {}).get("classifier", {})
+    return {"cleaned": cleaned.get("totals", {}), "chatbot": chatbot, "locations": locations}
+
+
+def gate_lines(state: dict[str, Any]) -> list[str]:
+    """Each condition step's branch and the comparisons behind it (the figures the gate read)."""
+    lines = []
+    for name, step in sorted(state["steps"].items()):
+        if step["type"] != "Condition":
+            continue
+        decision = step.get("decision") or {}
+        outcomes = "; ".join(o["condition"] for o in decision.get("outcomes", [])) or step["status"]
+        lines.append(f"    {name:28} {decision.get('branch', '-'):5} {outcomes}")
+    return lines
+
+
+def durations(state: dict[str, Any] | None) -> dict[str, tuple[str, float]]:
+    if state is None:
+        return {}
+    return {
+        name: (step["status"], step["duration_s"] or 0.0)
+        for name, step in state["steps"].items()
+        if step["type"] in ("Processing", "Training", "Transform", "Tuning")
+    }
+
+
+def report(label: str, data: Path, home: Path, result: local_run.Measurement) -> dict[str, Any]:
+    """Print one run's figures; returns its state for the comparison."""
+    state = local_run.run_state(home)
+    figures = pipeline_figures(home)
+    job, job_peak = result.largest_job()
+    print(f"\n== {label}: {data}")
+    print(
+        f"  exit {result.returncode}, wall {result.wall_s:.1f}s, peak RSS runner + jobs {result.peak_rss / GB:.2f} GB"
+    )
+    print(f"  largest job: {job} peak RSS {job_peak / GB:.2f} GB")
+    cleaned = figures["cleaned"]
+    if cleaned:
+        print(f"  subtitles cleaned: {json.dumps(cleaned, sort_keys=True)}")
+    chatbot = figures["chatbot"]
+    if chatbot:
+        print(
+            f"  transcripts: {len(chatbot['episodes_read'])} episodes, {chatbot['lines_read']} lines; "
+            f"{chatbot['character']}: {chatbot['character_lines']} lines -> {chatbot['pairs']} pairs "
+            f"{chatbot['pairs_per_split']}, dropped {chatbot['dropped']}"
+        )
+        extra = {k: chatbot[k] for k in chatbot if k.startswith("speaker_") or k == "prompts"}
+        if extra:
+            print(f"  speaker matching: {json.dumps(extra, sort_keys=True)}")
+    if figures["locations"]:
+        print(f"  locations: {figures['locations']['rows']} rows")
+    if state is not None:
+        print(f"  run status {state['status']} {state.get('message') or ''}".rstrip())
+        print("  gates and conditions:")
+        print("\n".join(gate_lines(state)))
+    if result.returncode != 0:
+        print(result.output[-4000:])
+    return {"state": state, "result": result}
+
+
+def comparison(real: dict[str, Any], sample: dict[str, Any] | None) -> list[str]:
+    """Per step: seconds on the real-size corpus, on data/sample, and the ratio."""
+    ours, theirs = durations(real["state"]), durations(sample["state"]) if sample else {}
+    rows = [f"    {'step':30} {'status':10} {'real':>8} {'sample':>8} {'ratio':>6}"]
+    for name, (status, seconds) in sorted(ours.items(), key=lambda item: -item[1][1]):
+        base = theirs.get(name, ("-", 0.0))[1]
+        ratio = f"{seconds / base:6.1f}" if base else "     -"
+        rows.append(f"    {name:30} {status:10} {seconds:7.1f}s {base:7.1f}s {ratio}")
+    return rows
+
+
+def main(args: argparse.Namespace) -> int:
+    work = Path(tempfile.mkdtemp(prefix="real-scale-"))
+    data = work / "data"
+    written = real_corpus.write_corpus(data, args.seed)
+    print(f"real-scale benchmark, seed {args.seed}, on {local_run.os.cpu_count()} CPU(s); work folder {work}")
+    print(
+        f"  corpus written: {written.subtitle_files} subtitle files {written.formats}, {written.cues} cues; "
+        f"{written.transcript_files} transcripts, {written.transcript_lines} lines "
+        f"({written.unknown_speaker_lines} by Unknown/nobody, {written.monologues} monologues of 100+ words); "
+        f"{written.character_lines} lines of {real_corpus.CHARACTER} "
+        f"({written.character_label_variants} under another spelling of the name); {written.locations} locations"
+    )
+    real = report("real size", data, work / "home-real", run_local(data, work / "home-real"))
+    sample = None
+    if not args.no_sample:
+        sample_data = local_run.REPO / "data" / "sample"
+        sample = report(
+            "data/sample", sample_data, work / "home-sample", run_local(sample_data, work / "home-sample")
+        )
+    print("\n  step wall times (from each run's state.json; steps overlap, two jobs at a time):")
+    print("\n".join(comparison(real, sample)))
+    if sample:
+        ratio = real["result"].wall_s / sample["result"].wall_s
+        print(
+            f"  whole run: real {real['result'].wall_s:.1f}s, sample {sample['result'].wall_s:.1f}s, ratio {ratio:.1f}"
+        )
+    if not args.keep:
+        shutil.rmtree(work, ignore_errors=True)
+    failed = real["result"].returncode or (sample["result"].returncode if sample else 0)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seed", type=int, default=7, help="the corpus generator's seed")
+    parser.add_argument("--no-sample", action="store_true", help="skip the comparison run on data/sample")
+    parser.add_argument("--keep", action="store_true", help="keep the corpus and the run folders")
+    sys.exit(main(parser.parse_args()))
