@@ -51,6 +51,12 @@ def step_output(home: Path, step: str, relative: str) -> dict[str, Any] | None:
     return json.loads(found[0].read_text()) if found else None
 
 
+def run_file(home: Path, pattern: str) -> dict[str, Any]:
+    """A JSON file of the first run, by a glob under its steps/ folder ({} when absent)."""
+    found = sorted((home / "runs").glob(f"*/steps/{pattern}"))
+    return json.loads(found[0].read_text()) if found else {}
+
+
 def pipeline_figures(home: Path) -> dict[str, Any]:
     """What the pipeline made of the input: cleaned cues, chatbot pairs, location rows."""
     cleaned = step_output(home, "CleanSubtitles", "cleaned/manifest.json") or {}
@@ -60,10 +66,10 @@ def pipeline_figures(home: Path) -> dict[str, Any]:
 
 
 def gate_lines(state: dict[str, Any]) -> list[str]:
-    """Each condition step's branch and the comparisons behind it (the figures the gate read)."""
+    """The quality gates, and every other condition that ran, with the comparisons behind each."""
     lines = []
     for name, step in sorted(state["steps"].items()):
-        if step["type"] != "Condition":
+        if step["type"] != "Condition" or ("QualityGate" not in name and not step.get("decision")):
             continue
         decision = step.get("decision") or {}
         outcomes = "; ".join(o["condition"] for o in decision.get("outcomes", [])) or step["status"]
@@ -87,9 +93,8 @@ def report(label: str, data: Path, home: Path, result: local_run.Measurement) ->
     figures = pipeline_figures(home)
     job, job_peak = result.largest_job()
     print(f"\n== {label}: {data}")
-    print(
-        f"  exit {result.returncode}, wall {result.wall_s:.1f}s, peak RSS runner + jobs {result.peak_rss / GB:.2f} GB"
-    )
+    print(f"  exit {result.returncode}, wall {result.wall_s:.1f}s, ", end="")
+    print(f"peak RSS runner + jobs {result.peak_rss / GB:.2f} GB")
     print(f"  largest job: {job} peak RSS {job_peak / GB:.2f} GB")
     cleaned = figures["cleaned"]
     if cleaned:
@@ -106,6 +111,14 @@ def report(label: str, data: Path, home: Path, result: local_run.Measurement) ->
             print(f"  speaker matching: {json.dumps(extra, sort_keys=True)}")
     if figures["locations"]:
         print(f"  locations: {figures['locations']['rows']} rows")
+    trained = run_file(home, "TrainChatbot/opt_ml/output/data/training_metrics.json")
+    evaluated = run_file(home, "EvaluateChatbot/opt_ml/processing/output/evaluation/evaluation.json")
+    if trained:
+        shortened = {k: trained.get(k) for k in ("examples_prompt_trimmed", "examples_reply_cut")}
+        print(f"  chatbot training: {trained.get('global_step')} steps, over max_seq_length: {shortened}")
+    if evaluated:
+        print(f"  chatbot evaluation: {evaluated['metadata'].get('test_pairs')} test pairs, ", end="")
+        print(f"prompts over the input limit cut: {evaluated['metadata'].get('prompts_trimmed')}")
     if state is not None:
         print(f"  run status {state['status']} {state.get('message') or ''}".rstrip())
         print("  gates and conditions:")
@@ -134,9 +147,9 @@ def main(args: argparse.Namespace) -> int:
     print(
         f"  corpus written: {written.subtitle_files} subtitle files {written.formats}, {written.cues} cues; "
         f"{written.transcript_files} transcripts, {written.transcript_lines} lines "
-        f"({written.unknown_speaker_lines} by Unknown/nobody, {written.monologues} monologues of 100+ words); "
-        f"{written.character_lines} lines of {real_corpus.CHARACTER} "
-        f"({written.character_label_variants} under another spelling of the name); {written.locations} locations"
+        f"({written.unknown_speaker_lines} by Unknown/nobody, {written.monologues} monologues of 100+ "
+        f"words); {written.character_lines} lines of {real_corpus.CHARACTER} "
+        f"({written.character_label_variants} under another spelling); {written.locations} locations"
     )
     real = report("real size", data, work / "home-real", run_local(data, work / "home-real"))
     sample = None
@@ -149,9 +162,8 @@ def main(args: argparse.Namespace) -> int:
     print("\n".join(comparison(real, sample)))
     if sample:
         ratio = real["result"].wall_s / sample["result"].wall_s
-        print(
-            f"  whole run: real {real['result'].wall_s:.1f}s, sample {sample['result'].wall_s:.1f}s, ratio {ratio:.1f}"
-        )
+        walls = f"real {real['result'].wall_s:.1f}s, sample {sample['result'].wall_s:.1f}s"
+        print(f"  whole run: {walls}, ratio {ratio:.1f}")
     if not args.keep:
         shutil.rmtree(work, ignore_errors=True)
     failed = real["result"].returncode or (sample["result"].returncode if sample else 0)

@@ -10,7 +10,10 @@ and the log give the generation speed (new tokens/s of each model). The base mod
 adapter) always answers the same prompts too: the gate asks whether fine-tuning helped (`chrf_lift`),
 which a constant threshold cannot tell. Distinct replies are counted after folding case, punctuation and
 spacing, beside the references' own count, so a model that answers everything alike shows it
-(`distinct_reply_ratio`, defined in report.py). Writes evaluation.json and samples.jsonl.
+(`distinct_reply_ratio`, defined in report.py). A held-out prompt longer than the model's input limit
+(a monologue merged into one transcript row) loses its start, as it did in training (chat_data.py:
+the words right before the reply stay), rather than failing the job the way an endpoint refuses an
+over-long request; the report's metadata counts those prompts. Writes evaluation.json and samples.jsonl.
 """
 
 from __future__ import annotations
@@ -37,7 +40,7 @@ from containers.common.errors import run_main
 from containers.common.io import read_json, resolve_model_dir, setup_logging, write_jsonl
 from containers.evaluation import report
 from containers.inference.chatbot import generate_replies, load_chat_model, with_system_prompt
-from containers.training.chat_data import load_conversations
+from containers.training.chat_data import keep_prompt_end, load_conversations
 
 LOG = logging.getLogger("evaluate_chatbot")
 
@@ -102,6 +105,22 @@ def prompt_lengths(bundle: dict[str, Any], prompts: list[list[dict[str, str]]]) 
         for messages in prompts
     ]
     return [len(ids) for ids in tokenizer(texts, add_special_tokens=False)["input_ids"]]
+
+
+def fit_prompts(
+    bundle: dict[str, Any], prompts: list[list[dict[str, str]]]
+) -> tuple[list[list[dict[str, str]]], int]:
+    """Prompts cut from their start to fit max_input_tokens as the handler renders them (with its
+    system prompt), and how many were cut."""
+    fitted, trimmed = [], 0
+    for messages in prompts:
+        full = with_system_prompt(messages, bundle["system_prompt"])
+        kept, cut = keep_prompt_end(
+            bundle["tokenizer"], full, bundle["max_input_tokens"], add_generation_prompt=True
+        )
+        fitted.append(kept[len(full) - len(messages) :] if cut else messages)  # the handler adds it back
+        trimmed += cut
+    return fitted, trimmed
 
 
 def length_order(lengths: list[int]) -> list[int]:
@@ -177,7 +196,16 @@ def main(args: EvaluateArguments) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as scratch:
         model_dir = resolve_model_dir(args.model_dir, Path(scratch) / "model")
         config = read_json(model_dir / "chatbot_config.json")
-        tuned = reply_all(load_chat_model(model_dir), prompts, args.max_new_tokens, args.batch_size)
+        tuned_bundle = load_chat_model(model_dir)
+        prompts, trimmed = fit_prompts(tuned_bundle, prompts)
+        if trimmed:
+            LOG.warning(
+                "%d of %d prompts were over %d tokens: their start was cut",
+                trimmed,
+                len(prompts),
+                tuned_bundle["max_input_tokens"],
+            )
+        tuned = reply_all(tuned_bundle, prompts, args.max_new_tokens, args.batch_size)
         base = reply_all(
             load_chat_model(model_dir, use_adapter=False), prompts, args.max_new_tokens, args.batch_size
         )
@@ -196,6 +224,7 @@ def main(args: EvaluateArguments) -> dict[str, Any]:
         "bleu_signature": scores["bleu_signature"],
         "chrf_signature": scores["chrf_signature"],
         "test_pairs": len(references),
+        "prompts_trimmed": trimmed,
         "max_new_tokens": args.max_new_tokens,
         "decoding": "greedy",
         "base_model_id": config["base_model_id"],

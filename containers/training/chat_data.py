@@ -3,7 +3,14 @@
 Each example is rendered with the same chat template the endpoint applies. The character spans of the
 assistant turns are found by rendering the conversation up to each turn (with the generation prompt)
 and through it; tokens whose first character falls inside a span are the labels, all others are -100.
-This works for any template (Qwen, Llama, the tiny ChatML) without editing it. Two collators build batches:
+This works for any template (Qwen, Llama, the tiny ChatML) without editing it.
+
+An example longer than max_length keeps its reply whole and loses the START of its prompt (the words
+right before the reply stay; the system prompt and the turn markers stay too, so the example still looks
+like what the endpoint renders): transcripts merge a monologue into one 100+ word row, and what
+the character answers is its end. Only when the system prompt and the reply alone overflow are the last
+max_length tokens kept. Nothing is dropped; FitStats counts both cases for the training metrics. Two
+collators build batches:
 padding-free packing (the batch flattened into one row, positions restarting per example, so attention
 never crosses examples) and plain padding (to the longest example, or to a fixed length for a baseline).
 """
@@ -67,10 +74,59 @@ def assistant_spans(tokenizer: Any, messages: list[dict[str, str]]) -> tuple[str
     return text, spans
 
 
+@dataclass
+class FitStats:
+    """Examples shortened to max_length (none is dropped): the training metrics report both counts."""
+
+    prompts_trimmed: int = 0  # the prompt's start cut; system prompt, the prompt's end and the reply whole
+    replies_cut: int = 0  # system prompt + reply alone overflow: the last max_length tokens kept
+
+
+def token_count(tokenizer: Any, messages: list[dict[str, str]], add_generation_prompt: bool = False) -> int:
+    """Tokens of the conversation as the chat template renders it."""
+    text = render(tokenizer, messages, add_generation_prompt)
+    return len(tokenizer(text, add_special_tokens=False)["input_ids"])
+
+
+def keep_prompt_end(
+    tokenizer: Any, messages: list[dict[str, str]], max_tokens: int, add_generation_prompt: bool = False
+) -> tuple[list[dict[str, str]], bool]:
+    """The conversation with the start of its prompt cut until it renders in `max_tokens` tokens.
+
+    The prompt is every non-system message before the final assistant reply (with
+    `add_generation_prompt`, every non-system message: the caller asks for the next reply). The oldest
+    words go first, so the words right before the reply stay. Returns (messages, whether any were cut);
+    when even empty prompt turns overflow, the result still does (the caller decides what to do).
+    Each pass cuts at least the overflow in tokens, so a fit takes a few passes, not one per token.
+    """
+    last = (
+        len(messages) if add_generation_prompt or messages[-1]["role"] != "assistant" else len(messages) - 1
+    )
+    fitted = [dict(message) for message in messages]
+    trimmed = False
+    for index in [i for i in range(last) if fitted[i]["role"] != "system"]:
+        while fitted[index]["content"]:
+            excess = token_count(tokenizer, fitted, add_generation_prompt) - max_tokens
+            if excess <= 0:
+                return fitted, trimmed
+            content = fitted[index]["content"]
+            offsets = tokenizer(content, add_special_tokens=False, return_offsets_mapping=True)[
+                "offset_mapping"
+            ]
+            cut = offsets[excess][0] if excess < len(offsets) else len(content)
+            fitted[index]["content"] = content[max(cut, 1) :].lstrip()
+            trimmed = True
+    return fitted, trimmed
+
+
 def encode_conversation(
-    tokenizer: Any, messages: list[dict[str, str]], max_length: int
+    tokenizer: Any, messages: list[dict[str, str]], max_length: int, stats: FitStats | None = None
 ) -> dict[str, list[int]]:
-    """Token ids and labels (assistant tokens only); long examples keep their last `max_length` tokens."""
+    """Token ids and labels (assistant tokens only), at most `max_length` (see the module docstring)."""
+    if token_count(tokenizer, messages) > max_length:
+        messages, trimmed = keep_prompt_end(tokenizer, messages, max_length)
+        if stats is not None:
+            stats.prompts_trimmed += trimmed
     text, spans = assistant_spans(tokenizer, messages)
     encoded = tokenizer(text, add_special_tokens=False, return_offsets_mapping=True)
     ids = list(encoded["input_ids"])
@@ -78,12 +134,19 @@ def encode_conversation(
         token if any(start <= begin < end for start, end in spans) else IGNORE_INDEX
         for token, (begin, _) in zip(ids, encoded["offset_mapping"], strict=True)
     ]
+    if len(ids) > max_length and stats is not None:
+        stats.replies_cut += 1
     return {"input_ids": ids[-max_length:], "labels": labels[-max_length:]}
 
 
-def encode_all(tokenizer: Any, conversations: Sequence[list[dict[str, str]]], max_length: int) -> list[dict]:
-    """Encode every conversation (see encode_conversation)."""
-    return [encode_conversation(tokenizer, messages, max_length) for messages in conversations]
+def encode_all(
+    tokenizer: Any,
+    conversations: Sequence[list[dict[str, str]]],
+    max_length: int,
+    stats: FitStats | None = None,
+) -> list[dict]:
+    """Encode every conversation (see encode_conversation); `stats` counts the shortened ones."""
+    return [encode_conversation(tokenizer, messages, max_length, stats) for messages in conversations]
 
 
 @dataclass

@@ -51,6 +51,7 @@ from containers.common.io import setup_logging, write_json
 from containers.inference import lmi_adapter
 from containers.training import chat_model, memory_estimate, token_batches
 from containers.training.chat_data import (
+    FitStats,
     PackingCollator,
     PaddingCollator,
     encode_all,
@@ -538,8 +539,17 @@ def main(args: ChatbotArguments) -> dict[str, Any]:
     args.checkpoint_dir.mkdir(parents=True, exist_ok=True)
     tiny_folder = args.checkpoint_dir / chat_model.TINY_BASE
     tokenizer, base, pretrain_losses = load_base(args, train_conversations, tiny_folder)
-    train_features = encode_all(tokenizer, train_conversations, args.max_seq_length)
-    validation_features = encode_all(tokenizer, validation_conversations, args.max_seq_length)
+    fit = FitStats()
+    train_features = encode_all(tokenizer, train_conversations, args.max_seq_length, fit)
+    validation_features = encode_all(tokenizer, validation_conversations, args.max_seq_length, fit)
+    if fit.prompts_trimmed or fit.replies_cut:
+        LOG.warning(
+            "max_seq_length %d: %d examples lost the start of their prompt, %d kept only their last tokens "
+            "(system prompt and reply alone overflow); none dropped",
+            args.max_seq_length,
+            fit.prompts_trimmed,
+            fit.replies_cut,
+        )
     bf16 = chat_model.use_bf16()
     batching = make_batching(args, tokenizer.pad_token_id, bf16, train_features, validation_features)
     fused = use_fused_kernels(args.fused_kernels)
@@ -588,6 +598,8 @@ def main(args: ChatbotArguments) -> dict[str, Any]:
         )
         | batching.describe(result.metrics.get("train_samples_per_second"))
         | {
+            "examples_prompt_trimmed": fit.prompts_trimmed,
+            "examples_reply_cut": fit.replies_cut,
             "gradient_checkpointing": checkpointing.enabled,
             "gradient_checkpointing_reason": checkpointing.reason,
             "fused_kernels": fused,

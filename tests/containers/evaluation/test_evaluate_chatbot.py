@@ -240,3 +240,38 @@ def test_report_says_how_fast_replies_were_generated(chatbot_report) -> None:
     assert metadata["base_generation_tokens_per_s"] > 0
     assert metadata["generated_tokens"] > 0
     assert metadata["batching"] == "sorted by prompt length"
+
+
+def test_a_held_out_prompt_over_the_input_limit_loses_its_start_instead_of_failing_the_job(
+    chatbot_run, tuned_bundle, tmp_path: Path
+) -> None:
+    """A monologue merged into one transcript row was a PayloadTooLarge that failed EvaluateChatbot at real
+    size; it is cut from its start as training cut it, and counted."""
+    from containers.inference.chatbot import PayloadTooLarge, generate_replies
+
+    monologue = " ".join(["Mike, are you okay? We have to find the gate."] * 40) + " Where is Will?"
+    long = [{"role": "user", "content": monologue}]
+    short = [{"role": "user", "content": "Are you okay?"}]
+    with pytest.raises(PayloadTooLarge):
+        generate_replies(tuned_bundle, [long], 4)
+    fitted, trimmed = evaluate_chatbot.fit_prompts(tuned_bundle, [long, short])
+    assert trimmed == 1 and fitted[1] == short
+    assert fitted[0][-1]["content"].endswith("We have to find the gate. Where is Will?")
+    assert evaluate_chatbot.prompt_lengths(tuned_bundle, fitted)[0] <= tuned_bundle["max_input_tokens"]
+    rows = [
+        {"messages": [*prompt, {"role": "assistant", "content": "Here."}]} for prompt in (long, short, short)
+    ]
+    test = tmp_path / "test"
+    test.mkdir()
+    (test / "test.jsonl").write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
+    args = [
+        "--model-dir",
+        str(chatbot_run["run"] / "model"),
+        "--test",
+        str(test),
+        "--output-dir",
+        str(tmp_path / "out"),
+    ]
+    result = evaluate_chatbot.main(evaluate_chatbot.parse_args([*args, "--max-new-tokens", "4"]))
+    assert result["metadata"]["prompts_trimmed"] == 1
+    assert result["metadata"]["test_pairs"] == 3

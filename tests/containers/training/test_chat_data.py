@@ -8,9 +8,12 @@ import torch
 from containers.common import tiny_models
 from containers.training.chat_data import (
     IGNORE_INDEX,
+    FitStats,
     PackingCollator,
     PaddingCollator,
     encode_conversation,
+    keep_prompt_end,
+    token_count,
     validate_messages,
 )
 
@@ -87,3 +90,68 @@ def test_padding_collator_pads_to_a_fixed_length(tokenizer) -> None:
     assert batch["input_ids"].shape == (1, 64)
     assert batch["attention_mask"][0].tolist() == [1] * length + [0] * (64 - length)
     assert batch["labels"][0, length:].eq(IGNORE_INDEX).all()
+
+
+MONOLOGUE = " ".join(f"Mike is at school {n}." for n in range(40)) + " Who is in the van?"
+LONG = [CONVERSATION[0], {"role": "user", "content": MONOLOGUE}, CONVERSATION[2]]
+
+
+def test_a_long_prompt_loses_its_start_and_keeps_system_prompt_end_and_reply(tokenizer) -> None:
+    """A monologue merged into one row: the words right before the reply and the whole reply stay."""
+    stats = FitStats()
+    encoded = encode_conversation(tokenizer, LONG, max_length=48, stats=stats)
+    text = tokenizer.decode(encoded["input_ids"])
+    assert len(encoded["input_ids"]) <= 48
+    assert text.startswith("<|im_start|>system\nYou are Eleven.<|im_end|>\n<|im_start|>user\n")
+    assert text.endswith("Who is in the van?<|im_end|>\n<|im_start|>assistant\nBad men.<|im_end|>\n")
+    assert "school 0." not in text  # the oldest words went first
+    labelled = [token for token in encoded["labels"] if token != IGNORE_INDEX]
+    assert tokenizer.decode(labelled) == "Bad men.<|im_end|>\n"
+    assert (stats.prompts_trimmed, stats.replies_cut) == (1, 0)
+
+
+def test_a_trimmed_prompt_uses_the_room_it_has(tokenizer) -> None:
+    """Not cut further than needed: one more token of the prompt would not fit."""
+    for limit in (44, 60, 80):
+        kept, trimmed = keep_prompt_end(tokenizer, LONG, limit)
+        assert trimmed
+        assert limit - 3 <= token_count(tokenizer, kept) <= limit
+
+
+def test_an_example_that_fits_is_encoded_as_before(tokenizer) -> None:
+    stats = FitStats()
+    assert encode_conversation(tokenizer, CONVERSATION, 256, stats) == encode_conversation(
+        tokenizer, CONVERSATION, 256
+    )
+    assert keep_prompt_end(tokenizer, CONVERSATION, 256) == (CONVERSATION, False)
+    assert (stats.prompts_trimmed, stats.replies_cut) == (0, 0)
+
+
+def test_a_reply_that_overflows_alone_keeps_its_end_and_is_counted(tokenizer) -> None:
+    long_reply = [CONVERSATION[0], CONVERSATION[1], {"role": "assistant", "content": MONOLOGUE}]
+    stats = FitStats()
+    encoded = encode_conversation(tokenizer, long_reply, max_length=32, stats=stats)
+    labelled = [token for token in encoded["labels"] if token != IGNORE_INDEX]
+    assert len(encoded["input_ids"]) == 32 and len(labelled) == 32  # never cut to nothing
+    assert tokenizer.decode(labelled).endswith("Who is in the van?<|im_end|>\n")
+    assert stats.replies_cut == 1
+
+
+def test_trimming_a_long_prompt_takes_a_few_passes_not_one_per_token(tokenizer) -> None:
+    """Each pass cuts the whole overflow: a prompt 20x over the limit fits in a handful of renders."""
+    calls = 0
+
+    class Counting:
+        def __getattr__(self, name):
+            return getattr(tokenizer, name)
+
+        def __call__(self, *args, **kwargs):
+            nonlocal calls
+            calls += 1
+            return tokenizer(*args, **kwargs)
+
+    huge = [CONVERSATION[0], {"role": "user", "content": MONOLOGUE * 5}, CONVERSATION[2]]
+    assert token_count(tokenizer, huge) > 20 * 40
+    kept, trimmed = keep_prompt_end(Counting(), huge, 40)
+    assert trimmed and token_count(tokenizer, kept) <= 40
+    assert calls <= 8, calls
