@@ -19,6 +19,7 @@ import argparse
 import csv
 import json
 import random
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -148,6 +149,31 @@ def reply(rng: random.Random) -> str:
     return rng.choice(REPLIES) + rng.choice(REPLY_TAILS)
 
 
+YES_NO = ("are you", "do you", "did you", "is it", "can you", "are we")
+ANSWERS = (
+    (YES_NO, ("Yes.", "No.", "Yeah.", "No. Not yet.", "Yes. I promise.", "No.", "Yes.")),
+    (("where",), ("In the void.", "Too far.", "The lab.", "Castle Byers.", "The woods.", "Under the house.")),
+    (("what happened", "what did they"), ("Bad men.", "They hurt me.", "Papa.", "The lab.", "I ran.")),
+    (("why",), ("Because.", "Not safe.", "He's hiding.", "The gate.", "It's coming.")),
+    (("meet at",), ("Okay.", "I'll be there.", "Promise.", "Soon.", "Okay. Soon.")),
+    (("i'm",), ("Me too.", "Don't be.", "I know.", "I'm here.", "Friends don't lie.")),
+)
+
+
+def reply_to(rng: random.Random, prompt: str) -> str:
+    """Her answer to the last sentence of `prompt`: most fit the question (yes/no, where, why...)."""
+    last = re.split(r"(?<=[.?!])\s+", re.sub(r"\([^()]*\)|\[[^\]]*\]", " ", prompt).strip())[-1]
+    lowered = last.lower()
+    if rng.random() < 0.8:
+        for cues, answers in ANSWERS:
+            if any(cue in lowered for cue in cues):
+                return rng.choice(answers)
+        if "we have to " in lowered:
+            rest = last[lowered.index("we have to ") + len("we have to ") :].rstrip(".")
+            return rng.choice((f"I can {rest}.", "No. Too dangerous.", f"I will {rest}."))
+    return reply(rng)
+
+
 def monologue(rng: random.Random) -> str:
     """A speech merged into one transcript row: 100+ words with stage directions inside it."""
     parts: list[str] = []
@@ -180,7 +206,8 @@ def transcript_rows(rng: random.Random, her_lines: int, stats: CorpusStats) -> l
             label = rng.choice(CHARACTER_LABELS)
             stats.character_lines += 1
             stats.character_label_variants += label != CHARACTER
-            rows.append((label, with_direction(rng, reply(rng))))
+            answer = reply_to(rng, rows[-1][1]) if rows else reply(rng)
+            rows.append((label, with_direction(rng, answer)))
             continue
         roll = rng.random()
         speaker = "Unknown" if roll < 0.25 else "" if roll < 0.3 else rng.choice(SPEAKERS)

@@ -124,7 +124,8 @@ def report(label: str, data: Path, home: Path, result: local_run.Measurement) ->
         print("  gates and conditions:")
         print("\n".join(gate_lines(state)))
     if result.returncode != 0:
-        print(result.output[-4000:])
+        failed = [line for line in result.output.splitlines() if line.startswith("FAILED")]
+        print("\n".join(failed) if failed else result.output[-3000:])
     return {"state": state, "result": result}
 
 
