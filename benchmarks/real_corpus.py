@@ -312,10 +312,17 @@ def location_rows(rng: random.Random, count: int) -> list[dict[str, str]]:
     return rows
 
 
-def write_corpus(folder: Path, seed: int = 7, her_replies: int = 470, locations: int = 130) -> CorpusStats:
-    """Write subtitles/, transcripts/ and locations/ under `folder`; returns what was written."""
+def write_corpus(
+    folder: Path, seed: int = 7, her_replies: int = 470, locations: int = 130, scale: int = 1
+) -> CorpusStats:
+    """Write subtitles/, transcripts/ and locations/ under `folder`; returns what was written.
+
+    `scale` repeats the four seasons' shape (2: 8 seasons, 68 episodes, twice her lines) to check that
+    a step's cost grows linearly.
+    """
     rng, stats = random.Random(seed), CorpusStats()
-    episodes = [(s, e) for s, count in enumerate(SEASONS, 1) for e in range(1, count + 1)]
+    her_replies *= scale
+    episodes = [(s, e) for s, count in enumerate(SEASONS * scale, 1) for e in range(1, count + 1)]
     per_episode = [her_replies // len(episodes)] * len(episodes)
     for index in range(her_replies - sum(per_episode)):
         per_episode[index] += 1

@@ -1,6 +1,7 @@
 """The whole local DAG on a corpus of the show's real size, beside the same run on data/sample.
 
     .venv/bin/python benchmarks/real_scale.py [--seed 7] [--no-sample] [--keep]
+    .venv/bin/python benchmarks/real_scale.py --scaling-only   # the data steps alone at 1x and 2x
 
 Writes a seeded corpus of real size and shape (benchmarks/real_corpus.py: 34 episodes, 600-1000 cues
 each, ~400-line transcripts, ~470 of Eleven's lines, 130 locations) into a temporary folder, then runs
@@ -9,7 +10,9 @@ cache), measured as benchmarks/local_run.py measures it. Prints the corpus size,
 of it (cues kept, transcript lines, Eleven pairs and why lines were dropped, location rows), each step's
 wall time from the runner's state.json with the ratio to the sample run, the peak RSS of the whole run
 and of its largest job, and each condition step's outcome with its figures. Steps run two at a time, so
-step times overlap and do not add up to the wall time.
+step times overlap and do not add up to the wall time. `--scaling-only` times the data steps' own
+scripts on data/sample, the real size and twice it: a step that grows faster than linearly shows as a
+second doubling that costs much more than the first ~35x did.
 """
 
 from __future__ import annotations
@@ -140,6 +143,54 @@ def comparison(real: dict[str, Any], sample: dict[str, Any] | None) -> list[str]
     return rows
 
 
+SCALING_STEPS = (  # (name, script, arguments): {data}, {cleaned}, {out} filled in per corpus
+    (
+        "CleanSubtitles",
+        "processing/clean_subtitles.py",
+        "--input-dir {data}/subtitles --output-dir {cleaned}",
+    ),
+    ("ExtractEntities", "processing/extract_entities.py", "--input-dir {cleaned} --output-dir {out}"),
+    (
+        "ClassifyThemes",
+        "processing/classify_themes.py",
+        "--input-dir {cleaned} --output-dir {out} --themes conf/themes.yaml --method lexicon",
+    ),
+    (
+        "PrepareChatbotData",
+        "processing/prepare_datasets.py",
+        "--datasets chatbot --transcripts-dir {data}/transcripts --output-dir {out}",
+    ),
+)
+
+
+def scaling(work: Path, seed: int) -> list[str]:
+    """Each data step's own script on data/sample, the real-size corpus and twice it (68 episodes).
+
+    The sample run is mostly interpreter start-up and imports; what a doubling adds beside what the
+    first ~35x added tells whether the step grows linearly (about equal) or faster (much more).
+    """
+    corpora = {"sample": local_run.REPO / "data" / "sample"}
+    for scale in (1, 2):
+        corpora[f"{scale}x"] = work / f"scale-{scale}"
+        real_corpus.write_corpus(corpora[f"{scale}x"], seed, scale=scale)
+    times: dict[str, dict[str, float]] = {}
+    for label, data in corpora.items():
+        cleaned = work / f"cleaned-{label}"
+        for name, script, flags in SCALING_STEPS:
+            out = work / f"{name}-{label}"
+            argv = flags.format(data=data, cleaned=cleaned, out=out).split()
+            result = local_run.measure([sys.executable, f"containers/{script}", *argv])
+            if result.returncode:
+                raise RuntimeError(f"{name} on {data} failed:\n{result.output[-2000:]}")
+            times.setdefault(name, {})[label] = result.wall_s
+    rows = [f"    {'step':20} {'sample':>7} {'1x':>7} {'2x':>7}   added by sample->1x, by 1x->2x"]
+    for name, by in times.items():
+        first, second = by["1x"] - by["sample"], by["2x"] - by["1x"]
+        walls = f"{by['sample']:6.1f}s {by['1x']:6.1f}s {by['2x']:6.1f}s"
+        rows.append(f"    {name:20} {walls}   {first:5.1f}s, {second:5.1f}s")
+    return rows
+
+
 def main(args: argparse.Namespace) -> int:
     work = Path(tempfile.mkdtemp(prefix="real-scale-"))
     data = work / "data"
@@ -152,6 +203,11 @@ def main(args: argparse.Namespace) -> int:
         f"words); {written.character_lines} lines of {real_corpus.CHARACTER} "
         f"({written.character_label_variants} under another spelling); {written.locations} locations"
     )
+    if args.scaling_only:
+        print("\n  data steps alone, sample -> real size (1x) -> twice it (2x), wall time of each script:")
+        print("\n".join(scaling(work, args.seed)))
+        shutil.rmtree(work, ignore_errors=True)
+        return 0
     real = report("real size", data, work / "home-real", run_local(data, work / "home-real"))
     sample = None
     if not args.no_sample:
@@ -176,4 +232,9 @@ if __name__ == "__main__":
     parser.add_argument("--seed", type=int, default=7, help="the corpus generator's seed")
     parser.add_argument("--no-sample", action="store_true", help="skip the comparison run on data/sample")
     parser.add_argument("--keep", action="store_true", help="keep the corpus and the run folders")
+    parser.add_argument(
+        "--scaling-only",
+        action="store_true",
+        help="no DAG run: time the data steps' own scripts on the sample, 1x and 2x the real size",
+    )
     sys.exit(main(parser.parse_args()))
