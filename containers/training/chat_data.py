@@ -7,12 +7,13 @@ This works for any template (Qwen, Llama, the tiny ChatML) without editing it.
 
 An example longer than max_length keeps its reply whole and loses the START of its prompt (the words
 right before the reply stay; the system prompt and the turn markers stay too, so the example still looks
-like what the endpoint renders): transcripts merge a monologue into one 100+ word row, and what
-the character answers is its end. Only when the system prompt and the reply alone overflow are the last
-max_length tokens kept. Nothing is dropped; FitStats counts both cases for the training metrics. Two
-collators build batches:
-padding-free packing (the batch flattened into one row, positions restarting per example, so attention
-never crosses examples) and plain padding (to the longest example, or to a fixed length for a baseline).
+like what the endpoint renders): transcripts merge a monologue into one 100+ word row, and what the
+character answers is its end. Only when the system prompt and the reply alone overflow are the last
+max_length tokens kept. Nothing is dropped; FitStats counts both cases for the training metrics.
+
+Two collators build batches: padding-free packing (the batch flattened into one row, positions
+restarting per example, so attention never crosses examples) and plain padding (to the longest example,
+or to a fixed length for a baseline).
 """
 
 from __future__ import annotations
@@ -119,14 +120,7 @@ def keep_prompt_end(
     return fitted, trimmed
 
 
-def encode_conversation(
-    tokenizer: Any, messages: list[dict[str, str]], max_length: int, stats: FitStats | None = None
-) -> dict[str, list[int]]:
-    """Token ids and labels (assistant tokens only), at most `max_length` (see the module docstring)."""
-    if token_count(tokenizer, messages) > max_length:
-        messages, trimmed = keep_prompt_end(tokenizer, messages, max_length)
-        if stats is not None:
-            stats.prompts_trimmed += trimmed
+def _labelled_ids(tokenizer: Any, messages: list[dict[str, str]]) -> tuple[list[int], list[int]]:
     text, spans = assistant_spans(tokenizer, messages)
     encoded = tokenizer(text, add_special_tokens=False, return_offsets_mapping=True)
     ids = list(encoded["input_ids"])
@@ -134,8 +128,21 @@ def encode_conversation(
         token if any(start <= begin < end for start, end in spans) else IGNORE_INDEX
         for token, (begin, _) in zip(ids, encoded["offset_mapping"], strict=True)
     ]
-    if len(ids) > max_length and stats is not None:
-        stats.replies_cut += 1
+    return ids, labels
+
+
+def encode_conversation(
+    tokenizer: Any, messages: list[dict[str, str]], max_length: int, stats: FitStats | None = None
+) -> dict[str, list[int]]:
+    """Token ids and labels (assistant tokens only), at most `max_length` (see the module docstring)."""
+    ids, labels = _labelled_ids(tokenizer, messages)
+    if len(ids) > max_length:
+        fitted, trimmed = keep_prompt_end(tokenizer, messages, max_length)
+        if trimmed:
+            ids, labels = _labelled_ids(tokenizer, fitted)
+        if stats is not None:
+            stats.prompts_trimmed += trimmed
+            stats.replies_cut += len(ids) > max_length
     return {"input_ids": ids[-max_length:], "labels": labels[-max_length:]}
 
 
