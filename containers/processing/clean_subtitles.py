@@ -4,11 +4,12 @@ r"""Clean subtitle files (SRT, WebVTT, ASS/SSA) into one utterance a line, with 
         --input-dir data/sample/subtitles --output-dir /tmp/cleaned
 
 Reads every file under --input-dir (UTF-8 with or without BOM, UTF-16, cp1252; CRLF, CR or LF), removes
-hearing-impaired annotations, music, tags and dialogue dashes, splits two-speaker cues, extracts speaker
-labels, and writes `cues.jsonl` and `manifest.json` (docs/contracts.md, CleanSubtitles). The cast file
-(--characters, default conf/characters.yaml of the code bundle this script is in) decides whether an
-upper-case bracket ('[JOYCE] Will?') is a speaker or a sound ('[SCREAMS] Run!'), and whether a name
-with a manner ('[Eleven whispering]', '[Dustin over walkie-talkie]') is one. A file that
+hearing-impaired annotations, music, tags and dialogue dashes, ASS comments, vector drawings and sign, song
+or karaoke events (counted as segments removed: comment, drawing, sign_or_song), splits two-speaker cues,
+extracts speaker labels, and writes `cues.jsonl` and `manifest.json` (docs/contracts.md, CleanSubtitles).
+The cast file (--characters, default conf/characters.yaml of the code bundle this script is in) decides
+whether an upper-case bracket ('[JOYCE] Will?') is a speaker or a sound ('[SCREAMS] Run!'), and whether a
+name with a manner ('[Eleven whispering]', '[Dustin over walkie-talkie]') is one. A file that
 cannot be read is listed with its reason and the rest goes on: whatever goes wrong while reading one
 file (an encoding, a format, content that is another format under a subtitle name, a name that is not
 UTF-8) rejects that file alone. Symbolic links that leave the input folder, symlink loops, broken links,

@@ -9,6 +9,11 @@ Every digit run the patterns turn into an int is bounded (hours 1-3 digits, minu
 fractions 1-3): Python refuses int() of strings over 4300 digits, and a hostile file must come back as a
 broken cue, not an exception. Content that is another format under a subtitle name (a TTML/XML or HTML
 document named .srt) is named by `foreign_content` and rejected, not read as cues with broken timings.
+
+ASS events that are not speech come back with `problem` set, so the manifest counts them
+(`ass_event_problem`): vector drawings ("drawing") and on-screen text or lyrics ("sign_or_song": a sign or
+song style, a karaoke effect or karaoke timing tags). Positioned dialogue (`{\\an8}`, `{\\pos(...)}` on a
+Default line) stays speech.
 """
 
 from __future__ import annotations
@@ -24,6 +29,22 @@ DIGITS_RE = re.compile(r"^\s*\d+\s*$")
 ASS_SECTION_RE = re.compile(r"^\s*\[([^\]]+)\]\s*$")
 ASS_TIME_RE = re.compile(r"^\s*(\d{1,3}):(\d{1,2}):(\d{1,2})[.:](\d{1,3})\s*$")
 ASS_OVERRIDE_RE = re.compile(r"\{[^{}]*\}")
+# {\p1}...{\p0}: the text between is a vector drawing's commands (m 0 0 l 100 0 ...), never words. Digits
+# are compared as text (never int()), so a hostile '\p' with 5000 digits is just "not zero".
+ASS_DRAWING_TAG_RE = re.compile(r"\\p(\d+)")
+# Karaoke timing ({\k25}, {\K30}, {\kf40}, {\ko20}): syllables of a song, timed for highlighting.
+ASS_KARAOKE_TAG_RE = re.compile(r"\\(?:k|K|kf|ko)\d")
+# Fansub releases style on-screen text and lyrics apart from speech. A style is a sign or song when one
+# word of its name (split at anything not a letter or digit, case-insensitive) is one of these: 'Sign',
+# 'Signs-Lab', 'OP Romaji', 'ED_Eng', 'Karaoke', 'Title', 'Typeset'. 'Default', 'Top', 'Italics',
+# 'Flashback' and character names stay speech.
+ASS_SIGN_STYLE_WORDS = frozenset(
+    {"sign", "signs", "song", "songs", "lyrics", "karaoke", "kara", "op", "ed", "opening", "ending"}
+    | {"title", "titles", "typeset", "typesetting"}
+)
+# Effect fields of karaoke lines: SSA's 'Karaoke' and the 'fx' lines Aegisub's karaoke templater writes.
+ASS_KARAOKE_EFFECTS = frozenset({"karaoke", "fx"})
+ASS_WORD_RE = re.compile(r"[a-z0-9]+")
 VTT_METADATA_BLOCKS = ("NOTE", "STYLE", "REGION")
 # Markup documents that are not subtitles we read (TTML/DFXP, SAMI, web pages), often named .srt:
 # how the text starts (lower-cased, leading whitespace removed) -> what it is.
@@ -47,7 +68,7 @@ class RawCue:
     end_ms: int
     lines: list[str]
     speaker: str | None = None  # a speaker the format itself carries (ASS Name field)
-    problem: str | None = None  # "bad_timestamp", "comment"
+    problem: str | None = None  # "bad_timestamp", "comment", "drawing", "sign_or_song"
 
 
 @dataclass
@@ -217,8 +238,56 @@ def ass_text_lines(text: str) -> list[str]:
     return [line for line in text.split("\n") if line.strip()]
 
 
+def drop_drawings(text: str) -> tuple[str, bool]:
+    r"""The text without its vector drawings ({\p1}m 0 0 l 100 0{\p0}), and whether it drew anything.
+
+    pysubs2's `SSAEvent.is_drawing` marks a whole event as soon as a `\p` above 0 appears; here only the
+    drawn part goes, so an event that draws a box and then speaks keeps its words. A `\p1` with nothing
+    after it draws nothing.
+    """
+    if "\\p" not in text:
+        return text, False
+    kept, drew, drawing, position = [], False, False, 0
+    for block in ASS_OVERRIDE_RE.finditer(text):
+        segment = text[position : block.start()]
+        if drawing:
+            drew = drew or bool(segment.strip())
+        else:
+            kept.append(segment)
+        kept.append(block.group(0))
+        scales = ASS_DRAWING_TAG_RE.findall(block.group(0))
+        if scales:
+            drawing = scales[-1].strip("0") != ""
+        position = block.end()
+    if drawing:
+        drew = drew or bool(text[position:].strip())
+    else:
+        kept.append(text[position:])
+    return "".join(kept), drew
+
+
+def is_sign_style(style: str) -> bool:
+    """Whether a style name marks on-screen text or lyrics (ASS_SIGN_STYLE_WORDS)."""
+    return not ASS_SIGN_STYLE_WORDS.isdisjoint(ASS_WORD_RE.findall(style.lower()))
+
+
+def ass_event_problem(event: dict[str, str], text: str, drew: bool) -> str | None:
+    """Why a Dialogue event is not speech, None when it is: 'drawing' (only a vector drawing) or
+    'sign_or_song' (sign or song style, karaoke effect, karaoke timing tags). `text` is the event's
+    text without its drawings, `drew` whether it had any (drop_drawings)."""
+    if drew and not ass_text_lines(text):
+        return "drawing"
+    effect = event.get("effect", "").split(";")[0].strip().lower()
+    if is_sign_style(event.get("style", "")) or effect in ASS_KARAOKE_EFFECTS:
+        return "sign_or_song"
+    if "{" in text and any(ASS_KARAOKE_TAG_RE.search(b) for b in ASS_OVERRIDE_RE.findall(text)):
+        return "sign_or_song"
+    return None
+
+
 def parse_ass(text: str) -> ParsedFile:
-    """Dialogue and Comment events of the [Events] section (Comment events come back as problem='comment')."""
+    """Dialogue and Comment events of the [Events] section; Comment events come back as problem='comment',
+    drawings and signs or songs as ass_event_problem names them."""
     parsed = ParsedFile("ass")
     section, fields = (
         "",
@@ -247,12 +316,14 @@ def parse_ass(text: str) -> ParsedFile:
             parsed.cues.append(RawCue(index, -1, -1, [value.strip()], problem="bad_timestamp"))
             continue
         event = dict(zip(fields, parts, strict=True))
-        lines = ass_text_lines(event.get("text", ""))
+        text, drew = drop_drawings(event.get("text", ""))
+        lines = ass_text_lines(text)
         start, end = _ass_time(event.get("start", "")), _ass_time(event.get("end", ""))
         problem = "comment" if kind == "comment" else None
         if start is None or end is None:
             problem = problem or "bad_timestamp"
             start = end = -1
+        problem = problem or ass_event_problem(event, text, drew)
         parsed.cues.append(
             RawCue(index, start, end, lines, speaker=event.get("name") or None, problem=problem)
         )

@@ -52,7 +52,9 @@ def test_sample_is_clean_and_the_manifest_adds_up(cleaned_sample):
     assert manifest["totals"]["episodes_with_several_files"] == {}
     assert all(set(row) == KEYS for row in rows)
     assert [row["text"] for row in rows if LEFTOVERS.search(row["text"])] == []
-    assert manifest["totals"]["utterances_out"] == len(rows) == 159
+    # 198 cues: 2 ASS comments, 1 ASS sign (S01E02's school name), 40 annotations and 11 music cues
+    # removed, 14 segments added by splitting two-speaker cues.
+    assert manifest["totals"]["utterances_out"] == len(rows) == 158
     encodings = {entry["file"]: (entry["encoding"], entry["newline"]) for entry in manifest["files"]}
     assert encodings == {
         "S01E01.srt": ("utf-8-sig", "CRLF"),
@@ -108,8 +110,10 @@ def test_sample_vtt_voices_and_ass_comments(cleaned_sample):
         if e["file"] == "S01E02.ass"
     )
     assert ass_entry["segments_removed"]["comment"] == 2
+    assert ass_entry["segments_removed"]["sign_or_song"] == 1
     texts = [r["text"] for r in rows if r["file"] == "S01E02.ass"]
     assert not any("typesetter" in t or "TODO" in t or "Timing checked" in t for t in texts)
+    assert "HAWKINS MIDDLE SCHOOL" not in texts  # a Sign-styled event: on-screen text, not speech
 
 
 def test_bad_inputs_each_get_a_reason_and_nothing_is_lost(bad_corpus, tmp_path):
@@ -238,6 +242,31 @@ def test_cast_file_decides_upper_case_bracket_speakers(edge_folder, tmp_path):
     rows = read_rows(tmp_path / "out" / "cues.jsonl")
     expected = [(i, None, t) if i == 4 else (i, s, t) for i, s, t in EDGE_EXPECTED]
     assert [(r["index"], r["speaker"], r["text"]) for r in rows] == expected
+
+
+SIGNS_FIXTURE = Path(__file__).parent / "fixtures" / "Show.S04E01.1080p.WEB.FANSUB.signs.ass"
+
+
+def test_fansub_signs_songs_and_drawings_are_counted_not_spoken(tmp_path):
+    folder = tmp_path / "subs"
+    folder.mkdir()
+    (folder / SIGNS_FIXTURE.name).write_bytes(SIGNS_FIXTURE.read_bytes())
+    manifest = run(folder, tmp_path / "out")
+    assert_balanced(manifest)
+    rows = read_rows(tmp_path / "out" / "cues.jsonl")
+    # Positioned dialogue ({\an8}, {\pos} on Default or Top) and a character-named style stay speech;
+    # a drawing in front of words loses the drawing only.
+    assert [(r["index"], r["speaker"], r["text"]) for r in rows] == [
+        (5, None, "Max, the generator is out again."),
+        (6, None, "Then we walk to the substation."),
+        (8, "Lucas", "Nobody walks to the substation."),
+        (10, None, "Get down, all of you!"),
+        (16, "Eddie", "Gentlemen, the campaign resumes at dawn."),
+        (17, "Steve", "Dawn? Dustin has school."),
+    ]
+    # Title, Sign, Signs-Radio, Song, OP karaoke, a Karaoke effect, {\kf} tags, a typeset board.
+    assert manifest["totals"]["segments_removed"] == {"comment": 1, "drawing": 2, "sign_or_song": 8}
+    assert manifest["totals"]["cues_in"] == 17
 
 
 def test_missing_cast_file_given_explicitly_says_what_to_fix(edge_folder, tmp_path):

@@ -1,14 +1,17 @@
-"""Unit: SRT, WebVTT and ASS parsing (timing, text lines, comments, broken timings)."""
+"""Unit: SRT, WebVTT and ASS parsing (timing, text lines, comments, broken timings, signs and drawings)."""
 
 from __future__ import annotations
 
 import pytest
 
 from containers.processing.subtitle_formats import (
+    ass_event_problem,
     ass_text_lines,
     detect_format,
+    drop_drawings,
     foreign_content,
     has_valid_timing,
+    is_sign_style,
     parse_ass,
     parse_srt,
     parse_time,
@@ -131,6 +134,82 @@ def test_parse_ass_dialogue_comment_and_broken_events():
 
 def test_ass_text_lines():
     assert ass_text_lines(r"{\pos(1,2)}A\hB\NC\nD") == ["A B", "C", "D"]
+
+
+@pytest.mark.parametrize(
+    ("text", "kept", "drew"),
+    [
+        (r"{\p1}m 0 0 l 100 0 100 100 0 100{\p0}", r"{\p1}{\p0}", True),
+        (r"{\pos(960,200)\p2}m 0 0 b 5 5 9 9 10 10", r"{\pos(960,200)\p2}", True),
+        (r"{\p1}m 0 0 l 8 0{\p0}Get down!", r"{\p1}{\p0}Get down!", True),
+        (r"{\pos(960,200)}Not a drawing", r"{\pos(960,200)}Not a drawing", False),
+        (r"{\pbo5\p0}Baseline offset, no drawing", r"{\pbo5\p0}Baseline offset, no drawing", False),
+        (r"{\p1}{\p0}Nothing drawn", r"{\p1}{\p0}Nothing drawn", False),
+        ("{\\p" + "0" * 5000 + "}Zero, written long", "{\\p" + "0" * 5000 + "}Zero, written long", False),
+    ],
+)
+def test_drop_drawings_keeps_the_words_and_says_whether_it_drew(text, kept, drew):
+    assert drop_drawings(text) == (kept, drew)
+
+
+@pytest.mark.parametrize(
+    ("style", "expected"),
+    [
+        ("Sign", True),
+        ("signs", True),
+        ("Sign-Lab", True),
+        ("OP Romaji", True),
+        ("ED_Eng", True),
+        ("Karaoke", True),
+        ("TITLE", True),
+        ("typeset_board", True),
+        ("Song", True),
+        ("Default", False),
+        ("Top", False),
+        ("Italics", False),
+        ("Eddie", False),  # a word that starts with 'ed' is not 'ED'
+        ("Designer", False),  # nor one that holds 'sign'
+    ],
+)
+def test_sign_and_song_styles_are_matched_by_whole_words(style, expected):
+    assert is_sign_style(style) is expected
+
+
+@pytest.mark.parametrize(
+    ("event", "expected"),
+    [
+        ({"style": "Default", "effect": "", "text": r"{\an8}Up here."}, None),
+        ({"style": "Default", "effect": "", "text": r"{\pos(960,80)\fad(100,100)}Still speech."}, None),
+        ({"style": "Sign", "effect": "", "text": r"{\pos(960,200)}HAWKINS LAB"}, "sign_or_song"),
+        ({"style": "Default", "effect": "Karaoke", "text": "A lyric."}, "sign_or_song"),
+        ({"style": "Default", "effect": "fx", "text": "A templated syllable."}, "sign_or_song"),
+        ({"style": "Default", "effect": "Banner;10", "text": "Scrolling words."}, None),
+        ({"style": "Default", "effect": "", "text": r"{\k20}La {\K30}la {\kf10}la"}, "sign_or_song"),
+        ({"style": "Default", "effect": "", "text": r"{\p1}m 0 0 l 10 0{\p0}"}, "drawing"),
+        ({"style": "Sign", "effect": "", "text": r"{\p1}m 0 0 l 10 0{\p0}"}, "drawing"),
+        ({"style": "Default", "effect": "", "text": r"{\p1}m 0 0 l 10 0{\p0}Words."}, None),
+    ],
+)
+def test_ass_event_problem_names_drawings_signs_and_songs(event, expected):
+    text, drew = drop_drawings(event["text"])
+    assert ass_event_problem(event, text, drew) == expected
+
+
+def test_parse_ass_sets_signs_and_drawings_apart_from_dialogue():
+    events = """[Events]
+Format: Layer, Start, End, Style, Name, MarginL, MarginR, MarginV, Effect, Text
+Dialogue: 0,0:00:03.50,0:00:05.00,Sign,,0,0,0,,{\\pos(960,200)}THE ARCADE
+Dialogue: 1,0:00:05.00,0:00:06.00,Sign,,0,0,0,,{\\p1}m 0 0 l 100 0 100 100 0 100{\\p0}
+Dialogue: 0,0:00:06.00,0:00:07.00,Default,,0,0,0,,{\\an8}Quarters, anyone?
+Comment: 0,0:00:07.00,0:00:08.00,Sign,,0,0,0,,a sign left in as a note
+"""
+    cues = parse_ass(events).cues
+    assert [(c.lines, c.problem) for c in cues] == [
+        (["THE ARCADE"], "sign_or_song"),
+        ([], "drawing"),
+        (["Quarters, anyone?"], None),
+        (["a sign left in as a note"], "comment"),
+    ]
 
 
 @pytest.mark.parametrize(
