@@ -11,7 +11,9 @@ Two methods (themes.method in conf/<env>.yaml), one output format:
   runs the same code offline with a random model, so its scores are flat.
 - lexicon (local): every utterance against each theme's keywords and description (lexicon.py): no model,
   signal on any corpus, and the terms behind each score.
-An episode's score for a theme is the mean over its passages (premises or lines). Writes themes.csv
+An episode's score for a theme is the mean over its passages (premises or lines). An episode with several
+files (an .srt and a .vtt, a plain and a hearing-impaired file) is scored on one (episode_files.py;
+themes.json lists the files set aside). Writes themes.csv
 (episode x theme), themes.json, theme_lines.jsonl (each episode's strongest --lines-per-theme passages per
 theme, with the terms matched) and themes.png (docs/contracts.md, ClassifyThemes).
 """
@@ -32,6 +34,7 @@ if __package__ in (None, ""):
 from containers.common.cli import add_flag
 from containers.common.errors import run_main
 from containers.common.io import read_jsonl_dir, setup_logging, write_json, write_jsonl
+from containers.processing.episode_files import one_file_per_episode
 from containers.processing.episodes import episode_key
 from containers.processing.themes_file import ThemesFile, load_themes
 from containers.processing.themes_plot import plot_heatmap
@@ -225,7 +228,9 @@ def main(args: ThemesArguments) -> dict:
     """Score every episode, write themes.csv/json/png and theme_lines.jsonl; returns the JSON written."""
     spec = load_themes(args.themes)
     themes = spec.names
-    episodes = episode_rows(read_jsonl_dir(args.input_dir, "cues*.jsonl"))
+    choice = one_file_per_episode(read_jsonl_dir(args.input_dir, "cues*.jsonl"))
+    LOG.info("%s", choice.log_line())
+    episodes = episode_rows(choice.rows)
     if args.method == "lexicon":
         passages = {key: line_passages(rows) for key, rows in episodes.items()}
         scored = score_lexicon(spec, passages)
@@ -256,7 +261,7 @@ def main(args: ThemesArguments) -> dict:
     model_id = args.model_id if args.method == "nli" else None
     result = {
         "method": args.method, "model_id": model_id, "hypothesis_template": spec.hypothesis_template,
-        "themes": themes, "episodes": table,
+        "themes": themes, "episodes": table, "files_set_aside": choice.set_aside,
     }  # fmt: skip
     write_json(out / "themes.json", result)
     write_jsonl(out / "theme_lines.jsonl", lines)

@@ -268,7 +268,8 @@ def summarise(entries: list[dict], rejected: list[dict]) -> dict:
         season, episode = parse_episode(entry["file"])  # type: ignore[misc]  # read files all have one
         by_episode.setdefault(episode_key(season, episode), []).append(entry["file"])
     return {
-        # Two files for one episode (an .srt and a .vtt, say) are both read; downstream counts them twice.
+        # Two files for one episode (an .srt and a .vtt, say) are both cleaned here: they may be on two
+        # instances, so the readers of every shard keep one of them (episode_files.py).
         "episodes_with_several_files": {
             key: files for key, files in sorted(by_episode.items()) if len(files) > 1
         },

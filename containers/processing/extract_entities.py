@@ -3,13 +3,15 @@ r"""Cast mentions per utterance and the character co-occurrence network.
     python containers/processing/extract_entities.py --input-dir /tmp/cleaned --output-dir /tmp/entities \
         --characters conf/characters.yaml
 
-Reads every `cues*.jsonl` of the cleaning step. Mentions come from the cast file (aliases mapped to
-canonical names, case-insensitive, longest match wins) and, with --ner-model, from a token-classification
-model for names the file does not list. The network links characters that appear within --window
-utterances of each other in one episode. Writes mentions.jsonl, graph.json (node-link), graph.graphml,
-network.html (self-contained, offline), centrality.csv and summary.json (docs/contracts.md, ExtractEntities),
-and each season's own network (the same counts over that season's episodes only): season_edges.csv
-(season, source, target, weight), season_centrality.csv and network-season-<n>.html.
+Reads every `cues*.jsonl` of the cleaning step, one file per episode (episode_files.py: an episode with an
+.srt and a .vtt, or a plain and a hearing-impaired file, is counted once; summary.json lists the files set
+aside). Mentions come from the cast file (aliases mapped to canonical names, case-insensitive, longest match
+wins) and, with --ner-model, from a token-classification model for names the file does not list. The network
+links characters that appear within --window utterances of each other in one episode. Writes mentions.jsonl,
+graph.json (node-link), graph.graphml, network.html (self-contained, offline), centrality.csv and
+summary.json (docs/contracts.md, ExtractEntities), and each season's own network (the same counts over that
+season's episodes only): season_edges.csv (season, source, target, weight), season_centrality.csv and
+network-season-<n>.html.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from containers.common.cli import add_flag
 from containers.common.errors import run_main
 from containers.common.io import read_jsonl_dir, setup_logging, write_json, write_jsonl
 from containers.processing.characters import Cast, Mention, load_cast
+from containers.processing.episode_files import one_file_per_episode
 from containers.processing.network import network, season_networks
 from containers.processing.network_html import render_html
 
@@ -188,7 +191,9 @@ def write_seasons(out: Path, graphs: dict[int, nx.Graph]) -> None:
 def main(args: EntitiesArguments) -> dict:
     """Find mentions, build the network, write every output; returns the summary."""
     cast = load_cast(args.characters)
-    rows = sort_rows(read_jsonl_dir(args.input_dir, "cues*.jsonl"))
+    choice = one_file_per_episode(read_jsonl_dir(args.input_dir, "cues*.jsonl"))
+    LOG.info("%s", choice.log_line())
+    rows = sort_rows(choice.rows)
     LOG.info("%d utterances, %d characters in the cast file", len(rows), len(cast.names))
     mentions = cast_mentions(cast, rows)
     if args.ner_model:
@@ -218,6 +223,7 @@ def main(args: EntitiesArguments) -> dict:
             n for n, _ in sorted(graph.nodes(data="pagerank"), key=lambda x: (-x[1], x[0]))[:10]
         ],
         "ner_model": args.ner_model,
+        "files_set_aside": choice.set_aside,
         "seasons": [
             {"season": season, "nodes": g.number_of_nodes(), "edges": g.number_of_edges()}
             for season, g in seasons.items()
