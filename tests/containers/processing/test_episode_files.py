@@ -13,7 +13,12 @@ from pathlib import Path
 
 import pytest
 
-from containers.processing import classify_themes, clean_subtitles, extract_entities
+from containers.processing import (
+    classify_themes,
+    clean_subtitles,
+    extract_entities,
+    prepare_subtitle_lines,
+)
 from containers.processing.episode_files import count_files, one_file_per_episode
 from tests.containers.processing.conftest import CHARACTERS, THEMES
 
@@ -158,3 +163,22 @@ def test_the_choice_matters_the_plain_file_alone_gives_another_network(hi_alone,
     set_aside(outputs)
     assert outputs["entities/graph.json"] != hi_alone["entities/graph.json"]
     assert outputs["entities/mentions.jsonl"] != hi_alone["entities/mentions.jsonl"]
+
+
+def prepare_lines(cleaned: Path, out: Path) -> dict:
+    args = prepare_subtitle_lines.parse_args(["--input-dir", str(cleaned), "--output-dir", str(out)])
+    return prepare_subtitle_lines.main(args)
+
+
+def test_the_transform_input_holds_the_hi_file_alone_s_lines_however_sharded(tmp_path):
+    clean([HI, OTHER], tmp_path / "alone")
+    cleaned = tmp_path / "sharded"
+    clean([PLAIN, OTHER], cleaned, host="algo-1")
+    clean([HI], cleaned, host="algo-2")
+    selection = prepare_lines(cleaned, tmp_path / "lines")
+    assert selection == {"utterances_in": 18, "utterances_out": 11, "files_set_aside": EXPECTED_SET_ASIDE}
+    assert json.loads((tmp_path / "lines" / "selection.json").read_text()) == selection
+    # Line for line what CleanSubtitles writes for the HI file and the other episode alone.
+    lines = (tmp_path / "lines" / "cues.jsonl").read_bytes()
+    assert lines == (tmp_path / "alone" / "cues.jsonl").read_bytes()
+    assert sorted(p.name for p in (tmp_path / "lines").iterdir()) == ["cues.jsonl", "selection.json"]

@@ -27,6 +27,7 @@ from tests.containers.processing.conftest import REPO, SAMPLE
                 "--lines-per-theme",
             ],
         ),
+        ("prepare_subtitle_lines.py", ["--input-dir", "--output-dir", "--input_dir"]),
         (
             "prepare_datasets.py",
             [
@@ -56,8 +57,8 @@ def test_help(script, flags, tmp_path):
 
 
 def test_clean_entities_and_lexicon_themes_as_subprocesses_without_torch(tmp_path):
-    """The default path of the analytics scripts (themes: the lexicon) runs from a foreign directory and
-    never imports torch."""
+    """The default path of the analytics scripts (themes: the lexicon) and the transform's input runs
+    from a foreign directory and never imports torch."""
     env = {**os.environ, "PYTHONPATH": ""}
     probe = (
         "import runpy, sys; sys.argv = sys.argv[1:]; runpy.run_path(sys.argv[0], run_name='__main__'); "
@@ -94,6 +95,13 @@ def test_clean_entities_and_lexicon_themes_as_subprocesses_without_torch(tmp_pat
             "--method",
             "lexicon",
         ],
+        [
+            scripts / "prepare_subtitle_lines.py",
+            "--input-dir",
+            tmp_path / "c",
+            "--output-dir",
+            tmp_path / "l",
+        ],
     ):
         subprocess.run(
             [sys.executable, "-c", probe, *map(str, argv)],
@@ -105,3 +113,5 @@ def test_clean_entities_and_lexicon_themes_as_subprocesses_without_torch(tmp_pat
         )
     assert (tmp_path / "e" / "network.html").is_file()
     assert (tmp_path / "t" / "theme_lines.jsonl").is_file()
+    # One file per sample episode: the transform's input is the cleaned cues, byte for byte.
+    assert (tmp_path / "l" / "cues.jsonl").read_bytes() == (tmp_path / "c" / "cues.jsonl").read_bytes()
