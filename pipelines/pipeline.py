@@ -2,7 +2,8 @@
 
 FingerprintData (uncached; each cached step below keys on the hash of the folder it reads: [folder])
   ├─► CleanSubtitles ─┬─► ExtractEntities                                            [subtitles]
-  │                   └─► ClassifyThemes
+  │                   ├─► ClassifyThemes
+  │                   └─► PrepareSubtitleLines (one file per episode, for the batch transform below)
   ├─► PrepareChatbotData ─► TrainChatbot ─► EvaluateChatbot ─► ChatbotQualityGate     [transcripts]
   │     │                                     └─► ComputeChatbotBaseline (drift baseline, to Register)
   │     ├─ pass: FindChatbotVersion (λ) ─► CheckChatbotIsNew (not in the group yet?)
@@ -19,14 +20,14 @@ FingerprintData (uncached; each cached step below keys on the hash of the folder
         ─► ClassifierQualityGate: the same shape (FindClassifierVersion, CheckClassifierIsNew,
            RegisterClassifier, CheckClassifierApproval, DeployClassifier, CheckChatbotGateAfterClassifier...);
            between RegisterClassifier and CheckClassifierApproval: CreateClassifierBatchModel ─►
-           ClassifySubtitleLines (reads the cues; classifier.transform.enabled)
+           ClassifySubtitleLines (reads PrepareSubtitleLines' cues; both when classifier.transform.enabled)
 
 (λ): a Lambda step invoking the deploy handler, the function approvals invoke too (steps/deploy.py):
 the pipeline builds no endpoint itself, and registers only what its group does not hold yet.
 A gate's fail branch holds no Fail step: each leaf of a model's branch checks the OTHER model's gate
 figures and fails the run there, so a failing gate never stops the other branch (steps/gate.py says why).
-Those verdicts also wait for the batch transform and both Compute*Baseline steps (which run beside
-the gates), so no Fail step strands them (pipelines/fail_steps.py).
+Those verdicts also wait for the batch transform, PrepareSubtitleLines and both Compute*Baseline steps
+(which run beside the gates), so no Fail step strands them (pipelines/fail_steps.py).
 
 <model>.tuning.enabled: Tune<Model> (a Bayesian tuning job; TuneChatbot, TuneLocationClassifier)
 replaces the model's Train step, and the steps after it read the best trial's model.
@@ -56,7 +57,7 @@ from steps.prepare_datasets import build_prepare_step
 from steps.register import build_register_step
 from steps.request_step import RequestStep
 from steps.train import build_train_step
-from steps.transform import build_transform_steps
+from steps.transform import build_transform_input_step, build_transform_steps
 from steps.tune import build_tune_step, tuning_config
 
 
@@ -92,12 +93,19 @@ def _training_step(ctx: StepContext, model: str, prepare_step: RequestStep) -> R
     return build_train_step(ctx, model, prepare_step)
 
 
+def _transform_input(ctx: StepContext, clean: RequestStep) -> list[RequestStep]:
+    """PrepareSubtitleLines when config enables the classifier's batch transform, its only reader."""
+    if ctx.cfg.classifier.transform.enabled:
+        return [build_transform_input_step(ctx, clean)]
+    return []
+
+
 def _after_register(
-    ctx: StepContext, model: str, train: RequestStep, register: RequestStep, clean: RequestStep
+    ctx: StepContext, model: str, train: RequestStep, register: RequestStep, lines: list[RequestStep]
 ) -> list[RequestStep]:
     """Steps that use the registered version beyond deployment: the classifier's batch transform."""
-    if model == "classifier" and ctx.cfg.classifier.transform.enabled:
-        return build_transform_steps(ctx, train, register, clean)
+    if model == "classifier" and lines:
+        return build_transform_steps(ctx, train, register, lines[0])
     return []
 
 
@@ -106,18 +114,18 @@ def _gate(
     model: str,
     branches: dict[str, list[RequestStep]],
     analytics: list[RequestStep],
-    clean: RequestStep,
+    lines: list[RequestStep],
 ) -> ConditionStep:
     """The model's gate and what follows it; its leaves read both evaluation reports (the verdicts) and
-    wait for the analytics steps, both drift baselines (which run beside the gates, not after them) and
-    the batch transform, so no Fail step ends the run before they started. The registered version
-    carries the drift baseline its branch computed."""
+    wait for the analytics steps, the transform's input, both drift baselines (which run beside the gates,
+    not after them) and the batch transform, so no Fail step ends the run before they started. The
+    registered version carries the drift baseline its branch computed."""
     _, train, evaluate, baseline = branches[model]
     evaluates = {m: steps[2] for m, steps in branches.items()}
-    waits = [*analytics, *(steps[3] for steps in branches.values())]
+    waits = [*analytics, *lines, *(steps[3] for steps in branches.values())]
     register = build_register_step(ctx, model, train, evaluate, baseline)
     deploy = [build_deploy_step(ctx, model)]
-    after = _after_register(ctx, model, train, register, clean)
+    after = _after_register(ctx, model, train, register, lines)
     approved = build_approval_step(ctx, model, register, deploy, evaluates, [*waits, *after[-1:]])
     find = build_find_step(ctx, model, train, evaluate)
     known = build_verdict_step(ctx, model, "known", evaluates, waits)
@@ -137,10 +145,11 @@ def get_pipeline(
     fingerprint = build_fingerprint_data_step(ctx)
     clean = build_clean_subtitles_step(ctx)
     analytics = [build_extract_entities_step(ctx, clean), build_classify_themes_step(ctx, clean)]
-    steps: list[RequestStep | ConditionStep] = [fingerprint, clean, *analytics]
+    lines = _transform_input(ctx, clean)
+    steps: list[RequestStep | ConditionStep] = [fingerprint, clean, *analytics, *lines]
     branches = {model: _model_branch(ctx, model) for model in MODELS}
     for model in MODELS:
-        steps += [*branches[model], _gate(ctx, model, branches, analytics, clean)]
+        steps += [*branches[model], _gate(ctx, model, branches, analytics, lines)]
     return Pipeline(
         name=pipeline_name(cfg.project.name, cfg.env),
         parameters=params.all(),

@@ -1,27 +1,24 @@
 """ExtractEntities and ClassifyThemes: analytics over the cleaned cues (one instance each).
 
-Both read every shard CleanSubtitles wrote and the conf files that travel inside the code bundle;
-their cache key holds the subtitles' hash (the only input data they depend on).
+Both read every shard CleanSubtitles wrote (and keep one file per episode: episode_files.py) and the conf
+files that travel inside the code bundle; their cache key holds the subtitles' hash (the only input data
+they depend on).
 """
 
 from __future__ import annotations
 
 from steps import names
-from steps.clean_subtitles import CLEANED
+from steps.clean_subtitles import cleaned_input
 from steps.context import CODE_MOUNT, StepContext
-from steps.processing import Input, Output, ScriptJob, processing_step
+from steps.processing import Output, ScriptJob, processing_step
 from steps.request_step import RequestStep
 
 SUBTITLES = ("subtitles",)
 
 
-def _cleaned_input(clean_step: RequestStep) -> Input:
-    return Input(CLEANED, clean_step.properties.ProcessingOutputConfig.Outputs[CLEANED].S3Output.S3Uri)
-
-
 def build_extract_entities_step(ctx: StepContext, clean_step: RequestStep) -> RequestStep:
     cfg = ctx.cfg.entities
-    cleaned, out = _cleaned_input(clean_step), Output("entities")
+    cleaned, out = cleaned_input(clean_step), Output("entities")
     arguments = [
         "--input-dir", cleaned.local_path,
         "--output-dir", out.local_path,
@@ -51,7 +48,7 @@ def build_extract_entities_step(ctx: StepContext, clean_step: RequestStep) -> Re
 
 def build_classify_themes_step(ctx: StepContext, clean_step: RequestStep) -> RequestStep:
     cfg = ctx.cfg.themes
-    cleaned, out = _cleaned_input(clean_step), Output("themes")
+    cleaned, out = cleaned_input(clean_step), Output("themes")
     arguments = [
         "--input-dir",
         cleaned.local_path,

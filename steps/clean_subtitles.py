@@ -40,3 +40,8 @@ def build_clean_subtitles_step(ctx: StepContext) -> RequestStep:
         description="Clean subtitles: one utterance a line, nothing lost silently",
         data_folders=("subtitles",),
     )
+
+
+def cleaned_input(clean_step: RequestStep) -> Input:
+    """CleanSubtitles' output folder as the input `cleaned` of a step that reads every shard."""
+    return Input(CLEANED, clean_step.properties.ProcessingOutputConfig.Outputs[CLEANED].S3Output.S3Uri)

@@ -33,7 +33,9 @@ FIND_CLASSIFIER_VERSION = "FindClassifierVersion"
 CLASSIFIER_IS_NEW = "CheckClassifierIsNew"
 DEPLOY_CLASSIFIER = "DeployClassifier"
 CLASSIFIER_APPROVED_FOR_DEPLOY = "CheckClassifierApproval"
-# Batch transform of the registered classifier over the cleaned subtitle lines (classifier.transform).
+# Batch transform of the registered classifier over the cleaned subtitle lines (classifier.transform),
+# one file per episode (PrepareSubtitleLines picks it).
+PREPARE_SUBTITLE_LINES = "PrepareSubtitleLines"
 CREATE_CLASSIFIER_BATCH_MODEL = "CreateClassifierBatchModel"
 CLASSIFY_SUBTITLE_LINES = "ClassifySubtitleLines"
 

@@ -1,11 +1,18 @@
-"""CreateClassifierBatchModel -> ClassifySubtitleLines: the registered classifier over every subtitle line.
+"""PrepareSubtitleLines, CreateClassifierBatchModel -> ClassifySubtitleLines: the registered classifier over
+every subtitle line.
 
 Why this transform: the classifier was trained on location descriptions; run over every cleaned line
-of the corpus (CleanSubtitles' cues*.jsonl) it says which kind of setting each line evokes. Output line
-i answers input line i (`cues.jsonl.out`), so joining by position with cues.jsonl gives a per-episode
+of the corpus it says which kind of setting each line evokes. Output line i answers input line i
+(`cues.jsonl.out`), so joining by position with PrepareSubtitleLines' cues.jsonl gives a per-episode
 profile of settings for the analytics, from the very version just registered, on a CPU instance in
 minutes. (The chatbot over a fixed prompt set was the other candidate: it needs a GPU instance per run
 and its review is a person reading replies, which the evaluation's samples.jsonl already gives.)
+
+Why PrepareSubtitleLines, a processing job ahead of it: CleanSubtitles cleans every file, and an episode
+often comes as two (an .srt and a .vtt, a plain and a hearing-impaired file), possibly on two of its
+instances; the transform runs the model's handler over whatever sits under its prefix, so one file per
+episode (containers/processing/episode_files.py) is chosen before, by a job that reads every shard. It
+starts as soon as CleanSubtitles ends, beside the models' training, so it adds no time to the run.
 
 Batch shape: SplitType Line + BatchStrategy MultiRecord send several JSON Lines per request (up to
 MaxPayloadInMB), AssembleWith Line writes one prediction a line; the handler
@@ -21,7 +28,9 @@ from sagemaker.mlops.workflow.steps import StepTypeEnum
 
 from project.instance_types import takes_ebs_volume
 from steps import names
+from steps.clean_subtitles import cleaned_input
 from steps.context import StepContext
+from steps.processing import Output, ScriptJob, processing_step
 from steps.register import serving_environment
 from steps.request_step import RequestStep
 from steps.tune import model_artifacts
@@ -30,14 +39,34 @@ JSON_LINES = "application/jsonlines"
 # One request of a MultiRecord batch: the classifier handler accepts JSON Lines bodies up to 1 MiB
 # (containers/inference/classifier.py MAX_JSONL_PAYLOAD_BYTES; a test keeps the two equal).
 MAX_PAYLOAD_MB = 1
-CLEANED_OUTPUT = "cleaned"
-CUES_PREFIX = "cues"  # cues.jsonl and the shards cues-<host>.jsonl, not manifest.json
+LINES_OUTPUT = "lines"
+CUES_PREFIX = "cues"  # PrepareSubtitleLines' cues.jsonl, not its selection.json
 PREDICTIONS_OUTPUT = "predictions"
 
 
-def cues_prefix(clean_step: RequestStep) -> Join:
-    """The S3 prefix of CleanSubtitles' cue files: every cues*.jsonl shard, not the manifest."""
-    folder = clean_step.properties.ProcessingOutputConfig.Outputs[CLEANED_OUTPUT].S3Output.S3Uri
+def build_transform_input_step(ctx: StepContext, clean_step: RequestStep) -> RequestStep:
+    """PrepareSubtitleLines: every CleanSubtitles shard in, one file per episode's lines out."""
+    cleaned, out = cleaned_input(clean_step), Output(LINES_OUTPUT)
+    job = ScriptJob(
+        step_name=names.PREPARE_SUBTITLE_LINES,
+        script="processing/prepare_subtitle_lines.py",
+        arguments=["--input-dir", cleaned.local_path, "--output-dir", out.local_path],
+        inputs=[cleaned],
+        outputs=[out],
+        image_uri=ctx.images.processing,
+        instance_type=ctx.params.processing_instance_type,
+    )
+    return processing_step(
+        ctx,
+        job,
+        description="The batch transform's input: the cleaned lines of one subtitle file per episode",
+        data_folders=("subtitles",),
+    )
+
+
+def cues_prefix(lines_step: RequestStep) -> Join:
+    """The S3 prefix of PrepareSubtitleLines' cues.jsonl (its selection.json does not match it)."""
+    folder = lines_step.properties.ProcessingOutputConfig.Outputs[LINES_OUTPUT].S3Output.S3Uri
     return Join(on="/", values=[folder, CUES_PREFIX])
 
 
@@ -58,8 +87,9 @@ def batch_model_request(ctx: StepContext, train_step: RequestStep) -> dict[str, 
     return request
 
 
-def transform_request(ctx: StepContext, model_step: RequestStep, clean_step: RequestStep) -> dict[str, Any]:
-    """CreateTransformJob over the cue files (minus the job name, which the pipeline assigns)."""
+def transform_request(ctx: StepContext, model_step: RequestStep, lines_step: RequestStep) -> dict[str, Any]:
+    """CreateTransformJob over PrepareSubtitleLines' cues.jsonl (minus the job name, which the pipeline
+    assigns)."""
     cfg = ctx.cfg.classifier.transform
     output: dict[str, Any] = {
         "S3OutputPath": ctx.run_output(names.CLASSIFY_SUBTITLE_LINES, PREDICTIONS_OUTPUT),
@@ -79,7 +109,7 @@ def transform_request(ctx: StepContext, model_step: RequestStep, clean_step: Req
         "MaxPayloadInMB": MAX_PAYLOAD_MB,
         "MaxConcurrentTransforms": cfg.max_concurrent_transforms,
         "TransformInput": {
-            "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": cues_prefix(clean_step)}},
+            "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": cues_prefix(lines_step)}},
             "ContentType": JSON_LINES,
             "SplitType": "Line",
         },
@@ -89,7 +119,7 @@ def transform_request(ctx: StepContext, model_step: RequestStep, clean_step: Req
 
 
 def build_transform_steps(
-    ctx: StepContext, train_step: RequestStep, register_step: RequestStep, clean_step: RequestStep
+    ctx: StepContext, train_step: RequestStep, register_step: RequestStep, lines_step: RequestStep
 ) -> list[RequestStep]:
     """[CreateClassifierBatchModel, ClassifySubtitleLines], after the classifier's registration."""
     model_step = RequestStep(
@@ -103,7 +133,7 @@ def build_transform_steps(
     transform_step = RequestStep(
         names.CLASSIFY_SUBTITLE_LINES,
         StepTypeEnum.TRANSFORM,
-        transform_request(ctx, model_step, clean_step),
+        transform_request(ctx, model_step, lines_step),
         description="Batch transform: the registered classifier's setting label of every subtitle line",
         # No CacheConfig: its key would hold the execution's own ModelName, so it could never hit. The
         # local runner reuses a transform of the same model content and input files (its Transform row).

@@ -100,7 +100,7 @@ def test_a_verdict_that_does_not_wait_for_the_analytics_fires(definitions: dict[
     # The chatbot's own baseline is waited for through RegisterChatbot; the classifier's is not.
     assert problem.startswith(
         f"{fail}: this Fail step can run before ClassifyThemes, CleanSubtitles, ComputeClassifierBaseline, "
-        "ExtractEntities started"
+        "ExtractEntities, PrepareSubtitleLines started"
     )
 
 

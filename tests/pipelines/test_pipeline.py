@@ -34,6 +34,7 @@ EXPENSIVE = {
     names.CLEAN_SUBTITLES: "subtitles",
     names.EXTRACT_ENTITIES: "subtitles",
     names.CLASSIFY_THEMES: "subtitles",
+    names.PREPARE_SUBTITLE_LINES: "subtitles",
     names.PREPARE_CHATBOT_DATA: "transcripts",
     names.TRAIN_CHATBOT: "transcripts",
     names.EVALUATE_CHATBOT: "transcripts",
@@ -52,6 +53,7 @@ def test_steps_and_types(definitions: dict[str, Any]) -> None:
         "CleanSubtitles": "Processing",
         "ExtractEntities": "Processing",
         "ClassifyThemes": "Processing",
+        "PrepareSubtitleLines": "Processing",
         "PrepareChatbotData": "Processing",
         "PrepareLocationData": "Processing",
         "TrainChatbot": "Training",
@@ -125,17 +127,22 @@ def test_edges_are_the_designed_dag(definitions: dict[str, Any]) -> None:
                 ("ClassifyThemes", check, ""),
                 (f"Compute{other}Baseline", check, ""),
             }
+            if (model, leaf) not in (("classifier", "registered"), ("classifier", "deployed")):
+                # After RegisterClassifier the transform, which reads it, implies it.
+                expected.add(("PrepareSubtitleLines", check, ""))
             if evaluate_other == "EvaluateClassifier":
                 expected.add((evaluate_other, check, ""))
             if leaf in ("failed", "known"):  # no RegisterX on the way
                 expected.add((f"Compute{this}Baseline", check, ""))
             expected.add((check, fail, "fail"))
-    # The classifier's batch transform (on in every environment) over CleanSubtitles' cues, which the
-    # classifier's verdicts after registration wait for.
+    # The classifier's batch transform (on in every environment) over PrepareSubtitleLines' cues (one
+    # file per episode of CleanSubtitles' shards), which the classifier's verdicts after registration
+    # wait for.
     expected |= {
+        ("CleanSubtitles", "PrepareSubtitleLines", ""),
         ("RegisterClassifier", "CreateClassifierBatchModel", ""),
         ("CreateClassifierBatchModel", "ClassifySubtitleLines", ""),
-        ("CleanSubtitles", "ClassifySubtitleLines", ""),
+        ("PrepareSubtitleLines", "ClassifySubtitleLines", ""),
         ("ClassifySubtitleLines", names.VERDICT_STEPS["classifier"]["registered"][0], ""),
         ("ClassifySubtitleLines", names.VERDICT_STEPS["classifier"]["deployed"][0], ""),
     }
@@ -636,7 +643,7 @@ def test_a_model_branch_reads_no_output_of_the_other_branch(definitions: dict[st
         for name in own:
             text = json.dumps(steps[name]["Arguments"])
             assert not [o for o in other if f"Steps.{o}." in text], name
-    subtitles = ["CleanSubtitles", "ExtractEntities", "ClassifyThemes"]
+    subtitles = ["CleanSubtitles", "ExtractEntities", "ClassifyThemes", "PrepareSubtitleLines"]
     for name in subtitles:
         text = json.dumps(steps[name]["Arguments"])
         assert not [o for o in (*branches["chatbot"], *branches["classifier"]) if f"Steps.{o}." in text]

@@ -133,8 +133,10 @@ def test_the_transform_classifies_every_cue_as_json_lines(definitions: dict[str,
         assert (transform["BatchStrategy"], transform["MaxPayloadInMB"]) == ("MultiRecord", 1)
         source = transform["TransformInput"]
         assert (source["ContentType"], source["SplitType"]) == ("application/jsonlines", "Line")
-        # A key prefix that matches cues.jsonl and its shards, not the cleaning manifest.
-        assert source["DataSource"]["S3DataSource"]["S3Uri"]["Std:Join"]["Values"][-1] == "cues"
+        # PrepareSubtitleLines' cues.jsonl (one file per episode over every cleaning shard), not its
+        # selection.json.
+        lines = f"Steps.{names.PREPARE_SUBTITLE_LINES}.ProcessingOutputConfig.Outputs['lines'].S3Output.S3Uri"
+        assert source["DataSource"]["S3DataSource"]["S3Uri"]["Std:Join"]["Values"] == [{"Get": lines}, "cues"]
         output = transform["TransformOutput"]
         assert (output["Accept"], output["AssembleWith"]) == ("application/jsonlines", "Line")
     prod = steps_by_name(definitions["prod"])[names.CLASSIFY_SUBTITLE_LINES]["Arguments"]
@@ -157,6 +159,7 @@ def test_a_transform_on_local_nvme_storage_gets_no_volume_key() -> None:
 def test_the_transform_is_left_out_when_config_disables_it() -> None:
     steps = steps_by_name(build("dev", {"classifier": {"transform": {"enabled": False}}}))
     assert names.CLASSIFY_SUBTITLE_LINES not in steps and names.CREATE_CLASSIFIER_BATCH_MODEL not in steps
+    assert names.PREPARE_SUBTITLE_LINES not in steps  # its only reader is the transform
 
 
 def _broken(definition: dict[str, Any], step: str, path: list[str], value: Any) -> dict[str, Any]:

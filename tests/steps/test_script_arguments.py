@@ -57,7 +57,8 @@ def script_calls(env: str) -> list[tuple[str, str, list[str]]]:
 @pytest.mark.parametrize("env", ["dev", "local"])
 def test_each_script_parses_its_arguments(env: str) -> None:
     calls = script_calls(env)
-    assert len(calls) == 12  # 10 processing jobs (2 of them the drift baselines), 2 training jobs
+    # 11 processing jobs (2 of them the drift baselines, 1 the batch transform's input), 2 training jobs
+    assert len(calls) == 13
     for step, script, argv in calls:
         module = importlib.import_module("containers." + script.removesuffix(".py").replace("/", "."))
         try:
