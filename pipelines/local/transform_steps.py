@@ -1,8 +1,8 @@
 """Transform steps locally: a CreateTransformJob as a cached job running the model's inference handler.
 
 The step's Model (a Model step of this run, found by ModelName) gives the artifacts and environment;
-the input is every object under the S3Prefix (`.../cleaned/cues` matches cues.jsonl and its shards,
-not manifest.json, as S3 prefixes match keys); the job (`batch_transform.py`) runs the model's own
+the input is every object under the S3Prefix (`.../lines/cues` matches PrepareSubtitleLines' cues.jsonl,
+not its selection.json, as S3 prefixes match keys); the job (`batch_transform.py`) runs the model's own
 `code/inference.py`, and its answers land as SageMaker writes them: `<S3OutputPath>/<input file>.out`.
 The cache key covers the arguments, the model's content and every input file's content.
 """

@@ -96,9 +96,14 @@ def test_the_best_trial_of_the_tuning_is_the_model_evaluated_registered_and_tran
     )
     assert classifier is not None and classifier.model_data_url.endswith(best_model)
 
-    # The batch transform: one prediction per cleaned subtitle line, labels of the registered model.
-    clean = result.state.steps["CleanSubtitles"].properties["ProcessingOutputConfig"]["Outputs"][0]
-    cues = result.run_dir / "s3" / clean["S3Output"]["S3Uri"].removeprefix("s3://") / "cues.jsonl"
+    # The batch transform: one prediction per cleaned subtitle line, labels of the registered model. Its
+    # input is PrepareSubtitleLines' (one file per episode): the sample has one, so the cleaned cues as is.
+    def cues_of(step: str) -> Path:
+        output = result.state.steps[step].properties["ProcessingOutputConfig"]["Outputs"][0]
+        return result.run_dir / "s3" / output["S3Output"]["S3Uri"].removeprefix("s3://") / "cues.jsonl"
+
+    cues = cues_of("PrepareSubtitleLines")
+    assert cues.read_bytes() == cues_of("CleanSubtitles").read_bytes()
     transform = result.state.steps["ClassifySubtitleLines"].properties["TransformOutput"]["S3OutputPath"]
     predictions = result.run_dir / "s3" / transform.removeprefix("s3://") / "cues.jsonl.out"
     labels = json.loads(

@@ -22,11 +22,12 @@ from tests.pipelines.local.conftest import FullRun, statuses
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 # The definition's cached steps (CacheConfig), by the input folder they read.
-SUBTITLE_STEPS = {"CleanSubtitles", "ExtractEntities", "ClassifyThemes"}
+SUBTITLE_STEPS = {"CleanSubtitles", "ExtractEntities", "ClassifyThemes", "PrepareSubtitleLines"}
 # Each branch's drift baseline is computed from its own model and data, so it follows its branch.
 CHATBOT_STEPS = {"PrepareChatbotData", "TrainChatbot", "EvaluateChatbot", "ComputeChatbotBaseline"}
 # Local config tunes the classifier (TuneLocationClassifier in place of its training step); the batch
-# transform of the registered classifier reads the subtitles' cues and the classifier's model.
+# transform of the registered classifier reads the subtitles' cues (PrepareSubtitleLines') and the
+# classifier's model.
 CLASSIFIER_STEPS = {
     "PrepareLocationData",
     "TuneLocationClassifier",

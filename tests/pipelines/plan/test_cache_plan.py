@@ -47,6 +47,7 @@ JOBS = {
     "CleanSubtitles",
     "ExtractEntities",
     "ClassifyThemes",
+    "PrepareSubtitleLines",
     "PrepareChatbotData",
     "TrainChatbot",
     "EvaluateChatbot",
@@ -150,8 +151,11 @@ def _definition(root: Path) -> dict[str, Any]:
 @pytest.mark.parametrize(
     ("edited", "expected"),
     [
-        # decoding.py is run by CleanSubtitles only: it and the two steps that read its output.
-        ("containers/processing/decoding.py", {"CleanSubtitles", "ExtractEntities", "ClassifyThemes"}),
+        # decoding.py is run by CleanSubtitles only: it and the three steps that read its output.
+        (
+            "containers/processing/decoding.py",
+            {"CleanSubtitles", "ExtractEntities", "ClassifyThemes", "PrepareSubtitleLines"},
+        ),
         # chat_data.py is imported by the chatbot's training and evaluation, nothing else.
         ("containers/training/chat_data.py", {"TrainChatbot", "EvaluateChatbot", "ComputeChatbotBaseline"}),
         # a conf file the jobs read: themes.yaml is read by ClassifyThemes alone.
