@@ -16,10 +16,10 @@ def test_every_step_is_a_valid_request(definitions: dict[str, Any], env: str) ->
     problems = validate_definition(definitions[env])
     assert [str(p) for p in problems] == []
     checked = [s for s in steps_by_name(definitions[env]).values() if s["Type"] in OPERATIONS]
-    # 10 processing (2 are the drift baselines), 2 training (local: 1 training, 1 tuning), 2 register,
-    # the batch model and its transform: the deploy steps are Lambda steps (a request to the deploy
-    # handler, tested in tests/model_registry), not SageMaker API requests.
-    assert len(checked) == 16
+    # 11 processing (2 are the drift baselines, 1 the batch transform's input), 2 training (local: 1
+    # training, 1 tuning), 2 register, the batch model and its transform: the deploy steps are Lambda
+    # steps (a request to the deploy handler, tested in tests/model_registry), not SageMaker API requests.
+    assert len(checked) == 17
 
 
 def _with(definition: dict[str, Any], step: str, path: list[str], value: Any) -> dict[str, Any]:
