@@ -188,8 +188,9 @@ def test_unchanged_rerun_reuses_every_cacheable_step(full_run: tuple[FullRun, Ru
     # FingerprintData is uncached in the definition (it keys everything else): it runs, the rest is reused.
     assert cached.pop("FingerprintData") == ("Succeeded", "off")
     assert set(cached.values()) == {("Cached", "hit")}
-    # 9 processing (2 are the drift baselines) + 2 training steps; registration and deployment did not run
-    assert len(cached) == 11
+    # 10 processing (2 are the drift baselines, 1 the batch transform's input) + 2 training steps;
+    # registration, deployment and the batch transform did not run
+    assert len(cached) == 12
     # A fully cached run adds no model version: FindXVersion finds the same artifact and evaluation in
     # the group, so CheckXIsNew skips registration and deployment (the endpoint already serves it).
     registry = LocalRegistry(runner.home / "registry.db")
