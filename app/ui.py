@@ -100,13 +100,15 @@ def chat_tab(backend: AppBackend, tab: gr.Tab) -> list[Loader]:
         sample: bool,
         temp: float,
         p: float,
+        carried: dict[str, Any] | None,
     ) -> Iterator[tuple[Any, ...]]:
         shown = list(shown or [])
         settings = chat.GenerationSettings(int(tokens), float(temp), float(p), bool(sample))
         try:
-            request = chat.build_request(shown, text, prompt, settings, cap)
+            skip, reason = chat.carried_skip(carried, prompt, settings)
+            conversation = chat.build_conversation(shown, text, prompt, settings, cap, skip, reason)
         except chat.ChatInputError as error:
-            yield shown, text, problem(error), gr.skip()
+            yield shown, text, problem(error), gr.skip(), gr.skip()
             return
         asked = [*shown, {"role": "user", "content": (text or "").strip()}]
         yield (
@@ -114,19 +116,25 @@ def chat_tab(backend: AppBackend, tab: gr.Tab) -> list[Loader]:
             "",
             "Waiting for the endpoint (it answers in one piece)…",
             gr.skip(),
+            gr.skip(),
         )
         try:
-            reply = chat.reply_text(backend.invoke("chatbot", request))
+            answer, sent = chat.answer_within_context(
+                conversation, lambda request: backend.invoke("chatbot", request)
+            )
+            reply = chat.reply_text(answer) + chat.left_out_note(sent)
         except (BackendError, ValueError) as error:
-            yield shown, text, problem(error), who_answers()
+            yield shown, text, problem(error), who_answers(), gr.skip()
             return
-        yield [*asked, {"role": "assistant", "content": reply}], "", "", who_answers()
+        answered = [*asked, {"role": "assistant", "content": reply}]
+        yield answered, "", "", who_answers(), chat.carry_over(sent, prompt, settings)
 
-    inputs = [message, history, system, max_new, do_sample, temperature, top_p]
-    outputs = [history, message, status, answering]
+    carried = gr.State(None)  # what the model's context could not hold last turn (chat.carry_over)
+    inputs = [message, history, system, max_new, do_sample, temperature, top_p, carried]
+    outputs = [history, message, status, answering, carried]
     for trigger in (send.click, message.submit):
         trigger(respond, inputs, outputs, concurrency_id="chat", concurrency_limit=CONCURRENCY["chat"])
-    clear.click(lambda: ([], ""), None, [history, status], queue=False)
+    clear.click(lambda: ([], "", None), None, [history, status, carried], queue=False)
     return [(who_answers, [answering])]
 
 
