@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from app import explore, locations
+from app import chat, explore, locations
 from app.backend import (
     BackendError,
     EndpointUnavailable,
@@ -45,6 +45,83 @@ def test_a_chat_message_gets_a_reply_and_a_bad_one_the_handlers_message(local_ba
     assert isinstance(answer["reply"], str) and 1 <= answer["usage"]["completion_tokens"] <= 12
     with pytest.raises(RequestRejected, match="'messages' must be a non-empty list"):
         local_backend.invoke("chatbot", {"messages": []})
+
+
+# Exchanges of a chat, written for these tests; repeated (numbered) until they exceed the model's context.
+EXCHANGES = [
+    ("We rode to the quarry after dark and the walkie-talkie kept crackling.", "The bad men are close."),
+    ("Dustin swears the thing in the cellar ate his nougat bars, every single one.", "Not a friend."),
+    ("Hopper left waffles on the table and a note that says stay inside.", "I stay. I wait."),
+    ("The lights in the Byers house blink whenever someone says his name.", "Will is talking."),
+]
+
+
+def settings() -> chat.GenerationSettings:
+    return chat.GenerationSettings(max_new_tokens=8, temperature=0.7, top_p=0.9, do_sample=False)
+
+
+def context_limit(backend: LocalBackend, home: Path) -> int:
+    """The live chatbot's max_input_tokens: its Model's MAX_INPUT_TOKENS, else its chatbot_config.json."""
+    live = backend.endpoint("chatbot").version
+    assert live is not None
+    environment = backend.version(CHATBOT_GROUP, live).environment
+    config = home / "deployed" / CHATBOT_GROUP / f"v{live}" / "chatbot_config.json"
+    return int(environment.get("MAX_INPUT_TOKENS") or json.loads(config.read_text())["max_input_tokens"])
+
+
+def long_history(limit: int) -> list[dict[str, str]]:
+    """Exchanges of at least 40 tokens each (about 1.6 characters a token here), 1.5 contexts' worth."""
+    count = min(limit * 3 // 2 // 40 + 1, (chat.MAX_MESSAGES - 2) // 2)
+    history = []
+    for i in range(count):
+        question, reply = EXCHANGES[i % len(EXCHANGES)]
+        history += [{"role": "user", "content": f"{question} ({i})"}, {"role": "assistant", "content": reply}]
+    return history
+
+
+def test_a_chat_longer_than_the_models_context_gets_a_reply_and_the_note(
+    local_backend: LocalBackend, app_home: Path
+) -> None:
+    limit = context_limit(local_backend, app_home)
+    conversation = chat.build_conversation(long_history(limit), "Where is Will?", None, settings(), cap=8)
+    with pytest.raises(RequestRejected, match=rf"the conversation is \d+ tokens; the limit is {limit}"):
+        local_backend.invoke("chatbot", conversation.request())  # whole, the handler refuses it
+    sent_requests: list[dict[str, Any]] = []
+
+    def invoke(request: dict[str, Any]) -> dict[str, Any]:
+        sent_requests.append(request)
+        return local_backend.invoke("chatbot", request)
+
+    answer, sent = chat.answer_within_context(conversation, invoke)
+    assert isinstance(answer["reply"], str) and answer["usage"]["prompt_tokens"] <= limit
+    assert sent.messages[-1] == {"role": "user", "content": "Where is Will?"}
+    assert sent.earlier == conversation.earlier[2 * sent.left_out :]  # the newest turns, in order
+    assert 1 <= sent.left_out < len(conversation.earlier) // 2
+    assert len(sent_requests) <= 3  # the refusal's numbers spared most retries
+    what = f"the {sent.left_out} oldest exchanges were" if sent.left_out > 1 else "the oldest exchange was"
+    assert chat.left_out_note(sent) == f"\n\n*({what} left out to fit the model's {limit}-token context)*"
+
+
+def test_a_single_message_over_the_models_context_gets_the_handlers_refusal(
+    local_backend: LocalBackend, app_home: Path
+) -> None:
+    limit = context_limit(local_backend, app_home)
+    long_one = " ".join(question for question, _ in EXCHANGES) * (limit // 100 + 1)
+    assert len(long_one) <= chat.MAX_MESSAGE_CHARS
+    conversation = chat.build_conversation([], long_one, None, settings(), cap=8)
+    calls: list[dict[str, Any]] = []
+
+    def invoke(request: dict[str, Any]) -> dict[str, Any]:
+        calls.append(request)
+        return local_backend.invoke("chatbot", request)
+
+    with pytest.raises(
+        chat.ChatInputError,
+        match=rf"your message alone is too long for the model \(the conversation is \d+ tokens; "
+        rf"the limit is {limit}: send fewer or shorter messages\); shorten it",
+    ):
+        chat.answer_within_context(conversation, invoke)
+    assert len(calls) == 1  # nothing to leave out: asked once
 
 
 def test_texts_get_location_labels_from_the_deployed_classifier(
