@@ -278,24 +278,37 @@ def left_out_note(conversation: Conversation) -> str:
     return f"\n\n*({what} left out to fit {conversation.fit_to})*"
 
 
+def _carry_key(history: list[dict[str, Any]], system_prompt: str | None, settings: GenerationSettings) -> Any:
+    """What must stay the same for a carried skip to hold: the conversation's first message (a cleared
+    or different conversation does not match), the system prompt and the new-token budget."""
+    first = history_messages(history)[:1]
+    return [first[0]["content"] if first else "", (system_prompt or "").strip(), settings.max_new_tokens]
+
+
 def carry_over(
-    conversation: Conversation, system_prompt: str | None, settings: GenerationSettings
+    conversation: Conversation,
+    history: list[dict[str, Any]],
+    system_prompt: str | None,
+    settings: GenerationSettings,
 ) -> dict[str, Any]:
-    """What the next turn can start from: the exchanges left out this time, while the system prompt and
-    settings stay the same. A conversation only grows, so what did not fit now will not fit then either:
-    starting there saves the refusals that would say so again."""
+    """What the next turn can start from: the exchanges left out this time, while the conversation, the
+    system prompt and the settings stay the same. A conversation only grows, so what did not fit now will
+    not fit then either: starting there saves the refusals that would say so again."""
     return {
         "skip": conversation.left_out,
         "fit_to": conversation.fit_to,
-        "key": [(system_prompt or "").strip(), settings.max_new_tokens],
+        "key": _carry_key(history, system_prompt, settings),
     }
 
 
 def carried_skip(
-    carried: dict[str, Any] | None, system_prompt: str | None, settings: GenerationSettings
+    carried: dict[str, Any] | None,
+    history: list[dict[str, Any]],
+    system_prompt: str | None,
+    settings: GenerationSettings,
 ) -> tuple[int, str]:
     """The exchanges to leave out from the start (and why), from the previous turn's `carry_over`."""
-    if not carried or carried.get("key") != [(system_prompt or "").strip(), settings.max_new_tokens]:
+    if not carried or carried.get("key") != _carry_key(history, system_prompt, settings):
         return 0, ""
     return int(carried.get("skip", 0)), str(carried.get("fit_to", ""))
 

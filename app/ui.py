@@ -105,7 +105,7 @@ def chat_tab(backend: AppBackend, tab: gr.Tab) -> list[Loader]:
         shown = list(shown or [])
         settings = chat.GenerationSettings(int(tokens), float(temp), float(p), bool(sample))
         try:
-            skip, reason = chat.carried_skip(carried, prompt, settings)
+            skip, reason = chat.carried_skip(carried, shown, prompt, settings)
             conversation = chat.build_conversation(shown, text, prompt, settings, cap, skip, reason)
         except chat.ChatInputError as error:
             yield shown, text, problem(error), gr.skip(), gr.skip()
@@ -127,7 +127,7 @@ def chat_tab(backend: AppBackend, tab: gr.Tab) -> list[Loader]:
             yield shown, text, problem(error), who_answers(), gr.skip()
             return
         answered = [*asked, {"role": "assistant", "content": reply}]
-        yield answered, "", "", who_answers(), chat.carry_over(sent, prompt, settings)
+        yield answered, "", "", who_answers(), chat.carry_over(sent, shown, prompt, settings)
 
     carried = gr.State(None)  # what the model's context could not hold last turn (chat.carry_over)
     inputs = [message, history, system, max_new, do_sample, temperature, top_p, carried]

@@ -126,6 +126,40 @@ def test_a_chat_message_gets_a_reply(page: Any, local_backend: Any) -> None:
     assert calls["stranger-things-nlp-local-chatbot"]["invocations"] >= 1
 
 
+def wait_for_replies(page: Any, count: int) -> Any:
+    """The last bot message once there are `count` of them and the last is no longer the placeholder."""
+    page.wait_for_function(
+        """(count) => {
+            const bots = document.querySelectorAll('#chat-history [data-testid="bot"]');
+            const last = bots[bots.length - 1];
+            return bots.length >= count && last.innerText.trim() && last.innerText.trim() !== '…';
+        }""",
+        arg=count,
+        timeout=TIMEOUT_MS,
+    )
+    return page.locator('#chat-history [data-testid="bot"]').last
+
+
+def test_a_chat_over_the_models_context_keeps_going_and_says_what_was_left_out(
+    page: Any, local_backend: Any, app_home: Path
+) -> None:
+    """Two messages of about 0.6 contexts each (1.6 characters a token here): the second turn holds more
+    than the model's context, so the first exchange is left out, and the note under the reply says so."""
+    from tests.app.test_backend_local import EXCHANGES, context_limit
+
+    limit = context_limit(local_backend, app_home)
+    text = " ".join(question for question, _ in EXCHANGES)
+    for turn, opening in enumerate(("Listen.", "And then?"), start=1):
+        page.locator("#chat-input textarea").fill(f"{opening} {(text + ' ') * (limit // len(text) + 1)}")
+        page.locator("#chat-send").click()
+        reply = wait_for_replies(page, turn)
+    assert "Problem" not in page.locator("#chat-status").inner_text()
+    assert (
+        f"(the oldest exchange was left out to fit the model's {limit}-token context)" in reply.inner_text()
+    )
+    shot(page, "chat-left-out")
+
+
 def test_a_text_gets_location_labels(page: Any, app_home: Path) -> None:
     from playwright.sync_api import expect
 

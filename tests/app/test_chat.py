@@ -259,18 +259,27 @@ def test_other_refusals_are_not_retried() -> None:
     assert len(calls) == 1
 
 
-def test_the_next_turn_starts_from_what_was_left_out_while_the_prompt_and_settings_stay() -> None:
+def test_the_next_turn_starts_from_what_was_left_out_while_the_conversation_and_settings_stay() -> None:
     endpoint = CountingEndpoint(limit=128)
-    conversation = chat.build_conversation(pairs(8), "And Will?", "You are Eleven.", GREEDY, cap=128)
+    history = pairs(8)
+    conversation = chat.build_conversation(history, "And Will?", "You are Eleven.", GREEDY, cap=128)
     _, sent = chat.answer_within_context(conversation, endpoint)
-    carried = chat.carry_over(sent, "You are Eleven.", GREEDY)
-    skip, reason = chat.carried_skip(carried, "You are Eleven.", GREEDY)
-    history = [*pairs(8), {"role": "user", "content": "And Will?"}, {"role": "assistant", "content": "Gone."}]
+    carried = chat.carry_over(sent, history, "You are Eleven.", GREEDY)
+    grown = [*history, {"role": "user", "content": "And Will?"}, {"role": "assistant", "content": "Gone."}]
+    skip, reason = chat.carried_skip(carried, grown, "You are Eleven.", GREEDY)
     following = chat.build_conversation(
-        history, "Where?", "You are Eleven.", GREEDY, cap=128, skip=skip, skip_reason=reason
+        grown, "Where?", "You are Eleven.", GREEDY, cap=128, skip=skip, skip_reason=reason
     )
     endpoint.calls.clear()
     _, again = chat.answer_within_context(following, endpoint)
     assert following.left_out == 5 and again == following
     assert endpoint.calls == [len(following.messages)]  # no refusal to find that out again
-    assert chat.carried_skip(carried, "You are Mike.", GREEDY) == (0, "")  # a new prompt starts afresh
+    assert "128-token context" in chat.left_out_note(again)
+    # A new system prompt, other settings, or a cleared (different) conversation start afresh.
+    assert chat.carried_skip(carried, grown, "You are Mike.", GREEDY) == (0, "")
+    assert chat.carried_skip(carried, grown, "You are Eleven.", chat.GenerationSettings(9, 1, 1, False)) == (
+        0,
+        "",
+    )
+    assert chat.carried_skip(carried, pairs(8, "y" * 40), "You are Eleven.", GREEDY) == (0, "")
+    assert chat.carried_skip(carried, [], "You are Eleven.", GREEDY) == (0, "")
