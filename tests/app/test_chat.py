@@ -3,6 +3,7 @@ exchanges left out when the model's context cannot hold the whole conversation."
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -151,6 +152,10 @@ def test_the_oldest_exchange_is_a_message_and_the_replies_after_it() -> None:
 
 
 HANDLER = "the conversation is {} tokens; the limit is {}: send fewer or shorter messages"
+VLLM_TOO_LONG = (
+    "This model's maximum context length is 1024 tokens. However, your request has 1500 input tokens. "
+    "Please reduce the length of the input messages."
+)
 
 
 @pytest.mark.parametrize(
@@ -283,3 +288,32 @@ def test_the_next_turn_starts_from_what_was_left_out_while_the_conversation_and_
     )
     assert chat.carried_skip(carried, pairs(8, "y" * 40), "You are Eleven.", GREEDY) == (0, "")
     assert chat.carried_skip(carried, [], "You are Eleven.", GREEDY) == (0, "")
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        # The handler's message, as the Hugging Face inference toolkit passes it on (str(e), status 400).
+        HANDLER.format(1500, 1024),
+        # vLLM's OpenAI-style error bodies (older: top-level message; newer: an "error" object).
+        json.dumps({"object": "error", "message": VLLM_TOO_LONG, "type": "BadRequestError", "code": 400}),
+        json.dumps({"error": {"message": VLLM_TOO_LONG, "type": "BadRequestError", "code": 400}}),
+    ],
+)
+def test_a_too_long_refusal_from_sagemaker_runtime_is_recognised(body: str) -> None:
+    """InvokeEndpoint's ModelError with the container's 400, mapped by the AWS backend (aws_error)."""
+    from botocore.exceptions import ClientError
+
+    from app.backend import aws_error
+
+    error = ClientError(
+        {
+            "Error": {"Code": "ModelError", "Message": "Received client error (400) from primary"},
+            "OriginalStatusCode": 400,
+            "OriginalMessage": body,
+        },
+        "InvokeEndpoint",
+    )
+    mapped = aws_error("stranger-things-nlp-dev-chatbot", error)
+    assert isinstance(mapped, RequestRejected)
+    assert chat.context_refusal(str(mapped)) == chat.ContextRefusal(limit=1024, tokens=1500)
