@@ -278,7 +278,9 @@ def left_out_note(conversation: Conversation) -> str:
     return f"\n\n*({what} left out to fit {conversation.fit_to})*"
 
 
-def _carry_key(history: list[dict[str, Any]], system_prompt: str | None, settings: GenerationSettings) -> Any:
+def _carry_key(
+    history: list[dict[str, Any]], system_prompt: str | None, settings: GenerationSettings
+) -> list[Any]:
     """What must stay the same for a carried skip to hold: the conversation's first message (a cleared
     or different conversation does not match), the system prompt and the new-token budget."""
     first = history_messages(history)[:1]
