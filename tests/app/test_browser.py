@@ -150,7 +150,9 @@ def test_a_chat_over_the_models_context_keeps_going_and_says_what_was_left_out(
     limit = context_limit(local_backend, app_home)
     text = " ".join(question for question, _ in EXCHANGES)
     for turn, opening in enumerate(("Listen.", "And then?"), start=1):
-        page.locator("#chat-input textarea").fill(f"{opening} {(text + ' ') * (limit // len(text) + 1)}")
+        # `limit` characters: about 0.6 of the context each, whatever the context is (128 locally).
+        message = f"{opening} {(text + ' ') * (limit // len(text) + 1)}"[:limit].rsplit(" ", 1)[0]
+        page.locator("#chat-input textarea").fill(message)
         page.locator("#chat-send").click()
         reply = wait_for_replies(page, turn)
     assert "Problem" not in page.locator("#chat-status").inner_text()
