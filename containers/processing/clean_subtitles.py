@@ -4,8 +4,9 @@ r"""Clean subtitle files (SRT, WebVTT, ASS/SSA) into one utterance a line, with 
         --input-dir data/sample/subtitles --output-dir /tmp/cleaned
 
 Reads every file under --input-dir (UTF-8 with or without BOM, UTF-16, cp1252; CRLF, CR or LF), removes
-hearing-impaired annotations, music, tags and dialogue dashes, ASS comments, vector drawings and sign, song
-or karaoke events (counted as segments removed: comment, drawing, sign_or_song), splits two-speaker cues,
+hearing-impaired annotations, music, tags and dialogue dashes, the credits, adverts and links subtitle
+sites add, ASS comments, vector drawings and sign, song or karaoke events (counted as segments removed:
+credit, comment, drawing, sign_or_song), splits two-speaker cues,
 extracts speaker labels, and writes `cues.jsonl` and `manifest.json` (docs/contracts.md, CleanSubtitles).
 The cast file (--characters, default conf/characters.yaml of the code bundle this script is in) decides
 whether an upper-case bracket ('[JOYCE] Will?') is a speaker or a sound ('[SCREAMS] Run!'), and whether a
@@ -42,6 +43,7 @@ from containers.common.io import setup_logging, write_json
 from containers.processing.characters import BUNDLED_CAST_FILE, load_cast
 from containers.processing.decoding import UnreadableFileError, decode_subtitle_bytes
 from containers.processing.episodes import episode_key, parse_episode
+from containers.processing.site_credits import is_site_credit
 from containers.processing.subtitle_formats import (
     detect_format,
     foreign_content,
@@ -170,6 +172,9 @@ def clean_file(
     for cue in parsed.cues:
         if cue.problem:
             removed[cue.problem] += 1
+            continue
+        if is_site_credit(cue.lines):  # "Sync and corrections by ... www.addic7ed.com": nobody says it
+            removed["credit"] += 1
             continue
         result = clean_cue(cue.lines, cue.speaker, max_line_chars, removed, fragments, cast)
         added_by_split += result.segments - 1
