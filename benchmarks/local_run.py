@@ -127,19 +127,24 @@ def step_table(home: Path) -> list[str]:
     ]
 
 
-def main(args: argparse.Namespace) -> int:
-    home = Path(args.home) if args.home else Path(tempfile.mkdtemp(prefix="local-run-bench-"))
-    command = [
+def run_local_command(data: Path | str, home: Path) -> list[str]:
+    """`python -m pipelines run-local` on `data` with its own home: what every local-run benchmark times."""
+    return [
         sys.executable,
         "-m",
         "pipelines",
         "run-local",
         "--data",
-        args.data,
+        str(data),
         "--home",
         str(home),
         "--quiet",
     ]
+
+
+def main(args: argparse.Namespace) -> int:
+    home = Path(args.home) if args.home else Path(tempfile.mkdtemp(prefix="local-run-bench-"))
+    command = run_local_command(args.data, home)
     print(f"local run benchmark on {os.cpu_count()} CPU(s), data {args.data}, home {home}")
     results = {}
     for label in ("cold", "rerun"):

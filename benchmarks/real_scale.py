@@ -35,18 +35,7 @@ GB = 2**30
 
 
 def run_local(data: Path, home: Path) -> local_run.Measurement:
-    command = [
-        sys.executable,
-        "-m",
-        "pipelines",
-        "run-local",
-        "--data",
-        str(data),
-        "--home",
-        str(home),
-        "--quiet",
-    ]
-    return local_run.measure(command)
+    return local_run.measure(local_run.run_local_command(data, home))
 
 
 def step_output(home: Path, step: str, relative: str) -> dict[str, Any] | None:
