@@ -261,10 +261,32 @@ def entry_scripts(root: Path = REPO_ROOT) -> list[str]:
 
 
 def step_bundles(root: Path = REPO_ROOT) -> dict[str, list[str]]:
-    """Every per-step bundle of the tree: code hash -> files (the whole bundle included, by its hash)."""
+    """Every per-step bundle of the tree: code hash -> files (the whole bundle included, by its hash).
+
+    Parsing every script's closure takes about half a second, and the local runner asks once per code
+    input of every step, from several threads: a 43-step rerun with every job cached spent ~1 s a step
+    here. The answer is kept while no bundle file changes (same names, sizes and modification times), so
+    an edit between two calls is seen, as the runner needs: jobs run the working tree's code.
+    """
     bundle = bundle_files(root)
+    stamp = tuple((name, *_size_and_mtime(root / name)) for name in bundle)
+    with _STEP_BUNDLES_LOCK:
+        cached = _STEP_BUNDLES.get(root)
+        if cached is not None and cached[0] == stamp:
+            return {key: list(files) for key, files in cached[1].items()}
     found = {hash_files(root, bundle)[:HASH_LENGTH]: bundle}
     for script in entry_scripts(root):
         files = step_files(script, root, bundle)
         found[hash_files(root, files)[:HASH_LENGTH]] = files
+    with _STEP_BUNDLES_LOCK:
+        _STEP_BUNDLES[root] = (stamp, {key: list(files) for key, files in found.items()})
     return found
+
+
+def _size_and_mtime(path: Path) -> tuple[int, int]:
+    status = path.stat()
+    return status.st_size, status.st_mtime_ns
+
+
+_STEP_BUNDLES: dict[Path, tuple[tuple, dict[str, list[str]]]] = {}
+_STEP_BUNDLES_LOCK = threading.Lock()

@@ -105,3 +105,24 @@ def test_upload_is_content_addressed_and_idempotent(tree: Path) -> None:
         s3.delete_object(Bucket="bkt", Key=base + "containers/__init__.py")
         assert bundle.upload_bundle(s3, "bkt", "proj", tree) == prefix  # tarball present: nothing re-sent
         assert len(s3.list_objects_v2(Bucket="bkt")["Contents"]) == len(keys) - 1
+
+
+def test_step_bundles_are_reused_until_a_bundle_file_changes(
+    tree: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The runner asks for the step bundles once per code input of every step: parsed once, yet an edit
+    (or a new script) made between two calls is in the next answer."""
+    script = "containers/processing/clean.py"
+    (tree / script).write_text('import containers\n\nif __name__ == "__main__":\n    print("clean")\n')
+    parsed: list[str] = []
+    real = bundle.step_files
+    monkeypatch.setattr(bundle, "step_files", lambda s, *a: parsed.append(s) or real(s, *a))
+
+    first = bundle.step_bundles(tree)
+    assert bundle.step_bundles(tree) == first and parsed == [script]  # the second call parsed nothing
+
+    (tree / script).write_text('import containers\n\nif __name__ == "__main__":\n    print("cleaner")\n')
+    edited = bundle.step_bundles(tree)
+    assert parsed == [script, script] and set(edited) != set(first)  # the edit moved the hashes
+    (tree / "containers/processing/other.py").write_text('if __name__ == "__main__":\n    pass\n')
+    assert len(bundle.step_bundles(tree)) == len(edited) + 1  # the new script has its own bundle
