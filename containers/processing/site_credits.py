@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import re
 
-from containers.processing.subtitle_text import TAG_RE
+from containers.processing.subtitle_text import DASH_RE, TAG_RE
 
 WEB_ADDRESS_RE = re.compile(
     r"(?:https?://|\bwww\.)\S+|\b[\w-]+\.(?:com|org|net|info|link|tv|io|me|cc|ru|eu|co\.uk)\b",
@@ -42,5 +42,5 @@ def is_site_credit(lines: list[str]) -> bool:
     text = " ".join(TAG_RE.sub("", line).strip() for line in lines).strip()
     if not text:
         return False
-    text = re.sub(r"^[-‐–—]+\s*", "", text)
+    text = DASH_RE.sub("", text)  # a dialogue dash before the credit ("- Synced by ...")
     return bool(WEB_ADDRESS_RE.search(text) or CREDIT_OPENING_RE.match(text) or ADVERT_RE.search(text))
